@@ -1,0 +1,120 @@
+"""`Detections`: the one value type that flows through the pipeline.
+
+Modelled on ``supervision.Detections`` (Roboflow): a dataclass of parallel
+numpy arrays, validated on construction, indexable by boolean masks and index
+arrays. camsift keeps its own small copy so that labels are plain strings
+(one vocabulary across local models, cloud services and face names) and so
+the core does not depend on supervision's release cadence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Detections"]
+
+_NO_TRACK = -1
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """Zero or more detections in one image, as parallel arrays.
+
+    Attributes:
+        xyxy: ``(n, 4)`` float32 bounding boxes ``[x1, y1, x2, y2]`` in pixels
+            of the image they were found in (origin top-left, x right, y down).
+        confidence: ``(n,)`` float32 detector confidence in ``[0, 1]``.
+        label: ``(n,)`` str labels such as ``"person"``, ``"car"`` (COCO names).
+        tracker_id: ``(n,)`` int64 track ids; ``-1`` where not tracked yet.
+        data: extra per-detection columns, each an array of length ``n``
+            (e.g. ``"sub_label"`` for a known face).
+
+    Raises:
+        ValueError: if the arrays do not have matching, valid shapes.
+
+    Example:
+        >>> d = Detections(xyxy=[[0, 0, 10, 20]], confidence=[0.9], label=["person"])
+        >>> len(d[d.confidence > 0.5])
+        1
+    """
+
+    xyxy: npt.NDArray[np.float32]
+    confidence: npt.NDArray[np.float32]
+    label: npt.NDArray[np.str_]
+    tracker_id: npt.NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
+    data: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
+        n = len(xyxy)
+        confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
+        label = np.asarray(self.label, dtype=np.str_).reshape(-1)
+        if self.tracker_id is None:
+            tracker_id = np.full(n, _NO_TRACK, dtype=np.int64)
+        else:
+            tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
+        data = {k: np.asarray(v) for k, v in self.data.items()}
+        for name, arr in [("confidence", confidence), ("label", label), ("tracker_id", tracker_id), *data.items()]:
+            if len(arr) != n:
+                raise ValueError(f"Detections.{name} has {len(arr)} rows, xyxy has {n}")
+        object.__setattr__(self, "xyxy", xyxy)
+        object.__setattr__(self, "confidence", confidence)
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "tracker_id", tracker_id)
+        object.__setattr__(self, "data", data)
+
+    @classmethod
+    def empty(cls) -> Detections:
+        """No detections."""
+        return cls(xyxy=np.zeros((0, 4), np.float32), confidence=np.zeros(0, np.float32), label=np.zeros(0, np.str_))
+
+    @classmethod
+    def merge(cls, parts: Iterable[Detections]) -> Detections:
+        """Concatenate detections; ``data`` keys missing from a part are filled with ``""``."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        keys = sorted({k for p in parts for k in p.data})
+        data = {
+            k: np.concatenate([p.data[k] if k in p.data else np.full(len(p), "", dtype=np.str_) for p in parts])
+            for k in keys
+        }
+        return cls(
+            xyxy=np.concatenate([p.xyxy for p in parts]),
+            confidence=np.concatenate([p.confidence for p in parts]),
+            label=np.concatenate([p.label for p in parts]),
+            tracker_id=np.concatenate([p.tracker_id for p in parts]),
+            data=data,
+        )
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.integer[Any]] | slice | list[int]) -> Detections:
+        """Select rows by boolean mask, index array or slice; always returns `Detections`."""
+        return Detections(
+            xyxy=self.xyxy[index],
+            confidence=self.confidence[index],
+            label=self.label[index],
+            tracker_id=self.tracker_id[index],
+            data={k: v[index] for k, v in self.data.items()},
+        )
+
+    @property
+    def area(self) -> npt.NDArray[np.float32]:
+        """``(n,)`` box areas in square pixels."""
+        wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
+        return (wh[:, 0] * wh[:, 1]).astype(np.float32)
+
+    def replace(self, **changes: Any) -> Detections:
+        """A copy with some fields replaced (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+    def with_data(self, **columns: npt.ArrayLike) -> Detections:
+        """A copy with extra ``data`` columns added or replaced."""
+        return replace(self, data={**self.data, **{k: np.asarray(v) for k, v in columns.items()}})

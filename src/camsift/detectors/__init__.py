@@ -1,0 +1,110 @@
+"""Object detectors behind one small Protocol, with an explicit registry.
+
+A detector takes one RGB image and returns `Detections` in that image's pixels.
+Backends register themselves with ``@register("name")``; the list of backend
+modules below is explicit (no discovery by importing every module), and each
+module keeps its heavy imports (ONNX Runtime, cloud SDKs) inside its
+constructor so that importing camsift stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from camsift.detections import Detections
+from camsift.errors import DetectorError
+
+__all__ = ["MODELS_DIR", "Detector", "available", "create", "register"]
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+"""Folder of the ONNX models shipped inside the package (see its MODEL_CARD.md)."""
+
+# name -> module that registers it; imported only when that name is asked for.
+_MODULES: dict[str, str] = {
+    "ssdlite": "camsift.detectors.ssdlite",
+    "nanodet": "camsift.detectors.nanodet",
+    "auto": "camsift.detectors.auto",
+    "scripted": "camsift.detectors.scripted",
+}
+
+_FACTORIES: dict[str, Callable[..., Detector]] = {}
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What every detector backend provides.
+
+    Attributes:
+        name: Registry name, e.g. ``"ssdlite"``.
+        labels: Every label this detector can return (COCO names).
+        input_size: ``(width, height)`` in pixels of the model's native input;
+            the pipeline plans its crops around it so that small, distant
+            objects are seen at native resolution.
+    """
+
+    name: str
+    labels: frozenset[str]
+    input_size: tuple[int, int]
+
+    def detect(self, image: npt.NDArray[np.uint8]) -> Detections:
+        """Find objects in one image.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB pixels, any size.
+
+        Returns:
+            Detections with ``xyxy`` in pixels of ``image``, after the model's
+            own duplicate suppression, above the backend's floor confidence.
+        """
+        ...
+
+    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+        """`detect` on several images at once (one model call where the model allows).
+
+        Args:
+            images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.
+            thorough: Spend more compute to find more (an ensemble backend
+                asks its slower model too); single-model backends ignore it.
+
+        Returns:
+            One `Detections` per image, in the same order, each in its own image's pixels.
+        """
+        ...
+
+
+def register(name: str) -> Callable[[Callable[..., Detector]], Callable[..., Detector]]:
+    """Class/function decorator that records a detector factory under ``name``."""
+
+    def deco(factory: Callable[..., Detector]) -> Callable[..., Detector]:
+        _FACTORIES[name] = factory
+        return factory
+
+    return deco
+
+
+def available() -> list[str]:
+    """Names that `create` accepts."""
+    return sorted(_MODULES)
+
+
+def create(name: str, **options: Any) -> Detector:
+    """Build the detector registered as ``name``.
+
+    Args:
+        name: One of `available()`.
+        **options: Passed to the backend's constructor (e.g. ``threads=1``).
+
+    Raises:
+        DetectorError: unknown name, missing model file or missing extra.
+    """
+    if name not in _MODULES:
+        raise DetectorError(f"unknown detector {name!r}; expected one of {', '.join(available())}")
+    if name not in _FACTORIES:
+        importlib.import_module(_MODULES[name])
+    return _FACTORIES[name](**options)

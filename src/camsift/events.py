@@ -1,0 +1,198 @@
+"""Events: what a tracked object amounts to, from first to last sighting.
+
+An event is one tracked object of one label in one clip or stream: when it
+was first and last seen, how sure the detector was at best, and the frame that
+shows it best (for the snapshot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from camsift.config import EventsConfig, ObjectsConfig
+from camsift.detections import Detections
+from camsift.media import Frame
+
+__all__ = ["Event", "EventBuilder", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The frame that shows an event best, and everything detected in it.
+
+    Attributes:
+        ts_s: Seconds from the first decoded frame.
+        pts: Raw presentation timestamp to re-read the frame (``None`` for images).
+        detections: Every tracked detection in that frame (frame pixels).
+        index: Row in ``detections`` of the event's own object.
+    """
+
+    ts_s: float
+    pts: int | None
+    detections: Detections = field(repr=False)
+    index: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """One object seen in footage.
+
+    Attributes:
+        id: Stable identifier: the same footage under the same settings gives the same ids.
+        camera: Camera name.
+        label: What was seen (``"person"``, ``"car"`` …).
+        start_s: First sighting, seconds from the first decoded frame.
+        end_s: Last sighting, seconds from the first decoded frame.
+        start_utc: Wall-clock time of the first sighting (aware, UTC).
+        end_utc: Wall-clock time of the last sighting (aware, UTC).
+        confidence: Highest detector confidence, 0..1.
+        box_xyxy: Bounding box ``(x1, y1, x2, y2)`` in full-resolution pixels in the best frame.
+        zones: Names of the zones the object entered.
+        hits: Number of frames with a detection of this object.
+        sub_label: A refinement such as a known face's name; ``None`` when unknown.
+        source: The clip or image it was found in.
+        snapshot: Clean full-resolution JPEG, once saved.
+        snapshot_annotated: The same with boxes, labels, confidence and time drawn, once saved.
+        best: The best frame, while the footage is at hand (not stored).
+    """
+
+    id: str
+    camera: str
+    label: str
+    start_s: float
+    end_s: float
+    start_utc: datetime
+    end_utc: datetime
+    confidence: float
+    box_xyxy: tuple[float, float, float, float]
+    zones: tuple[str, ...] = ()
+    hits: int = 1
+    sub_label: str | None = None
+    source: Path | None = None
+    snapshot: Path | None = None
+    snapshot_annotated: Path | None = None
+    best: Snapshot | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def duration_s(self) -> float:
+        """``end_s - start_s`` in seconds."""
+        return self.end_s - self.start_s
+
+    def replace(self, **changes: Any) -> Event:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+
+@dataclass
+class _Track:
+    label: str
+    first_s: float
+    last_s: float
+    hits: int = 0
+    sure: int = 0
+    confidence: float = 0.0
+    score: float = -1.0
+    best: Snapshot | None = None
+    zones: set[str] = field(default_factory=set)
+
+
+class EventBuilder:
+    """Turns tracked detections, frame after frame, into events.
+
+    Args:
+        camera: Camera name for the events.
+        start_utc: Wall-clock time of the first decoded frame.
+        config: ``min_hits`` and ``lost_s``.
+        objects: Per-label ``min_confidence`` an object must reach once.
+        id_prefix: Prefix of event ids (stable per clip).
+        width: Frame width in pixels (for the snapshot choice).
+        height: Frame height in pixels.
+    """
+
+    def __init__(
+        self,
+        camera: str,
+        start_utc: datetime,
+        config: EventsConfig,
+        objects: ObjectsConfig,
+        id_prefix: str,
+        width: int,
+        height: int,
+    ) -> None:
+        self.camera = camera
+        self.start_utc = start_utc
+        self.config = config
+        self.objects = objects
+        self.id_prefix = id_prefix
+        self._size = np.array([width, height, width, height], np.float32)
+        self._tracks: dict[int, _Track] = {}
+        self._count = 0
+
+    def _score(self, confidence: float, box: np.ndarray) -> float:
+        """Snapshot quality: confidence, less if the box is cut by the frame edge (as Frigate prefers)."""
+        cut = bool(np.any(box[:2] <= 1) or np.any(box[2:] >= self._size[2:] - 1))
+        return confidence - (0.25 if cut else 0.0)
+
+    def feed(self, frame: Frame, detections: Detections) -> list[Event]:
+        """Add one frame's tracked detections.
+
+        Args:
+            frame: The frame they were found in.
+            detections: Detections with ``tracker_id`` set.
+
+        Returns:
+            Events whose object has not been seen for ``lost_s`` seconds (ended).
+        """
+        zones = detections.data.get("zones")
+        for i, (tid, label, conf, box) in enumerate(
+            zip(detections.tracker_id.tolist(), detections.label.tolist(), detections.confidence.tolist(), detections.xyxy, strict=True)
+        ):
+            track = self._tracks.setdefault(tid, _Track(label, frame.ts_s, frame.ts_s))
+            track.last_s = frame.ts_s
+            track.hits += 1
+            track.sure += conf >= self.objects.filter_for(label).min_confidence
+            track.confidence = max(track.confidence, conf)
+            if zones is not None and zones[i]:
+                track.zones.update(str(zones[i]).split(","))
+            score = self._score(conf, box)
+            if score > track.score:
+                track.score = score
+                track.best = Snapshot(frame.ts_s, frame.pts, detections, i)
+        ended = [t for t, tr in self._tracks.items() if frame.ts_s - tr.last_s > self.config.lost_s]
+        return self._close(ended)
+
+    def finish(self) -> list[Event]:
+        """Close every open track (end of the clip) and return their events."""
+        return self._close(list(self._tracks))
+
+    def _close(self, track_ids: list[int]) -> list[Event]:
+        events = []
+        for tid in sorted(track_ids, key=lambda t: self._tracks[t].first_s):
+            track = self._tracks.pop(tid)
+            if track.sure < self.config.min_hits or track.best is None:
+                continue
+            self._count += 1
+            best = track.best
+            x1, y1, x2, y2 = (float(v) for v in best.detections.xyxy[best.index])
+            events.append(
+                Event(
+                    id=f"{self.id_prefix}-{self._count:03d}",
+                    camera=self.camera,
+                    label=track.label,
+                    start_s=round(track.first_s, 3),
+                    end_s=round(track.last_s, 3),
+                    start_utc=self.start_utc + timedelta(seconds=track.first_s),
+                    end_utc=self.start_utc + timedelta(seconds=track.last_s),
+                    confidence=round(track.confidence, 4),
+                    box_xyxy=(round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)),
+                    zones=tuple(sorted(track.zones)),
+                    hits=track.hits,
+                    best=best,
+                )
+            )
+        return events

@@ -1,0 +1,86 @@
+"""Object filters: labels, confidence, size, masks and zones.
+
+Zones and masks are polygons in relative coordinates (0..1, origin top-left);
+an object is inside one when the bottom centre of its box is (where a person
+stands), as in Frigate. Zone tests use supervision's `PolygonZone`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from camsift.config import ObjectsConfig
+from camsift.detections import Detections
+
+__all__ = ["FLOOR_FACTOR", "ObjectFilter"]
+
+FLOOR_FACTOR = 0.6
+"""Detections down to this fraction of a label's ``min_confidence`` are kept so that
+the tracker can follow an object through weak frames (ByteTrack's second,
+low-score association: Zhang et al. 2022, "ByteTrack", §3). An object still
+needs one detection at ``min_confidence`` to become an event."""
+
+
+class ObjectFilter:
+    """Keeps the detections that may belong to an event, and names their zones.
+
+    Args:
+        config: Labels, per-label limits, mask and zones.
+        width: Frame width in pixels.
+        height: Frame height in pixels.
+    """
+
+    def __init__(self, config: ObjectsConfig, width: int, height: int) -> None:
+        import supervision as sv
+
+        self.config = config
+        self._sv = sv
+        self._frame_area = float(width * height)
+        scale = np.array([width, height], np.float32)
+
+        def zone(polygon: list[tuple[float, float]]) -> sv.PolygonZone:
+            pts = np.round(np.asarray(polygon, np.float32) * scale).astype(np.int32)
+            return sv.PolygonZone(pts, triggering_anchors=(sv.Position.BOTTOM_CENTER,))
+
+        self._masks = [zone(p) for p in config.mask]
+        self._zones = {name: (zone(z.polygon), set(z.labels)) for name, z in config.zones.items()}
+        labels = sorted(set(config.labels))
+        self._labels = np.asarray(labels, np.str_)
+        limits = [config.filter_for(label) for label in labels]
+        self._floor = np.array([f.min_confidence * FLOOR_FACTOR for f in limits], np.float32)
+        self._min_area = np.array([f.min_area for f in limits], np.float32)
+        self._max_area = np.array([f.max_area for f in limits], np.float32)
+
+    def apply(self, detections: Detections) -> Detections:
+        """Drop detections that cannot be part of an event; add a ``zones`` column.
+
+        Args:
+            detections: In full-resolution frame pixels.
+
+        Returns:
+            The kept detections, with ``data["zones"]`` a comma-joined str of
+            the zone names each one is in (``""`` for none).
+        """
+        d = detections[np.isin(detections.label, self._labels)]
+        if not len(d):
+            return d.with_data(zones=np.zeros(0, np.str_))
+        row = np.searchsorted(self._labels, d.label)
+        area = d.area / self._frame_area
+        keep = (d.confidence >= self._floor[row]) & (area >= self._min_area[row]) & (area <= self._max_area[row])
+        d = d[keep]
+        if self._masks and len(d):
+            sv_d = self._sv.Detections(xyxy=d.xyxy.astype(np.float64))
+            d = d[~np.any([m.trigger(sv_d) for m in self._masks], axis=0)]
+        names = [[] for _ in range(len(d))]  # type: list[list[str]]
+        if self._zones and len(d):
+            sv_d = self._sv.Detections(xyxy=d.xyxy.astype(np.float64))
+            for name, (polygon, labels) in self._zones.items():
+                inside = polygon.trigger(sv_d)
+                for i in np.flatnonzero(inside):
+                    if not labels or d.label[i] in labels:
+                        names[i].append(name)
+        d = d.with_data(zones=np.asarray([",".join(n) for n in names], np.str_))
+        if self.config.required_zones:
+            required = set(self.config.required_zones)
+            d = d[np.array([bool(required & set(n)) for n in names], bool)]
+        return d

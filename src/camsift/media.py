@@ -1,0 +1,324 @@
+"""Reading clips and images: frames with decode timestamps, and wall-clock times.
+
+Video is decoded with PyAV (FFmpeg), threaded; images with Pillow. Every
+failure becomes a one-line `MediaError` that names the file.
+
+Timestamps are seconds from the first decoded frame, taken from each frame's
+presentation time, never ``index / declared fps``: several real clips declare
+a wrong rate or more frames than decode, and GIFs have uneven delays. The one
+exception is AVI, which stores no presentation times (only a frame count and a
+rate; packed B-frames come out with scrambled pts), so there the time is
+``decoded index / rate``, counting frames that actually decode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from camsift.errors import MediaError
+
+if TYPE_CHECKING:
+    import av.video.frame
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MEDIA_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "Frame",
+    "MediaInfo",
+    "capture_time",
+    "frames",
+    "probe",
+    "read_frame",
+]
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".ts", ".m4v", ".gif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
+MEDIA_SUFFIXES = VIDEO_SUFFIXES | IMAGE_SUFFIXES
+
+
+@dataclass(eq=False)
+class Frame:
+    """One decoded picture of a clip or image.
+
+    Pixels are converted only when asked for: the motion gate needs a small grey
+    copy of every sampled frame, the detector full-resolution RGB of a few.
+
+    Attributes:
+        index: Position among decoded frames (0-based, decode output order).
+        ts_s: Seconds from the first decoded frame.
+        pts: The stream's raw presentation timestamp (stream time base), used
+            to find the frame again; ``None`` for images.
+        width: Full-resolution width in pixels.
+        height: Full-resolution height in pixels.
+    """
+
+    index: int
+    ts_s: float
+    pts: int | None
+    width: int
+    height: int
+    _video: av.video.frame.VideoFrame | None = field(default=None, repr=False)
+    _rgb: npt.NDArray[np.uint8] | None = field(default=None, repr=False)
+
+    def rgb(self) -> npt.NDArray[np.uint8]:
+        """Full-resolution ``(height, width, 3)`` uint8 RGB pixels (converted once, then cached)."""
+        if self._rgb is None:
+            assert self._video is not None
+            self._rgb = self._video.to_ndarray(format="rgb24")
+        return self._rgb
+
+    def gray(self, width: int, height: int) -> npt.NDArray[np.uint8]:
+        """A ``(height, width)`` uint8 grey copy, scaled by FFmpeg's swscale (fast, from YUV)."""
+        if self._video is not None:
+            small = self._video.reformat(width=width, height=height, format="gray", interpolation="AREA")
+            return small.to_ndarray().reshape(height, width)
+        import cv2
+
+        grey = cv2.cvtColor(self.rgb(), cv2.COLOR_RGB2GRAY)
+        return np.asarray(cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a file is, read from its header without decoding it.
+
+    Attributes:
+        path: The file.
+        kind: ``"video"`` or ``"image"``.
+        width: Pixels.
+        height: Pixels.
+        duration_s: Declared duration in seconds (``0.0`` for images; may be wrong).
+        created_utc: Creation time from the container metadata or EXIF, if any.
+    """
+
+    path: Path
+    kind: Literal["video", "image"]
+    width: int
+    height: int
+    duration_s: float
+    created_utc: datetime | None
+
+
+def _kind(path: Path) -> Literal["video", "image"]:
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    raise MediaError(path, f"not a clip or image (suffix {suffix or 'none'!r})")
+
+
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise MediaError(path, err.strerror or str(err)) from err
+    if size == 0:
+        raise MediaError(path, "empty file (0 bytes)")
+
+
+def _open_image(path: Path, pixels: bool = True) -> tuple[npt.NDArray[np.uint8] | None, tuple[int, int], datetime | None]:
+    """Read an image's ``(rgb or None, (width, height), EXIF time)``, upright per its EXIF orientation."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            exif = img.getexif()
+            upright = ImageOps.exif_transpose(img) if pixels else img
+            rgb = np.asarray(upright.convert("RGB")) if pixels else None
+            size = (rgb.shape[1], rgb.shape[0]) if rgb is not None else img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise MediaError(path, f"cannot decode image: {err}") from err
+    taken = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, else DateTime
+    created = None
+    if isinstance(taken, str):
+        try:
+            created = datetime.strptime(taken.strip(), "%Y:%m:%d %H:%M:%S").astimezone(UTC)
+        except ValueError:
+            created = None
+    return rgb, size, created
+
+
+def _container_time(metadata: dict[str, str]) -> datetime | None:
+    raw = metadata.get("creation_time")
+    if not raw:
+        return None
+    try:
+        created = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    # Muxers write 1970-01-01 or 1904-01-01 when the camera had no clock.
+    return created.astimezone(UTC) if created.year >= 2000 else None
+
+
+def probe(path: Path) -> MediaInfo:
+    """Read a file's kind, size, duration and creation time.
+
+    Raises:
+        MediaError: unsupported suffix, empty, unreadable or not decodable.
+    """
+    kind = _kind(path)
+    _check_size(path)
+    if kind == "image":
+        _, (width, height), created = _open_image(path, pixels=False)
+        return MediaInfo(path, "image", width, height, 0.0, created)
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError(path, "no video stream")
+            stream = container.streams.video[0]
+            duration = float(container.duration or 0) / 1e6
+            return MediaInfo(
+                path, "video", stream.width, stream.height, duration, _container_time(dict(container.metadata))
+            )
+    except av.FFmpegError as err:
+        raise MediaError(path, f"cannot open video: {_ffmpeg_reason(err)}") from err
+
+
+def _ffmpeg_reason(err: Exception) -> str:
+    return str(getattr(err, "strerror", None) or err).strip().rstrip(".")
+
+
+def frames(path: Path, threads: int = 0) -> Iterator[Frame]:
+    """Decode every frame of a clip (or the one picture of an image), in order.
+
+    Args:
+        path: A clip or image with one of `MEDIA_SUFFIXES`.
+        threads: Decoder threads; ``0`` lets FFmpeg choose.
+
+    Yields:
+        Frames with ``ts_s`` counted from the first decoded frame.
+
+    Raises:
+        MediaError: the file cannot be opened, or decoding fails part-way
+            (frames already yielded stay valid).
+    """
+    if _kind(path) == "image":
+        _check_size(path)
+        rgb, (width, height), _ = _open_image(path)
+        yield Frame(0, 0.0, None, width, height, _rgb=rgb)
+        return
+    _check_size(path)
+    import av
+
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as err:
+        raise MediaError(path, f"cannot open video: {_ffmpeg_reason(err)}") from err
+    with container:
+        if not container.streams.video:
+            raise MediaError(path, "no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.thread_count = threads
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        by_index = container.format.name == "avi"
+        first: float | None = None
+        last = -1.0
+        index = -1
+        try:
+            for index, vf in enumerate(container.decode(stream)):  # noqa: B007 - index read after the loop
+                t = None if by_index else vf.time
+                if t is None:
+                    ts = index / rate if by_index else last + 1.0 / rate
+                else:
+                    first = t if first is None else first
+                    ts = max(t - first, last + 1e-6) if index else 0.0
+                last = ts
+                yield Frame(index, ts, vf.pts, vf.width, vf.height, _video=vf)
+        except av.FFmpegError as err:
+            raise MediaError(path, f"decoding failed after {index + 1} frames: {_ffmpeg_reason(err)}") from err
+        if index < 0:
+            raise MediaError(path, "no frame could be decoded")
+
+
+def read_frame(path: Path, pts: int | None) -> npt.NDArray[np.uint8]:
+    """Decode one frame again at full resolution, found by its raw ``pts``.
+
+    Seeks to the key frame before ``pts`` and decodes forward, so re-reading
+    the best snapshot of an event costs a fraction of the clip.
+
+    Args:
+        path: The clip or image `frames` read it from.
+        pts: `Frame.pts` of the wanted frame; ``None`` for an image.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB.
+
+    Raises:
+        MediaError: the file changed or the frame is gone.
+    """
+    if pts is None:
+        rgb, _, _ = _open_image(path)
+        assert rgb is not None
+        return rgb
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for attempt in (pts, None):  # seek near the frame; on a miss, decode from the start
+                if attempt is None:
+                    container.seek(0, stream=stream, backward=True, any_frame=False)
+                else:
+                    container.seek(attempt, stream=stream, backward=True, any_frame=False)
+                for vf in container.decode(stream):
+                    if vf.pts == pts:
+                        return vf.to_ndarray(format="rgb24")
+    except av.FFmpegError as err:
+        raise MediaError(path, f"cannot re-read frame at pts {pts}: {_ffmpeg_reason(err)}") from err
+    raise MediaError(path, f"frame at pts {pts} not found on re-read")
+
+
+# Timestamps cameras put in file names, most specific first. Named groups feed datetime().
+_NAME_PATTERNS = [
+    re.compile(r"(?<!\d)(?P<Y>20\d\d)[-_.]?(?P<m>[01]\d)[-_.]?(?P<d>[0-3]\d)[T_\-. ]?(?P<H>[0-2]\d)[-_:.hH]?(?P<M>[0-5]\d)[-_:.mM]?(?P<S>[0-5]\d)(?!\d)"),
+]
+_EPOCH = re.compile(r"(?<!\d)(1[5-9]\d{8})(?:\d{3})?(?!\d)")  # 2017..2033 in seconds (or ms)
+
+
+def capture_time(path: Path, info: MediaInfo, mtime: float, local: tzinfo | None = None) -> tuple[datetime, str]:
+    """When the footage was taken, as UTC, and where that came from.
+
+    Order: container/EXIF metadata; a date-time in the file or folder name
+    (``20261122_143005``, ``2026-11-22T14-30-05``, read from the full path);
+    a Unix epoch in the name (Xiaomi's ``05M30S_1700000000.mp4``); else the file's mtime
+    minus the clip duration (cameras close the file when recording stops).
+
+    Args:
+        path: The media file.
+        info: Its `probe` result.
+        mtime: The file's modification time, Unix seconds.
+        local: Time zone of times written in names; ``None`` = this machine's.
+
+    Returns:
+        ``(start_utc, origin)`` with origin one of ``"metadata"``, ``"name"``,
+        ``"epoch"``, ``"mtime"``.
+    """
+    if info.created_utc is not None:
+        return info.created_utc, "metadata"
+    text = path.as_posix()
+    for pattern in _NAME_PATTERNS:
+        for match in reversed(list(pattern.finditer(text))):
+            g = {k: int(v) for k, v in match.groupdict().items()}
+            try:
+                naive = datetime(g["Y"], g["m"], g["d"], g["H"], g["M"], g["S"])
+            except ValueError:
+                continue
+            return naive.replace(tzinfo=local).astimezone(UTC) if local else naive.astimezone(UTC), "name"
+    epoch = _EPOCH.search(path.name)
+    if epoch:
+        return datetime.fromtimestamp(int(epoch.group(1)), UTC), "epoch"
+    return datetime.fromtimestamp(mtime, UTC) - timedelta(seconds=info.duration_s), "mtime"

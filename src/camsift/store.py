@@ -1,0 +1,320 @@
+"""The event store: events and processed files in one database, pictures on disk.
+
+All SQL lives here (SQLAlchemy Core, so the same code runs on SQLite by
+default and on PostgreSQL when configured). `picture_path` is the one function
+that decides where a picture lives on disk.
+
+Layout of the data directory::
+
+    <data_dir>/camsift.db
+    <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>.jpg
+    <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>-annotated.jpg
+
+Dates and times in folder and file names are local wall-clock time (what an
+owner browsing the folders expects); the database holds UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from camsift.errors import StorageError
+from camsift.events import Event
+
+__all__ = ["FileRecord", "Store", "picture_path"]
+
+FileStatus = Literal["ok", "error"]
+
+_metadata = sa.MetaData()
+
+
+class _UTC(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+files_table = sa.Table(
+    "files",
+    _metadata,
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime", sa.Float, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("camera", sa.Text, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("start_utc", _UTC),
+    sa.Column("time_origin", sa.String(16)),
+    sa.Column("processed_utc", _UTC, nullable=False),
+)
+
+events_table = sa.Table(
+    "events",
+    _metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("camera", sa.Text, nullable=False, index=True),
+    sa.Column("label", sa.String(64), nullable=False, index=True),
+    sa.Column("sub_label", sa.Text),
+    sa.Column("start_utc", _UTC, nullable=False, index=True),
+    sa.Column("end_utc", _UTC, nullable=False),
+    sa.Column("start_s", sa.Float, nullable=False),
+    sa.Column("end_s", sa.Float, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("x1", sa.Float, nullable=False),
+    sa.Column("y1", sa.Float, nullable=False),
+    sa.Column("x2", sa.Float, nullable=False),
+    sa.Column("y2", sa.Float, nullable=False),
+    sa.Column("zones", sa.Text, nullable=False, default=""),
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Column("source", sa.Text, sa.ForeignKey("files.path", ondelete="CASCADE"), index=True),
+    sa.Column("snapshot", sa.Text),
+    sa.Column("snapshot_annotated", sa.Text),
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What is known about one processed file.
+
+    Attributes:
+        path: Absolute path of the file.
+        size: Bytes.
+        mtime: Modification time, Unix seconds.
+        sha256: Hex digest of the content.
+        camera: Camera the file was attributed to.
+        status: ``"ok"`` or ``"error"``.
+        error: One-line reason when ``status == "error"``.
+        duration_s: Seconds of footage decoded (0 for images).
+        start_utc: Wall-clock time of the first frame.
+        time_origin: Where ``start_utc`` came from (``metadata``, ``name``, ``epoch``, ``mtime``).
+        processed_utc: When camsift processed it.
+    """
+
+    path: Path
+    size: int
+    mtime: float
+    sha256: str
+    camera: str
+    status: FileStatus
+    error: str | None
+    duration_s: float
+    start_utc: datetime | None
+    time_origin: str | None
+    processed_utc: datetime
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def picture_path(data_dir: Path, event: Event, annotated: bool = False, tz: tzinfo | None = None) -> Path:
+    """Where an event's snapshot lives: ``events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<id>[-annotated].jpg``.
+
+    Args:
+        data_dir: The data directory.
+        event: The event (its ``start_utc``, camera, label and id are used).
+        annotated: The annotated copy instead of the clean one.
+        tz: Time zone of the folder dates; ``None`` = this machine's.
+
+    Returns:
+        An absolute path under ``data_dir``; camera and label are reduced to
+        ``[A-Za-z0-9._-]`` so no name can escape the folder.
+    """
+    local = event.start_utc.astimezone(tz)
+    camera = _UNSAFE.sub("_", event.camera).strip("._") or "camera"
+    label = _UNSAFE.sub("_", event.label)
+    name = f"{local:%H%M%S}-{label}-{event.id}{'-annotated' if annotated else ''}.jpg"
+    return data_dir.resolve() / "events" / f"{local:%Y-%m-%d}" / camera / name
+
+
+class Store:
+    """Events and processed files, in SQLite by default.
+
+    Args:
+        data_dir: The data directory (created if missing).
+        url: SQLAlchemy URL; default ``sqlite:///<data_dir>/camsift.db``.
+
+    Raises:
+        StorageError: the directory or the database cannot be opened.
+
+    Example:
+        >>> store = Store(Path("camsift-data"))  # doctest: +SKIP
+        >>> [e.label for e in store.events(label="person", limit=5)]  # doctest: +SKIP
+    """
+
+    def __init__(self, data_dir: Path, url: str | None = None) -> None:
+        self.data_dir = data_dir.resolve()
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StorageError(f"{data_dir}: cannot create data directory: {err.strerror or err}") from err
+        self.url = url or f"sqlite:///{self.data_dir / 'camsift.db'}"
+        try:
+            self.engine: Engine = sa.create_engine(self.url)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            _metadata.create_all(self.engine)
+        except sa.exc.SQLAlchemyError as err:
+            raise StorageError(f"cannot open event store {self.engine.url!r}: {err.__class__.__name__}") from err
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def relative(self, path: Path | None) -> str | None:
+        """``path`` relative to the data directory, as stored in the database."""
+        return None if path is None else path.resolve().relative_to(self.data_dir).as_posix()
+
+    def file(self, path: Path) -> FileRecord | None:
+        """The record of a processed file, or ``None`` if it was never processed."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(files_table).where(files_table.c.path == str(path))).mappings().first()
+        if row is None:
+            return None
+        return FileRecord(**{**row, "path": Path(row["path"])})
+
+    def save(self, record: FileRecord, events: list[Event]) -> None:
+        """Record a processed file and its events in one transaction.
+
+        Events found earlier in the same file are replaced (their pictures that
+        the new events do not reuse are deleted after the commit).
+
+        Raises:
+            StorageError: the database refused the write.
+        """
+        source = str(record.path)
+        try:
+            with self.engine.begin() as conn:
+                old = conn.execute(
+                    sa.select(events_table.c.snapshot, events_table.c.snapshot_annotated).where(
+                        events_table.c.source == source
+                    )
+                ).all()
+                conn.execute(events_table.delete().where(events_table.c.source == source))
+                conn.execute(files_table.delete().where(files_table.c.path == source))
+                conn.execute(files_table.insert().values(**{**record.__dict__, "path": source}))
+                if events:
+                    conn.execute(events_table.insert(), [self._row(e, source) for e in events])
+        except sa.exc.SQLAlchemyError as err:
+            raise StorageError(f"{record.path}: cannot record in event store: {err.__class__.__name__}") from err
+        kept = {self.relative(p) for e in events for p in (e.snapshot, e.snapshot_annotated) if p}
+        for name in {n for pair in old for n in pair if n} - kept:
+            (self.data_dir / name).unlink(missing_ok=True)
+
+    def _row(self, e: Event, source: str) -> dict[str, Any]:
+        x1, y1, x2, y2 = e.box_xyxy
+        return {
+            "id": e.id,
+            "camera": e.camera,
+            "label": e.label,
+            "sub_label": e.sub_label,
+            "start_utc": e.start_utc,
+            "end_utc": e.end_utc,
+            "start_s": e.start_s,
+            "end_s": e.end_s,
+            "confidence": e.confidence,
+            "x1": x1,
+            "y1": y1,
+            "x2": x2,
+            "y2": y2,
+            "zones": ",".join(e.zones),
+            "hits": e.hits,
+            "source": source,
+            "snapshot": self.relative(e.snapshot),
+            "snapshot_annotated": self.relative(e.snapshot_annotated),
+        }
+
+    def _event(self, row: Any) -> Event:
+        def absolute(name: str | None) -> Path | None:
+            return None if name is None else self.data_dir / name
+
+        return Event(
+            id=row.id,
+            camera=row.camera,
+            label=row.label,
+            sub_label=row.sub_label,
+            start_utc=row.start_utc,
+            end_utc=row.end_utc,
+            start_s=row.start_s,
+            end_s=row.end_s,
+            confidence=row.confidence,
+            box_xyxy=(row.x1, row.y1, row.x2, row.y2),
+            zones=tuple(z for z in row.zones.split(",") if z),
+            hits=row.hits,
+            source=Path(row.source) if row.source else None,
+            snapshot=absolute(row.snapshot),
+            snapshot_annotated=absolute(row.snapshot_annotated),
+        )
+
+    def events(
+        self,
+        *,
+        camera: str | None = None,
+        label: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: Path | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Stored events, newest first.
+
+        Args:
+            camera: Only this camera.
+            label: Only this label.
+            since: Only events that started at or after this time (aware).
+            until: Only events that started before this time (aware).
+            source: Only events found in this file.
+            limit: At most this many.
+        """
+        t = events_table
+        query = sa.select(t).order_by(t.c.start_utc.desc(), t.c.id)
+        for column, value in ((t.c.camera, camera), (t.c.label, label), (t.c.source, source and str(source))):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(t.c.start_utc >= since.astimezone(UTC).replace(tzinfo=None))
+        if until is not None:
+            query = query.where(t.c.start_utc < until.astimezone(UTC).replace(tzinfo=None))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [self._event(row) for row in conn.execute(query)]
+
+    def files(self) -> Iterator[FileRecord]:
+        """Every processed file, by path."""
+        with self.engine.connect() as conn:
+            for row in conn.execute(sa.select(files_table).order_by(files_table.c.path)).mappings():
+                yield FileRecord(**{**row, "path": Path(row["path"])})
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL so readers (the web app, `camsift events`) never block a scan; wait on locks, don't fail."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
