@@ -119,17 +119,27 @@ def eval_coco(data: Path, settings: Settings, jobs: int | None) -> dict:
     """Person AP50 on coco128 through the still-picture pipeline (all detections >= the floor)."""
     from PIL import Image
 
-    low = settings.model_copy(
-        update={"objects": settings.objects.model_copy(update={"default": settings.objects.default.model_copy(update={"min_confidence": 0.05})})}
+    low = load_config(
+        None,
+        overrides={
+            "data_dir": str(settings.data_dir),
+            "objects.default.min_confidence": 0.05,
+            "events.still_min_confidence": 0.05,
+        },
     )
     report = scan([data / "coco128" / "images"], low, jobs=jobs, force=True)
     scores, hits, positives = [], [], 0
     for f in report.files:
         w, h = Image.open(f.path).size
-        label_file = data / "coco128" / "labels" / f"{f.path.stem}.txt"
+        label_file = f.path.parents[2] / "labels" / f.path.parent.name / f"{f.path.stem}.txt"
         rows = [line.split() for line in label_file.read_text().splitlines()] if label_file.exists() else []
         truth = [
-            [(float(x) - float(bw) / 2) * w, (float(y) - float(bh) / 2) * h, (float(x) + float(bw) / 2) * w, (float(y) + float(bh) / 2) * h]
+            [
+                (float(x) - float(bw) / 2) * w,
+                (float(y) - float(bh) / 2) * h,
+                (float(x) + float(bw) / 2) * w,
+                (float(y) + float(bh) / 2) * h,
+            ]
             for c, x, y, bw, bh in rows
             if c == "0"
         ]

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -89,7 +88,7 @@ class DetectConfig(_Model):
         0.4, gt=0, description="Look again at tracked objects this often (seconds) when nothing new moves"
     )
     thorough_s: float = Field(
-        1.0,
+        2.0,
         gt=0,
         description="Give the detector's slower second opinion (auto: NanoDet) this often (seconds)",
     )
@@ -137,14 +136,29 @@ class ObjectsConfig(_Model):
         """The filter that applies to ``label``."""
         return self.filters.get(label, self.default)
 
+    def at_least(self, min_confidence: float) -> ObjectsConfig:
+        """A copy where every label needs at least ``min_confidence``."""
+
+        def raised(f: LabelFilter) -> LabelFilter:
+            return f.model_copy(update={"min_confidence": max(f.min_confidence, min_confidence)})
+
+        return self.model_copy(
+            update={"default": raised(self.default), "filters": {k: raised(v) for k, v in self.filters.items()}}
+        )
+
 
 class EventsConfig(_Model):
     """How tracked objects become events."""
 
-    min_hits: int = Field(
-        2, ge=1, description="Detections at min_confidence a tracked object needs to become an event"
-    )
+    min_hits: int = Field(2, ge=1, description="Detections at min_confidence a tracked object needs to become an event")
     lost_s: float = Field(3.0, gt=0, description="Seconds without a detection after which a tracked object has left")
+    still_min_confidence: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="A single picture gives one sighting and no second to confirm it, so its objects "
+        "need at least this confidence (when higher than the label's min_confidence)",
+    )
 
 
 class CameraConfig(_Model):
@@ -335,8 +349,10 @@ def load_config(
         for e in err.errors():
             loc = tuple(e["loc"])
             key = ".".join(str(p) for p in loc)
-            line = _line_of(doc, loc)
-            origin = f"{where}:{line}" if line else ("environment" if any(key.startswith(k) for k in env_keys) else where)
+            at = _line_of(doc, loc)
+            origin = (
+                f"{where}:{at}" if at else ("environment" if any(key.startswith(k) for k in env_keys) else where)
+            )
             msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
             lines.append(f"{origin}: {key}: {msg}")
         raise ConfigError("; ".join(lines)) from err

@@ -30,7 +30,8 @@ class Detections:
             of the image they were found in (origin top-left, x right, y down).
         confidence: ``(n,)`` float32 detector confidence in ``[0, 1]``.
         label: ``(n,)`` str labels such as ``"person"``, ``"car"`` (COCO names).
-        tracker_id: ``(n,)`` int64 track ids; ``-1`` where not tracked yet.
+        tracker_id: ``(n,)`` int64 track ids; ``-1`` where not tracked yet
+            (an empty array, the default, means none is tracked).
         data: extra per-detection columns, each an array of length ``n``
             (e.g. ``"sub_label"`` for a known face).
 
@@ -38,7 +39,7 @@ class Detections:
         ValueError: if the arrays do not have matching, valid shapes.
 
     Example:
-        >>> d = Detections(xyxy=[[0, 0, 10, 20]], confidence=[0.9], label=["person"])
+        >>> d = Detections(np.array([[0, 0, 10, 20]]), np.array([0.9]), np.array(["person"]))
         >>> len(d[d.confidence > 0.5])
         1
     """
@@ -46,7 +47,7 @@ class Detections:
     xyxy: npt.NDArray[np.float32]
     confidence: npt.NDArray[np.float32]
     label: npt.NDArray[np.str_]
-    tracker_id: npt.NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
+    tracker_id: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     data: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -54,10 +55,9 @@ class Detections:
         n = len(xyxy)
         confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
         label = np.asarray(self.label, dtype=np.str_).reshape(-1)
-        if self.tracker_id is None:
+        tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
+        if len(tracker_id) == 0 and n:
             tracker_id = np.full(n, _NO_TRACK, dtype=np.int64)
-        else:
-            tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
         data = {k: np.asarray(v) for k, v in self.data.items()}
         for name, arr in [("confidence", confidence), ("label", label), ("tracker_id", tracker_id), *data.items()]:
             if len(arr) != n:
@@ -95,7 +95,9 @@ class Detections:
     def __len__(self) -> int:
         return len(self.xyxy)
 
-    def __getitem__(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.integer[Any]] | slice | list[int]) -> Detections:
+    def __getitem__(
+        self, index: npt.NDArray[np.bool_] | npt.NDArray[np.integer[Any]] | slice | list[int]
+    ) -> Detections:
         """Select rows by boolean mask, index array or slice; always returns `Detections`."""
         return Detections(
             xyxy=self.xyxy[index],
@@ -109,7 +111,8 @@ class Detections:
     def area(self) -> npt.NDArray[np.float32]:
         """``(n,)`` box areas in square pixels."""
         wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
-        return (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        area: npt.NDArray[np.float32] = (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        return area
 
     def replace(self, **changes: Any) -> Detections:
         """A copy with some fields replaced (``dataclasses.replace``)."""

@@ -150,7 +150,13 @@ class EventBuilder:
         """
         zones = detections.data.get("zones")
         for i, (tid, label, conf, box) in enumerate(
-            zip(detections.tracker_id.tolist(), detections.label.tolist(), detections.confidence.tolist(), detections.xyxy, strict=True)
+            zip(
+                detections.tracker_id.tolist(),
+                detections.label.tolist(),
+                detections.confidence.tolist(),
+                detections.xyxy,
+                strict=True,
+            )
         ):
             track = self._tracks.setdefault(tid, _Track(label, frame.ts_s, frame.ts_s))
             track.last_s = frame.ts_s

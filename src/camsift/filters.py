@@ -39,7 +39,7 @@ class ObjectFilter:
         scale = np.array([width, height], np.float32)
 
         def zone(polygon: list[tuple[float, float]]) -> sv.PolygonZone:
-            pts = np.round(np.asarray(polygon, np.float32) * scale).astype(np.int32)
+            pts = np.round(np.asarray(polygon, np.float32) * scale).astype(np.int64)
             return sv.PolygonZone(pts, triggering_anchors=(sv.Position.BOTTOM_CENTER,))
 
         self._masks = [zone(p) for p in config.mask]

@@ -73,14 +73,14 @@ class Frame:
         """Full-resolution ``(height, width, 3)`` uint8 RGB pixels (converted once, then cached)."""
         if self._rgb is None:
             assert self._video is not None
-            self._rgb = self._video.to_ndarray(format="rgb24")
+            self._rgb = np.asarray(self._video.to_ndarray(format="rgb24"), dtype=np.uint8)
         return self._rgb
 
     def gray(self, width: int, height: int) -> npt.NDArray[np.uint8]:
         """A ``(height, width)`` uint8 grey copy, scaled by FFmpeg's swscale (fast, from YUV)."""
         if self._video is not None:
             small = self._video.reformat(width=width, height=height, format="gray", interpolation="AREA")
-            return small.to_ndarray().reshape(height, width)
+            return np.asarray(small.to_ndarray(), dtype=np.uint8).reshape(height, width)
         import cv2
 
         grey = cv2.cvtColor(self.rgb(), cv2.COLOR_RGB2GRAY)
@@ -126,7 +126,9 @@ def _check_size(path: Path) -> None:
         raise MediaError(path, "empty file (0 bytes)")
 
 
-def _open_image(path: Path, pixels: bool = True) -> tuple[npt.NDArray[np.uint8] | None, tuple[int, int], datetime | None]:
+def _open_image(
+    path: Path, pixels: bool = True
+) -> tuple[npt.NDArray[np.uint8] | None, tuple[int, int], datetime | None]:
     """Read an image's ``(rgb or None, (width, height), EXIF time)``, upright per its EXIF orientation."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -134,7 +136,7 @@ def _open_image(path: Path, pixels: bool = True) -> tuple[npt.NDArray[np.uint8] 
         with Image.open(path) as img:
             exif = img.getexif()
             upright = ImageOps.exif_transpose(img) if pixels else img
-            rgb = np.asarray(upright.convert("RGB")) if pixels else None
+            rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8) if pixels else None
             size = (rgb.shape[1], rgb.shape[0]) if rgb is not None else img.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise MediaError(path, f"cannot decode image: {err}") from err
@@ -228,7 +230,7 @@ def frames(path: Path, threads: int = 0) -> Iterator[Frame]:
         last = -1.0
         index = -1
         try:
-            for index, vf in enumerate(container.decode(stream)):  # noqa: B007 - index read after the loop
+            for index, vf in enumerate(container.decode(stream)):
                 t = None if by_index else vf.time
                 if t is None:
                     ts = index / rate if by_index else last + 1.0 / rate
@@ -276,7 +278,7 @@ def read_frame(path: Path, pts: int | None) -> npt.NDArray[np.uint8]:
                     container.seek(attempt, stream=stream, backward=True, any_frame=False)
                 for vf in container.decode(stream):
                     if vf.pts == pts:
-                        return vf.to_ndarray(format="rgb24")
+                        return np.asarray(vf.to_ndarray(format="rgb24"), dtype=np.uint8)
     except av.FFmpegError as err:
         raise MediaError(path, f"cannot re-read frame at pts {pts}: {_ffmpeg_reason(err)}") from err
     raise MediaError(path, f"frame at pts {pts} not found on re-read")
@@ -284,7 +286,10 @@ def read_frame(path: Path, pts: int | None) -> npt.NDArray[np.uint8]:
 
 # Timestamps cameras put in file names, most specific first. Named groups feed datetime().
 _NAME_PATTERNS = [
-    re.compile(r"(?<!\d)(?P<Y>20\d\d)[-_.]?(?P<m>[01]\d)[-_.]?(?P<d>[0-3]\d)[T_\-. ]?(?P<H>[0-2]\d)[-_:.hH]?(?P<M>[0-5]\d)[-_:.mM]?(?P<S>[0-5]\d)(?!\d)"),
+    re.compile(
+        r"(?<!\d)(?P<Y>20\d\d)[-_.]?(?P<m>[01]\d)[-_.]?(?P<d>[0-3]\d)[T_\-. ]?"
+        r"(?P<H>[0-2]\d)[-_:.hH]?(?P<M>[0-5]\d)[-_:.mM]?(?P<S>[0-5]\d)(?!\d)"
+    ),
 ]
 _EPOCH = re.compile(r"(?<!\d)(1[5-9]\d{8})(?:\d{3})?(?!\d)")  # 2017..2033 in seconds (or ms)
 

@@ -11,9 +11,9 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +21,8 @@ import numpy.typing as npt
 from camsift.config import Settings
 from camsift.detections import Detections
 from camsift.detectors import Detector
-from camsift.events import Event, EventBuilder
 from camsift.errors import MediaError
+from camsift.events import Event, EventBuilder
 from camsift.filters import ObjectFilter
 from camsift.media import Frame
 from camsift.motion import MotionGate
@@ -96,6 +96,7 @@ class Pipeline:
         self.settings = settings
         self.detector = detector
         self.stats = PipelineStats()
+        self._failure: MediaError | None = None
         self._regions = RegionDetector(detector, settings.detect.nms_iou)
 
     def _counted(self, frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -124,7 +125,8 @@ class Pipeline:
             camera: Camera name for the events.
             start_utc: Wall-clock time of the first frame.
             id_prefix: Stable prefix for event ids.
-            still: A single picture: no motion gate, no tracker, one sighting is enough.
+            still: A single picture: no motion gate, no tracker, one sighting is
+                enough but needs ``events.still_min_confidence``.
 
         Yields:
             Events with ``best`` set (the snapshot frame, not yet saved).
@@ -134,7 +136,7 @@ class Pipeline:
                 the frames decoded so far have been yielded.
         """
         s, st = self.settings, self.stats
-        self._failure: MediaError | None = None
+        self._failure = None
         sampled = Sampler(s.detect.fps).sample(self._counted(frames))
         first = next(sampled, None)
         if first is not None:
@@ -142,9 +144,10 @@ class Pipeline:
             gate = _StillGate() if still else MotionGate(s.motion, w, h)
             track = _StillTracker() if still else Tracker(s.objects, s.events.lost_s)
             schedule = Scheduler(s.detect, w, h, self._regions.model_side)
-            filt = ObjectFilter(s.objects, w, h)
+            objects = s.objects.at_least(s.events.still_min_confidence) if still else s.objects
+            filt = ObjectFilter(objects, w, h)
             events_cfg = s.events.model_copy(update={"min_hits": 1}) if still else s.events
-            builder = EventBuilder(camera, start_utc, events_cfg, s.objects, id_prefix, w, h)
+            builder = EventBuilder(camera, start_utc, events_cfg, objects, id_prefix, w, h)
             for frame in chain([first], sampled):
                 st.sampled += 1
                 with st.timed("motion"):

@@ -110,8 +110,7 @@ def _merge_squares(
 ) -> list[npt.NDArray[np.float32]]:
     """Cover ``boxes`` with few squares, each >= ``model_side`` with context around its object."""
     squares: list[npt.NDArray[np.float32]] = []
-    order = np.argsort(-np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)) if len(boxes) else []
-    for box in boxes[order]:
+    for box in boxes[np.argsort(-np.prod(boxes[:, 2:] - boxes[:, :2], axis=1))]:
         need = max(float(np.max(box[2:] - box[:2])) * CONTEXT, model_side)
         for i, sq in enumerate(squares):
             union = np.concatenate([np.minimum(sq[:2], box[:2]), np.maximum(sq[2:], box[2:])])

@@ -250,7 +250,7 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
         sha = _sha256(path)
         info = media.probe(path)
         start_utc, origin = media.capture_time(path, info, mtime, s.tz())
-        prefix = hashlib.sha1(f"{path}\n{sha}".encode()).hexdigest()[:12]
+        prefix = hashlib.sha256(f"{path}\n{sha}".encode()).hexdigest()[:12]
         frames = media.frames(path, threads)
         try:
             for event in pipeline.events(
@@ -283,7 +283,9 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
         time_origin=origin,
         processed_utc=datetime.now(UTC),
     )
-    return FileResult(path, camera, record.status, error, duration, [e.replace(source=path) for e in events], stats, record)
+    return FileResult(
+        path, camera, record.status, error, duration, [e.replace(source=path) for e in events], stats, record
+    )
 
 
 def _worker_init() -> None:

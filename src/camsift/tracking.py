@@ -47,7 +47,7 @@ class Tracker:
 
     def _tracker_for(self, label: str) -> Any:
         if label not in self._trackers:
-            from trackers import GIoU, ByteTrackTracker
+            from trackers import ByteTrackTracker, GIoU
 
             floor = self.objects.filter_for(label).min_confidence * FLOOR_FACTOR
             self._trackers[label] = ByteTrackTracker(

@@ -6,7 +6,7 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +20,7 @@ from camsift.scanner import FileResult, ScanReport, collect, event_dict, scan
 from camsift.store import Store
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output format."""
 
     table = "table"
@@ -35,12 +35,20 @@ def scan_command(
     paths: Annotated[list[Path], typer.Argument(help="Clips, images or folders (searched recursively).")],
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
-    camera: Annotated[str | None, typer.Option(help="Camera name for every file [default: from config, else the folder name].")] = None,
+    camera: Annotated[
+        str | None, typer.Option(help="Camera name for every file [default: from config, else the folder name].")
+    ] = None,
     labels: Annotated[str | None, typer.Option(help="Labels to find, comma-separated, e.g. person,car,dog.")] = None,
-    min_confidence: Annotated[float | None, typer.Option(min=0, max=1, help="Minimum confidence for an event [default: 0.5].")] = None,
-    fps: Annotated[float | None, typer.Option(min=0.1, max=60, help="Frames per second to analyse [default: 5].")] = None,
+    min_confidence: Annotated[
+        float | None, typer.Option(min=0, max=1, help="Minimum confidence for an event [default: 0.5].")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(min=0.1, max=60, help="Frames per second to analyse [default: 5].")
+    ] = None,
     detector: Annotated[str | None, typer.Option(help="Detector: auto, ssdlite, nanodet.")] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes [default: CPU count].")] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes [default: CPU count].")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse files again even if unchanged.")] = False,
     output: FormatOption = Format.table,
 ) -> None:
@@ -113,7 +121,9 @@ def _print_report(report: ScanReport, data_dir: Path) -> None:
     totals.add_column(style="bold")
     totals.add_column()
     totals.add_row("files", f"{s['files']} ({s['ok']} analysed, {s['skipped']} unchanged, {s['errors']} failed)")
-    totals.add_row("footage", f"{s['footage_s']:.1f} s analysed in {s['wall_s']:.1f} s ({s['realtime_factor'] or 0:.1f}x realtime)")
+    totals.add_row(
+        "footage", f"{s['footage_s']:.1f} s analysed in {s['wall_s']:.1f} s ({s['realtime_factor'] or 0:.1f}x realtime)"
+    )
     totals.add_row("events", ", ".join(f"{n} {label}" for label, n in s["events"].items()) or "none")
     totals.add_row("pictures", str(data_dir.resolve() / "events"))
     totals.add_row("database", str(data_dir.resolve() / "camsift.db"))

@@ -5,7 +5,7 @@ and rarely fooled by animals. Two things widen that:
 
 * Where SSDLite is unsure (0.15 <= confidence < 0.5), NanoDet-m looks at the
   same crop, and its person box counts if it is sure (>= 0.5) and overlaps
-  SSDLite's (the models agree).
+  SSDLite's (the models agree), with the mean of the two confidences.
 * On a thorough pass (the pipeline asks for one every second), NanoDet looks
   at every crop, and a person it alone sees counts only at >= 0.65 and when no
   animal box of its own lies over it.
@@ -49,7 +49,9 @@ intersection over the smaller box: SSDLite's unsure box is often a part of the p
 ALONE = 0.65
 """NanoDet person confidence from which it counts without SSDLite (thorough passes only)."""
 
-ANIMALS = frozenset({"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "teddy bear"})
+ANIMALS = frozenset(
+    {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "teddy bear"}
+)
 """COCO labels whose box over a NanoDet-only person vetoes it."""
 
 
@@ -109,9 +111,16 @@ def _second_opinion(first: Detections, second: Detections, alone: bool) -> Detec
     if not len(people):
         return people
     unsure = first[(first.confidence >= PERSON_MAYBE) & (first.confidence < PERSON_SURE)]
-    agreed = box_ios(people.xyxy, unsure.xyxy).max(axis=1, initial=0) >= CONFIRM_IOS
+    overlap = box_ios(people.xyxy, unsure.xyxy)
+    agreed = overlap.max(axis=1, initial=0) >= CONFIRM_IOS
+    confidence = people.confidence.copy()
+    if len(unsure):
+        partner = unsure.confidence[overlap.argmax(axis=1)]
+        confidence = np.where(agreed, (people.confidence + partner) / 2, confidence)
     if alone:
         animals = second[np.isin(second.label, list(ANIMALS))]
         free = box_ios(people.xyxy, animals.xyxy).max(axis=1, initial=0) < CONFIRM_IOS
-        agreed |= (people.confidence >= ALONE) & free
-    return people[agreed]
+        lone = (people.confidence >= ALONE) & free
+        confidence = np.where(lone, np.maximum(confidence, people.confidence), confidence)
+        agreed |= lone
+    return people.replace(confidence=confidence)[agreed]

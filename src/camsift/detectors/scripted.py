@@ -31,9 +31,7 @@ class ScriptedDetector:
     name = "scripted"
     input_size = (300, 300)
 
-    def __init__(
-        self, label: str = "person", confidence: float = 0.9, threads: int = 1, labels: object = None
-    ) -> None:
+    def __init__(self, label: str = "person", confidence: float = 0.9, threads: int = 1, labels: object = None) -> None:
         self.label = label
         self.confidence = confidence
         self.labels = frozenset({label})
@@ -48,7 +46,9 @@ class ScriptedDetector:
         count, _, stats, _ = cv2.connectedComponentsWithStats(red)
         boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:count] if area >= 4]
         n = len(boxes)
-        return Detections(xyxy=np.asarray(boxes, np.float32), confidence=np.full(n, self.confidence), label=[self.label] * n)
+        return Detections(
+            xyxy=np.asarray(boxes, np.float32), confidence=np.full(n, self.confidence), label=np.full(n, self.label)
+        )
 
     def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
         """See `Detector.detect_batch`."""
