@@ -350,9 +350,7 @@ def load_config(
             loc = tuple(e["loc"])
             key = ".".join(str(p) for p in loc)
             at = _line_of(doc, loc)
-            origin = (
-                f"{where}:{at}" if at else ("environment" if any(key.startswith(k) for k in env_keys) else where)
-            )
+            origin = f"{where}:{at}" if at else ("environment" if any(key.startswith(k) for k in env_keys) else where)
             msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
             lines.append(f"{origin}: {key}: {msg}")
         raise ConfigError("; ".join(lines)) from err

@@ -143,12 +143,14 @@ class EventBuilder:
 
         Args:
             frame: The frame they were found in.
-            detections: Detections with ``tracker_id`` set.
+            detections: Detections with ``tracker_id`` set, and optionally a
+                ``first_s`` column (when a new track was first seen).
 
         Returns:
             Events whose object has not been seen for ``lost_s`` seconds (ended).
         """
         zones = detections.data.get("zones")
+        first = detections.data.get("first_s")
         for i, (tid, label, conf, box) in enumerate(
             zip(
                 detections.tracker_id.tolist(),
@@ -158,7 +160,8 @@ class EventBuilder:
                 strict=True,
             )
         ):
-            track = self._tracks.setdefault(tid, _Track(label, frame.ts_s, frame.ts_s))
+            since = frame.ts_s if first is None else float(first[i])
+            track = self._tracks.setdefault(tid, _Track(label, since, frame.ts_s))
             track.last_s = frame.ts_s
             track.hits += 1
             track.sure += conf >= self.objects.filter_for(label).min_confidence

@@ -123,7 +123,7 @@ def _merge_squares(
     return squares
 
 
-EDGE_PX = 2.0
+EDGE_PX = 4.0
 """A box within this many pixels of a crop's inner edge counts as cut by the crop."""
 
 

@@ -415,6 +415,7 @@ def scan(
                     on_result(results[path])
             else:
                 todo.append((path, name))
+        todo.sort(key=lambda item: -item[0].stat().st_size)  # biggest first: no long tail on one worker
         try:
             for result in _Runner(settings, jobs, threads).run(todo):
                 if result.record is not None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from camsift.boxes import box_ios
 from camsift.config import ObjectsConfig
 from camsift.detections import Detections
 from camsift.filters import FLOOR_FACTOR
@@ -43,7 +44,9 @@ class Tracker:
         self._trackers: dict[str, Any] = {}
         self._ids: dict[tuple[str, int], int] = {}
         self._last: dict[int, tuple[float, npt.NDArray[np.float32]]] = {}
-        self._pending = np.zeros((0, 4), np.float32)
+        self._pending: list[tuple[str, npt.NDArray[np.float32]]] = []
+        self._pending_s = 0.0
+        self._born: dict[int, float] = {}
 
     def _tracker_for(self, label: str) -> Any:
         if label not in self._trackers:
@@ -70,13 +73,14 @@ class Tracker:
 
         Returns:
             The detections that belong to a confirmed track, with ``tracker_id``
-            set (unique across labels within this clip). A track is confirmed
-            from its second matched detection (ByteTrack's activation rule).
+            set (unique across labels within this clip) and a ``first_s``
+            column: when the track was first seen. ByteTrack confirms a track at
+            its second sighting; ``first_s`` goes back to the first one.
         """
         import supervision as sv
 
         parts = []
-        pending: list[npt.NDArray[np.float32]] = []
+        pending: list[tuple[str, npt.NDArray[np.float32]]] = []
         for label in sorted(set(self._trackers) | set(detections.label.tolist())):
             part = detections[detections.label == label]
             sv_d = sv.Detections(
@@ -86,18 +90,32 @@ class Tracker:
             if not len(tracked):
                 continue
             ok = tracked.tracker_id >= 0
-            pending.extend(part.xyxy[tracked.data["row"][~ok]])
-            ids = [self._ids.setdefault((label, int(t)), len(self._ids) + 1) for t in tracked.tracker_id[ok]]
-            parts.append(part[tracked.data["row"][ok]].replace(tracker_id=np.asarray(ids, np.int64)))
+            pending.extend((label, box) for box in part.xyxy[tracked.data["row"][~ok]])
+            mine = part[tracked.data["row"][ok]]
+            ids = [
+                self._id_for(label, int(t), box, ts_s) for t, box in zip(tracked.tracker_id[ok], mine.xyxy, strict=True)
+            ]
+            parts.append(mine.replace(tracker_id=np.asarray(ids, np.int64)))
         result = Detections.merge(parts)
         for tid, box in zip(result.tracker_id.tolist(), result.xyxy, strict=True):
             self._last[tid] = (ts_s, box)
         self._last = {t: v for t, v in self._last.items() if ts_s - v[0] <= self.lost_s}
-        self._pending = np.asarray(pending, np.float32).reshape(-1, 4)
-        return result
+        self._pending = pending
+        self._pending_s = ts_s
+        return result.with_data(first_s=np.asarray([self._born[t] for t in result.tracker_id.tolist()], np.float64))
+
+    def _id_for(self, label: str, track: int, box: npt.NDArray[np.float32], ts_s: float) -> int:
+        """camsift's id for ByteTrack's ``(label, track)``; a new one notes when it was first seen."""
+        key = (label, track)
+        if key not in self._ids:
+            self._ids[key] = len(self._ids) + 1
+            seen = [b for lab, b in self._pending if lab == label]
+            earlier = len(seen) and box_ios(box[None], np.asarray(seen)).max() >= 0.5
+            self._born[self._ids[key]] = self._pending_s if earlier else ts_s
+        return self._ids[key]
 
     def boxes(self) -> npt.NDArray[np.float32]:
         """Where to look next: ``(k, 4)`` float32 frame-pixel boxes of tracks seen within
         ``lost_s`` and of last frame's detections still waiting for a second sighting."""
-        last = np.asarray([box for _, box in self._last.values()], np.float32).reshape(-1, 4)
-        return np.concatenate([last, self._pending])
+        boxes = [box for _, box in self._last.values()] + [box for _, box in self._pending]
+        return np.asarray(boxes, np.float32).reshape(-1, 4)

@@ -59,6 +59,23 @@ def settings_from(config: Path | None, overrides: dict[str, Any]) -> Settings:
     return load_config(config, overrides=overrides)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from camsift import __version__
+
+        typer.echo(f"camsift {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Sift security-camera footage: find the people, keep the evidence, forget the rest."""
+
+
 def _exit_code(err: CamsiftError) -> int:
     return 2 if isinstance(err, ConfigError | SourceError) else 1
 
