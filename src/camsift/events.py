@@ -55,9 +55,11 @@ class Event:
         zones: Names of the zones the object entered.
         hits: Number of frames with a detection of this object.
         sub_label: A refinement such as a known face's name; ``None`` when unknown.
+        sub_label_score: Confidence of ``sub_label``, 0..1.
         source: The clip or image it was found in.
         snapshot: Clean full-resolution JPEG, once saved.
         snapshot_annotated: The same with boxes, labels, confidence and time drawn, once saved.
+        clip: A saved clip of the event (live streams, downloads), if any.
         best: The best frame, while the footage is at hand (not stored).
     """
 
@@ -73,9 +75,11 @@ class Event:
     zones: tuple[str, ...] = ()
     hits: int = 1
     sub_label: str | None = None
+    sub_label_score: float | None = None
     source: Path | None = None
     snapshot: Path | None = None
     snapshot_annotated: Path | None = None
+    clip: Path | None = None
     best: Snapshot | None = field(default=None, repr=False, compare=False)
 
     @property

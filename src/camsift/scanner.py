@@ -121,6 +121,7 @@ def event_dict(e: Event) -> dict[str, Any]:
         "camera": e.camera,
         "label": e.label,
         "sub_label": e.sub_label,
+        "sub_label_score": e.sub_label_score,
         "start_s": e.start_s,
         "end_s": e.end_s,
         "start_utc": e.start_utc.isoformat(),
@@ -131,6 +132,7 @@ def event_dict(e: Event) -> dict[str, Any]:
         "source": str(e.source) if e.source else None,
         "snapshot": str(e.snapshot) if e.snapshot else None,
         "snapshot_annotated": str(e.snapshot_annotated) if e.snapshot_annotated else None,
+        "clip": str(e.clip) if e.clip else None,
     }
 
 

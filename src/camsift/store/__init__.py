@@ -28,65 +28,11 @@ from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
 from camsift.events import Event
+from camsift.store.schema import events_table, files_table, metadata
 
 __all__ = ["FileRecord", "Store", "picture_path"]
 
 FileStatus = Literal["ok", "error"]
-
-_metadata = sa.MetaData()
-
-
-class _UTC(sa.TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-files_table = sa.Table(
-    "files",
-    _metadata,
-    sa.Column("path", sa.Text, primary_key=True),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("mtime", sa.Float, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False, index=True),
-    sa.Column("camera", sa.Text, nullable=False),
-    sa.Column("status", sa.String(8), nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("duration_s", sa.Float, nullable=False),
-    sa.Column("start_utc", _UTC),
-    sa.Column("time_origin", sa.String(16)),
-    sa.Column("processed_utc", _UTC, nullable=False),
-)
-
-events_table = sa.Table(
-    "events",
-    _metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("camera", sa.Text, nullable=False, index=True),
-    sa.Column("label", sa.String(64), nullable=False, index=True),
-    sa.Column("sub_label", sa.Text),
-    sa.Column("start_utc", _UTC, nullable=False, index=True),
-    sa.Column("end_utc", _UTC, nullable=False),
-    sa.Column("start_s", sa.Float, nullable=False),
-    sa.Column("end_s", sa.Float, nullable=False),
-    sa.Column("confidence", sa.Float, nullable=False),
-    sa.Column("x1", sa.Float, nullable=False),
-    sa.Column("y1", sa.Float, nullable=False),
-    sa.Column("x2", sa.Float, nullable=False),
-    sa.Column("y2", sa.Float, nullable=False),
-    sa.Column("zones", sa.Text, nullable=False, default=""),
-    sa.Column("hits", sa.Integer, nullable=False),
-    sa.Column("source", sa.Text, sa.ForeignKey("files.path", ondelete="CASCADE"), index=True),
-    sa.Column("snapshot", sa.Text),
-    sa.Column("snapshot_annotated", sa.Text),
-)
 
 
 @dataclass(frozen=True)
@@ -169,7 +115,7 @@ class Store:
             self.engine: Engine = sa.create_engine(self.url)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            _metadata.create_all(self.engine)
+            metadata.create_all(self.engine)
         except sa.exc.SQLAlchemyError as err:
             raise StorageError(f"cannot open event store {self.engine.url!r}: {err.__class__.__name__}") from err
 
@@ -208,7 +154,7 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 old = conn.execute(
-                    sa.select(events_table.c.snapshot, events_table.c.snapshot_annotated).where(
+                    sa.select(events_table.c.snapshot, events_table.c.snapshot_annotated, events_table.c.clip).where(
                         events_table.c.source == source
                     )
                 ).all()
@@ -219,8 +165,8 @@ class Store:
                     conn.execute(events_table.insert(), [self._row(e, source) for e in events])
         except sa.exc.SQLAlchemyError as err:
             raise StorageError(f"{record.path}: cannot record in event store: {err.__class__.__name__}") from err
-        kept = {self.relative(p) for e in events for p in (e.snapshot, e.snapshot_annotated) if p}
-        for name in {n for pair in old for n in pair if n} - kept:
+        kept = {self.relative(p) for e in events for p in (e.snapshot, e.snapshot_annotated, e.clip) if p}
+        for name in {n for row in old for n in row if n} - kept:
             (self.data_dir / name).unlink(missing_ok=True)
 
     def _row(self, e: Event, source: str) -> dict[str, Any]:
@@ -244,6 +190,8 @@ class Store:
             "source": source,
             "snapshot": self.relative(e.snapshot),
             "snapshot_annotated": self.relative(e.snapshot_annotated),
+            "clip": self.relative(e.clip),
+            "sub_label_score": e.sub_label_score,
         }
 
     def _event(self, row: Any) -> Event:
@@ -266,6 +214,8 @@ class Store:
             source=Path(row.source) if row.source else None,
             snapshot=absolute(row.snapshot),
             snapshot_annotated=absolute(row.snapshot_annotated),
+            clip=absolute(row.clip),
+            sub_label_score=row.sub_label_score,
         )
 
     def events(

@@ -1,0 +1,337 @@
+"""Speed benchmark: seconds of footage processed per wall second, on the shared clips.
+
+Three measurements in one run, on the same clips (``../shared/data/clips``),
+each printed as a realtime factor (footage seconds / wall seconds; footage
+seconds = time of each clip's last decoded frame, as in
+``ScanReport.summary()["footage_s"]``):
+
+1. **camsift** (the headline): ``camsift.scan`` with default settings (or
+   ``--config``), ``force=True``, a temporary data dir, default jobs (one worker
+   per CPU) unless ``--jobs``. Target: >= 10x realtime on a 2-core machine.
+2. **decode alone** (the practical ceiling): every frame decoded by
+   ``camsift.media.frames`` (PyAV, threads chosen by FFmpeg), and the frames
+   the sampler keeps (``detect.fps``, 5 per second by default) converted to
+   full-resolution RGB by ``Frame.rgb`` as the detector stage does; also raw
+   decode with no conversion at all.
+3. **baseline**, the approach of the original Blink script: ``cv2.VideoCapture``
+   reads every frame, one frame in 15 is turned grey and searched with OpenCV's
+   Haar full-body cascade (``haarcascade_fullbody.xml``, ``detectMultiScale``
+   with OpenCV's defaults, scaleFactor 1.1 and minNeighbors 3). Needs
+   opencv-python < 5: the 5.x wheels no longer ship the cascades.
+
+Also printed: the scan's per-stage time split (``PipelineStats.seconds`` summed
+over files; "other" = wall x jobs - stage sum: worker start-up, model loading,
+hashing, snapshots, the database and idle workers), per-file work and finishing
+time (files are scheduled in path order, so a big clip last gives a long tail),
+frame counts, and the peak RSS of each worker (target: <= 400 MB).
+
+Peak RSS: with jobs > 1 the workers are forked by multiprocessing's forkserver,
+which outlives the scan, so ``getrusage(RUSAGE_CHILDREN)`` here never sees them;
+instead each worker's ``VmHWM`` is read from ``/proc`` every 0.1 s during the
+scan (Linux). With jobs = 1 the scan runs in this process and the figure is
+``getrusage(RUSAGE_SELF)`` right after it (the scan runs first so the other
+measurements cannot inflate it).
+
+Usage: python bench/throughput.py [--data ../shared/data] [--jobs N] [--config FILE] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from camsift import FileResult, Settings, load_config, media, scan
+from camsift.pipeline import Sampler
+from camsift.scanner import collect
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BASELINE_EVERY = 15
+TARGET_REALTIME = 10.0
+TARGET_RSS_MB = 400.0
+STAGES = ("decode", "motion", "detect", "track")
+
+
+class WorkerRSS:
+    """Peak RSS (``VmHWM``, MB) of this process's grandchildren, i.e. the forkserver's pool workers, sampled."""
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self.peak_mb: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WorkerRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._sample()
+            if self._stop.wait(self.interval_s):
+                return
+
+    def _sample(self) -> None:
+        parent: dict[int, int] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    stat = Path(entry.path, "stat").read_text()
+                except OSError:
+                    continue
+                parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        me = os.getpid()
+        for pid, ppid in parent.items():
+            if parent.get(ppid) != me:
+                continue
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_mb[pid] = max(self.peak_mb.get(pid, 0.0), int(line.split()[1]) / 1024)
+
+
+def run_camsift(clips: Path, settings: Settings, jobs: int | None) -> dict[str, Any]:
+    """The scan with its figures, per-file finishing times and per-worker peak RSS."""
+    done_at: dict[str, float] = {}
+    start = time.perf_counter()
+
+    def finished(result: FileResult) -> None:
+        done_at[result.path.name] = time.perf_counter() - start
+
+    with WorkerRSS() as workers:
+        report = scan([clips], settings, jobs=jobs, force=True, on_result=finished)
+    n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(report.files)))
+    if n_jobs == 1:
+        rss = {"source": "getrusage(RUSAGE_SELF) after an in-process scan", "mb": [_self_rss_mb()]}
+    else:
+        rss = {"source": "VmHWM of each pool worker from /proc", "mb": sorted(workers.peak_mb.values())}
+    st = report.stats
+    stages = {k: st.seconds.get(k, 0.0) for k in STAGES}
+    stages["other"] = report.wall_s * n_jobs - sum(stages.values())
+    files = [
+        {
+            "name": f.path.name,
+            "status": f.status,
+            "footage_s": f.duration_s,
+            "frames": f.stats.frames if f.stats else 0,
+            "work_s": sum(f.stats.seconds.values()) if f.stats else 0.0,
+            "done_at_s": done_at.get(f.path.name, float("nan")),
+        }
+        for f in report.files
+    ]
+    return {
+        "wall_s": report.wall_s,
+        "jobs": n_jobs,
+        "footage_s": st.footage_s,
+        "frames": st.frames,
+        "sampled": st.sampled,
+        "detector_runs": st.detector_runs,
+        "regions": st.regions,
+        "stages_s": stages,
+        "events": report.summary()["events"],
+        "errors": [f"{f.path.name}: {f.error}" for f in report.failed],
+        "files": files,
+        "rss": rss,
+    }
+
+
+def _self_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
+
+
+def run_decode(paths: list[Path], fps: float) -> dict[str, Any]:
+    """Raw decode of every frame, then decode + RGB of the sampled frames, each over all clips."""
+    start = time.perf_counter()
+    frames, footage = 0, {}
+    for path in paths:
+        for frame in media.frames(path):
+            frames += 1
+            footage[path.name] = frame.ts_s
+    raw_s = time.perf_counter() - start
+    start = time.perf_counter()
+    converted = 0
+    for path in paths:
+        for frame in Sampler(fps).sample(media.frames(path)):
+            frame.rgb()
+            converted += 1
+    rgb_s = time.perf_counter() - start
+    return {"frames": frames, "footage_s": footage, "raw_wall_s": raw_s, "rgb_wall_s": rgb_s, "converted": converted}
+
+
+def run_baseline(paths: list[Path]) -> dict[str, Any] | str:
+    """The Blink-script approach; a reason string when this OpenCV has no Haar cascades."""
+    import cv2
+
+    data = getattr(cv2, "data", None)
+    xml = Path(data.haarcascades) / "haarcascade_fullbody.xml" if data else None
+    if xml is None or not xml.exists():
+        return f"skipped: opencv-python {cv2.__version__} ships no Haar cascades; the baseline needs opencv-python<5"
+    cascade = cv2.CascadeClassifier(str(xml))
+    frames = searched = hits = 0
+    start = time.perf_counter()
+    for path in paths:
+        capture = cv2.VideoCapture(str(path))
+        index = 0
+        try:
+            while True:
+                ok, bgr = capture.read()
+                if not ok:
+                    break
+                if index % BASELINE_EVERY == 0:
+                    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+                    bodies = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=3)
+                    searched += 1
+                    hits += len(bodies) > 0
+                index += 1
+        finally:
+            capture.release()
+        frames += index
+    return {"wall_s": time.perf_counter() - start, "frames": frames, "searched": searched, "with_detection": hits}
+
+
+def schedule_s(work: list[float], jobs: int) -> float:
+    """Makespan of greedy list scheduling (each free worker takes the next file) of ``work`` on ``jobs`` workers."""
+    free = [0.0] * jobs
+    for w in work:
+        free[free.index(min(free))] += w
+    return max(free)
+
+
+def measure(data: Path, settings: Settings, jobs: int | None) -> dict[str, Any]:
+    clips = data / "clips"
+    paths = collect([clips])
+    for path in paths:  # warm the page cache so no measurement pays for the first read
+        path.read_bytes()
+    print(f"camsift scan of {len(paths)} clips ...", file=sys.stderr)
+    cs = run_camsift(clips, settings, jobs)
+    print("decode alone ...", file=sys.stderr)
+    dec = run_decode(paths, settings.detect.fps)
+    print("baseline (Haar full-body, 1 frame in 15) ...", file=sys.stderr)
+    base = run_baseline(paths)
+    footage = sum(dec["footage_s"].values())
+    out: dict[str, Any] = {"clips": len(paths), "footage_s": footage, "camsift": cs}
+    out["camsift"]["realtime_x"] = footage / cs["wall_s"]
+    out["decode"] = {
+        "frames": dec["frames"],
+        "wall_s": dec["raw_wall_s"],
+        "realtime_x": footage / dec["raw_wall_s"],
+        "rgb_converted": dec["converted"],
+        "rgb_wall_s": dec["rgb_wall_s"],
+        "rgb_realtime_x": footage / dec["rgb_wall_s"],
+    }
+    if isinstance(base, str):
+        out["baseline"] = {"skipped": base}
+    else:
+        out["baseline"] = base | {"realtime_x": footage / base["wall_s"]}
+    out["ratios"] = {
+        "camsift_vs_decode_rgb": out["camsift"]["realtime_x"] / out["decode"]["rgb_realtime_x"],
+        "camsift_vs_baseline": (
+            out["camsift"]["realtime_x"] / out["baseline"]["realtime_x"] if "realtime_x" in out["baseline"] else None
+        ),
+    }
+    work = [f["work_s"] for f in cs["files"]]
+    out["schedule"] = {
+        "in_order_s": schedule_s(work, cs["jobs"]),
+        "longest_first_s": schedule_s(sorted(work, reverse=True), cs["jobs"]),
+        "perfect_s": sum(work) / cs["jobs"],
+    }
+    out["targets"] = {"realtime_x": TARGET_REALTIME, "rss_mb": TARGET_RSS_MB}
+    return out
+
+
+def render(r: dict[str, Any]) -> str:
+    cs, dec, base = r["camsift"], r["decode"], r["baseline"]
+    ok = "meets" if cs["realtime_x"] >= TARGET_REALTIME else "MISSES"
+    scan_label = f"camsift scan, {cs['jobs']} jobs"
+    rgb_label = f"decode alone + RGB of {dec['rgb_converted']} sampled frames"
+    lines = [
+        f"footage: {r['footage_s']:.1f} s in {r['clips']} clips, {dec['frames']} frames "
+        f"(camsift counted {cs['footage_s']:.1f} s, {cs['frames']} frames)",
+        "",
+        f"{'run':<44}{'wall s':>9}{'x realtime':>12}",
+        f"{scan_label:<44}{cs['wall_s']:>9.2f}{cs['realtime_x']:>12.1f}   {ok} target {TARGET_REALTIME:g}x",
+        f"{'decode alone, every frame, no conversion':<44}{dec['wall_s']:>9.2f}{dec['realtime_x']:>12.1f}",
+        f"{rgb_label:<44}{dec['rgb_wall_s']:>9.2f}{dec['rgb_realtime_x']:>12.1f}",
+    ]
+    if "skipped" in base:
+        lines.append(f"baseline (Haar full-body): {base['skipped']}")
+    else:
+        lines.append(
+            f"{'baseline: cv2 read + Haar full-body 1 in 15':<44}{base['wall_s']:>9.2f}{base['realtime_x']:>12.1f}"
+        )
+    ratios = r["ratios"]
+    vs_base = f"{ratios['camsift_vs_baseline']:.2f}x the baseline" if ratios["camsift_vs_baseline"] else "no baseline"
+    lines += [
+        "",
+        f"camsift speed = {vs_base}, {ratios['camsift_vs_decode_rgb']:.2f} of decode + RGB (the ceiling)",
+    ]
+    if "searched" in base:
+        lines.append(
+            f"baseline searched {base['searched']} of {base['frames']} frames, "
+            f"{base['with_detection']} with a full-body detection"
+        )
+    budget = cs["wall_s"] * cs["jobs"]
+    lines += ["", f"stage split of {budget:.1f} worker-seconds (wall x {cs['jobs']} jobs):"]
+    lines += [f"  {k:<8}{s:>8.2f} s {100 * s / budget:>5.1f} %" for k, s in cs["stages_s"].items()]
+    lines += [
+        "",
+        f"frames decoded {cs['frames']}, sampled {cs['sampled']}, detector runs {cs['detector_runs']}, "
+        f"regions {cs['regions']}; events {cs['events']}",
+        "",
+        f"{'file (scan order)':<42}{'footage s':>10}{'frames':>8}{'work s':>8}{'done at s':>10}",
+    ]
+    lines += [
+        f"{f['name'][:41]:<42}{f['footage_s']:>10.1f}{f['frames']:>8}{f['work_s']:>8.2f}{f['done_at_s']:>10.2f}"
+        + ("" if f["status"] == "ok" else f"  {f['status']}")
+        for f in cs["files"]
+    ]
+    sch, last = r["schedule"], max(cs["files"], key=lambda f: f["done_at_s"])
+    lines += [
+        f"last to finish: {last['name']} at {last['done_at_s']:.2f} s; stage work split over {cs['jobs']} "
+        f"workers: perfect {sch['perfect_s']:.2f} s, in scan order {sch['in_order_s']:.2f} s, "
+        f"longest first {sch['longest_first_s']:.2f} s",
+    ]
+    mb = cs["rss"]["mb"]
+    worst = max(mb, default=0.0)
+    lines += [
+        "",
+        f"peak RSS per worker: {', '.join(f'{m:.0f}' for m in mb) or 'not measured'} MB "
+        f"({cs['rss']['source']}); {'meets' if worst <= TARGET_RSS_MB else 'MISSES'} target {TARGET_RSS_MB:g} MB",
+    ]
+    lines += [f"errors: {e}" for e in cs["errors"]]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="shared data folder (its clips/ are used)")
+    parser.add_argument("--jobs", type=int, default=None, help="scan worker processes (default: CPU count)")
+    parser.add_argument("--config", type=Path, default=None, help="camsift YAML config (default: built-in)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    args = parser.parse_args()
+    if not (args.data / "clips").is_dir():
+        print(f"no clips at {args.data / 'clips'}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        result = measure(args.data, load_config(args.config, overrides={"data_dir": tmp}), args.jobs)
+    print(json.dumps(result, indent=1) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
