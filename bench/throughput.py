@@ -22,8 +22,9 @@ seconds = time of each clip's last decoded frame, as in
 Also printed: the scan's per-stage time split (``PipelineStats.seconds`` summed
 over files; "other" = wall x jobs - stage sum: worker start-up, model loading,
 hashing, snapshots, the database and idle workers), per-file work and finishing
-time (files are scheduled in path order, so a big clip last gives a long tail),
-frame counts, and the peak RSS of each worker (target: <= 400 MB).
+time (a big clip started last leaves the other workers idle: the "tail" is the
+time from when no file was left waiting to the end), frame counts, and the
+peak RSS of each worker (target: <= 400 MB).
 
 Peak RSS: with jobs > 1 the workers are forked by multiprocessing's forkserver,
 which outlives the scan, so ``getrusage(RUSAGE_CHILDREN)`` here never sees them;
@@ -126,13 +127,15 @@ def run_camsift(clips: Path, settings: Settings, jobs: int | None) -> dict[str, 
         {
             "name": f.path.name,
             "status": f.status,
+            "mb": f.path.stat().st_size / 2**20,
             "footage_s": f.duration_s,
             "frames": f.stats.frames if f.stats else 0,
             "work_s": sum(f.stats.seconds.values()) if f.stats else 0.0,
-            "done_at_s": done_at.get(f.path.name, float("nan")),
+            "done_at_s": done_at[f.path.name],
         }
         for f in report.files
     ]
+    files.sort(key=lambda f: f["done_at_s"])
     return {
         "wall_s": report.wall_s,
         "jobs": n_jobs,
@@ -204,14 +207,6 @@ def run_baseline(paths: list[Path]) -> dict[str, Any] | str:
     return {"wall_s": time.perf_counter() - start, "frames": frames, "searched": searched, "with_detection": hits}
 
 
-def schedule_s(work: list[float], jobs: int) -> float:
-    """Makespan of greedy list scheduling (each free worker takes the next file) of ``work`` on ``jobs`` workers."""
-    free = [0.0] * jobs
-    for w in work:
-        free[free.index(min(free))] += w
-    return max(free)
-
-
 def measure(data: Path, settings: Settings, jobs: int | None) -> dict[str, Any]:
     clips = data / "clips"
     paths = collect([clips])
@@ -244,11 +239,13 @@ def measure(data: Path, settings: Settings, jobs: int | None) -> dict[str, Any]:
             out["camsift"]["realtime_x"] / out["baseline"]["realtime_x"] if "realtime_x" in out["baseline"] else None
         ),
     }
-    work = [f["work_s"] for f in cs["files"]]
-    out["schedule"] = {
-        "in_order_s": schedule_s(work, cs["jobs"]),
-        "longest_first_s": schedule_s(sorted(work, reverse=True), cs["jobs"]),
-        "perfect_s": sum(work) / cs["jobs"],
+    # At the (n - jobs + 1)-th completion no file is left waiting: from then on a worker is idle.
+    done = [f["done_at_s"] for f in cs["files"]]
+    free_at = done[max(0, len(done) - cs["jobs"])]
+    out["balance"] = {
+        "stage_work_per_worker_s": sum(f["work_s"] for f in cs["files"]) / cs["jobs"],
+        "queue_empty_at_s": free_at,
+        "tail_s": done[-1] - free_at,
     }
     out["targets"] = {"realtime_x": TARGET_REALTIME, "rss_mb": TARGET_RSS_MB}
     return out
@@ -293,19 +290,19 @@ def render(r: dict[str, Any]) -> str:
         f"frames decoded {cs['frames']}, sampled {cs['sampled']}, detector runs {cs['detector_runs']}, "
         f"regions {cs['regions']}; events {cs['events']}",
         "",
-        f"{'file (scan order)':<42}{'footage s':>10}{'frames':>8}{'work s':>8}{'done at s':>10}",
+        f"{'file (by finishing time)':<42}{'MB':>6}{'footage s':>10}{'frames':>8}{'work s':>8}{'done at s':>10}",
     ]
     lines += [
-        f"{f['name'][:41]:<42}{f['footage_s']:>10.1f}{f['frames']:>8}{f['work_s']:>8.2f}{f['done_at_s']:>10.2f}"
-        + ("" if f["status"] == "ok" else f"  {f['status']}")
+        f"{f['name'][:41]:<42}{f['mb']:>6.2f}{f['footage_s']:>10.1f}{f['frames']:>8}{f['work_s']:>8.2f}"
+        f"{f['done_at_s']:>10.2f}" + ("" if f["status"] == "ok" else f"  {f['status']}")
         for f in cs["files"]
     ]
-    sch, last = r["schedule"], max(cs["files"], key=lambda f: f["done_at_s"])
-    lines += [
-        f"last to finish: {last['name']} at {last['done_at_s']:.2f} s; stage work split over {cs['jobs']} "
-        f"workers: perfect {sch['perfect_s']:.2f} s, in scan order {sch['in_order_s']:.2f} s, "
-        f"longest first {sch['longest_first_s']:.2f} s",
-    ]
+    bal = r["balance"]
+    lines.append(
+        f"no file waiting after {bal['queue_empty_at_s']:.2f} s; tail (a worker idle) {bal['tail_s']:.2f} s "
+        f"= {100 * bal['tail_s'] / cs['wall_s']:.0f} % of wall; stage work per worker "
+        f"{bal['stage_work_per_worker_s']:.2f} s of {cs['wall_s']:.2f} s wall"
+    )
     mb = cs["rss"]["mb"]
     worst = max(mb, default=0.0)
     lines += [

@@ -17,25 +17,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import time, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from camsift.errors import ConfigError
 
 __all__ = [
+    "AlarmConfig",
     "CameraConfig",
     "DetectConfig",
     "EventsConfig",
+    "FolderSourceConfig",
+    "FtpSourceConfig",
+    "FtpUser",
     "LabelFilter",
     "MotionConfig",
     "ObjectsConfig",
+    "RecordConfig",
+    "ServiceConfig",
     "Settings",
+    "SourceConfig",
+    "StreamSourceConfig",
     "ZoneConfig",
+    "in_time_windows",
     "load_config",
 ]
 
@@ -161,6 +170,197 @@ class EventsConfig(_Model):
     )
 
 
+# --- the service (`camsift run`): recording, alarms, sources ------------------------------------------------------
+
+
+class RecordConfig(_Model):
+    """Clips of live streams: an in-memory buffer of encoded packets, pre-roll, post-roll.
+
+    Defaults follow blinkvault (a 10 s buffer, nothing on disk while idle) and
+    Frigate's event recordings (a few seconds before, 10 s after).
+    """
+
+    buffer_s: float = Field(
+        10.0,
+        ge=1,
+        le=60,
+        description="Seconds of encoded packets a live stream keeps in memory (the pre-roll comes from it); "
+        "nothing is written to disk while nothing happens",
+    )
+    pre_roll_s: float = Field(
+        5.0, ge=0, le=60, description="Seconds before an event starts that its clip begins (at most buffer_s)"
+    )
+    post_roll_s: float = Field(10.0, ge=0, le=300, description="Seconds after the last object left that a clip ends")
+    max_clip_s: float = Field(
+        60.0,
+        ge=5,
+        le=3600,
+        description="A clip is closed (and analysed) after this many seconds and the recording goes on in a new "
+        "one, so a long event is reported while it lasts",
+    )
+    keep_empty: bool = Field(
+        False, description="Keep a recorded clip in which the full analysis finds no event (default: delete it)"
+    )
+
+    @model_validator(mode="after")
+    def _pre_roll_in_buffer(self) -> RecordConfig:
+        if self.pre_roll_s > self.buffer_s:
+            raise ValueError(f"pre_roll_s ({self.pre_roll_s}) cannot exceed buffer_s ({self.buffer_s})")
+        return self
+
+
+class AlarmConfig(_Model):
+    """Which events raise an alarm (what notifiers act on). Every event is stored either way.
+
+    The two modes are those of the ipcam-analysis FTP design: ``labels`` alarms
+    on the listed labels; ``new_labels`` alarms on anything that is not normally
+    in the picture.
+    """
+
+    mode: Literal["labels", "new_labels"] = Field(
+        "labels",
+        description="'labels': alarm when one of 'labels' is found; 'new_labels': alarm on labels that are not "
+        "normally in the picture ('labels' plus what was learnt)",
+    )
+    labels: list[str] = Field(
+        default_factory=list,
+        description="labels mode: the labels that alarm (empty = every label looked for); "
+        "new_labels mode: labels that are normal here and never alarm",
+    )
+    learn_files: int = Field(
+        20,
+        ge=0,
+        description="new_labels mode: a label found in at least learn_fraction of this camera's last learn_files "
+        "analysed files is normal here (0 = learn nothing)",
+    )
+    learn_fraction: float = Field(0.5, gt=0, le=1, description="new_labels mode: see learn_files")
+    cooldown_s: float = Field(
+        60.0,
+        ge=0,
+        description="After an alarm, further events of the same label on the same camera are stored but raise "
+        "no alarm for this many seconds",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return [label.strip().lower() for label in v]
+
+
+class ServiceConfig(_Model):
+    """The always-on service (``camsift run``): workers and its durable queue."""
+
+    workers: int | None = Field(
+        None, ge=1, description="Worker processes analysing files (each loads the models once); default: CPUs // 2"
+    )
+    lease_s: float = Field(
+        600.0, gt=0, description="Seconds a claimed job may take before it is handed out again (crash recovery)"
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="A job claimed this many times without finishing (it kills its worker) is given up"
+    )
+    queue_warn: int = Field(20, ge=1, description="Waiting jobs above which a growing queue is reported")
+    heartbeat_s: float = Field(2.0, gt=0, description="Seconds between status updates that 'camsift status' reads")
+    keep_jobs_days: float = Field(7.0, gt=0, description="Days finished jobs are kept (they make re-uploads no-ops)")
+
+
+class FolderSourceConfig(_Model):
+    """A watched folder: a NAS/SMB share or USB drive a camera writes clips or pictures into."""
+
+    type: Literal["folder"] = Field(description="Source kind")
+    path: Path = Field(description="The folder to watch (its sub-folders too)")
+    camera: str | None = Field(
+        None, description="Camera of every file here; default: the camera whose 'paths' match, else the folder name"
+    )
+    settle_s: float = Field(
+        2.0,
+        gt=0,
+        description="A file is taken once its size and mtime have not changed for this many seconds "
+        "(so half-written uploads are never analysed)",
+    )
+    poll: bool = Field(
+        False, description="Poll instead of inotify: needed for network mounts (SMB/NFS) where inotify sees nothing"
+    )
+    delete_after: bool = Field(False, description="Delete each file once it has been analysed and recorded")
+    move_to: Path | None = Field(None, description="Move each file here once analysed (keeps sub-folders)")
+
+    @model_validator(mode="after")
+    def _one_action(self) -> FolderSourceConfig:
+        if self.delete_after and self.move_to is not None:
+            raise ValueError("choose delete_after or move_to, not both")
+        return self
+
+
+class FtpUser(_Model):
+    """One FTP account; its name is the camera name."""
+
+    password_hash: str = Field(
+        pattern=r"^\$argon2(id|i|d)\$",
+        description="Argon2 hash of the password, made by 'camsift ftp passwd USER' (never the password itself)",
+    )
+
+
+class FtpSourceConfig(_Model):
+    """An FTP server that cameras upload motion snapshots and clips to (one user per camera)."""
+
+    type: Literal["ftp"] = Field(description="Source kind")
+    host: str = Field("0.0.0.0", description="Address to listen on")  # noqa: S104 - cameras are on the LAN
+    port: int = Field(2121, ge=1, le=65535, description="Control port (21 needs root; cameras accept any)")
+    root: Path | None = Field(None, description="Uploads land in <root>/<user>/; default: <data_dir>/ftp")
+    users: dict[str, FtpUser] = Field(
+        default_factory=dict, description="Accounts by user name; the user name is the camera name"
+    )
+    passive_ports: tuple[int, int] | None = Field(
+        None, description="[first, last] port range for passive data connections (open them in a firewall)"
+    )
+    masquerade_address: str | None = Field(
+        None, description="Address announced for passive connections when behind NAT"
+    )
+    max_size_mb: float = Field(200.0, gt=0, description="Largest upload in MB; a bigger one is aborted and deleted")
+    max_connections: int = Field(32, ge=1, description="Simultaneous connections")
+    remove_files: bool = Field(False, description="Delete each upload once it has been analysed and recorded")
+
+
+class StreamSourceConfig(_Model):
+    """A live stream (RTSP, HTTP, MPEG-TS over TCP: anything FFmpeg opens) recorded around events."""
+
+    type: Literal["stream"] = Field(description="Source kind")
+    url: str = Field(description="Stream address, e.g. rtsp://192.168.1.20:554/stream1 (better without a password)")
+    camera: str | None = Field(None, description="Camera name; default: the source's name")
+    username: str | None = Field(None, description="User name, put into the URL when connecting")
+    password: SecretStr | None = Field(
+        None, description="Password, put into the URL when connecting; never logged (prefer an environment variable)"
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field("tcp", description="RTSP transport (tcp survives packet loss)")
+    timeout_s: float = Field(10.0, gt=0, description="Seconds without data after which the stream counts as dropped")
+    reconnect_max_s: float = Field(
+        30.0, ge=1, description="Longest wait between reconnection attempts (backoff doubles from 1 s)"
+    )
+
+
+SourceConfig = Annotated[
+    FolderSourceConfig | FtpSourceConfig | StreamSourceConfig,
+    Field(discriminator="type"),
+]
+"""One footage source; the ``type`` key picks the kind. New kinds (``blink``) join this union."""
+
+_WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+
+
+def in_time_windows(windows: list[str], when: time) -> bool:
+    """Whether local time ``when`` falls in one of ``windows`` (``"HH:MM-HH:MM"``; may cross midnight).
+
+    An empty list means always. A window's start is included, its end is not.
+    """
+    if not windows:
+        return True
+    for window in windows:
+        start, end = (time.fromisoformat(t) for t in window.split("-"))
+        if (start <= when < end) if start <= end else (when >= start or when < end):
+            return True
+    return False
+
+
 class CameraConfig(_Model):
     """One camera. Sections given here override only the keys they set."""
 
@@ -171,6 +371,13 @@ class CameraConfig(_Model):
     motion: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'motion' keys")
     objects: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'objects' keys")
     events: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'events' keys")
+    record: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'record' keys")
+    alarm: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'alarm' keys")
+    time_windows: list[Annotated[str, Field(pattern=_WINDOW)]] = Field(
+        default_factory=list,
+        description="Daily windows 'HH:MM-HH:MM' (local time, may cross midnight) when footage that arrives is "
+        "analysed; outside them it is kept but not analysed. Empty = always",
+    )
 
 
 class Settings(_Model):
@@ -186,6 +393,15 @@ class Settings(_Model):
     objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     cameras: dict[str, CameraConfig] = Field(default_factory=dict, description="Cameras by name")
+    record: RecordConfig = Field(default_factory=RecordConfig, description="Clips of live streams")
+    alarm: AlarmConfig = Field(default_factory=AlarmConfig, description="Which events raise an alarm")
+    service: ServiceConfig = Field(default_factory=ServiceConfig, description="The always-on service ('camsift run')")
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=dict,
+        description="Where footage comes from for 'camsift run', by source name; 'type' picks the kind "
+        "(folder, ftp, stream). A mapping, not a list, so environment variables can reach every key: "
+        "CAMSIFT_SOURCES__<NAME>__PORT",
+    )
 
     def tz(self) -> tzinfo | None:
         """The configured time zone, or ``None`` for this machine's.
@@ -213,7 +429,7 @@ class Settings(_Model):
             return self.model_copy(
                 update={
                     section: _override(getattr(self, section), getattr(camera, section))
-                    for section in ("detect", "motion", "objects", "events")
+                    for section in ("detect", "motion", "objects", "events", "record", "alarm")
                 }
             )
         except ValidationError as err:

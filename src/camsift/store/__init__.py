@@ -9,6 +9,7 @@ Layout of the data directory::
     <data_dir>/camsift.db
     <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>.jpg
     <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>-annotated.jpg
+    <data_dir>/clips/YYYY-MM-DD/<camera>/<HHMMSS>-<camera>.mp4      (live streams, `clip_path`)
 
 Dates and times in folder and file names are local wall-clock time (what an
 owner browsing the folders expects); the database holds UTC.
@@ -30,7 +31,7 @@ from camsift.errors import StorageError
 from camsift.events import Event
 from camsift.store.schema import events_table, files_table, metadata
 
-__all__ = ["FileRecord", "Store", "picture_path"]
+__all__ = ["FileRecord", "Store", "clip_path", "picture_path"]
 
 FileStatus = Literal["ok", "error"]
 
@@ -87,6 +88,30 @@ def picture_path(data_dir: Path, event: Event, annotated: bool = False, tz: tzin
     label = _UNSAFE.sub("_", event.label)
     name = f"{local:%H%M%S}-{label}-{event.id}{'-annotated' if annotated else ''}.jpg"
     return data_dir.resolve() / "events" / f"{local:%Y-%m-%d}" / camera / name
+
+
+def clip_path(data_dir: Path, camera: str, start_utc: datetime, tz: tzinfo | None = None) -> Path:
+    """Where a clip recorded from a live stream lives: ``clips/YYYY-MM-DD/<camera>/<HHMMSS>-<camera>.mp4``.
+
+    Args:
+        data_dir: The data directory.
+        camera: Camera name (reduced to ``[A-Za-z0-9._-]``).
+        start_utc: Wall-clock time of the clip's first frame (aware).
+        tz: Time zone of folder dates and names; ``None`` = this machine's.
+
+    Returns:
+        An absolute path under ``data_dir``. A second clip in the same second
+        gets ``-1``, ``-2`` … appended, so names never collide.
+    """
+    local = start_utc.astimezone(tz)
+    name = _UNSAFE.sub("_", camera).strip("._") or "camera"
+    folder = data_dir.resolve() / "clips" / f"{local:%Y-%m-%d}" / name
+    path = folder / f"{local:%H%M%S}-{name}.mp4"
+    n = 0
+    while path.exists() or path.with_name(path.name + ".part").exists():
+        n += 1
+        path = folder / f"{local:%H%M%S}-{name}-{n}.mp4"
+    return path
 
 
 class Store:
@@ -251,6 +276,33 @@ class Store:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [self._event(row) for row in conn.execute(query)]
+
+    def latest_per_camera(self) -> dict[str, Event]:
+        """The newest event of every camera, by camera name."""
+        t = events_table
+        newest = sa.select(t.c.camera, sa.func.max(t.c.start_utc).label("start")).group_by(t.c.camera).subquery()
+        query = sa.select(t).join(newest, sa.and_(t.c.camera == newest.c.camera, t.c.start_utc == newest.c.start))
+        with self.engine.connect() as conn:
+            return {row.camera: self._event(row) for row in conn.execute(query.order_by(t.c.camera, t.c.id))}
+
+    def recent_labels(self, camera: str, files: int) -> list[set[str]]:
+        """For each of ``camera``'s last ``files`` analysed files (newest first), the labels of its events."""
+        f, t = files_table, events_table
+        with self.engine.connect() as conn:
+            paths = (
+                conn.execute(
+                    sa.select(f.c.path)
+                    .where(f.c.camera == camera, f.c.status == "ok")
+                    .order_by(f.c.processed_utc.desc())
+                    .limit(files)
+                )
+                .scalars()
+                .all()
+            )
+            found: dict[str, set[str]] = {p: set() for p in paths}
+            for source, label in conn.execute(sa.select(t.c.source, t.c.label).where(t.c.source.in_(paths))):
+                found[source].add(label)
+        return [found[p] for p in paths]
 
     def files(self) -> Iterator[FileRecord]:
         """Every processed file, by path."""

@@ -1,0 +1,208 @@
+"""The durable job queue of ``camsift run``: files waiting to be analysed, in the event database.
+
+A source hands a file in with `JobQueue.submit`; the row is committed before
+the source acknowledges the file (the FTP server answers ``226`` only after
+it), so a crash at any moment loses nothing. The service claims jobs with a
+lease, records the results, then marks them done; a job whose lease runs out
+(its service died) is handed out again. Processing is therefore at-least-once;
+the analysis is idempotent (event ids come from the file's path and content,
+and `Store.save` replaces a file's events), so a repeat changes nothing.
+
+States::
+
+    pending ──claim──> leased ──done──> done
+       ^                 │  └──give up──> failed   (claimed max_attempts times without finishing)
+       └──lease expired──┘
+
+One service owns a data directory at a time (``camsift run`` holds a lock),
+so `JobQueue.release_all` at start hands back what the previous run held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from camsift.errors import StorageError
+from camsift.store.schema import jobs_table
+
+__all__ = ["Job", "JobQueue", "QueueDepth"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to analyse.
+
+    Attributes:
+        id: Queue id (increasing in submission order).
+        path: Absolute path of the file.
+        camera: Camera its events belong to.
+        source: Name of the source that received it (``sources.<name>`` in the config).
+        origin: Kind of that source: ``folder``, ``ftp``, ``stream``, ``record`` …
+        attempts: Times it has been claimed, this claim included.
+        enqueued_utc: When it was submitted (aware, UTC).
+    """
+
+    id: int
+    path: Path
+    camera: str
+    source: str
+    origin: str
+    attempts: int
+    enqueued_utc: datetime
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """How much work waits.
+
+    Attributes:
+        pending: Jobs not yet claimed.
+        leased: Jobs being analysed.
+        oldest_utc: Submission time of the oldest pending job, if any.
+    """
+
+    pending: int
+    leased: int
+    oldest_utc: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobQueue:
+    """The ``jobs`` table as a queue.
+
+    Args:
+        engine: The event store's engine (`Store.engine`); any process may submit.
+
+    Example:
+        >>> queue = JobQueue(Store(Path("camsift-data")).engine)  # doctest: +SKIP
+        >>> queue.submit(Path("/srv/ftp/porch/snap.jpg"), "porch", "uploads", "ftp")  # doctest: +SKIP
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def submit(self, path: Path, camera: str, source: str, origin: str) -> bool:
+        """Make a file durable work; returns ``False`` if this exact file (path, size, mtime) was known.
+
+        Raises:
+            StorageError: the file cannot be read or the database refused the write.
+        """
+        try:
+            st = path.stat()
+        except OSError as err:
+            raise StorageError(f"{path}: cannot queue: {err.strerror or err}") from err
+        row = {
+            "path": str(path),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "camera": camera,
+            "source": source,
+            "origin": origin,
+            "state": "pending",
+            "attempts": 0,
+            "enqueued_utc": _now(),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(jobs_table.insert().values(**row))
+        except sa.exc.IntegrityError:
+            return False
+        except sa.exc.SQLAlchemyError as err:
+            raise StorageError(f"{path}: cannot queue: {err.__class__.__name__}") from err
+        return True
+
+    def claim(self, limit: int, lease_s: float, max_attempts: int, skip: frozenset[str] = frozenset()) -> list[Job]:
+        """Lease up to ``limit`` jobs, oldest first.
+
+        Args:
+            limit: Most jobs to return.
+            lease_s: Seconds before an unfinished claim is handed out again.
+            max_attempts: A job already claimed this often is marked ``failed`` instead.
+            skip: Paths not to hand out now (already being analysed under an earlier job).
+        """
+        t = jobs_table
+        now = _now()
+        ready = sa.or_(t.c.state == "pending", sa.and_(t.c.state == "leased", t.c.lease_until_utc < now))
+        claimed: list[Job] = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(t).where(ready).order_by(t.c.id).limit(limit + len(skip))).all()
+            for row in rows:
+                if len(claimed) == limit:
+                    break
+                if row.path in skip:
+                    continue
+                if row.attempts >= max_attempts:
+                    conn.execute(
+                        t.update()
+                        .where(t.c.id == row.id)
+                        .values(state="failed", done_utc=now, outcome=f"given up after {row.attempts} attempts")
+                    )
+                    continue
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == row.id)
+                    .values(state="leased", attempts=row.attempts + 1, lease_until_utc=now + timedelta(seconds=lease_s))
+                )
+                claimed.append(
+                    Job(row.id, Path(row.path), row.camera, row.source, row.origin, row.attempts + 1, row.enqueued_utc)
+                )
+        return claimed
+
+    def done(self, job: Job, outcome: str) -> None:
+        """Mark a job finished; ``outcome`` says how (``ok``, ``error: …``, ``outside time window`` …)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                jobs_table.update()
+                .where(jobs_table.c.id == job.id)
+                .values(state="done", done_utc=_now(), outcome=outcome)
+            )
+
+    def release_all(self) -> int:
+        """Hand every leased job back (at service start: the previous run is gone); returns how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                jobs_table.update().where(jobs_table.c.state == "leased").values(state="pending", lease_until_utc=None)
+            )
+        return result.rowcount
+
+    def depth(self) -> QueueDepth:
+        """Pending and leased jobs, and the age of the oldest pending one."""
+        t = jobs_table
+        with self.engine.connect() as conn:
+            counts: dict[str, int] = dict(conn.execute(sa.select(t.c.state, sa.func.count()).group_by(t.c.state)).all())
+            oldest = conn.execute(sa.select(sa.func.min(t.c.enqueued_utc)).where(t.c.state == "pending")).scalar()
+        if oldest is not None and oldest.tzinfo is None:  # an aggregate bypasses the column type
+            oldest = oldest.replace(tzinfo=UTC)
+        return QueueDepth(counts.get("pending", 0), counts.get("leased", 0), oldest)
+
+    def jobs(self, state: str | None = None) -> list[tuple[Job, str, str | None]]:
+        """Every job (or those in ``state``) with its state and outcome, in submission order."""
+        t = jobs_table
+        query = sa.select(t).order_by(t.c.id)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        with self.engine.connect() as conn:
+            return [
+                (
+                    Job(r.id, Path(r.path), r.camera, r.source, r.origin, r.attempts, r.enqueued_utc),
+                    r.state,
+                    r.outcome,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def prune(self, older_than_s: float) -> int:
+        """Delete finished jobs done more than ``older_than_s`` seconds ago; returns how many."""
+        cutoff = _now() - timedelta(seconds=older_than_s)
+        t = jobs_table
+        with self.engine.begin() as conn:
+            result = conn.execute(t.delete().where(t.c.state.in_(("done", "failed")), t.c.done_utc < cutoff))
+        return result.rowcount

@@ -1,0 +1,161 @@
+"""What the running service tells other processes, through the database.
+
+``camsift run`` writes one row per part of itself (the service, each source)
+at every heartbeat; ``camsift status`` reads them from another process and
+calls the service stopped when its heartbeat is stale. ``camsift record``
+leaves a request that the camera's stream picks up and answers with a clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from camsift.store.schema import requests_table, service_table
+
+__all__ = ["ClipRequest", "Component", "ServiceBoard"]
+
+
+@dataclass(frozen=True)
+class Component:
+    """The last reported state of one part of the service.
+
+    Attributes:
+        name: ``"service"`` or ``"source:<name>"``.
+        kind: ``service``, ``folder``, ``ftp``, ``stream`` …
+        state: ``running``, ``connecting``, ``recording``, ``error``, ``stopped`` …
+        detail: One line for people (queue depth, address, recording clip …); never a secret.
+        pid: Process id that reported it.
+        started_utc: When that part started.
+        updated_utc: Its last report.
+        last_error: Its most recent error, one line.
+        last_error_utc: When that error happened.
+    """
+
+    name: str
+    kind: str
+    state: str
+    detail: str
+    pid: int | None
+    started_utc: datetime | None
+    updated_utc: datetime
+    last_error: str | None
+    last_error_utc: datetime | None
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    """An on-demand clip (``camsift record``).
+
+    Attributes:
+        id: Request id.
+        camera: The camera to record.
+        seconds: Seconds to record from when the stream picks the request up.
+        state: ``pending``, ``done`` or ``error``.
+        clip: The saved clip, once done.
+        error: Why it failed, one line.
+    """
+
+    id: int
+    camera: str
+    seconds: float
+    state: str
+    clip: Path | None
+    error: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ServiceBoard:
+    """Service state and clip requests in the ``service`` and ``requests`` tables.
+
+    Args:
+        engine: The event store's engine (`Store.engine`).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def report(
+        self,
+        name: str,
+        kind: str,
+        state: str,
+        detail: str = "",
+        *,
+        error: str | None = None,
+        started_utc: datetime | None = None,
+        pid: int | None = None,
+    ) -> None:
+        """Write one part's state (and, if given, its newest error; earlier errors are kept otherwise)."""
+        t = service_table
+        now = _now()
+        values: dict[str, object] = {"kind": kind, "state": state, "detail": detail, "updated_utc": now}
+        if error is not None:
+            values.update(last_error=error, last_error_utc=now)
+        if started_utc is not None:
+            values["started_utc"] = started_utc
+        if pid is not None:
+            values["pid"] = pid
+        with self.engine.begin() as conn:
+            if conn.execute(t.update().where(t.c.name == name).values(**values)).rowcount == 0:
+                conn.execute(t.insert().values(name=name, **values))
+
+    def components(self) -> list[Component]:
+        """Every reported part, the service first."""
+        t = service_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t).order_by(t.c.name != "service", t.c.name)).all()
+        return [Component(**row._mapping) for row in rows]
+
+    def forget(self) -> None:
+        """Remove every part's state (at service start: sources may have been renamed or removed)."""
+        with self.engine.begin() as conn:
+            conn.execute(service_table.delete())
+
+    def request_clip(self, camera: str, seconds: float) -> int:
+        """Ask the stream of ``camera`` for a clip of the next ``seconds``; returns the request id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                requests_table.insert().values(camera=camera, seconds=seconds, state="pending", requested_utc=_now())
+            )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def pending_clips(self, camera: str) -> list[ClipRequest]:
+        """Requests for ``camera`` not yet answered, oldest first."""
+        t = requests_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.camera == camera, t.c.state == "pending").order_by(t.c.id))
+            return [self._request(row) for row in rows]
+
+    def answer_clip(self, request_id: int, clip: Path | None, error: str | None = None) -> None:
+        """Record the clip that answers a request, or why there is none."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                requests_table.update()
+                .where(requests_table.c.id == request_id)
+                .values(
+                    state="error" if error else "done", clip=str(clip) if clip else None, error=error, done_utc=_now()
+                )
+            )
+
+    def clip_request(self, request_id: int) -> ClipRequest | None:
+        """A request by id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(requests_table).where(requests_table.c.id == request_id)).first()
+        return None if row is None else self._request(row)
+
+    @staticmethod
+    def _request(row: sa.Row[tuple[object, ...]]) -> ClipRequest:
+        m = row._mapping
+        return ClipRequest(
+            m["id"], m["camera"], m["seconds"], m["state"], Path(m["clip"]) if m["clip"] else None, m["error"]
+        )

