@@ -33,7 +33,14 @@ scan (Linux). With jobs = 1 the scan runs in this process and the figure is
 ``getrusage(RUSAGE_SELF)`` right after it (the scan runs first so the other
 measurements cannot inflate it).
 
-Usage: python bench/throughput.py [--data ../shared/data] [--jobs N] [--config FILE] [--json]
+With ``--cluster ADDRESS`` (``camsift[cluster]``) the same scan also runs on a
+Dask cluster (``scan(cluster=ADDRESS)``) into its own data dir, and local and
+cluster throughput are printed side by side, with whether both found the same
+events. ``--cluster local`` starts a ``distributed.LocalCluster`` on loopback:
+one single-thread worker process per job (``--jobs``, default CPU count), so on
+one machine it measures what the cluster path costs over local worker processes.
+
+Usage: python bench/throughput.py [--data ../shared/data] [--jobs N] [--config FILE] [--cluster ADDRESS|local] [--json]
 """
 
 from __future__ import annotations
@@ -152,6 +159,33 @@ def run_camsift(clips: Path, settings: Settings, jobs: int | None) -> dict[str, 
     }
 
 
+def run_cluster(clips: Path, settings: Settings, address: str, jobs: int | None) -> dict[str, Any]:
+    """The same scan on a Dask cluster (``local``: a LocalCluster of ``jobs`` one-thread worker processes)."""
+    from distributed import LocalCluster
+
+    local = None
+    if address == "local":
+        workers = jobs or os.cpu_count() or 1
+        local = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+        address = local.scheduler_address
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            report = scan([clips], settings.model_copy(update={"data_dir": Path(tmp)}), force=True, cluster=address)
+    finally:
+        if local is not None:
+            local.close()
+    return {
+        "address": "LocalCluster on loopback" if local is not None else address,
+        "workers": len(local.workers) if local is not None else None,
+        "wall_s": report.wall_s,
+        "footage_s": report.stats.footage_s,
+        "events": report.summary()["events"],
+        "errors": [f"{f.path.name}: {f.error}" for f in report.failed],
+    }
+
+
 def _self_rss_mb() -> float:
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
@@ -207,13 +241,16 @@ def run_baseline(paths: list[Path]) -> dict[str, Any] | str:
     return {"wall_s": time.perf_counter() - start, "frames": frames, "searched": searched, "with_detection": hits}
 
 
-def measure(data: Path, settings: Settings, jobs: int | None) -> dict[str, Any]:
+def measure(data: Path, settings: Settings, jobs: int | None, cluster: str | None = None) -> dict[str, Any]:
     clips = data / "clips"
     paths = collect([clips])
     for path in paths:  # warm the page cache so no measurement pays for the first read
         path.read_bytes()
     print(f"camsift scan of {len(paths)} clips ...", file=sys.stderr)
     cs = run_camsift(clips, settings, jobs)
+    if cluster:
+        print(f"camsift scan on the Dask cluster {cluster} ...", file=sys.stderr)
+        dask = run_cluster(clips, settings, cluster, jobs)
     print("decode alone ...", file=sys.stderr)
     dec = run_decode(paths, settings.detect.fps)
     print("baseline (Haar full-body, 1 frame in 15) ...", file=sys.stderr)
@@ -221,6 +258,12 @@ def measure(data: Path, settings: Settings, jobs: int | None) -> dict[str, Any]:
     footage = sum(dec["footage_s"].values())
     out: dict[str, Any] = {"clips": len(paths), "footage_s": footage, "camsift": cs}
     out["camsift"]["realtime_x"] = footage / cs["wall_s"]
+    if cluster:
+        out["cluster"] = dask | {
+            "realtime_x": footage / dask["wall_s"],
+            "vs_local": cs["wall_s"] / dask["wall_s"],
+            "same_events": dask["events"] == cs["events"],
+        }
     out["decode"] = {
         "frames": dec["frames"],
         "wall_s": dec["raw_wall_s"],
@@ -271,6 +314,15 @@ def render(r: dict[str, Any]) -> str:
         lines.append(
             f"{'baseline: cv2 read + Haar full-body 1 in 15':<44}{base['wall_s']:>9.2f}{base['realtime_x']:>12.1f}"
         )
+    if "cluster" in r:
+        dk = r["cluster"]
+        workers = f", {dk['workers']} workers" if dk["workers"] else ""
+        label = f"same scan on Dask ({dk['address']}{workers})"
+        lines.append(
+            f"{label[:44]:<44}{dk['wall_s']:>9.2f}{dk['realtime_x']:>12.1f}   {dk['vs_local']:.2f}x local; "
+            f"same events: {'yes' if dk['same_events'] else 'NO ' + str(dk['events'])}"
+        )
+        lines += [f"cluster errors: {e}" for e in dk["errors"]]
     ratios = r["ratios"]
     vs_base = f"{ratios['camsift_vs_baseline']:.2f}x the baseline" if ratios["camsift_vs_baseline"] else "no baseline"
     lines += [
@@ -320,12 +372,15 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=None, help="scan worker processes (default: CPU count)")
     parser.add_argument("--config", type=Path, default=None, help="camsift YAML config (default: built-in)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    parser.add_argument(
+        "--cluster", default=None, help="also scan on this Dask scheduler (tcp://HOST:8786), or 'local' (LocalCluster)"
+    )
     args = parser.parse_args()
     if not (args.data / "clips").is_dir():
         print(f"no clips at {args.data / 'clips'}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        result = measure(args.data, load_config(args.config, overrides={"data_dir": tmp}), args.jobs)
+        result = measure(args.data, load_config(args.config, overrides={"data_dir": tmp}), args.jobs, args.cluster)
     print(json.dumps(result, indent=1) if args.json else render(result))
     return 0
 

@@ -12,13 +12,15 @@ the same way whether or not the rectangle is in it.
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ import pytest
 from camsift import Settings, load_config
 from camsift.detectors import Detector, create
 from camsift.events import Event
+from camsift.faces import FaceEngine, create_engine
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline
 
@@ -63,6 +66,23 @@ def clip_labels(shared_data: Path) -> dict[str, dict[str, Any]]:
     """Ground truth of ``clips/`` (``clips/labels.json``), by file name."""
     labels: dict[str, dict[str, Any]] = json.loads((shared_data / "clips" / "labels.json").read_text())
     return labels
+
+
+@pytest.fixture(scope="session")
+def faces_data(shared_data: Path) -> Path:
+    """``faces/``: photos of public figures (the name is in the file name) and the Hamilton clip."""
+    folder = shared_data / "faces"
+    if not folder.is_dir():
+        pytest.skip(f"real face photos not found at {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def face_engine() -> FaceEngine:
+    """The dlib face engine, loaded once for the session; skips without the ``faces`` extra."""
+    if importlib.util.find_spec("dlib") is None:
+        pytest.skip("dlib is not installed: pip install 'camsift[faces]'")
+    return create_engine("dlib")
 
 
 @pytest.fixture(scope="session")
@@ -129,12 +149,9 @@ class SyntheticClip:
         """Pixel boxes of every rectangle visible at ``t`` seconds."""
         return [box for w in self.walks if (box := self.box_of(w, t)) is not None]
 
-    def visible_times(self, step_s: float | None = None) -> list[float]:
-        """Frame times (or sampled times, every ``step_s``) at which some rectangle is visible."""
-        times = [i / self.fps for i in range(self.n_frames)]
-        if step_s is not None:
-            times = [t for t in times if abs(t / step_s - round(t / step_s)) < 1e-6]
-        return [t for t in times if self.boxes_at(t)]
+    def visible_times(self) -> list[float]:
+        """Times of the frames in which some rectangle is visible."""
+        return [t for t in (i / self.fps for i in range(self.n_frames)) if self.boxes_at(t)]
 
     def image(self, t: float) -> npt.NDArray[np.uint8]:
         """The RGB frame at ``t`` seconds."""
@@ -170,11 +187,13 @@ def write_clip(
     box: tuple[int, int] = (16, 24),
     creation_time: str | None = None,
     faststart: bool = False,
+    gop: int | None = None,
 ) -> SyntheticClip:
     """Encode a clip of the red rectangle with PyAV; the container follows ``path``'s suffix.
 
     ``faststart`` puts an mp4's index before the frames (as cameras that upload do), so the first
-    half of a cut-off copy still decodes."""
+    half of a cut-off copy still decodes. ``gop`` sets the frames between keyframes (as a camera's
+    stream has one every second or two; default: the encoder's)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     clip = SyntheticClip(path, float(fps), round(seconds * fps), size[0], size[1], tuple(walks), box)
     codec = _CODECS.get(path.suffix.lower(), "libx264")
@@ -183,6 +202,8 @@ def write_clip(
             out.metadata["creation_time"] = creation_time
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = size
+        if gop is not None:
+            stream.gop_size = gop
         if codec == "libx264":
             stream.pix_fmt, stream.options = "yuv420p", {"qp": "0", "preset": "ultrafast"}
         elif codec == "mpeg4":
@@ -234,7 +255,7 @@ def cut_in_half(source: Path, target: Path) -> Path:
     return target
 
 
-@dataclass
+@dataclass(frozen=True)
 class BadFiles:
     """Files that are not footage, made by `bad_files`."""
 
@@ -242,7 +263,6 @@ class BadFiles:
     random: Path
     truncated: Path
     text: Path
-    all: list[Path] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -255,7 +275,6 @@ def bad_files(tmp_path: Path, footage: Path) -> BadFiles:
     files.random.write_bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes())
     cut_in_half(write_clip(tmp_path / "whole.mp4").path, files.truncated)
     files.text.write_text("not a clip\n")
-    files.all = [files.zero, files.random, files.truncated, files.text]
     return files
 
 
@@ -285,19 +304,71 @@ EPOCH = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
 
 
 def run_pipeline(
-    source: Path | list[Frame], settings: Settings, detector: Detector | None = None, *, still: bool = False
+    source: Path,
+    settings: Settings,
+    detector: Detector | None = None,
+    *,
+    still: bool = False,
+    until_s: float | None = None,
 ) -> list[Event]:
-    """Every event of one clip, image or list of frames, by the `Pipeline` alone (no storage)."""
-    detector = detector or create(settings.detect.detector)
-    frame_iter = frames(source) if isinstance(source, Path) else iter(source)
-    pipeline = Pipeline(settings, detector)
-    return list(pipeline.events(frame_iter, camera="cam", start_utc=EPOCH, id_prefix="test", still=still))
+    """Every event of one clip or image (of its first ``until_s`` seconds), by the `Pipeline` alone (no storage).
+
+    The detector defaults to a new instance of ``settings.detect.detector``; frames are decoded with one thread.
+    """
+    decoded: Iterator[Frame] = frames(source, threads=1)
+    if until_s is not None:
+        decoded = itertools.takewhile(lambda f: f.ts_s < until_s, decoded)
+    pipeline = Pipeline(settings, detector or create(settings.detect.detector))
+    return list(pipeline.events(decoded, camera="cam", start_utc=EPOCH, id_prefix="test", still=still))
 
 
-@pytest.fixture
-def pipeline_events() -> Callable[..., list[Event]]:
-    """`run_pipeline` as a fixture."""
-    return run_pipeline
+# --- databases: the store suite runs on SQLite and on PostgreSQL -------------------------------------------------
+
+POSTGRES_SERVER = os.environ.get("CAMSIFT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+"""A PostgreSQL database the tests may use to create and drop their own (local server, trust auth)."""
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a new, empty database ``camsift_test_<random>`` on `POSTGRES_SERVER`, dropped after the
+    session; skips with the reason when psycopg is missing or the server cannot be reached."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.skip("psycopg is not installed: pip install 'camsift[postgres]'")
+    server = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"camsift_test_{secrets.token_hex(4)}"
+    try:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as err:
+        server.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {server.url!r}: {str(err.orig).strip().splitlines()[0]}")
+    try:
+        yield server.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The event store's ``database`` for a test: ``None`` (SQLite in the test's data dir), then
+    `postgres_url` emptied for this test (so store tests run once per backend)."""
+    if request.param == "sqlite":
+        return None
+    import sqlalchemy as sa
+
+    url: str = request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return url
 
 
 # --- the command line --------------------------------------------------------------------------------------------

@@ -21,6 +21,39 @@ MODULES = [
     "camsift.scanner",
     "camsift.store",
     "camsift.detectors",
+    "camsift.faces",
+    "camsift.faces.enrol",
+    "camsift.faces.library",
+    "camsift.faces.recognizer",
+    "camsift.store.faces",
+    "camsift.listeners",
+    "camsift.live",
+    "camsift.logs",
+    "camsift.service",
+    "camsift.sources",
+    "camsift.sources.folder",
+    "camsift.sources.ftp",
+    "camsift.sources.stream",
+    "camsift.store.queue",
+    "camsift.store.status",
+    # the web app (issue 7)
+    "camsift.web",
+    "camsift.web.api",
+    "camsift.web.auth",
+    "camsift.web.pages",
+    "camsift.web.state",
+    "camsift.store.users",
+    "camsift.overrides",
+    "camsift.liveview",
+    # scale out, other detectors (issue 9)
+    "camsift.cluster",
+    "camsift.aiapi",
+    "camsift.detectors.runtime",
+    "camsift.detectors.yolo",
+    "camsift.detectors.deepstack",
+    "camsift.detectors.rekognition",
+    "camsift.store.migrate",
+    "camsift.store.usage",
 ]
 
 
@@ -43,7 +76,15 @@ def test_library_entry_points() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [errors.ConfigError, errors.MediaError, errors.DetectorError, errors.StorageError, errors.SourceError],
+    [
+        errors.ConfigError,
+        errors.MediaError,
+        errors.DetectorError,
+        errors.FaceError,
+        errors.StorageError,
+        errors.SourceError,
+        errors.ClusterError,
+    ],
 )
 def test_every_error_is_a_camsift_error(error: type[Exception]) -> None:
     assert issubclass(error, camsift.CamsiftError)

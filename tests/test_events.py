@@ -16,12 +16,13 @@ import pytest
 
 from camsift import Detections, Settings
 from camsift.config import EventsConfig, ObjectsConfig
+from camsift.detectors import create
 from camsift.events import Event, EventBuilder
 from camsift.media import Frame, frames
-from conftest import EPOCH, SyntheticClip, Walk, background, write_image
+from camsift.pipeline import Pipeline
+from conftest import EPOCH, SyntheticClip, Walk, background, run_pipeline, write_image
 
 MakeClip = Callable[..., SyntheticClip]
-Events = Callable[..., list[Event]]
 
 
 def look_s(s: Settings) -> float:
@@ -46,13 +47,13 @@ def assert_matches_walk(event: Event, clip: SyntheticClip, walk: Walk, s: Settin
 
 
 def test_one_object_walking_through_is_one_event(
-    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings]
 ) -> None:
     walk = Walk(0.5, 3.5)
     clip = make_clip("cam/clip.mp4", [walk], seconds=4.0)
     s = scripted_settings()
 
-    events = pipeline_events(clip.path, s)
+    events = run_pipeline(clip.path, s)
 
     assert len(events) == 1
     assert_matches_walk(events[0], clip, walk, s)
@@ -61,13 +62,13 @@ def test_one_object_walking_through_is_one_event(
 
 
 def test_long_walk_at_15_fps_is_still_one_event(
-    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings]
 ) -> None:
     walk = Walk(1.0, 11.0, x_from=0.0, x_to=1.0, y=0.3)
     clip = make_clip("cam/long.mp4", [walk], seconds=12.0, fps=15, size=(320, 180))
     s = scripted_settings()
 
-    events = pipeline_events(clip.path, s)
+    events = run_pipeline(clip.path, s)
 
     assert len(events) == 1
     assert_matches_walk(events[0], clip, walk, s)
@@ -75,13 +76,13 @@ def test_long_walk_at_15_fps_is_still_one_event(
 
 @pytest.mark.parametrize("lost_s", [1.0, 3.0])
 def test_object_that_comes_back_after_lost_s_is_two_events(
-    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events, lost_s: float
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], lost_s: float
 ) -> None:
     there, back = Walk(0.5, 2.5, 0.0, 0.6), Walk(2.5 + lost_s + 1.0, 4.5 + lost_s + 1.0, 1.0, 0.4)
     clip = make_clip("cam/clip.mp4", [there, back], seconds=back.end_s + 1.0)
     s = scripted_settings(**{"events.lost_s": lost_s})
 
-    events = sorted(pipeline_events(clip.path, s), key=lambda e: e.start_s)
+    events = sorted(run_pipeline(clip.path, s), key=lambda e: e.start_s)
 
     assert len(events) == 2
     assert_matches_walk(events[0], clip, there, s)
@@ -93,7 +94,6 @@ def test_object_that_comes_back_after_lost_s_is_two_events(
 def test_object_hidden_for_a_while_is_one_event_unless_gone_longer_than_lost_s(
     make_clip: MakeClip,
     scripted_settings: Callable[..., Settings],
-    pipeline_events: Events,
     hidden_s: float,
     count: int,
 ) -> None:
@@ -102,18 +102,11 @@ def test_object_hidden_for_a_while_is_one_event_unless_gone_longer_than_lost_s(
     clip = make_clip("cam/clip.mp4", [first, second], seconds=second.end_s + 0.5)
     s = scripted_settings(**{"events.lost_s": 3.0})
 
-    events = pipeline_events(clip.path, s)
+    events = run_pipeline(clip.path, s)
 
     assert len(events) == count
     assert first.start_s <= events[0].start_s <= first.start_s + look_s(s)
     assert second.end_s - look_s(s) <= events[-1].end_s <= second.end_s
-
-
-TWO_AT_ONCE_SMALL = pytest.mark.xfail(
-    strict=True,
-    reason="bug in regions._merge_squares/_square (see test_regions): in a frame under ~300 px the two "
-    "walkers' crops merge into one centred square that misses both, so one is found late or not at all",
-)
 
 
 @pytest.mark.parametrize(
@@ -121,39 +114,35 @@ TWO_AT_ONCE_SMALL = pytest.mark.xfail(
     [
         (640, 360),
         (1280, 720),
-        pytest.param((320, 240), marks=TWO_AT_ONCE_SMALL),
-        pytest.param((160, 96), marks=TWO_AT_ONCE_SMALL),
+        (320, 240),
+        (160, 96),
     ],
 )
 def test_two_people_at_once_are_two_events(
-    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events, size: tuple[int, int]
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], size: tuple[int, int]
 ) -> None:
     walks = [Walk(0.5, 3.5, 0.0, 0.3, y=0.1), Walk(0.5, 3.5, 1.0, 0.7, y=0.9)]
     clip = make_clip("cam/clip.mp4", walks, size=size, box=(size[0] // 10, size[1] // 4))
     s = scripted_settings()
 
-    events = sorted(pipeline_events(clip.path, s), key=lambda e: e.box_xyxy[0])
+    events = sorted(run_pipeline(clip.path, s), key=lambda e: e.box_xyxy[0])
 
     assert len(events) == 2
     for event, walk in zip(events, walks, strict=True):
         assert_matches_walk(event, clip, walk, s)
 
 
-def test_a_flash_of_one_frame_is_no_event(
-    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
-) -> None:
+def test_a_flash_of_one_frame_is_no_event(make_clip: MakeClip, scripted_settings: Callable[..., Settings]) -> None:
     clip = make_clip("cam/clip.mp4", [Walk(2.0, 2.0, 0.5, 0.5)], seconds=4.0)
 
-    assert pipeline_events(clip.path, scripted_settings()) == []
+    assert run_pipeline(clip.path, scripted_settings()) == []
 
 
 @pytest.mark.parametrize(("min_hits", "count"), [(2, 1), (30, 0)])
-def test_min_hits(
-    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events, min_hits: int, count: int
-) -> None:
+def test_min_hits(make_clip: MakeClip, scripted_settings: Callable[..., Settings], min_hits: int, count: int) -> None:
     clip = make_clip("cam/clip.mp4", [Walk(0.5, 3.5)], seconds=4.0)
 
-    assert len(pipeline_events(clip.path, scripted_settings(**{"events.min_hits": min_hits}))) == count
+    assert len(run_pipeline(clip.path, scripted_settings(**{"events.min_hits": min_hits}))) == count
 
 
 RIGHT_HALF = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
@@ -180,14 +169,13 @@ EVERYWHERE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
 def test_settings_that_decide_what_counts(
     make_clip: MakeClip,
     scripted_settings: Callable[..., Settings],
-    pipeline_events: Events,
     overrides: dict,
     count: int,
     zones: tuple[str, ...] | None,
 ) -> None:
     clip = make_clip("cam/clip.mp4", [Walk(0.5, 3.5)], seconds=4.0)
 
-    events = pipeline_events(clip.path, scripted_settings(**overrides))
+    events = run_pipeline(clip.path, scripted_settings(**overrides))
 
     assert len(events) == count
     if count:
@@ -197,9 +185,6 @@ def test_settings_that_decide_what_counts(
 def test_events_come_out_as_their_object_leaves(
     make_clip: MakeClip, scripted_settings: Callable[..., Settings]
 ) -> None:
-    from camsift.detectors import create
-    from camsift.pipeline import Pipeline
-
     clip = make_clip("cam/clip.mp4", [Walk(0.5, 2.0)], seconds=8.0)
     read: list[float] = []
 
@@ -218,13 +203,11 @@ def test_events_come_out_as_their_object_leaves(
     assert read[-1] == pytest.approx(clip.last_s)
 
 
-def test_same_footage_same_event_ids(
-    make_clip: MakeClip, scripted_settings: Callable[..., Settings], pipeline_events: Events
-) -> None:
+def test_same_footage_same_event_ids(make_clip: MakeClip, scripted_settings: Callable[..., Settings]) -> None:
     clip = make_clip("cam/clip.mp4", [Walk(0.5, 2.0), Walk(5.5, 7.0, 1.0, 0.0)], seconds=8.0)
     s = scripted_settings()
 
-    first, again = pipeline_events(clip.path, s), pipeline_events(clip.path, s)
+    first, again = run_pipeline(clip.path, s), run_pipeline(clip.path, s)
 
     assert [e.id for e in first] == [e.id for e in again] == ["test-001", "test-002"]
     assert first == again
@@ -240,7 +223,6 @@ def test_same_footage_same_event_ids(
 def test_picture_gives_one_event_per_object(
     tmp_path: Path,
     scripted_settings: Callable[..., Settings],
-    pipeline_events: Events,
     boxes: list[tuple[int, int, int, int]],
     still_min: float,
     count: int,
@@ -248,7 +230,7 @@ def test_picture_gives_one_event_per_object(
     path = write_image(tmp_path / "snap.png", background(160, 96, boxes))
     s = scripted_settings(**{"events.still_min_confidence": still_min})
 
-    events = pipeline_events(path, s, still=True)
+    events = run_pipeline(path, s, still=True)
 
     assert len(events) == count
     assert sorted(e.box_xyxy for e in events) == sorted(tuple(map(float, b)) for b in boxes)[:count]

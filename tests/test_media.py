@@ -162,11 +162,6 @@ def test_image_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> None
     assert frame.rgb().shape == (60, 40, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: media.probe reads an image's size without its EXIF orientation (pixels=False skips "
-    "exif_transpose), so probe says 60x40 while frames()/read_frame() give the upright 40x60 picture",
-)
 def test_probe_size_matches_the_decoded_image_with_exif_orientation(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -328,12 +323,6 @@ def test_exif_time_is_metadata(tmp_path: Path, new_york_machine: None) -> None:
     assert (start, origin) == (datetime(2026, 11, 22, 19, 30, 5, tzinfo=UTC), "metadata")  # 14:30 in New York
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: media._open_image converts a naive EXIF time with the machine's zone "
-    "(datetime.astimezone) and capture_time never applies the configured `timezone`, so an EXIF "
-    "14:30:05 with timezone Europe/Berlin on a New York machine gives 19:30:05Z instead of 13:30:05Z",
-)
 def test_exif_time_is_read_in_the_configured_zone(tmp_path: Path, new_york_machine: None) -> None:
     from PIL import Image
 
@@ -420,18 +409,7 @@ def decode_until_failure(path: Path, threads: int) -> tuple[list[tuple[float, tu
     return got, None
 
 
-TRUNCATION_SILENT = pytest.mark.xfail(
-    strict=True,
-    reason="bug: media.frames with 3 or more decoder threads (and with the default threads=0 on a "
-    "machine with 2+ CPUs, which FFmpeg makes CPUs+1) ends a truncated clip silently after the frames "
-    "that decoded instead of raising MediaError, so the scanner reports a half file as ok whenever "
-    "detect.threads or CPUs/jobs >= 3",
-)
-
-
-@pytest.mark.parametrize(
-    "threads", [1, 2, pytest.param(3, marks=TRUNCATION_SILENT), pytest.param(8, marks=TRUNCATION_SILENT)]
-)
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
 def test_real_clip_cut_in_half_fails_after_the_frames_that_decode(
     shared_data: Path, tmp_path: Path, threads: int
 ) -> None:

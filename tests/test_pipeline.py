@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from camsift.errors import MediaError
 from camsift.events import Event
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline, Sampler
-from conftest import DATA, EPOCH, SyntheticClip, Walk
+from conftest import DATA, EPOCH, SyntheticClip, Walk, run_pipeline
 
 
 def at(*times: float) -> list[Frame]:
@@ -110,14 +109,6 @@ def defaults() -> Settings:
     return load_config(environ={})
 
 
-def events_of(path: Path, s: Settings, detector: Detector, until_s: float | None = None) -> list[Event]:
-    decoded = frames(path, threads=1)
-    if until_s is not None:
-        decoded = itertools.takewhile(lambda f: f.ts_s < until_s, decoded)
-    pipeline = Pipeline(s, detector)
-    return list(pipeline.events(decoded, camera="c", start_utc=EPOCH, id_prefix="p"))
-
-
 @pytest.mark.parametrize(
     ("name", "min_events", "min_long"),
     [
@@ -136,7 +127,7 @@ def test_people_found_in_street_clips(
 ) -> None:
     truth = clip_labels[name]
 
-    events = events_of(shared_data / "clips" / name, defaults, auto_detector)
+    events = run_pipeline(shared_data / "clips" / name, defaults, auto_detector)
 
     assert len(events) >= min_events
     assert {e.label for e in events} == {"person"}
@@ -152,7 +143,7 @@ def test_people_found_in_street_clips(
 def test_no_one_in_the_waving_trees_before_the_man_walks_in(
     shared_data: Path, auto_detector: Detector, defaults: Settings
 ) -> None:
-    events = events_of(shared_data / "clips" / "wavingtrees_15fps.mp4", defaults, auto_detector, until_s=15.0)
+    events = run_pipeline(shared_data / "clips" / "wavingtrees_15fps.mp4", defaults, auto_detector, until_s=15.0)
 
     assert events == []
 
@@ -163,7 +154,7 @@ def test_the_one_man_passing_the_waving_trees(
 ) -> None:
     ((start, end),) = clip_labels["wavingtrees_15fps.mp4"]["person_intervals_s"]  # 16.13 .. 17.27
 
-    events = events_of(shared_data / "clips" / "wavingtrees_15fps.mp4", defaults, auto_detector)
+    events = run_pipeline(shared_data / "clips" / "wavingtrees_15fps.mp4", defaults, auto_detector)
 
     assert len(events) == 1
     assert events[0].label == "person"
@@ -188,10 +179,7 @@ def test_person_in_pictures_of_people(
     path = shared_data / "images" / name
     (frame,) = frames(path)
 
-    events = Pipeline(defaults, auto_detector).events(
-        frames(path), camera="c", start_utc=EPOCH, id_prefix="p", still=True
-    )
-    found = list(events)
+    found = run_pipeline(path, defaults, auto_detector, still=True)
 
     assert len(found) >= at_least
     assert {e.label for e in found} == {"person"}
@@ -219,8 +207,6 @@ def test_no_person_in_pictures_without_people(
 ) -> None:
     path = shared_data / name
 
-    events = Pipeline(defaults, auto_detector).events(
-        frames(path), camera="c", start_utc=EPOCH, id_prefix="p", still=True
-    )
+    events = run_pipeline(path, defaults, auto_detector, still=True)
 
     assert [(e.label, e.confidence) for e in events] == []

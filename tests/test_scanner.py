@@ -134,11 +134,6 @@ def test_half_a_clip_is_an_error_that_keeps_the_events_found_before(
     assert result.events[0].snapshot.is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: media.frames ends a truncated clip silently with 3+ decoder threads (see test_media), "
-    "so with detect.threads: 4 (or CPUs/jobs >= 3) half a clip is recorded as ok",
-)
 def test_half_a_clip_is_an_error_with_many_decoder_threads(
     tmp_path: Path, footage: Path, scripted_settings: MakeSettings
 ) -> None:
@@ -411,13 +406,6 @@ def test_nothing_to_scan(footage: Path, scripted_settings: MakeSettings) -> None
     assert report.summary()["files"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: scanner._Runner.run calls _worker_init() in the calling process when jobs == 1 (also "
-    "whenever a single file is scanned), which sets SIGINT to SIG_IGN: Ctrl-C is ignored for the rest "
-    "of the scan, so 'camsift scan -j 1' / one clip cannot be interrupted, and a library caller "
-    "loses Ctrl-C for good",
-)
 def test_scanning_in_process_leaves_ctrl_c_alone(make_clip: MakeClip, scripted_settings: MakeSettings) -> None:
     clip = make_clip("cam/a.mp4", seconds=1.0)
     before = signal.getsignal(signal.SIGINT)

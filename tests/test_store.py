@@ -6,13 +6,18 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
-from camsift import Event, Store
+from camsift import Event, Store, scan
 from camsift.errors import StorageError
 from camsift.store import FileRecord, picture_path
+from camsift.store import database_url as url_of  # the name database_url is the fixture
+from camsift.store.schema import events_table
+from conftest import Walk, write_clip
 
 T0 = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
 
@@ -52,8 +57,9 @@ def event(n: int, source: Path, *, camera: str = "porch", label: str = "person",
 
 
 @pytest.fixture
-def store(data_dir: Path) -> Iterator[Store]:
-    with Store(data_dir) as s:
+def store(data_dir: Path, database_url: str | None) -> Iterator[Store]:
+    """The store on each backend (SQLite, PostgreSQL: see `database_url`)."""
+    with Store(data_dir, database_url) as s:
         yield s
 
 
@@ -96,8 +102,9 @@ def test_pictures_are_stored_relative_to_the_data_dir(store: Store, tmp_path: Pa
 
     store.save(record(source), [event(1, source).replace(snapshot=shot)])
 
-    row = sqlite3.connect(store.data_dir / "camsift.db").execute("select snapshot, source from events").fetchone()
-    assert row == ("events/2026-11-22/porch/x.jpg", str(source))
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(events_table.c.snapshot, events_table.c.source)).one()
+    assert tuple(row) == ("events/2026-11-22/porch/x.jpg", str(source))
 
 
 def test_failed_file_is_recorded_with_its_reason(store: Store, tmp_path: Path) -> None:
@@ -167,12 +174,36 @@ def test_other_files_are_untouched_by_a_save(filled: Store, tmp_path: Path) -> N
     assert [e.id for e in filled.events()] == ["abc-004", "abc-003"]
 
 
-def test_two_stores_on_one_database_see_each_other(data_dir: Path, tmp_path: Path) -> None:
+def test_two_stores_on_one_database_see_each_other(data_dir: Path, database_url: str | None, tmp_path: Path) -> None:
     source = tmp_path / "clip.mp4"
-    with Store(data_dir) as writer, Store(data_dir) as reader:
+    with Store(data_dir, database_url) as writer, Store(tmp_path / "node2", database_url or writer.url) as reader:
         writer.save(record(source), [event(1, source)])
 
         assert [e.id for e in reader.events()] == ["abc-001"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "url"),
+    [
+        (None, "sqlite:///{data}/camsift.db"),
+        ("sqlite:////var/camsift.db", "sqlite:////var/camsift.db"),
+        ("postgresql://camsift@db.lan/camsift", "postgresql+psycopg://camsift@db.lan/camsift"),
+        ("postgres://camsift:pw@db.lan:5433/camsift", "postgresql+psycopg://camsift:pw@db.lan:5433/camsift"),
+        ("postgresql+psycopg://camsift@db.lan/camsift", "postgresql+psycopg://camsift@db.lan/camsift"),
+    ],
+)
+def test_database_url(tmp_path: Path, setting: str | None, url: str) -> None:
+    assert url_of(setting, tmp_path) == url.format(data=tmp_path)
+
+
+def test_an_unreachable_database_is_a_one_line_storage_error_without_the_password(tmp_path: Path) -> None:
+    with pytest.raises(StorageError) as caught:
+        Store(tmp_path, "postgresql://camsift:hunter2@127.0.0.1:1/camsift")
+
+    message = str(caught.value)
+    assert message.startswith("cannot open event store postgresql+psycopg://camsift:***@127.0.0.1:1/camsift: ")
+    assert "hunter2" not in message
+    assert "\n" not in message
 
 
 # --- picture paths -----------------------------------------------------------------------------------------------
@@ -198,3 +229,23 @@ def test_picture_path(tmp_path: Path, camera: str, label: str, zone: str, folder
     assert clean == tmp_path / "data" / "events" / folder / f"{name}.jpg"
     assert marked == tmp_path / "data" / "events" / folder / f"{name}-annotated.jpg"
     assert clean.resolve().is_relative_to((tmp_path / "data" / "events").resolve())
+
+
+# --- a scan into the configured store -----------------------------------------------------------------------------
+
+
+def test_a_scan_records_into_the_configured_database(
+    scripted_settings: Any, footage: Path, database_url: str | None
+) -> None:
+    """The whole scan path on each backend: a second node's settings with the same ``database`` see the events."""
+
+    clip = write_clip(footage / "porch" / "a.mp4", [Walk(0.5, 3.5)], seconds=4.0).path
+    settings = scripted_settings(**({"database": database_url} if database_url else {}))
+
+    report = scan([clip], settings, jobs=1)
+    again = scan([clip], settings, jobs=1)
+
+    assert [e.label for e in report.files[0].events] == ["person"]
+    assert [f.status for f in again.files] == ["skipped"]
+    with Store(settings.data_dir, settings.database) as store:
+        assert [e.id for e in store.events(camera="porch")] == [report.files[0].events[0].id]

@@ -42,12 +42,6 @@ def test_first_sighting_time_of_a_slow_object() -> None:
     assert {float(r.data["first_s"][0]) for r in results[1:]} == {0.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Tracker._id_for goes back to the first sighting only when the pending box overlaps "
-    "the confirming one by IoS >= 0.5, so an object that moved more than half its width between two "
-    "looks (a walking person, 0.4 s apart) gets first_s = its second sighting and its event starts late",
-)
 @pytest.mark.parametrize("step_px", [12, 20])
 def test_first_sighting_time_of_a_walking_object(step_px: float) -> None:
     results = walk(Tracker(ObjectsConfig(), lost_s=3.0), step_px)

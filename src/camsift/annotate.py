@@ -22,7 +22,8 @@ def annotate(rgb: npt.NDArray[np.uint8], snapshot: Snapshot, caption: str) -> np
 
     The event's own object is drawn in red, other objects in the same frame in
     grey, each labelled ``"<label>[ <sub_label>] <confidence>%"``; the caption
-    (camera and time) goes in the top-left corner.
+    (camera and time) goes in the corner it hides the least of the boxes and
+    their labels in, top-left when free.
 
     Args:
         rgb: ``(H, W, 3)`` uint8 RGB full-resolution frame.
@@ -62,10 +63,11 @@ def annotate(rgb: npt.NDArray[np.uint8], snapshot: Snapshot, caption: str) -> np
             color_lookup=sv.ColorLookup.INDEX,
         ).annotate(scene, sv_d, labels=chosen)
     pad = max(4, int(10 * text_scale))
+    half_w, half_h = int(len(caption) * 9 * text_scale) + pad, int(12 * text_scale) + pad
     scene = sv.draw_text(
         scene,
         caption,
-        sv.Point(pad + int(len(caption) * 9 * text_scale), pad + int(12 * text_scale)),
+        sv.Point(*_free_corner(d.xyxy, width, height, half_w, half_h, label_h=4 * half_h)),
         text_color=sv.Color.WHITE,
         text_scale=text_scale,
         text_thickness=thickness,
@@ -73,3 +75,19 @@ def annotate(rgb: npt.NDArray[np.uint8], snapshot: Snapshot, caption: str) -> np
         background_color=sv.Color.BLACK,
     )
     return np.ascontiguousarray(scene[..., ::-1])
+
+
+def _free_corner(
+    xyxy: npt.NDArray[np.float32], width: int, height: int, half_w: int, half_h: int, label_h: int
+) -> tuple[int, int]:
+    """Centre of the caption box (``2*half_w`` x ``2*half_h`` pixels) in the corner that covers the least
+    of the boxes, each grown upwards by ``label_h`` for its label; ties go to top-left, then bottom-left."""
+    centres = [(half_w, half_h), (half_w, height - half_h), (width - half_w, half_h), (width - half_w, height - half_h)]
+    grown = xyxy.astype(np.float64) - np.array([0, label_h, 0, 0])
+
+    def hidden(cx: int, cy: int) -> float:
+        w = np.clip(np.minimum(grown[:, 2], cx + half_w) - np.maximum(grown[:, 0], cx - half_w), 0, None)
+        h = np.clip(np.minimum(grown[:, 3], cy + half_h) - np.maximum(grown[:, 1], cy - half_h), 0, None)
+        return float(np.sum(w * h))
+
+    return min(centres, key=lambda c: hidden(*c))

@@ -16,33 +16,57 @@ set; everything else comes from the global section (`Settings.for_camera`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import time, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from camsift.errors import ConfigError
+from camsift.faces import UNKNOWN
 
 __all__ = [
     "AlarmConfig",
+    "BlinkSourceConfig",
     "CameraConfig",
     "DetectConfig",
+    "DigestConfig",
     "EventsConfig",
+    "FaceRule",
+    "FacesConfig",
+    "FalsePositive",
     "FolderSourceConfig",
     "FtpSourceConfig",
     "FtpUser",
     "LabelFilter",
     "MotionConfig",
+    "MqttConfig",
+    "NotifyChannel",
+    "NotifyConfig",
+    "NotifyRule",
     "ObjectsConfig",
+    "ProblemsConfig",
     "RecordConfig",
+    "RetentionCategory",
+    "RetentionConfig",
     "ServiceConfig",
     "Settings",
     "SourceConfig",
     "StreamSourceConfig",
+    "WebConfig",
     "ZoneConfig",
     "in_time_windows",
     "load_config",
@@ -82,16 +106,74 @@ class MotionConfig(_Model):
     mask: list[Polygon] = Field(default_factory=list, description="Areas where motion is ignored (clocks, trees)")
 
 
+# --- detector backends beyond the shipped models: yolo, rekognition, deepstack (issue 9) -----------------------
+
+
+class YoloConfig(_Model):
+    """Detector ``yolo``: your own ONNX model exported by Ultralytics (YOLOv8/11), YOLOX/YOLOv5 or YOLO-NAS."""
+
+    model: Path | None = Field(None, description="The ONNX file (required when detect.detector is 'yolo')")
+    class_names: list[str] | None = Field(
+        None,
+        description="Class names in the model's class order; default: the model's own 'names' metadata "
+        "(Ultralytics exports have it), else the 80 COCO classes",
+    )
+    min_confidence: float = Field(0.25, ge=0, le=1, description="Boxes below this confidence are dropped")
+    nms_iou: float = Field(
+        0.7, gt=0, le=1, description="IoU above which overlapping boxes of one class are merged (Ultralytics' 0.7)"
+    )
+    layout: Literal["auto", "ultralytics", "yolov5", "yolox", "yolo-nas"] = Field(
+        "auto",
+        description="Output layout: 'auto' tells Ultralytics, YOLOv5 and YOLO-NAS apart by the outputs; "
+        "'yolox' must be named (same outputs as YOLOv5, BGR 0-255 input)",
+    )
+
+
+class RekognitionConfig(_Model):
+    """Detector ``rekognition``: AWS Rekognition DetectLabels (no local compute; needs camsift[aws])."""
+
+    region: str | None = Field(None, description="AWS region; default: the AWS SDK's (AWS_REGION, ~/.aws/config)")
+    profile: str | None = Field(None, description="AWS profile in ~/.aws; default: the AWS SDK's credential chain")
+    min_confidence: float = Field(0.55, ge=0, le=1, description="Rekognition's MinConfidence (0-1; sent as percent)")
+    max_labels: int = Field(20, ge=1, le=1000, description="Rekognition's MaxLabels: most labels per picture")
+    image_resize_percent: int = Field(
+        100, ge=5, le=100, description="Shrink each picture to this percent of its size before sending it"
+    )
+    daily_budget: int = Field(
+        1000, ge=0, description="Most DetectLabels requests per UTC day; more fail with an error (0: no limit)"
+    )
+    price_per_1000: float = Field(
+        1.0, ge=0, description="USD per 1000 pictures, for the cost estimate in 'camsift status' (AWS tier 1)"
+    )
+
+
+class DeepStackConfig(_Model):
+    """Detector ``deepstack``: a DeepStack or CodeProject.AI server (``POST /v1/vision/detection``)."""
+
+    url: str = Field("http://127.0.0.1:5000", description="Base URL of the server")
+    api_key: SecretStr | None = Field(None, description="The server's API key, if it wants one (never logged)")
+    min_confidence: float = Field(0.4, ge=0, le=1, description="Boxes below this confidence are not returned")
+    timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for one answer")
+
+
+# --- end of issue 9 detector backends ---------------------------------------------------------------------------
+
+
 class DetectConfig(_Model):
     """Detector and frame sampling."""
 
     detector: str = Field(
         "auto",
-        description="Detector backend: 'auto' (SSDLite for people, NanoDet for other labels), 'ssdlite', 'nanodet'",
+        description="Detector backend: 'auto' (SSDLite for people, NanoDet for other labels), 'ssdlite', 'nanodet', "
+        "'yolo' (your ONNX model), 'rekognition' (AWS), 'deepstack' (a DeepStack / CodeProject.AI server)",
     )
     fps: float = Field(5.0, gt=0, le=60, description="Frames per second of footage to analyse")
     recheck_s: float = Field(
-        5.0, gt=0, description="Check the whole frame at least this often (seconds) even without motion"
+        5.0,
+        gt=0,
+        description="Check the whole frame at least this often (seconds) even without motion, so a person "
+        "who stopped moving is not lost (10 s: 12 % less detector time, but person-second recall on the "
+        "shared clips fell from 0.885 to 0.864)",
     )
     refresh_s: float = Field(
         0.4, gt=0, description="Look again at tracked objects this often (seconds) when nothing new moves"
@@ -103,6 +185,18 @@ class DetectConfig(_Model):
     )
     nms_iou: float = Field(0.5, gt=0, le=1, description="IoU above which duplicate boxes of one label are merged")
     threads: int | None = Field(None, ge=1, description="Inference threads per worker; default: CPUs / jobs")
+    # issue 9: GPUs and other backends
+    providers: list[str] = Field(
+        default_factory=lambda: ["CPUExecutionProvider"],
+        description="ONNX Runtime execution providers, best first, e.g. [CUDAExecutionProvider, "
+        "OpenVINOExecutionProvider, CPUExecutionProvider]; those not installed are skipped (logged), "
+        "CPU is the last resort",
+    )
+    yolo: YoloConfig = Field(default_factory=YoloConfig, description="Settings of detector 'yolo'")
+    rekognition: RekognitionConfig = Field(
+        default_factory=RekognitionConfig, description="Settings of detector 'rekognition'"
+    )
+    deepstack: DeepStackConfig = Field(default_factory=DeepStackConfig, description="Settings of detector 'deepstack'")
 
 
 class LabelFilter(_Model):
@@ -120,6 +214,23 @@ class ZoneConfig(_Model):
     labels: list[str] = Field(default_factory=list, description="Labels this zone applies to; empty = all")
 
 
+class FalsePositive(_Model):
+    """Something the owner marked as not what the detector said (the web app's "false positive" button).
+
+    A later detection of the same label on the same camera that overlaps this box
+    (IoU at least `camsift.filters.FALSE_POSITIVE_IOU`) and is not clearly surer
+    (`camsift.filters.FALSE_POSITIVE_MARGIN`) is dropped, so a coat on a hook or a
+    statue stops making events without masking the area for real visitors.
+    """
+
+    label: str = Field(description="The label that was wrong")
+    box: tuple[float, float, float, float] = Field(
+        description="[x1, y1, x2, y2] of the wrong box, relative to the frame (0..1, origin top-left)"
+    )
+    confidence: float = Field(ge=0, le=1, description="Detector confidence of the wrong detection")
+    event: str | None = Field(None, description="The event it was marked on (for reference)")
+
+
 class ObjectsConfig(_Model):
     """Which labels to look for and the filters they must pass."""
 
@@ -132,6 +243,11 @@ class ObjectsConfig(_Model):
     zones: dict[str, ZoneConfig] = Field(default_factory=dict, description="Named zones")
     required_zones: list[str] = Field(
         default_factory=list, description="If set, only objects inside one of these zones make events"
+    )
+    false_positives: list[FalsePositive] = Field(
+        default_factory=list,
+        description="Detections marked as false positives (set by the web app; see FalsePositive): similar "
+        "detections at the same place are dropped",
     )
 
     @field_validator("labels")
@@ -168,6 +284,88 @@ class EventsConfig(_Model):
         description="A single picture gives one sighting and no second to confirm it, so its objects "
         "need at least this confidence (when higher than the label's min_confidence)",
     )
+    best_frames: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Best frames kept per event, at least half a second apart (the first is the snapshot; "
+        "face recognition looks at all of them)",
+    )
+
+
+# --- faces ----------------------------------------------------------------------------------------------------------
+
+
+class FacesConfig(_Model):
+    """Face recognition on person events: a known-faces library, names on events, unknown faces grouped.
+
+    Distances are Euclidean between dlib's 128-d face embeddings; unknown is the
+    safe answer. Figures of ``bench/faces.py`` on ``../shared/data``: photos of
+    the same adult are 0.23-0.52 apart, Lin-Manuel Miranda's faces in the Hamilton
+    clip 0.31-0.65 from his photo (median 0.50); a stranger on a bus comes 0.58
+    from Alex Lacamoire's second photo, so dlib's usual 0.6 names him. At 0.5:
+    7 of 8 shared faces of enrolled people named (Alex's two photos are 0.52
+    apart: enrol both), 0 of 26 unenrolled faces named; 0.55 names 8 of 8 and
+    still 0 of 26, with a margin of 0.03 only. Children's faces lie close together
+    in dlib's space (two different babies: 0.41): no threshold makes them safe.
+    Sizes are face-box widths in pixels of the full-resolution frame; sharpness is
+    the variance of the Laplacian of the 150x150 aligned face.
+    """
+
+    enabled: bool | Literal["auto"] = Field(
+        "auto",
+        description="'auto': look for faces when the library knows at least one person; true: always "
+        "(unknown faces are collected for naming later); false: never",
+    )
+    engine: str = Field("dlib", description="Face detection and embedding engine ('dlib', needs camsift[faces])")
+    match_distance: float = Field(
+        0.5,
+        gt=0,
+        le=2,
+        description="A face is a known person when its embedding is closer than this to one of the person's "
+        "examples (dlib's usual 0.6 named a stranger: see bench/faces.py). Also the largest distance between "
+        "two faces of one unknown-face group",
+    )
+    min_face_px: int = Field(
+        40,
+        ge=8,
+        description="Smallest face looked at on events; at 20 px, strangers came as close to each other "
+        "(0.51) as the same person does",
+    )
+    min_sharpness: float = Field(10.0, ge=0, description="Blurrier faces on events are ignored")
+    enrol_min_face_px: int = Field(
+        80,
+        ge=20,
+        description="Smallest face accepted as an example of a person (a photo, or a named unknown face): "
+        "tiny, blurry examples make every blurry face match (Frigate #23450)",
+    )
+    enrol_min_sharpness: float = Field(
+        30.0, ge=0, description="Blurriest face accepted as an example (a Gaussian blur of 2-3 px falls below)"
+    )
+
+
+class FaceRule(_Model):
+    """Face conditions of a notification rule; the rule matches when any condition that is set holds.
+
+    Uses the event's ``sub_label``: a person's name, ``"unknown"`` (a face was seen and not
+    recognised) or none (no usable face was seen).
+    """
+
+    unknown: bool = Field(False, description="A face was seen and is not in the library")
+    anyone_but: list[str] = Field(
+        default_factory=list,
+        description="Anyone who is not one of these people: unknown faces, other names and persons whose face "
+        "was not seen",
+    )
+    arrived: list[str] = Field(default_factory=list, description="One of these people was recognised")
+
+    def matches(self, sub_label: str | None) -> bool:
+        """Whether an event with this ``sub_label`` (``Event.sub_label``) meets one of the conditions."""
+        return (
+            (self.unknown and sub_label == UNKNOWN)
+            or (bool(self.anyone_but) and sub_label not in self.anyone_but)
+            or sub_label in self.arrived
+        )
 
 
 # --- the service (`camsift run`): recording, alarms, sources ------------------------------------------------------
@@ -320,6 +518,13 @@ class FtpSourceConfig(_Model):
     max_connections: int = Field(32, ge=1, description="Simultaneous connections")
     remove_files: bool = Field(False, description="Delete each upload once it has been analysed and recorded")
 
+    @field_validator("passive_ports")
+    @classmethod
+    def _port_range(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not 1024 <= v[0] <= v[1] <= 65535:
+            raise ValueError(f"expected [first, last] with 1024 <= first <= last <= 65535, got {list(v)}")
+        return v
+
 
 class StreamSourceConfig(_Model):
     """A live stream (RTSP, HTTP, MPEG-TS over TCP: anything FFmpeg opens) recorded around events."""
@@ -338,8 +543,51 @@ class StreamSourceConfig(_Model):
     )
 
 
+class BlinkSourceConfig(_Model):
+    """Blink cameras through Blink's cloud (blinkpy): new motion clips downloaded and analysed, status, live view.
+
+    Limits follow what Home Assistant's Blink integration and blinkpy use (a
+    30 s refresh at the fastest, a pause between downloads): Blink suspends
+    accounts that poll or bulk-download harder than its app does.
+    """
+
+    type: Literal["blink"] = Field(description="Source kind")
+    token_file: Path | None = Field(
+        None,
+        description="Login token written by 'camsift blink login' (mode 0600); default: <data_dir>/blink/token.json. "
+        "Re-read at every poll, so a new login takes effect without a restart",
+    )
+    poll_s: float = Field(60.0, ge=30, description="Seconds between polls of Blink's cloud (never below 30)")
+    cameras: list[str] = Field(
+        default_factory=list, description="Blink camera names whose clips are downloaded; empty = every camera"
+    )
+    local_storage: bool = Field(
+        True, description="Also fetch clips from the Sync Module's USB stick (local storage), through its manifest"
+    )
+    request_delay_s: float = Field(
+        2.0, ge=0.5, description="Pause in seconds between two clip downloads (Blink suspends bulk downloaders)"
+    )
+    max_clips_per_poll: int = Field(
+        10, ge=1, description="Most clips downloaded in one poll; the rest wait for the next"
+    )
+    backfill_h: float = Field(
+        24.0, ge=0, description="At the very first poll, clips of this many past hours are fetched (then only new ones)"
+    )
+    delete_empty: bool = Field(
+        False, description="Delete a downloaded clip once its analysis found no event (default: keep every clip)"
+    )
+    live: list[str] = Field(
+        default_factory=list,
+        description="Blink camera names to keep a live view of (recorded around events like a 'stream' source). "
+        "Each session lasts about 5 minutes and is reopened at once; this drains battery cameras",
+    )
+    live_reconnect_max_s: float = Field(
+        10.0, ge=1, description="Longest wait between live-view reconnection attempts (backoff doubles from 1 s)"
+    )
+
+
 SourceConfig = Annotated[
-    FolderSourceConfig | FtpSourceConfig | StreamSourceConfig,
+    FolderSourceConfig | FtpSourceConfig | StreamSourceConfig | BlinkSourceConfig,
     Field(discriminator="type"),
 ]
 """One footage source; the ``type`` key picks the kind. New kinds (``blink``) join this union."""
@@ -361,22 +609,332 @@ def in_time_windows(windows: list[str], when: time) -> bool:
     return False
 
 
+def _partial(model: type[_Model]) -> type[_Model]:
+    """``model`` with every key optional and no cross-key checks: a camera's overrides of one section.
+
+    Keys keep their types and limits, and unknown keys are still errors, so a
+    typo under ``cameras.<name>`` is reported at load with its YAML line. Checks
+    that involve several keys run on the merged section (`Settings.for_camera`).
+    """
+
+    def optional(info: Any) -> Any:
+        kind = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        return kind | None
+
+    fields: dict[str, Any] = {
+        name: (optional(info), Field(None, description=info.description)) for name, info in model.model_fields.items()
+    }
+    doc = f"Overrides of the global '{model.__name__}' keys for one camera; keys left out keep the global value."
+    return create_model(f"{model.__name__}Override", __base__=_Model, __doc__=doc, **fields)
+
+
+if TYPE_CHECKING:  # the override models are made at import; to mypy they are just models
+    DetectOverride: TypeAlias = _Model
+    MotionOverride: TypeAlias = _Model
+    ObjectsOverride: TypeAlias = _Model
+    EventsOverride: TypeAlias = _Model
+    RecordOverride: TypeAlias = _Model
+    AlarmOverride: TypeAlias = _Model
+else:
+    DetectOverride, MotionOverride, ObjectsOverride, EventsOverride, RecordOverride, AlarmOverride = map(
+        _partial, (DetectConfig, MotionConfig, ObjectsConfig, EventsConfig, RecordConfig, AlarmConfig)
+    )
+
+
+# --- retention (camsift/retention.py) -----------------------------------------------------------------------------
+
+RetentionCategory = Literal["known_face", "unknown_face", "person", "other", "motion"]
+"""What kind of evidence an item is, for retention: an event with a recognised face, with a face that was not
+recognised, with a person, with another label (vehicle, animal); or footage in which nothing was found."""
+
+
+_DISK_ORDER: tuple[RetentionCategory, ...] = ("motion", "other", "person", "unknown_face", "known_face")
+
+
+class RetentionConfig(_Model):
+    """What camsift keeps and for how long (``camsift retention``; on a schedule inside ``camsift run``).
+
+    Days follow Frigate's retention by object label: an event's snapshots, face
+    pictures and clip live as long as its category says; pinned events are never
+    deleted. Days count from an event's start (UTC), or from a file's first frame
+    for footage with no event. Per camera (``cameras.<name>.retention``) only the
+    ``*_days`` keys and ``delete_footage`` are read; the rest is global.
+    """
+
+    enabled: bool = Field(True, description="Apply retention on a schedule inside 'camsift run'")
+    interval_s: float = Field(900.0, ge=10, description="Seconds between two retention passes of 'camsift run'")
+    known_face_days: float | None = Field(
+        90.0, ge=0, description="Days events with a recognised face are kept (null: forever)"
+    )
+    unknown_face_days: float | None = Field(
+        90.0, ge=0, description="Days events with a face that was not recognised are kept (null: forever)"
+    )
+    person_days: float | None = Field(90.0, ge=0, description="Days other person events are kept (null: forever)")
+    other_days: float | None = Field(
+        30.0, ge=0, description="Days events of other labels (vehicles, animals) are kept (null: forever)"
+    )
+    motion_days: float | None = Field(
+        30.0,
+        ge=0,
+        description="Days footage in which nothing was found is kept (a clip recorded on motion, an upload "
+        "outside the time windows); null: forever",
+    )
+    delete_footage: bool = Field(
+        True,
+        description="Delete footage camsift owns (files under data_dir: live-stream clips, FTP uploads) with its "
+        "last event, or after motion_days when nothing was found in it. Footage elsewhere (a folder given to "
+        "'camsift scan', a watched share) is never deleted",
+    )
+    max_disk_percent: float | None = Field(
+        80.0,
+        gt=0,
+        le=100,
+        description="Keep the disk of data_dir below this percentage used: above it, delete by disk_order, oldest "
+        "first, until it is below, and tell the owner (null: no limit)",
+    )
+    disk_order: list[RetentionCategory] = Field(
+        default_factory=lambda: list(_DISK_ORDER),
+        description="Order in which categories are given up when the disk is above max_disk_percent (oldest "
+        "first within one); categories left out are never deleted for space",
+    )
+    orphan_age_s: float = Field(
+        3600.0,
+        ge=0,
+        description="A picture under events/ or faces/ that no event refers to is deleted once it is this old "
+        "(a younger one may belong to an analysis in progress)",
+    )
+
+    def days(self, category: RetentionCategory) -> float | None:
+        """Days items of ``category`` are kept (``None``: forever)."""
+        days: float | None = getattr(self, f"{category}_days")
+        return days
+
+
+if TYPE_CHECKING:
+    RetentionOverride: TypeAlias = _Model
+else:
+    RetentionOverride = _partial(RetentionConfig)
+
+
 class CameraConfig(_Model):
     """One camera. Sections given here override only the keys they set."""
 
     paths: list[str] = Field(
         default_factory=list, description="Glob patterns of files from this camera (e.g. '/nas/porch/**')"
     )
-    detect: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'detect' keys")
-    motion: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'motion' keys")
-    objects: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'objects' keys")
-    events: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'events' keys")
-    record: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'record' keys")
-    alarm: dict[str, Any] = Field(default_factory=dict, description="Overrides of the global 'alarm' keys")
-    time_windows: list[Annotated[str, Field(pattern=_WINDOW)]] = Field(
+    detect: DetectOverride | None = Field(None, description="Overrides of the global 'detect' keys")
+    motion: MotionOverride | None = Field(None, description="Overrides of the global 'motion' keys")
+    objects: ObjectsOverride | None = Field(None, description="Overrides of the global 'objects' keys")
+    events: EventsOverride | None = Field(None, description="Overrides of the global 'events' keys")
+    record: RecordOverride | None = Field(None, description="Overrides of the global 'record' keys")
+    alarm: AlarmOverride | None = Field(None, description="Overrides of the global 'alarm' keys")
+    retention: RetentionOverride | None = Field(
+        None, description="Overrides of the global 'retention' keys (the *_days keys and delete_footage)"
+    )
+    time_windows: list[str] = Field(
         default_factory=list,
         description="Daily windows 'HH:MM-HH:MM' (local time, may cross midnight) when footage that arrives is "
         "analysed; outside them it is kept but not analysed. Empty = always",
+    )
+
+    @field_validator("time_windows")
+    @classmethod
+    def _windows(cls, v: list[str]) -> list[str]:
+        for window in v:
+            if not re.match(_WINDOW, window):
+                raise ValueError(f"expected 'HH:MM-HH:MM' (24-hour clock), got {window!r}")
+        return v
+
+
+# --- notifications and MQTT (camsift/notify/, camsift/mqtt.py) ----------------------------------------------------
+
+_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class NotifyChannel(_Model):
+    """One place the owner is told: any service apprise knows, by its URL."""
+
+    url: SecretStr = Field(
+        description="Apprise URL: mailto://, json://, slack://, tgram://, ntfy://, discord://, pover://, pbul:// … "
+        "(https://github.com/caronc/apprise/wiki). It holds tokens or passwords: it is never logged; prefer "
+        "setting it with CAMSIFT_NOTIFY__CHANNELS__<NAME>__URL"
+    )
+    attach: bool = Field(True, description="Attach the annotated snapshot where the channel supports attachments")
+
+
+class NotifyRule(_Model):
+    """Which events notify which channels. Every condition that is set must hold."""
+
+    channels: list[str] = Field(default_factory=list, description="Channels to tell; empty = every channel")
+    cameras: list[str] = Field(default_factory=list, description="Only these cameras; empty = every camera")
+    labels: list[str] = Field(default_factory=list, description="Only these labels; empty = every label")
+    zones: list[str] = Field(
+        default_factory=list, description="Only objects that entered one of these zones; empty = anywhere"
+    )
+    min_confidence: float = Field(0.0, ge=0, le=1, description="Only events at least this sure")
+    faces: FaceRule | None = Field(None, description="Only person events whose face meets one of these conditions")
+    alarms_only: bool = Field(
+        True,
+        description="Only events that raise an alarm (see 'alarm': 'labels' mode, or 'new_labels' for labels not "
+        "normally in the picture). false: any event that passes this rule (e.g. a known face arriving)",
+    )
+    cooldown_s: float = Field(
+        60.0,
+        ge=0,
+        description="After a message, events of the same camera and label (footage time) stay quiet this many "
+        "seconds; kept in the database, so a restart remembers it",
+    )
+    quiet_hours: list[str] = Field(
+        default_factory=list,
+        description="Daily windows 'HH:MM-HH:MM' (local time, may cross midnight) with no messages from this rule "
+        "(the daily digest still counts the events)",
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return [label.strip().lower() for label in v]
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _windows(cls, v: list[str]) -> list[str]:
+        for window in v:
+            if not re.match(_WINDOW, window):
+                raise ValueError(f"expected 'HH:MM-HH:MM' (24-hour clock), got {window!r}")
+        return v
+
+
+class DigestConfig(_Model):
+    """A daily summary of what was seen: counts per camera and label, and the best picture."""
+
+    channels: list[str] = Field(default_factory=list, description="Channels that get the digest; empty = no digest")
+    at: str = Field("08:00", pattern=_CLOCK, description="Local time 'HH:MM' it is sent, covering the day before")
+
+
+class ProblemsConfig(_Model):
+    """Telling the owner what the service cannot fix alone, once per problem and rate-limited."""
+
+    enabled: bool = Field(True, description="Tell the owner of problems (source down, disk full, failures)")
+    channels: list[str] = Field(default_factory=list, description="Channels to tell; empty = every channel")
+    repeat_s: float = Field(
+        21600.0, ge=60, description="A problem that goes on is told again at most this often (seconds)"
+    )
+    source_down_s: float = Field(
+        600.0,
+        gt=0,
+        description="A source in error or reconnecting (or the MQTT broker away) for this many seconds is reported",
+    )
+    failures: int = Field(5, ge=1, description="This many files in a row that fail analysis are reported")
+    disk_used_pct: float = Field(
+        90.0, gt=0, le=100, description="The data directory's disk this full (percent) is reported"
+    )
+    check_s: float = Field(30.0, gt=0, description="Seconds between checks of sources and disk")
+
+
+class NotifyConfig(_Model):
+    """Notifications: channels (apprise URLs), rules, a daily digest and problem alerts, through a durable outbox."""
+
+    channels: dict[str, NotifyChannel] = Field(
+        default_factory=dict, description="Channels by name; nothing is sent without at least one"
+    )
+    rules: dict[str, NotifyRule] = Field(
+        default_factory=dict, description="Rules by name; empty = every alarm to every channel"
+    )
+    digest: DigestConfig = Field(default_factory=DigestConfig, description="A daily summary")
+    problems: ProblemsConfig = Field(default_factory=ProblemsConfig, description="Problem alerts")
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="Address of camsift's web app as the owner's phone reaches it (e.g. https://cam.example.org); "
+        "messages link to <public_url>/events/<id> and the clip; default: the file's path",
+    )
+    retry_first_s: float = Field(5.0, gt=0, description="First wait before sending again to a channel that failed")
+    retry_max_s: float = Field(600.0, gt=0, description="Longest wait between tries (the wait doubles each time)")
+    give_up_s: float = Field(
+        172800.0, gt=0, description="A message not delivered after this many seconds is given up (and logged)"
+    )
+    scan_wait_s: float = Field(
+        60.0,
+        ge=0,
+        description="'camsift scan --notify': how long to keep trying a channel that is down; what is left is "
+        "sent by the next scan or 'camsift run'",
+    )
+
+    @model_validator(mode="after")
+    def _known_channels(self) -> NotifyConfig:
+        named = [(f"rules.{n}", r.channels) for n, r in self.rules.items()]
+        named += [("digest", self.digest.channels), ("problems", self.problems.channels)]
+        for where, channels in named:
+            unknown = sorted(set(channels) - set(self.channels))
+            if unknown:
+                raise ValueError(f"{where}: unknown channel {', '.join(map(repr, unknown))}")
+        return self
+
+
+class MqttConfig(_Model):
+    """MQTT for Home Assistant and friends, in Frigate's topic layout, with Home Assistant discovery."""
+
+    enabled: bool = Field(False, description="Publish events, counts, snapshots and motion to an MQTT broker")
+    host: str = Field("127.0.0.1", description="Broker address")
+    port: int = Field(1883, ge=1, le=65535, description="Broker port (8883 usually for TLS)")
+    username: str | None = Field(None, description="User name at the broker")
+    password: SecretStr | None = Field(
+        None, description="Password at the broker; never logged (prefer CAMSIFT_MQTT__PASSWORD)"
+    )
+    tls: bool = Field(False, description="Connect with TLS")
+    ca_file: Path | None = Field(None, description="CA certificate (PEM) of the broker; default: the system's")
+    cert_file: Path | None = Field(None, description="Client certificate (PEM), for brokers that ask for one")
+    key_file: Path | None = Field(None, description="Key of the client certificate (PEM)")
+    tls_insecure: bool = Field(False, description="Do not check the broker's host name (self-signed test brokers)")
+    client_id: str = Field("camsift", description="MQTT client id (unique per broker)")
+    topic_prefix: str = Field(
+        "camsift", pattern=r"^[^#+\s]+[^#+\s/]$", description="First level of every topic ('camsift/events' …)"
+    )
+    discovery: bool = Field(True, description="Publish Home Assistant discovery configs (retained)")
+    discovery_prefix: str = Field("homeassistant", description="Home Assistant's discovery prefix")
+    off_delay_s: float = Field(
+        30.0, gt=0, description="Motion goes OFF and counts fall back this many seconds after the last event"
+    )
+    keepalive_s: int = Field(30, ge=5, description="MQTT keep-alive; the broker declares camsift offline after 1.5x")
+
+    @model_validator(mode="after")
+    def _key_with_cert(self) -> MqttConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+
+# --- the web app (camsift/web/) ----------------------------------------------------------------------------------
+
+
+class WebConfig(_Model):
+    """The web app (``camsift serve``, or inside ``camsift run`` when enabled): review, clips, faces, cameras, API.
+
+    Everything but ``/api/health`` needs a login (``camsift users add``). It listens on
+    127.0.0.1 by default: to reach it from elsewhere, put a TLS reverse proxy in front
+    (README, "Web app behind a reverse proxy") rather than listening on the LAN in clear.
+    """
+
+    enabled: bool = Field(False, description="Serve the web app inside 'camsift run'")
+    host: str = Field("127.0.0.1", description="Address to listen on (127.0.0.1: this machine only)")
+    port: int = Field(5000, ge=1, le=65535, description="Port to listen on")
+    session_hours: float = Field(168.0, gt=0, description="Hours a login lasts")
+    cookie_secure: bool | Literal["auto"] = Field(
+        "auto",
+        description="Mark the session cookie Secure (sent over HTTPS only). 'auto': when the request came over "
+        "HTTPS (through a proxy: see forwarded_allow_ips) or to this machine (127.0.0.1, localhost)",
+    )
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are trusted "
+        "(e.g. ['127.0.0.1']); empty: no proxy headers are trusted",
+    )
+    login_attempts: int = Field(
+        5, ge=1, description="Failed logins allowed per client address and per user name in login_window_s"
+    )
+    login_window_s: float = Field(300.0, gt=0, description="Seconds over which failed logins are counted")
+    ai_api: bool = Field(
+        False, description="Also serve the DeepStack-compatible detection API (POST /v1/vision/detection)"
     )
 
 
@@ -396,12 +954,21 @@ class Settings(_Model):
     record: RecordConfig = Field(default_factory=RecordConfig, description="Clips of live streams")
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, description="Which events raise an alarm")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="The always-on service ('camsift run')")
+    faces: FacesConfig = Field(default_factory=FacesConfig, description="Face recognition on person events")
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="What is kept and for how long; the disk-usage limit"
+    )
     sources: dict[str, SourceConfig] = Field(
         default_factory=dict,
         description="Where footage comes from for 'camsift run', by source name; 'type' picks the kind "
-        "(folder, ftp, stream). A mapping, not a list, so environment variables can reach every key: "
+        "(folder, ftp, stream, blink). A mapping, not a list, so environment variables can reach every key: "
         "CAMSIFT_SOURCES__<NAME>__PORT",
     )
+    notify: NotifyConfig = Field(
+        default_factory=NotifyConfig, description="Notifications: channels, rules, daily digest, problem alerts"
+    )
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT and Home Assistant discovery")
+    web: WebConfig = Field(default_factory=WebConfig, description="The web app ('camsift serve')")
 
     def tz(self) -> tzinfo | None:
         """The configured time zone, or ``None`` for this machine's.
@@ -420,31 +987,47 @@ class Settings(_Model):
         """These settings with camera ``name``'s overrides applied (unknown camera: unchanged).
 
         Raises:
-            ConfigError: an override key or value is invalid.
+            ConfigError: the merged settings break a rule between keys (e.g. ``pre_roll_s > buffer_s``).
         """
         camera = self.cameras.get(name)
         if camera is None:
             return self
+        update = {}
+        for section in CameraConfig.model_fields:
+            changes = getattr(camera, section)
+            if isinstance(changes, BaseModel) and (given := changes.model_dump(exclude_unset=True)):
+                base = getattr(self, section)
+                update[section] = _revalidate(base, given, f"cameras.{name}.{section}")
+        return self.model_copy(update=update)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        # Fail at load, not on every file later. (Reads the system's tz database: deterministic, no network.)
         try:
-            return self.model_copy(
-                update={
-                    section: _override(getattr(self, section), getattr(camera, section))
-                    for section in ("detect", "motion", "objects", "events", "record", "alarm")
-                }
-            )
-        except ValidationError as err:
-            raise ConfigError(f"cameras.{name}: {_first_error(err)}") from err
+            return None if v is None else ZoneInfo(v).key
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {v!r}") from err
+
+    @model_validator(mode="after")
+    def _cameras_usable(self) -> Settings:
+        """Fail at load, not file by file later: every camera's merged settings are valid."""
+        for name in self.cameras:
+            self.for_camera(name)
+        return self
 
 
-def _override(base: M, changes: Mapping[str, Any]) -> M:
-    if not changes:
-        return base
-    return type(base).model_validate({**base.model_dump(exclude_unset=True), **changes})
+def _revalidate(base: M, changes: Mapping[str, Any], where: str) -> M:
+    try:
+        return type(base).model_validate({**base.model_dump(exclude_unset=True), **changes})
+    except ValidationError as err:
+        raise ConfigError(f"{where}: {_first_error(err)}") from err
 
 
 def _first_error(err: ValidationError) -> str:
     e = err.errors()[0]
-    return f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+    msg = e["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(str(p) for p in e['loc'])}: {msg}" if e["loc"] else msg
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -475,6 +1058,24 @@ class _Lined(dict[Any, Any]):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_lines)
 
 
+def _without_tags(doc: Any, loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Drop the union tags pydantic puts in error locations (``sources.up.ftp.port`` -> ``sources.up.port``)."""
+    kept: list[int | str] = []
+    node = doc
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue
+        kept.append(part)
+        node = (
+            node.get(part)
+            if isinstance(node, dict)
+            else node[part]
+            if isinstance(node, list) and isinstance(part, int) and part < len(node)
+            else None
+        )
+    return tuple(kept)
+
+
 def _line_of(doc: Any, loc: tuple[int | str, ...]) -> int | None:
     line = None
     node = doc
@@ -500,7 +1101,7 @@ def _set(doc: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-_NOT_KEYS = frozenset({"CAMSIFT_CONFIG", "CAMSIFT_DEBUG"})
+_NOT_KEYS = frozenset({"CAMSIFT_CONFIG", "CAMSIFT_DEBUG", "CAMSIFT_AI_API_KEY"})  # the last: camsift ai-api
 
 
 def _apply_env(doc: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
@@ -558,12 +1159,17 @@ def load_config(
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set(doc, dotted.split("."), value)
+    from camsift.overrides import merge_camera_overrides  # the web app's per-camera settings
+
+    merge_camera_overrides(doc)
     try:
         return Settings.model_validate(doc)
+    except ConfigError as err:  # a rule between keys, from `Settings.for_camera`
+        raise ConfigError(f"{where}: {err}") from err
     except ValidationError as err:
         lines = []
         for e in err.errors():
-            loc = tuple(e["loc"])
+            loc = _without_tags(doc, tuple(e["loc"]))
             key = ".".join(str(p) for p in loc)
             at = _line_of(doc, loc)
             origin = f"{where}:{at}" if at else ("environment" if any(key.startswith(k) for k in env_keys) else where)

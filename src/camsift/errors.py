@@ -6,9 +6,13 @@ The tree::
     ├── ConfigError              a config file, option or environment override is invalid
     ├── MediaError               a clip or image cannot be opened or decoded (names the file)
     ├── DetectorError            a detector model is missing, broken, or needs an extra
+    ├── FaceError                a known-faces request cannot be done (bad name, no such person, group or event)
     ├── StorageError             the event store or data directory cannot be used
     ├── SourceError              a footage source (folder, FTP, stream, Blink) failed
+    │   └── RateLimitError       a cloud service asked camsift to slow down (HTTP 429/5xx)
     ├── AuthError                a login or token was refused (never carries the secret)
+    ├── ClusterError             a Dask cluster (scan --cluster) cannot be reached or used
+    ├── DriveError               the USB-drive mode (camsift drive) cannot use an image or the USB gadget
     └── NotifyError              a notification channel failed
 
 Messages are one line, say what was expected and what was found, and name the
@@ -23,10 +27,14 @@ from pathlib import Path
 __all__ = [
     "AuthError",
     "CamsiftError",
+    "ClusterError",
     "ConfigError",
     "DetectorError",
+    "DriveError",
+    "FaceError",
     "MediaError",
     "NotifyError",
+    "RateLimitError",
     "SourceError",
     "StorageError",
 ]
@@ -58,12 +66,37 @@ class DetectorError(CamsiftError):
     """A detector model is missing, broken, or needs an optional extra."""
 
 
+class FaceError(CamsiftError):
+    """A known-faces request cannot be done: a bad name, or no such person, group or event."""
+
+
+class ClusterError(CamsiftError):
+    """A Dask cluster (``camsift scan --cluster``) cannot be reached, or lacks camsift on its workers."""
+
+
 class StorageError(CamsiftError):
     """The event store or the data directory cannot be used."""
 
 
 class SourceError(CamsiftError):
     """A footage source (watched folder, FTP, live stream, Blink) failed."""
+
+
+class RateLimitError(SourceError):
+    """A cloud service (Blink) answered 429 or 5xx: wait before asking again.
+
+    Args:
+        message: One line naming the service and the answer.
+        retry_after_s: Seconds the service asked for (``Retry-After``), else ``None``.
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+class DriveError(CamsiftError):
+    """The USB-drive mode (``camsift drive``) cannot use a disk image or the Linux USB gadget."""
 
 
 class AuthError(CamsiftError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,7 +18,14 @@ from camsift.config import EventsConfig, ObjectsConfig
 from camsift.detections import Detections
 from camsift.media import Frame
 
-__all__ = ["Event", "EventBuilder", "Snapshot"]
+if TYPE_CHECKING:
+    from camsift.faces import FaceSighting
+
+__all__ = ["SHOT_GAP_S", "Event", "EventBuilder", "Snapshot"]
+
+SHOT_GAP_S = 0.5
+"""Seconds between the frames kept per event: neighbouring frames show the same pose, and a
+face turned away in one is often turned towards the camera half a second later."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +61,16 @@ class Event:
         box_xyxy: Bounding box ``(x1, y1, x2, y2)`` in full-resolution pixels in the best frame.
         zones: Names of the zones the object entered.
         hits: Number of frames with a detection of this object.
-        sub_label: A refinement such as a known face's name; ``None`` when unknown.
+        sub_label: A refinement such as a known face's name, or ``"unknown"`` for a face seen
+            and not recognised; ``None`` when there is none.
         sub_label_score: Confidence of ``sub_label``, 0..1.
         source: The clip or image it was found in.
         snapshot: Clean full-resolution JPEG, once saved.
         snapshot_annotated: The same with boxes, labels, confidence and time drawn, once saved.
         clip: A saved clip of the event (live streams, downloads), if any.
         best: The best frame, while the footage is at hand (not stored).
+        shots: The best few frames (``events.best_frames``), best first, while the footage is at hand.
+        faces: Faces seen on the event (person events, when face recognition is on).
     """
 
     id: str
@@ -81,6 +91,8 @@ class Event:
     snapshot_annotated: Path | None = None
     clip: Path | None = None
     best: Snapshot | None = field(default=None, repr=False, compare=False)
+    shots: tuple[Snapshot, ...] = field(default=(), repr=False, compare=False)
+    faces: tuple[FaceSighting, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def duration_s(self) -> float:
@@ -103,6 +115,15 @@ class _Track:
     score: float = -1.0
     best: Snapshot | None = None
     zones: set[str] = field(default_factory=set)
+    shots: list[tuple[float, Snapshot]] = field(default_factory=list)
+
+    def keep(self, shot: Snapshot, score: float, count: int) -> None:
+        """Keep the ``count`` best-scoring shots at least `SHOT_GAP_S` apart (a better one replaces a near one)."""
+        near = [i for i, (_, kept) in enumerate(self.shots) if abs(kept.ts_s - shot.ts_s) < SHOT_GAP_S]
+        if any(self.shots[i][0] >= score for i in near):
+            return
+        shots = [s for i, s in enumerate(self.shots) if i not in near] + [(score, shot)]
+        self.shots = sorted(shots, key=lambda s: -s[0])[:count]
 
 
 class EventBuilder:
@@ -173,11 +194,21 @@ class EventBuilder:
             if zones is not None and zones[i]:
                 track.zones.update(str(zones[i]).split(","))
             score = self._score(conf, box)
+            shot = Snapshot(frame.ts_s, frame.pts, detections, i)
             if score > track.score:
                 track.score = score
-                track.best = Snapshot(frame.ts_s, frame.pts, detections, i)
+                track.best = shot
+            track.keep(shot, score, self.config.best_frames)
         ended = [t for t, tr in self._tracks.items() if frame.ts_s - tr.last_s > self.config.lost_s]
         return self._close(ended)
+
+    def ongoing(self) -> list[str]:
+        """Labels of the objects in view that already count as events (``min_hits`` reached), oldest first.
+
+        A live stream asks this between frames to start recording as soon as an event starts.
+        """
+        tracks = sorted(self._tracks.values(), key=lambda t: t.first_s)
+        return [t.label for t in tracks if t.sure >= self.config.min_hits]
 
     def finish(self) -> list[Event]:
         """Close every open track (end of the clip) and return their events."""
@@ -206,6 +237,7 @@ class EventBuilder:
                     zones=tuple(sorted(track.zones)),
                     hits=track.hits,
                     best=best,
+                    shots=tuple(shot for _, shot in track.shots),
                 )
             )
         return events

@@ -12,13 +12,21 @@ import numpy as np
 from camsift.config import ObjectsConfig
 from camsift.detections import Detections
 
-__all__ = ["FLOOR_FACTOR", "ObjectFilter"]
+__all__ = ["FALSE_POSITIVE_IOU", "FALSE_POSITIVE_MARGIN", "FLOOR_FACTOR", "ObjectFilter"]
 
 FLOOR_FACTOR = 0.6
 """Detections down to this fraction of a label's ``min_confidence`` are kept so that
 the tracker can follow an object through weak frames (ByteTrack's second,
 low-score association: Zhang et al. 2022, "ByteTrack", §3). An object still
 needs one detection at ``min_confidence`` to become an event."""
+
+FALSE_POSITIVE_IOU = 0.5
+"""A detection overlapping a marked false positive of its label by at least this IoU is the same thing
+(PASCAL VOC's match criterion: Everingham et al. 2010, §4.2)."""
+
+FALSE_POSITIVE_MARGIN = 0.15
+"""...unless it is surer than the marked one by more than this: a real person standing where a coat hangs
+usually scores well above the coat, so a false positive never hides everyone at that place."""
 
 
 class ObjectFilter:
@@ -44,6 +52,8 @@ class ObjectFilter:
 
         self._masks = [zone(p) for p in config.mask]
         self._zones = {name: (zone(z.polygon), set(z.labels)) for name, z in config.zones.items()}
+        size = np.array([width, height, width, height], np.float64)
+        self._wrong = [(f.label, np.asarray(f.box, np.float64) * size, f.confidence) for f in config.false_positives]
         labels = sorted(set(config.labels))
         self._labels = np.asarray(labels, np.str_)
         limits = [config.filter_for(label) for label in labels]
@@ -68,6 +78,8 @@ class ObjectFilter:
         area = d.area / self._frame_area
         keep = (d.confidence >= self._floor[row]) & (area >= self._min_area[row]) & (area <= self._max_area[row])
         d = d[keep]
+        if self._wrong and len(d):
+            d = d[~self._false_positive(d)]
         if self._masks and len(d):
             sv_d = self._sv.Detections(xyxy=d.xyxy.astype(np.float64))
             d = d[~np.any([m.trigger(sv_d) for m in self._masks], axis=0)]
@@ -84,3 +96,12 @@ class ObjectFilter:
             required = set(self.config.required_zones)
             d = d[np.array([bool(required & set(n)) for n in names], bool)]
         return d
+
+    def _false_positive(self, d: Detections) -> np.ndarray:
+        """``(n,)`` bool: each detection matches a marked false positive (see `FALSE_POSITIVE_IOU`)."""
+        boxes = np.stack([box for _, box, _ in self._wrong])
+        iou = self._sv.box_iou_batch(d.xyxy.astype(np.float64), boxes)  # (n detections, m false positives)
+        same = d.label[:, None] == np.array([label for label, _, _ in self._wrong])[None, :]
+        not_surer = d.confidence[:, None] <= np.array([c for _, _, c in self._wrong])[None, :] + FALSE_POSITIVE_MARGIN
+        hit: np.ndarray = np.any(same & not_surer & (iou >= FALSE_POSITIVE_IOU), axis=1)
+        return hit

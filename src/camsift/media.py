@@ -14,7 +14,7 @@ rate; packed B-frames come out with scrambled pts), so there the time is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -38,6 +38,7 @@ __all__ = [
     "frames",
     "probe",
     "read_frame",
+    "sniff",
 ]
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".ts", ".m4v", ".gif"})
@@ -69,6 +70,11 @@ class Frame:
     _video: av.video.frame.VideoFrame | None = field(default=None, repr=False)
     _rgb: npt.NDArray[np.uint8] | None = field(default=None, repr=False)
 
+    @classmethod
+    def of_video(cls, video: av.video.frame.VideoFrame, index: int, ts_s: float) -> Frame:
+        """A frame PyAV decoded elsewhere (a live stream); pixels are converted lazily, as for `frames`."""
+        return cls(index, ts_s, video.pts, video.width, video.height, _video=video)
+
     def rgb(self) -> npt.NDArray[np.uint8]:
         """Full-resolution ``(height, width, 3)`` uint8 RGB pixels (converted once, then cached)."""
         if self._rgb is None:
@@ -97,7 +103,9 @@ class MediaInfo:
         width: Pixels.
         height: Pixels.
         duration_s: Declared duration in seconds (``0.0`` for images; may be wrong).
-        created_utc: Creation time from the container metadata or EXIF, if any.
+        created_utc: Creation time from the container metadata, if any.
+        taken_local: Naive wall-clock time the picture was taken (EXIF ``DateTimeOriginal``,
+            else ``DateTime``), in the camera's zone; `capture_time` applies the configured one.
     """
 
     path: Path
@@ -106,6 +114,52 @@ class MediaInfo:
     height: int
     duration_s: float
     created_utc: datetime | None
+    taken_local: datetime | None = None
+
+
+# First bytes of each container (from each format's specification), to tell footage from a file that only has
+# the right suffix. QuickTime files may start with any top-level atom; MPEG-TS packets start with 0x47.
+_ISO_ATOMS = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+_MAGIC: dict[str, tuple[str, Callable[[bytes], bool]]] = {
+    ".jpg": ("JPEG image", lambda b: b.startswith(b"\xff\xd8\xff")),
+    ".jpeg": ("JPEG image", lambda b: b.startswith(b"\xff\xd8\xff")),
+    ".png": ("PNG image", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
+    ".gif": ("GIF", lambda b: b[:6] in (b"GIF87a", b"GIF89a")),
+    ".mp4": ("MP4 clip", lambda b: b[4:8] in _ISO_ATOMS),
+    ".m4v": ("MP4 clip", lambda b: b[4:8] in _ISO_ATOMS),
+    ".mov": ("QuickTime clip", lambda b: b[4:8] in _ISO_ATOMS),
+    ".avi": ("AVI clip", lambda b: b[:4] == b"RIFF" and b[8:12] == b"AVI "),
+    ".mkv": ("Matroska clip", lambda b: b.startswith(b"\x1a\x45\xdf\xa3")),
+    ".ts": ("MPEG-TS clip", lambda b: b[:1] == b"\x47"),
+}
+
+
+def sniff(path: Path, name: str | None = None) -> str | None:
+    """Check by its first bytes that a file is the kind of media its name says, without decoding it.
+
+    Args:
+        path: The file.
+        name: The name whose suffix says what the file should be (an upload
+            still under a temporary name); default: ``path``'s own.
+
+    Returns:
+        ``None`` when it looks right, else a one-line reason (``"not a JPEG
+        image: it starts with 3c 68 74 6d"``, ``"not an image or video (suffix '.txt')"``).
+
+    Raises:
+        MediaError: empty or unreadable file.
+    """
+    suffix = Path(name or path.name).suffix.lower()
+    if suffix not in _MAGIC:
+        return f"not an image or video (suffix {suffix or 'none'!r})"
+    _check_size(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as err:
+        raise MediaError(path, f"cannot read: {err.strerror or err}") from err
+    what, looks_right = _MAGIC[suffix]
+    return None if looks_right(head) else f"not a {what}: it starts with {head[:8].hex(' ')}"
 
 
 def _kind(path: Path) -> Literal["video", "image"]:
@@ -129,25 +183,30 @@ def _check_size(path: Path) -> None:
 def _open_image(
     path: Path, pixels: bool = True
 ) -> tuple[npt.NDArray[np.uint8] | None, tuple[int, int], datetime | None]:
-    """Read an image's ``(rgb or None, (width, height), EXIF time)``, upright per its EXIF orientation."""
+    """Read an image's ``(rgb or None, (width, height), naive EXIF time)``, upright per its EXIF orientation."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
             exif = img.getexif()
-            upright = ImageOps.exif_transpose(img) if pixels else img
-            rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8) if pixels else None
-            size = (rgb.shape[1], rgb.shape[0]) if rgb is not None else img.size
+            rgb = np.asarray(ImageOps.exif_transpose(img).convert("RGB"), dtype=np.uint8) if pixels else None
+            width, height = img.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise MediaError(path, f"cannot decode image: {err}") from err
+    if exif.get(0x0112) in _QUARTER_TURNS:
+        width, height = height, width
     taken = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, else DateTime
-    created = None
+    when = None
     if isinstance(taken, str):
         try:
-            created = datetime.strptime(taken.strip(), "%Y:%m:%d %H:%M:%S").astimezone(UTC)
+            when = datetime.strptime(taken.strip(), "%Y:%m:%d %H:%M:%S")
         except ValueError:
-            created = None
-    return rgb, size, created
+            when = None
+    return rgb, (width, height), when
+
+
+_QUARTER_TURNS = (5, 6, 7, 8)
+"""EXIF orientations (tag 0x0112) whose upright picture swaps width and height (EXIF 2.32, section 4.6.4)."""
 
 
 def _container_time(metadata: dict[str, str]) -> datetime | None:
@@ -171,8 +230,8 @@ def probe(path: Path) -> MediaInfo:
     kind = _kind(path)
     _check_size(path)
     if kind == "image":
-        _, (width, height), created = _open_image(path, pixels=False)
-        return MediaInfo(path, "image", width, height, 0.0, created)
+        _, (width, height), taken = _open_image(path, pixels=False)
+        return MediaInfo(path, "image", width, height, 0.0, None, taken)
     import av
 
     try:
@@ -229,18 +288,31 @@ def frames(path: Path, threads: int = 0) -> Iterator[Frame]:
         first: float | None = None
         last = -1.0
         index = -1
+        packets = 0
         try:
-            for index, vf in enumerate(container.decode(stream)):
-                t = None if by_index else vf.time
-                if t is None:
-                    ts = index / rate if by_index else last + 1.0 / rate
-                else:
-                    first = t if first is None else first
-                    ts = max(t - first, last + 1e-6) if index else 0.0
-                last = ts
-                yield Frame(index, ts, vf.pts, vf.width, vf.height, _video=vf)
+            for packet in container.demux(stream):
+                packets += packet.size > 0
+                for vf in packet.decode():
+                    index += 1
+                    t = None if by_index else vf.time
+                    if t is None:
+                        ts = index / rate if by_index else last + 1.0 / rate
+                    else:
+                        first = t if first is None else first
+                        ts = max(t - first, last + 1e-6) if index else 0.0
+                    last = ts
+                    yield Frame(index, ts, vf.pts, vf.width, vf.height, _video=vf)
         except av.FFmpegError as err:
             raise MediaError(path, f"decoding failed after {index + 1} frames: {_ffmpeg_reason(err)}") from err
+        # A cut MP4/MOV keeps its index (moov) of every sample; the demuxer just stops at the end of the
+        # file, and with frame threads the decoder reports nothing. Its sample count is exact (it matched
+        # the packets read on every shared clip), unlike the frame counts some clips declare.
+        declared = stream.frames if "mp4" in container.format.name else 0
+        if index >= 0 and packets < declared:
+            raise MediaError(
+                path,
+                f"decoding failed after {index + 1} frames: file cut short ({packets} of {declared} samples present)",
+            )
         if index < 0:
             raise MediaError(path, "no frame could be decoded")
 
@@ -294,10 +366,15 @@ _NAME_PATTERNS = [
 _EPOCH = re.compile(r"(?<!\d)(1[5-9]\d{8})(?:\d{3})?(?!\d)")  # 2017..2033 in seconds (or ms)
 
 
+def _to_utc(naive: datetime, local: tzinfo | None) -> datetime:
+    """A wall-clock time in ``local`` (``None``: this machine's zone) as UTC."""
+    return naive.replace(tzinfo=local).astimezone(UTC) if local else naive.astimezone(UTC)
+
+
 def capture_time(path: Path, info: MediaInfo, mtime: float, local: tzinfo | None = None) -> tuple[datetime, str]:
     """When the footage was taken, as UTC, and where that came from.
 
-    Order: container/EXIF metadata; a date-time in the file or folder name
+    Order: container metadata (UTC) or EXIF (wall-clock, read in ``local``); a date-time in the file or folder name
     (``20261122_143005``, ``2026-11-22T14-30-05``, read from the full path);
     a Unix epoch in the name (Xiaomi's ``05M30S_1700000000.mp4``); else the file's mtime
     minus the clip duration (cameras close the file when recording stops).
@@ -306,7 +383,7 @@ def capture_time(path: Path, info: MediaInfo, mtime: float, local: tzinfo | None
         path: The media file.
         info: Its `probe` result.
         mtime: The file's modification time, Unix seconds.
-        local: Time zone of times written in names; ``None`` = this machine's.
+        local: Time zone of EXIF times and of times written in names; ``None`` = this machine's.
 
     Returns:
         ``(start_utc, origin)`` with origin one of ``"metadata"``, ``"name"``,
@@ -314,6 +391,8 @@ def capture_time(path: Path, info: MediaInfo, mtime: float, local: tzinfo | None
     """
     if info.created_utc is not None:
         return info.created_utc, "metadata"
+    if info.taken_local is not None:
+        return _to_utc(info.taken_local, local), "metadata"
     text = path.as_posix()
     for pattern in _NAME_PATTERNS:
         for match in reversed(list(pattern.finditer(text))):
@@ -322,7 +401,7 @@ def capture_time(path: Path, info: MediaInfo, mtime: float, local: tzinfo | None
                 naive = datetime(g["Y"], g["m"], g["d"], g["H"], g["M"], g["S"])
             except ValueError:
                 continue
-            return naive.replace(tzinfo=local).astimezone(UTC) if local else naive.astimezone(UTC), "name"
+            return _to_utc(naive, local), "name"
     epoch = _EPOCH.search(path.name)
     if epoch:
         return datetime.fromtimestamp(int(epoch.group(1)), UTC), "epoch"

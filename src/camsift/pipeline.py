@@ -26,7 +26,7 @@ from camsift.events import Event, EventBuilder
 from camsift.filters import ObjectFilter
 from camsift.media import Frame
 from camsift.motion import MotionGate
-from camsift.regions import RegionDetector, Scheduler
+from camsift.regions import TIME_SLACK_S, RegionDetector, Scheduler
 from camsift.tracking import Tracker
 
 __all__ = ["Pipeline", "PipelineStats", "Sampler"]
@@ -48,9 +48,9 @@ class Sampler:
         """Yield the frames to analyse, in order."""
         next_s = 0.0
         for frame in frames:
-            if frame.ts_s >= next_s - 1e-3:
+            if frame.ts_s >= next_s - TIME_SLACK_S:
                 yield frame
-                next_s = (np.floor((frame.ts_s + 1e-3) / self.step) + 1) * self.step
+                next_s = (np.floor((frame.ts_s + TIME_SLACK_S) / self.step) + 1) * self.step
 
 
 @dataclass
@@ -98,6 +98,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._failure: MediaError | None = None
         self._regions = RegionDetector(detector, settings.detect.nms_iou)
+        self._builder: EventBuilder | None = None
 
     def _counted(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Count and time decoding; a decoding failure ends the frames and is kept in ``_failure``."""
@@ -114,6 +115,13 @@ class Pipeline:
             self.stats.frames += 1
             self.stats.footage_s = frame.ts_s
             yield frame
+
+    def ongoing(self) -> list[str]:
+        """Labels of the events in progress in the running `events` loop (`EventBuilder.ongoing`).
+
+        A live source calls it from its frame iterator, i.e. between two frames of the loop.
+        """
+        return [] if self._builder is None else self._builder.ongoing()
 
     def events(
         self, frames: Iterable[Frame], *, camera: str, start_utc: datetime, id_prefix: str, still: bool = False
@@ -147,7 +155,7 @@ class Pipeline:
             objects = s.objects.at_least(s.events.still_min_confidence) if still else s.objects
             filt = ObjectFilter(objects, w, h)
             events_cfg = s.events.model_copy(update={"min_hits": 1}) if still else s.events
-            builder = EventBuilder(camera, start_utc, events_cfg, objects, id_prefix, w, h)
+            builder = self._builder = EventBuilder(camera, start_utc, events_cfg, objects, id_prefix, w, h)
             for frame in chain([first], sampled):
                 st.sampled += 1
                 with st.timed("motion"):

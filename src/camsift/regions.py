@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import box_ios, nms
+from camsift.boxes import absorb_parts, box_ios, nms
 from camsift.config import DetectConfig
 from camsift.detections import Detections
 from camsift.detectors import Detector
 from camsift.media import Frame
 
-__all__ = ["Plan", "RegionDetector", "Scheduler", "cover_squares", "plan_regions", "whole_frame"]
+__all__ = ["TIME_SLACK_S", "Plan", "RegionDetector", "Scheduler", "cover_squares", "plan_regions", "whole_frame"]
 
 MAX_CROPS = 4
 """Crops around moving or tracked objects per frame at most; beyond that the
@@ -79,12 +79,16 @@ def plan_regions(
     Returns:
         ``(r, 4)`` float32 square regions xyxy in frame pixels: squares centred
         on the objects (side ``CONTEXT`` x the object, at least ``model_side``,
-        at most the frame's short side), merged where they overlap; plus the
-        `whole_frame` squares when ``whole`` or when objects are too scattered.
+        at most the frame's short side), merged where they overlap and the merged
+        square still holds them all; plus the `whole_frame` squares when ``whole``,
+        when objects are too scattered, or when an object is longer than the
+        frame's short side (no square holds it; the covering squares see it in parts).
     """
-    crops = _merge_squares(boxes, width, height, model_side) if len(boxes) else []
+    crops, too_big = _merge_squares(boxes, width, height, model_side)
+    if too_big or len(crops) > MAX_CROPS:
+        whole = True
     if len(crops) > MAX_CROPS:
-        crops, whole = [], True
+        crops = []
     if not whole:
         return np.asarray(crops, np.float32).reshape(-1, 4)
     full = whole_frame(width, height, model_side)
@@ -107,21 +111,36 @@ def _square(box: npt.NDArray[np.float32], side: float, width: int, height: int) 
 
 def _merge_squares(
     boxes: npt.NDArray[np.float32], width: int, height: int, model_side: int
-) -> list[npt.NDArray[np.float32]]:
-    """Cover ``boxes`` with few squares, each >= ``model_side`` with context around its object."""
+) -> tuple[list[npt.NDArray[np.float32]], bool]:
+    """Cover ``boxes`` with few squares, each >= ``model_side`` with context around its object.
+
+    Two objects share a square only when one square no larger than the frame's
+    short side holds both. Returns the squares and whether some box is longer
+    than the short side (then no square can hold it).
+    """
+    short = min(width, height)
     squares: list[npt.NDArray[np.float32]] = []
+    too_big = False
     for box in boxes[np.argsort(-np.prod(boxes[:, 2:] - boxes[:, :2], axis=1))]:
-        need = max(float(np.max(box[2:] - box[:2])) * CONTEXT, model_side)
+        longer = float(np.max(box[2:] - box[:2]))
+        if longer > short:
+            too_big = True
+            continue
+        need = min(max(longer * CONTEXT, model_side), short)
         for i, sq in enumerate(squares):
             union = np.concatenate([np.minimum(sq[:2], box[:2]), np.maximum(sq[2:], box[2:])])
-            side = max(float(np.max(union[2:] - union[:2])), float(sq[2] - sq[0]), need)
-            if side <= 1.5 * max(float(sq[2] - sq[0]), need):
+            extent = float(np.max(union[2:] - union[:2]))
+            side = max(extent, float(sq[2] - sq[0]), need)
+            if extent <= short and side <= 1.5 * max(float(sq[2] - sq[0]), need):
                 squares[i] = _square(union, side, width, height)
                 break
         else:
             squares.append(_square(box, need, width, height))
-    return squares
+    return squares, too_big
 
+
+TIME_SLACK_S = 1e-3
+"""A frame this many seconds before a due time counts as due (`camsift.pipeline.Sampler` allows the same)."""
 
 EDGE_PX = 4.0
 """A box within this many pixels of a crop's inner edge counts as cut by the crop."""
@@ -180,16 +199,17 @@ class Scheduler:
             moving: ``(k, 4)`` motion boxes, frame pixels.
             tracked: ``(t, 4)`` boxes of tracked objects, frame pixels.
         """
-        whole = ts_s >= self._next_whole
+        due = ts_s + TIME_SLACK_S  # frame times and due times both accumulate float error
+        whole = due >= self._next_whole
         grown = tracked + np.array([-1, -1, 1, 1], np.float32) * 0.25 * np.tile(tracked[:, 2:] - tracked[:, :2], 2)
         new = moving if not len(tracked) else moving[box_ios(moving, grown).max(axis=1, initial=0) < 0.5]
-        refresh = len(tracked) > 0 and ts_s >= self._next_refresh
+        refresh = len(tracked) > 0 and due >= self._next_refresh
         if not (whole or len(new) or refresh):
             return None
         regions = plan_regions(np.concatenate([moving, tracked]), self.width, self.height, self.model_side, whole)
         if not len(regions):
             return None
-        thorough = whole or ts_s >= self._next_thorough
+        thorough = due >= self._next_thorough
         self._next_refresh = ts_s + self.config.refresh_s
         if whole:
             self._next_whole = ts_s + self.config.recheck_s
@@ -220,7 +240,8 @@ class RegionDetector:
             plan: Regions (xyxy frame pixels) and effort, from `Scheduler.plan`.
 
         Returns:
-            Detections in full-resolution frame pixels, duplicates merged.
+            Detections in full-resolution frame pixels, duplicates merged (`nms`) and
+            parts of an object absorbed into it (`absorb_parts`).
         """
         if not len(plan.regions):
             return Detections.empty()
@@ -237,4 +258,4 @@ class RegionDetector:
             edge = np.abs(xyxy - np.array([x1, y1, x2, y2], np.float32)) <= EDGE_PX
             shifted.append(d.replace(xyxy=xyxy).with_data(cut=np.any(edge & inner, axis=1)))
         merged = Detections.merge(shifted)
-        return nms(_drop_cut(merged), self.nms_iou)
+        return absorb_parts(nms(_drop_cut(merged), self.nms_iou))

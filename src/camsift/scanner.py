@@ -10,27 +10,45 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import signal
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import lru_cache, partial
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from camsift import media
 from camsift.config import Settings
-from camsift.detectors import Detector, create
-from camsift.errors import DetectorError, MediaError, SourceError
+from camsift.detectors import Detector, configured
+from camsift.errors import ClusterError, DetectorError, MediaError, SourceError
 from camsift.events import Event
+from camsift.faces.recognizer import FrameReader, face_recognizer
 from camsift.pipeline import Pipeline, PipelineStats
 from camsift.store import FileRecord, Store, picture_path
 
-__all__ = ["FileResult", "ScanReport", "analyse_file", "camera_for", "collect", "scan"]
+if TYPE_CHECKING:
+    from camsift.cluster import ClusterRunner
+
+__all__ = [
+    "FileResult",
+    "ScanReport",
+    "Workers",
+    "analyse_file",
+    "camera_for",
+    "collect",
+    "find_faces",
+    "frame_reader",
+    "scan",
+    "shared_detector",
+]
 
 Status = Literal["ok", "skipped", "error"]
 
@@ -42,7 +60,8 @@ class FileResult:
     Attributes:
         path: Absolute path.
         camera: Camera it was attributed to.
-        status: ``"ok"``, ``"skipped"`` (unchanged since an earlier scan) or ``"error"``.
+        status: ``"ok"``, ``"skipped"`` (unchanged since an earlier scan that went well) or ``"error"``
+            (also for an unchanged file that failed before: reported again, not analysed again).
         error: One-line reason when ``status == "error"``.
         duration_s: Seconds of footage decoded (0 for images).
         events: Events found (for a skipped file: those stored earlier).
@@ -183,10 +202,36 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@cache
-def _detector(name: str, threads: int, labels: frozenset[str]) -> Detector:
-    """One detector per process and label set; models load once."""
-    return create(name, threads=threads, labels=labels) if name == "auto" else create(name, threads=threads)
+_DETECTOR_KEYS = {"detector", "providers", "yolo", "rekognition", "deepstack"}
+"""The ``detect`` keys that make a different detector (sampling keys such as ``fps`` do not)."""
+
+_DETECTORS: dict[tuple[str, str | None, int, frozenset[str]], Detector] = {}
+
+
+def shared_detector(settings: Settings, threads: int) -> Detector:
+    """The detector ``settings`` configure, built once per process and configuration (models load once).
+
+    Args:
+        settings: Settings (a camera's, with its overrides applied, or the global ones).
+        threads: Inference threads.
+
+    Raises:
+        DetectorError: the detector cannot be built (`camsift.detectors.configured`).
+    """
+    detect = settings.detect
+    secret = detect.deepstack.api_key
+    counted_in = f"{settings.data_dir.resolve()} {settings.database}" if detect.detector == "rekognition" else ""
+    key = (
+        detect.model_dump_json(include=_DETECTOR_KEYS) + counted_in,  # secrets are masked in JSON: see next item
+        secret.get_secret_value() if secret else None,
+        threads,
+        frozenset(settings.objects.labels),
+    )
+    if key not in _DETECTORS:
+        _DETECTORS[key] = configured(
+            detect, threads=threads, labels=key[3], data_dir=settings.data_dir.resolve(), database=settings.database
+        )
+    return _DETECTORS[key]
 
 
 def _write_jpeg(path: Path, rgb: Any) -> None:
@@ -199,11 +244,26 @@ def _write_jpeg(path: Path, rgb: Any) -> None:
     os.replace(tmp, path)
 
 
-def save_snapshots(events: list[Event], path: Path, data_dir: Path, settings: Settings) -> list[Event]:
+def frame_reader(path: Path, keep: int = 8) -> FrameReader:
+    """Re-reads frames of ``path`` at full resolution (`media.read_frame`), keeping the last ``keep``
+    (events that share a frame, and the face step then the snapshots, read it once)."""
+    return lru_cache(maxsize=keep)(partial(media.read_frame, path))
+
+
+def save_snapshots(
+    events: list[Event], path: Path, data_dir: Path, settings: Settings, read: FrameReader | None = None
+) -> list[Event]:
     """Re-read each event's best frame at full resolution and save it clean and annotated.
 
+    Args:
+        events: Events with ``best`` set.
+        path: The clip or image they were found in.
+        data_dir: Where pictures go.
+        settings: For the time zone of folder names.
+        read: Frame reader to share (default: a new `frame_reader`).
+
     Returns:
-        The events with ``snapshot`` and ``snapshot_annotated`` set and ``best`` dropped.
+        The events with ``snapshot`` and ``snapshot_annotated`` set and ``best`` and ``shots`` dropped.
 
     Raises:
         MediaError: the frame cannot be read again.
@@ -211,20 +271,44 @@ def save_snapshots(events: list[Event], path: Path, data_dir: Path, settings: Se
     from camsift.annotate import annotate
 
     tz = settings.tz()
-    frames: dict[int | None, Any] = {}
+    read = read or frame_reader(path)
     saved = []
     for event in events:
         assert event.best is not None
-        pts = event.best.pts
-        if pts not in frames:
-            frames[pts] = media.read_frame(path, pts)
+        frame = read(event.best.pts)
         clean, marked = picture_path(data_dir, event, False, tz), picture_path(data_dir, event, True, tz)
         shot = (event.start_utc + timedelta(seconds=event.best.ts_s - event.start_s)).astimezone(tz)
         caption = f"{event.camera} {shot:%Y-%m-%d %H:%M:%S}"
-        _write_jpeg(clean, frames[pts])
-        _write_jpeg(marked, annotate(frames[pts], event.best, caption))
-        saved.append(event.replace(snapshot=clean, snapshot_annotated=marked, best=None))
+        _write_jpeg(clean, frame)
+        _write_jpeg(marked, annotate(frame, event.best, caption))
+        saved.append(event.replace(snapshot=clean, snapshot_annotated=marked, best=None, shots=()))
     return saved
+
+
+def find_faces(events: list[Event], read: FrameReader, settings: Settings) -> list[Event]:
+    """Name the person events' faces when face recognition is on (`face_recognizer`); save a picture of each face.
+
+    Returns:
+        The events, person events with ``faces`` (pictures saved, `face_path`) and ``sub_label`` set.
+
+    Raises:
+        MediaError: a frame cannot be read again.
+        DetectorError: the face engine cannot be loaded.
+    """
+    recognizer = face_recognizer(settings)
+    if recognizer is None:
+        return events
+    from camsift.store.faces import face_path
+
+    tz = settings.tz()
+    named = []
+    for event in events:
+        event, crops = recognizer.recognise(event, read)
+        paths = [face_path(settings.data_dir, event, f.n, tz) for f in event.faces]
+        for picture, crop in zip(paths, crops, strict=True):
+            _write_jpeg(picture, crop)
+        named.append(event.replace(faces=tuple(f.replace(crop=p) for f, p in zip(event.faces, paths, strict=True))))
+    return named
 
 
 def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) -> FileResult:
@@ -241,7 +325,7 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
         threads: Inference and decoding threads.
     """
     s = settings.for_camera(camera)
-    pipeline = Pipeline(s, _detector(s.detect.detector, threads, frozenset(s.objects.labels)))
+    pipeline = Pipeline(s, shared_detector(s, threads))
     sha, error, events = "", None, []
     size, mtime = 0, 0.0
     start_utc, origin = datetime.now(UTC), "mtime"
@@ -261,7 +345,10 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
                 events.append(event)
         except MediaError as err:  # decoding broke part-way: keep what was found before
             error = err.reason
-        events = save_snapshots(events, path, s.data_dir, s)
+        read = frame_reader(path)
+        with pipeline.stats.timed("faces"):
+            events = find_faces(events, read, s)
+        events = save_snapshots(events, path, s.data_dir, s, read)
     except MediaError as err:
         error = err.reason
     except OSError as err:
@@ -290,14 +377,50 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
     )
 
 
-def _worker_init() -> None:
-    """Worker processes: leave Ctrl-C to the main process; quiet FFmpeg's own logging."""
-    import signal
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside the block until it ends, then raise `KeyboardInterrupt`.
 
+    A file's database transaction then either commits or never starts: an
+    interrupt inside SQLAlchemy's connection reset would otherwise leave it to
+    log a traceback. Outside the main thread (no signal handlers there) the
+    block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _worker_init(settings: Settings | None = None, threads: int = 1, parent: int | None = None) -> None:
+    """Worker processes: leave Ctrl-C to the main process; quiet FFmpeg's own logging; with
+    ``settings``, load the global detector now so the first file does not wait for it; with
+    ``parent``, exit when that process is gone (a killed service leaves no one to stop its workers)."""
     import av.logging
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     av.logging.set_level(None)
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
+    if settings is not None:
+        shared_detector(settings, threads)
+
+
+def _exit_with(pid: int) -> None:
+    """Exit this process as soon as process ``pid`` no longer exists (checked every second)."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
 
 
 def _stop(pool: ProcessPoolExecutor, now: bool) -> None:
@@ -311,55 +434,149 @@ def _stop(pool: ProcessPoolExecutor, now: bool) -> None:
         process.terminate()
 
 
-class _Runner:
-    """Runs `analyse_file` in worker processes, or inline for a single job.
+class Workers:
+    """Runs `analyse_file` in worker processes that load their models once and stay up.
 
-    A worker that dies (a decoder crash) breaks its pool. The files that were
-    in that pool are retried one at a time, each in a pool of its own, so the
-    one that kills its worker is reported as an error and the batch goes on.
+    Used by `scan` (a batch) and by the service (work arriving over time):
+    `submit` files, `poll` for results. A worker that dies (a decoder crash)
+    breaks its pool: every file that was in it is retried alone in a
+    one-worker pool, so the file that kills its worker is reported as an
+    error (``"the decoder crashed on this file"``) and the others complete.
+
+    Args:
+        settings: Settings (each file's camera overrides are applied in the worker).
+        jobs: Worker processes.
+        threads: Inference and decoding threads per worker.
+        warm: Load the global detector in each worker as it starts (the service does;
+            a batch does not need to).
+
+    Example:
+        >>> workers = Workers(Settings(), jobs=2, threads=1)  # doctest: +SKIP
+        >>> workers.submit(Path("/footage/a.mp4"), "porch")  # doctest: +SKIP
+        >>> while workers.busy:  # doctest: +SKIP
+        ...     for result in workers.poll(1.0):
+        ...         print(result.path, result.status)
+        >>> workers.close()  # doctest: +SKIP
     """
+
+    def __init__(self, settings: Settings, jobs: int, threads: int, *, warm: bool = False) -> None:
+        self.settings, self.jobs, self.threads = settings, jobs, threads
+        self._init_args = (settings, threads, os.getpid()) if warm else ()
+        self._pools: dict[bool, ProcessPoolExecutor] = {}  # False: the main pool, True: the one-worker pool
+        self._running: dict[Future[FileResult], tuple[Path, str, bool]] = {}
+        self._suspects: deque[tuple[Path, str]] = deque()
+
+    @property
+    def busy(self) -> int:
+        """Files submitted and not yet returned by `poll`."""
+        return len(self._running) + len(self._suspects)
+
+    def _pool(self, alone: bool) -> ProcessPoolExecutor:
+        if alone not in self._pools:
+            self._pools[alone] = ProcessPoolExecutor(
+                1 if alone else self.jobs,
+                mp_context=get_context("forkserver"),
+                initializer=_worker_init,
+                initargs=self._init_args,
+            )
+            if self._init_args:  # start the workers (and load their models) now rather than at the first file
+                for _ in range(1 if alone else self.jobs):
+                    self._pools[alone].submit(int)
+        return self._pools[alone]
+
+    def _start(self, path: Path, camera: str, alone: bool) -> None:
+        from camsift.overrides import refreshed  # camera settings changed in the web app apply from the next file
+
+        future = self._pool(alone).submit(analyse_file, path, camera, refreshed(self.settings), self.threads)
+        self._running[future] = (path, camera, alone)
+
+    def submit(self, path: Path, camera: str) -> None:
+        """Start analysing one file (returns at once)."""
+        self._start(path, camera, False)
+
+    def poll(self, timeout: float | None) -> list[FileResult]:
+        """Wait up to ``timeout`` seconds (``None``: until one is done) and return finished results.
+
+        Raises:
+            DetectorError: a worker could not load the detector.
+        """
+        self._retry_next()
+        if not self._running:
+            return []
+        done, _ = wait(self._running, timeout, return_when=FIRST_COMPLETED)
+        results: list[FileResult] = []
+        broken = set()
+        for future in done:
+            path, camera, alone = self._running.pop(future)
+            if not isinstance(future.exception(), BrokenProcessPool):
+                results.append(future.result())
+            elif alone:
+                results.append(FileResult(path, camera, "error", "the decoder crashed on this file"))
+                broken.add(True)
+            else:
+                self._suspects.append((path, camera))
+                broken.add(False)
+        if False in broken:  # every file still in the broken pool is lost with it
+            for future, (path, camera, alone) in list(self._running.items()):
+                if not alone:
+                    del self._running[future]
+                    self._suspects.append((path, camera))
+        for alone in broken:
+            _stop(self._pools.pop(alone), now=True)
+        self._retry_next()
+        return results
+
+    def _retry_next(self) -> None:
+        """Feed the one-worker pool the next suspect when it is idle."""
+        if self._suspects and not any(alone for _, _, alone in self._running.values()):
+            path, camera = self._suspects.popleft()
+            self._start(path, camera, True)
+
+    def close(self, now: bool = False) -> None:
+        """Stop the workers; with ``now``, kill busy ones (their files are not finished)."""
+        for pool in self._pools.values():
+            _stop(pool, now)
+        self._pools.clear()
+        self._running.clear()
+        self._suspects.clear()
+
+
+class _Runner:
+    """Runs `analyse_file` for a batch: in `Workers`, or inline for a single job."""
 
     def __init__(self, settings: Settings, jobs: int, threads: int) -> None:
         self.settings, self.jobs, self.threads = settings, jobs, threads
 
     def run(self, todo: list[tuple[Path, str]]) -> Iterator[FileResult]:
-        if self.jobs == 1:
-            _worker_init()
+        if self.jobs == 1:  # in this process: Ctrl-C stays the caller's
+            import av.logging
+
+            av.logging.set_level(None)
             for path, camera in todo:
                 yield analyse_file(path, camera, self.settings, self.threads)
             return
-        suspects: list[tuple[Path, str]] = []
-        yield from self._pool(todo, self.jobs, suspects)
-        for path, camera in suspects:
-            crashed: list[tuple[Path, str]] = []
-            yield from self._pool([(path, camera)], 1, crashed)
-            if crashed:
-                yield FileResult(path, camera, "error", "the decoder crashed on this file")
-
-    def _pool(self, todo: list[tuple[Path, str]], jobs: int, lost: list[tuple[Path, str]]) -> Iterator[FileResult]:
-        """Analyse ``todo``; files in flight when a worker dies are appended to ``lost``."""
         queue = deque(todo)
-        while queue:
-            pool = ProcessPoolExecutor(jobs, mp_context=get_context("forkserver"), initializer=_worker_init)
-            running: dict[Future[FileResult], tuple[Path, str]] = {}
-            try:
-                while queue or running:
-                    while queue and len(running) < 2 * jobs:
-                        path, camera = queue[0]
-                        running[pool.submit(analyse_file, path, camera, self.settings, self.threads)] = queue.popleft()
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    broken = [f for f in done if isinstance(f.exception(), BrokenProcessPool)]
-                    for future in done:
-                        item = running.pop(future)
-                        if future in broken:
-                            lost.append(item)
-                        else:
-                            yield future.result()
-                    if broken:
-                        lost.extend(running.values())
-                        break
-            finally:
-                _stop(pool, now=bool(running))
+        workers = Workers(self.settings, self.jobs, self.threads)
+        try:
+            while queue or workers.busy:
+                while queue and workers.busy < 2 * self.jobs:
+                    workers.submit(*queue.popleft())
+                yield from workers.poll(None)
+        finally:
+            workers.close(now=workers.busy > 0)
+
+
+def _cluster_runner(address: str, settings: Settings) -> ClusterRunner:
+    """`camsift.cluster.ClusterRunner` (one thread per task unless ``detect.threads`` says more).
+
+    Raises:
+        ClusterError: dask.distributed is not installed.
+    """
+    try:
+        from camsift.cluster import ClusterRunner
+    except ImportError as err:
+        raise ClusterError("--cluster needs dask.distributed; run: pip install 'camsift[cluster]'") from err
+    return ClusterRunner(address, settings, settings.detect.threads or 1)
 
 
 def scan(
@@ -370,6 +587,7 @@ def scan(
     force: bool = False,
     camera: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    cluster: str | None = None,
 ) -> ScanReport:
     """Analyse clips and images, save snapshots and record events.
 
@@ -380,6 +598,8 @@ def scan(
         force: Analyse files again even if unchanged since an earlier scan.
         camera: Camera name for every file (else from config, else the folder name).
         on_result: Called in the main process after each file is recorded.
+        cluster: Analyse on this Dask scheduler (``tcp://HOST:8786``) instead of local worker processes
+            (`camsift.cluster.ClusterRunner`; ``jobs`` is then ignored). This process still writes the database.
 
     Returns:
         The report; `ScanReport.to_dict` is the JSON of ``camsift scan --format json``.
@@ -388,6 +608,7 @@ def scan(
         SourceError: a path does not exist.
         StorageError: the data directory or database cannot be used.
         DetectorError: the detector cannot be loaded.
+        ClusterError: ``cluster`` cannot be reached or used.
 
     Example:
         >>> from camsift import scan
@@ -410,8 +631,11 @@ def scan(
             known = None if force else store.file(path)
             st = path.stat()
             if known is not None and known.size == st.st_size and known.mtime == st.st_mtime:
+                # A file that failed stays an error on every scan until it changes: a scheduled scan
+                # must not report a broken file once and then never again.
+                status: Status = "error" if known.status == "error" else "skipped"
                 results[path] = FileResult(
-                    path, known.camera, "skipped", known.error, known.duration_s, store.events(source=path)
+                    path, known.camera, status, known.error, known.duration_s, store.events(source=path)
                 )
                 if on_result:
                     on_result(results[path])
@@ -419,9 +643,13 @@ def scan(
                 todo.append((path, name))
         todo.sort(key=lambda item: -item[0].stat().st_size)  # biggest first: no long tail on one worker
         try:
-            for result in _Runner(settings, jobs, threads).run(todo):
+            runner: _Runner | ClusterRunner = (
+                _cluster_runner(cluster, settings) if cluster else _Runner(settings, jobs, threads)
+            )
+            for result in runner.run(todo):
                 if result.record is not None:
-                    store.save(result.record, result.events)
+                    with _sigint_deferred():
+                        store.save(result.record, result.events)
                 if result.stats is not None:
                     stats.add(result.stats)
                 results[result.path] = result

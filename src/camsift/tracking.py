@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import box_ios
 from camsift.config import ObjectsConfig
 from camsift.detections import Detections
 from camsift.filters import FLOOR_FACTOR
@@ -105,12 +104,16 @@ class Tracker:
         return result.with_data(first_s=np.asarray([self._born[t] for t in result.tracker_id.tolist()], np.float64))
 
     def _id_for(self, label: str, track: int, box: npt.NDArray[np.float32], ts_s: float) -> int:
-        """camsift's id for ByteTrack's ``(label, track)``; a new one notes when it was first seen."""
+        """camsift's id for ByteTrack's ``(label, track)``; a new one notes when it was first seen
+        (the previous look's time when a detection of that label then lies within `MIN_GIOU` of it)."""
         key = (label, track)
         if key not in self._ids:
+            from trackers import GIoU
+
             self._ids[key] = len(self._ids) + 1
             seen = [b for lab, b in self._pending if lab == label]
-            earlier = len(seen) and box_ios(box[None], np.asarray(seen)).max() >= 0.5
+            # The same association rule as the tracker's: a walking person may have moved by its width.
+            earlier = len(seen) and GIoU().compute(box[None], np.asarray(seen)).max() >= MIN_GIOU
             self._born[self._ids[key]] = self._pending_s if earlier else ts_s
         return self._ids[key]
 

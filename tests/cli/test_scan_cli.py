@@ -231,12 +231,6 @@ def test_rescan_skips_and_force_redoes(camsift_main: Main, porch: Path, data_dir
         assert db.execute("select count(*) from events").fetchone() == (3,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug?: an unchanged file that failed before is reported on rescan as status 'skipped' (error "
-    "kept), summary errors 0 and exit 0, so a scheduled 'camsift scan' reports a broken file once and "
-    "then never again",
-)
 def test_rescan_still_reports_a_broken_file(camsift_main: Main, porch: Path, data_dir: Path) -> None:
     (porch / "empty.mp4").write_bytes(b"")
     camsift_main(*scripted(porch, "--data-dir", data_dir))
@@ -342,11 +336,6 @@ def test_ctrl_c_keeps_the_files_already_recorded(copies: Path, data_dir: Path) -
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with --jobs 1 (and whenever a single file is scanned) scanner._Runner.run calls "
-    "_worker_init() in the main process, which ignores SIGINT, so Ctrl-C does not stop the scan",
-)
 def test_ctrl_c_stops_a_single_job_scan(copies: Path, data_dir: Path) -> None:
     scan, _, _ = interrupt_after_first_file(copies, data_dir, "--jobs", "1", "--detector", "scripted")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -50,6 +50,16 @@ def scan_command(
         int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes [default: CPU count].")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse files again even if unchanged.")] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Analyse on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (workers need the same paths; see README).",
+            show_default=False,
+        ),
+    ] = None,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Send the alarms to the channels in 'notify' (as 'camsift run' does).")
+    ] = False,
     output: FormatOption = Format.table,
 ) -> None:
     """Find people (and other labels) in footage; save annotated snapshots and events."""
@@ -63,6 +73,8 @@ def scan_command(
             "detect.detector": detector,
         },
     )
+    if notify and not settings.notify.channels:
+        fail("--notify: no channel configured in 'notify.channels' (see camsift.example.yaml)", 2)
     files = collect(paths)  # a missing path fails here, before any work
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -80,19 +92,30 @@ def scan_command(
         def tick(result: FileResult) -> None:
             progress.update(task, advance=1, detail=f"{result.path.name} {result.status}")
 
-        report = scan(files, settings, jobs=jobs, force=force, camera=camera, on_result=tick)
+        report = scan(files, settings, jobs=jobs, force=force, camera=camera, on_result=tick, cluster=cluster)
     if output is Format.json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        _print_report(report, settings.data_dir)
+        _print_report(report, settings.data_dir, settings.tz())
     if report.interrupted:
         err_console.print("camsift: interrupted; every file finished before was recorded")
         raise typer.Exit(130)
+    if notify:  # issue 4: notifications
+        from camsift.notify.scan import notify_scan
+
+        notices = notify_scan(settings, report.files)
+        if notices.pending:
+            fail(f"{notices.pending} notifications not delivered yet (a channel is down); the next run sends them")
     if report.failed:
         raise typer.Exit(3)
 
 
-def _print_report(report: ScanReport, data_dir: Path) -> None:
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (shorter in a table), else as is."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _print_report(report: ScanReport, data_dir: Path, tz: tzinfo | None) -> None:
     worth = [f for f in report.files if f.events]
     if worth:
         table = Table(title="Clips worth watching", title_justify="left")
@@ -103,9 +126,9 @@ def _print_report(report: ScanReport, data_dir: Path) -> None:
             first = min(f.events, key=lambda e: e.start_s)
             best = max(f.events, key=lambda e: e.confidence)
             table.add_row(
-                str(f.path),
+                _shown(f.path),
                 f.camera,
-                f"{first.start_utc.astimezone():%Y-%m-%d %H:%M:%S}",
+                f"{first.start_utc.astimezone(tz):%Y-%m-%d %H:%M:%S}",
                 ", ".join(f"{n} {label}" for label, n in sorted(seen.items())),
                 f"{first.start_s:.1f} s",
                 f"{best.confidence:.0%}",
@@ -115,7 +138,7 @@ def _print_report(report: ScanReport, data_dir: Path) -> None:
     if failed:
         console.print("[bold red]Could not analyse:[/]")
         for f in failed:
-            console.print(f"  {f.path}: {f.error}", highlight=False, markup=False)
+            console.print(f"  {_shown(f.path)}: {f.error}", highlight=False, markup=False)
     s = report.summary()
     totals = Table(title="Summary", title_justify="left", show_header=False)
     totals.add_column(style="bold")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,10 @@ import numpy.typing as npt
 from camsift.detections import Detections
 from camsift.errors import DetectorError
 
-__all__ = ["MODELS_DIR", "Detector", "available", "create", "register"]
+if TYPE_CHECKING:
+    from camsift.config import DetectConfig
+
+__all__ = ["MODELS_DIR", "Detector", "available", "configured", "create", "register"]
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 """Folder of the ONNX models shipped inside the package (see its MODEL_CARD.md)."""
@@ -31,7 +34,16 @@ _MODULES: dict[str, str] = {
     "nanodet": "camsift.detectors.nanodet",
     "auto": "camsift.detectors.auto",
     "scripted": "camsift.detectors.scripted",
+    "yolo": "camsift.detectors.yolo",
+    "rekognition": "camsift.detectors.rekognition",
+    "deepstack": "camsift.detectors.deepstack",
 }
+
+_ONNX = frozenset({"auto", "ssdlite", "nanodet", "yolo"})
+"""Backends running ONNX Runtime locally: they take ``providers``."""
+
+_SECTIONS = ("yolo", "rekognition", "deepstack")
+"""Backends with their own section under ``detect``, whose keys are their constructor's options."""
 
 _FACTORIES: dict[str, Callable[..., Detector]] = {}
 
@@ -108,3 +120,38 @@ def create(name: str, **options: Any) -> Detector:
     if name not in _FACTORIES:
         importlib.import_module(_MODULES[name])
     return _FACTORIES[name](**options)
+
+
+def configured(
+    detect: DetectConfig,
+    *,
+    threads: int,
+    labels: frozenset[str],
+    data_dir: Path | None = None,
+    database: str | None = None,
+) -> Detector:
+    """Build the detector a ``detect`` config section names, with its options from that section.
+
+    Args:
+        detect: The section (``detect.detector`` names the backend; ``detect.providers`` go to ONNX
+            backends; ``detect.yolo`` / ``detect.rekognition`` / ``detect.deepstack`` to theirs).
+        threads: Inference threads.
+        labels: Labels wanted (``objects.labels``; ``auto`` loads only the models they need).
+        data_dir: The data directory; with ``database``, the event store where ``rekognition`` counts
+            its paid requests.
+        database: The ``database`` setting.
+
+    Raises:
+        DetectorError: as `create`.
+    """
+    name = detect.detector
+    options: dict[str, Any] = {"threads": threads}
+    if name == "auto":
+        options["labels"] = labels
+    if name in _ONNX:
+        options["providers"] = tuple(detect.providers)
+    if name in _SECTIONS:
+        options.update(dict(getattr(detect, name)))
+    if name == "rekognition":
+        options.update(data_dir=data_dir, database=database)
+    return create(name, **options)

@@ -24,7 +24,7 @@ one `AutoDetector` per camera costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 
 import numpy as np
@@ -33,6 +33,7 @@ import numpy.typing as npt
 from camsift.boxes import box_ios
 from camsift.detections import Detections
 from camsift.detectors import Detector, create, register
+from camsift.detectors.runtime import CPU
 
 __all__ = ["PERSON_MAYBE", "PERSON_SURE", "AutoDetector"]
 
@@ -56,8 +57,8 @@ ANIMALS = frozenset(
 
 
 @cache
-def _shared(name: str, threads: int, floor: float) -> Detector:
-    return create(name, threads=threads, min_confidence=floor)
+def _shared(name: str, threads: int, floor: float, providers: tuple[str, ...]) -> Detector:
+    return create(name, threads=threads, min_confidence=floor, providers=providers)
 
 
 @register("auto")
@@ -67,6 +68,7 @@ class AutoDetector:
     Args:
         labels: Labels wanted.
         threads: ONNX Runtime threads per model.
+        providers: ONNX Runtime execution providers, best first (`runtime.choose_providers`).
 
     Raises:
         DetectorError: a model file is missing or onnxruntime is not installed.
@@ -74,10 +76,12 @@ class AutoDetector:
 
     name = "auto"
 
-    def __init__(self, labels: Iterable[str] = ("person",), threads: int = 2) -> None:
-        wanted = set(labels)
-        self._person = _shared("ssdlite", threads, 0.1) if "person" in wanted else None
-        self._coco = _shared("nanodet", threads, 0.25)
+    def __init__(
+        self, labels: Iterable[str] = ("person",), threads: int = 2, providers: Sequence[str] = (CPU,)
+    ) -> None:
+        wanted, chosen = set(labels), tuple(providers)
+        self._person = _shared("ssdlite", threads, 0.1, chosen) if "person" in wanted else None
+        self._coco = _shared("nanodet", threads, 0.25, chosen)
         self._other_labels = np.asarray(sorted(wanted - {"person"}), np.str_)
         self.labels = frozenset(wanted)
         parts = [d for d in (self._person, self._coco) if d is not None]

@@ -17,10 +17,9 @@ aspect-distorting resize it even calls the skimage cat a person at 0.59):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -28,6 +27,7 @@ from camsift.boxes import nms
 from camsift.detections import Detections
 from camsift.detectors import MODELS_DIR, register
 from camsift.detectors.coco import COCO80
+from camsift.detectors.runtime import CPU, letterbox, session
 from camsift.errors import DetectorError
 
 __all__ = ["NanoDetDetector"]
@@ -78,6 +78,7 @@ class NanoDetDetector:
         min_confidence: Floor below which detections are dropped, in ``[0, 1]``;
             the pipeline applies its own, higher, per-label thresholds.
         model: ONNX file; default ``MODELS_DIR / "nanodet_m_416.onnx"``.
+        providers: ONNX Runtime execution providers, best first (`runtime.choose_providers`).
 
     Raises:
         DetectorError: the model file is missing or unreadable, or onnxruntime
@@ -94,7 +95,14 @@ class NanoDetDetector:
     labels = frozenset(COCO80)
     input_size = (_SIZE, _SIZE)
 
-    def __init__(self, *, threads: int = 2, min_confidence: float = 0.25, model: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int = 2,
+        min_confidence: float = 0.25,
+        model: Path | None = None,
+        providers: Sequence[str] = (CPU,),
+    ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         if not 0.0 <= min_confidence <= 1.0:
@@ -102,19 +110,7 @@ class NanoDetDetector:
         path = Path(model) if model is not None else MODELS_DIR / "nanodet_m_416.onnx"
         if not path.is_file():
             raise DetectorError(f"nanodet: no model file at {path}; expected the ONNX made by tools/convert_nanodet.py")
-        try:
-            import onnxruntime as ort
-        except ImportError as err:
-            raise DetectorError("nanodet: onnxruntime is not installed; run: pip install onnxruntime") from err
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Busy-waiting workers slow every call down when another process holds a core.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session: Any = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # ORT raises its own untyped errors for unreadable or invalid models
-            raise DetectorError(f"nanodet: cannot load {path}: {err}") from err
+        self._session = session(path, threads=threads, providers=providers, who="nanodet")
         self.min_confidence = float(min_confidence)
         self._centres, self._strides = _cell_grid()
         self._bins = np.arange(_BINS, dtype=np.float32)
@@ -221,20 +217,10 @@ def _letterbox(
     Raises:
         ValueError: ``image`` is not an ``(H, W, 3)`` uint8 array.
     """
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or 0 in image.shape:
-        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got shape {image.shape} dtype {image.dtype}")
-    height, width = image.shape[:2]
-    scale = min(_SIZE / width, _SIZE / height)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    left, top = (_SIZE - new_w) // 2, (_SIZE - new_h) // 2
-    canvas = np.zeros((_SIZE, _SIZE, 3), np.uint8)
-    canvas[top : top + new_h, left : left + new_w] = cv2.resize(
-        np.ascontiguousarray(image), (new_w, new_h), interpolation=cv2.INTER_LINEAR
-    )
+    canvas, factors, offset = letterbox(image, (_SIZE, _SIZE))
     # Plane by plane, BGR plane c from RGB channel 2 - c: (x - mean) / std as x * (1 / std) - mean / std.
     tensor = np.empty((1, 3, _SIZE, _SIZE), np.float32)
     for c in range(3):
         np.multiply(canvas[:, :, 2 - c], _INV_STD_BGR[c], out=tensor[0, c], dtype=np.float32)
         tensor[0, c] -= _MEAN_OVER_STD_BGR[c]
-    factors = np.array([new_w / width, new_h / height], np.float32)
-    return tensor, factors, np.array([left, top], np.float32)
+    return tensor, factors, offset

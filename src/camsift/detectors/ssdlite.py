@@ -9,6 +9,7 @@ cannot see vehicles or animals. Provenance, checksums and speed are in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,7 @@ import numpy.typing as npt
 
 from camsift.detections import Detections
 from camsift.detectors import MODELS_DIR, register
+from camsift.detectors.runtime import CPU, session
 from camsift.errors import DetectorError
 
 __all__ = ["SSDLiteDetector"]
@@ -41,6 +43,7 @@ class SSDLiteDetector:
         min_confidence: Floor below which detections are dropped, in ``[0, 1]``;
             the pipeline applies its own, higher threshold.
         model: ONNX file; default ``MODELS_DIR / "ssdlite_person.onnx"``.
+        providers: ONNX Runtime execution providers, best first (`runtime.choose_providers`).
 
     Raises:
         DetectorError: the model file is missing or unreadable, or onnxruntime
@@ -56,23 +59,18 @@ class SSDLiteDetector:
     labels = frozenset({"person"})
     input_size = (300, 300)
 
-    def __init__(self, *, threads: int = 2, min_confidence: float = 0.2, model: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int = 2,
+        min_confidence: float = 0.2,
+        model: Path | None = None,
+        providers: Sequence[str] = (CPU,),
+    ) -> None:
         path = Path(model) if model is not None else MODELS_DIR / "ssdlite_person.onnx"
         if not path.is_file():
             raise DetectorError(f"ssdlite: model file not found at {path}; convert it with tools/convert_ssdlite.py")
-        try:
-            import onnxruntime as ort
-        except ImportError as err:
-            raise DetectorError("ssdlite: onnxruntime is not installed; run: pip install onnxruntime") from err
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Spinning worker threads double the latency when another process holds a core.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # ORT raises its own untyped errors for unreadable or invalid models
-            raise DetectorError(f"ssdlite: cannot load {path}: {err}") from err
+        self._session = session(path, threads=threads, providers=providers, who="ssdlite")
         self.min_confidence = min_confidence
 
     def detect(self, image: npt.NDArray[np.uint8]) -> Detections:

@@ -10,6 +10,7 @@ Layout of the data directory::
     <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>.jpg
     <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>-annotated.jpg
     <data_dir>/clips/YYYY-MM-DD/<camera>/<HHMMSS>-<camera>.mp4      (live streams, `clip_path`)
+    <data_dir>/faces/YYYY-MM-DD/<camera>/<HHMMSS>-person-<event id>-face<n>.jpg   (`faces.face_path`)
 
 Dates and times in folder and file names are local wall-clock time (what an
 owner browsing the folders expects); the database holds UTC.
@@ -29,9 +30,11 @@ from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
 from camsift.events import Event
-from camsift.store.schema import events_table, files_table, metadata
+from camsift.media import VIDEO_SUFFIXES
+from camsift.store.migrate import upgrade
+from camsift.store.schema import event_faces_table, events_table, files_table
 
-__all__ = ["FileRecord", "Store", "clip_path", "picture_path"]
+__all__ = ["EventMarks", "FileRecord", "ReviewFilter", "Store", "clip_path", "database_url", "picture_path"]
 
 FileStatus = Literal["ok", "error"]
 
@@ -65,6 +68,58 @@ class FileRecord:
     start_utc: datetime | None
     time_origin: str | None
     processed_utc: datetime
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Filters of the web app's review grid, beyond camera, label and time (`Store.events`).
+
+    Attributes:
+        face: ``"known"`` (a known person's name), ``"unknown"`` (a face not in the library),
+            ``"none"`` (no face seen); ``None``: any.
+        has_clip: Only events with (``True``) or without (``False``) a playable clip: a recorded
+            clip, or footage that is a video file.
+        reviewed: Only reviewed (``True``) or not yet reviewed (``False``) events.
+        pinned: Only pinned (``True``) or unpinned (``False``) events.
+    """
+
+    face: Literal["known", "unknown", "none"] | None = None
+    has_clip: bool | None = None
+    reviewed: bool | None = None
+    pinned: bool | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        """SQL conditions on the ``events`` table."""
+        t = events_table
+        found: list[sa.ColumnElement[bool]] = []
+        if self.face == "known":
+            found.append(sa.and_(t.c.sub_label.is_not(None), t.c.sub_label != "unknown"))
+        elif self.face == "unknown":
+            found.append(t.c.sub_label == "unknown")
+        elif self.face == "none":
+            found.append(t.c.sub_label.is_(None))
+        if self.has_clip is not None:
+            video = sa.or_(
+                t.c.clip.is_not(None), *(sa.func.lower(t.c.source).like(f"%{s}") for s in sorted(VIDEO_SUFFIXES))
+            )
+            found.append(video if self.has_clip else sa.not_(video))
+        for column, wanted in ((t.c.reviewed, self.reviewed), (t.c.pinned, self.pinned)):
+            if wanted is not None:
+                found.append(column.is_(sa.true()) if wanted else column.is_(sa.false()))
+        return found
+
+
+@dataclass(frozen=True)
+class EventMarks:
+    """What the owner said about a stored event in the web app.
+
+    Attributes:
+        reviewed: Looked at.
+        pinned: Kept forever: retention never deletes it.
+    """
+
+    reviewed: bool
+    pinned: bool
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -115,11 +170,13 @@ def clip_path(data_dir: Path, camera: str, start_utc: datetime, tz: tzinfo | Non
 
 
 class Store:
-    """Events and processed files, in SQLite by default.
+    """Events and processed files, in SQLite by default, or PostgreSQL (several nodes share one store).
+
+    Opening runs the schema migrations (`camsift.store.migrate.upgrade`).
 
     Args:
         data_dir: The data directory (created if missing).
-        url: SQLAlchemy URL; default ``sqlite:///<data_dir>/camsift.db``.
+        url: SQLAlchemy URL, see `database_url`; default ``sqlite:///<data_dir>/camsift.db``.
 
     Raises:
         StorageError: the directory or the database cannot be opened.
@@ -135,14 +192,24 @@ class Store:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise StorageError(f"{data_dir}: cannot create data directory: {err.strerror or err}") from err
-        self.url = url or f"sqlite:///{self.data_dir / 'camsift.db'}"
+        self.url = database_url(url, self.data_dir)
+        shown = sa.make_url(self.url).render_as_string(hide_password=True)
         try:
-            self.engine: Engine = sa.create_engine(self.url)
-            if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+            self.engine: Engine = sa.create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
+        except ImportError as err:
+            raise StorageError(
+                f"event store {shown}: the PostgreSQL driver is missing; run: pip install 'camsift[postgres]'"
+            ) from err
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            upgrade(self.engine)
         except sa.exc.SQLAlchemyError as err:
-            raise StorageError(f"cannot open event store {self.engine.url!r}: {err.__class__.__name__}") from err
+            self.engine.dispose()
+            raise StorageError(f"cannot open event store {shown}: {_reason(err)}") from err
+        except StorageError:
+            self.engine.dispose()
+            raise
 
     def close(self) -> None:
         """Release database connections."""
@@ -170,11 +237,14 @@ class Store:
         """Record a processed file and its events in one transaction.
 
         Events found earlier in the same file are replaced (their pictures that
-        the new events do not reuse are deleted after the commit).
+        the new events do not reuse are deleted after the commit). The faces
+        seen on the events (``Event.faces``) are recorded with them.
 
         Raises:
             StorageError: the database refused the write.
         """
+        from camsift.store.faces import face_crops, face_rows
+
         source = str(record.path)
         try:
             with self.engine.begin() as conn:
@@ -183,15 +253,19 @@ class Store:
                         events_table.c.source == source
                     )
                 ).all()
+                old_faces = face_crops(conn, source)
                 conn.execute(events_table.delete().where(events_table.c.source == source))
                 conn.execute(files_table.delete().where(files_table.c.path == source))
                 conn.execute(files_table.insert().values(**{**record.__dict__, "path": source}))
                 if events:
                     conn.execute(events_table.insert(), [self._row(e, source) for e in events])
+                if faces := face_rows(events, self.relative):
+                    conn.execute(event_faces_table.insert(), faces)
         except sa.exc.SQLAlchemyError as err:
             raise StorageError(f"{record.path}: cannot record in event store: {err.__class__.__name__}") from err
-        kept = {self.relative(p) for e in events for p in (e.snapshot, e.snapshot_annotated, e.clip) if p}
-        for name in {n for row in old for n in row if n} - kept:
+        pictures = [p for e in events for p in (e.snapshot, e.snapshot_annotated, e.clip, *(f.crop for f in e.faces))]
+        kept = {self.relative(p) for p in pictures if p}
+        for name in ({n for row in old for n in row if n} | old_faces) - kept:
             (self.data_dir / name).unlink(missing_ok=True)
 
     def _row(self, e: Event, source: str) -> dict[str, Any]:
@@ -252,6 +326,8 @@ class Store:
         until: datetime | None = None,
         source: Path | None = None,
         limit: int | None = None,
+        offset: int = 0,
+        review: ReviewFilter | None = None,
     ) -> list[Event]:
         """Stored events, newest first.
 
@@ -262,9 +338,44 @@ class Store:
             until: Only events that started before this time (aware).
             source: Only events found in this file.
             limit: At most this many.
+            offset: Skip this many first (paging).
+            review: Further filters of the review grid (face, clip, reviewed, pinned).
         """
         t = events_table
-        query = sa.select(t).order_by(t.c.start_utc.desc(), t.c.id)
+        query = self._where(sa.select(t), camera, label, since, until, source, review)
+        query = query.order_by(t.c.start_utc.desc(), t.c.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [self._event(row) for row in conn.execute(query)]
+
+    def count_events(
+        self,
+        *,
+        camera: str | None = None,
+        label: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        review: ReviewFilter | None = None,
+    ) -> int:
+        """How many events `events` would list with the same filters and no limit."""
+        query = self._where(
+            sa.select(sa.func.count()).select_from(events_table), camera, label, since, until, None, review
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    @staticmethod
+    def _where(
+        query: sa.Select[Any],
+        camera: str | None,
+        label: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        source: Path | None,
+        review: ReviewFilter | None,
+    ) -> sa.Select[Any]:
+        t = events_table
         for column, value in ((t.c.camera, camera), (t.c.label, label), (t.c.source, source and str(source))):
             if value is not None:
                 query = query.where(column == value)
@@ -272,10 +383,7 @@ class Store:
             query = query.where(t.c.start_utc >= since.astimezone(UTC).replace(tzinfo=None))
         if until is not None:
             query = query.where(t.c.start_utc < until.astimezone(UTC).replace(tzinfo=None))
-        if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return [self._event(row) for row in conn.execute(query)]
+        return query if review is None else query.where(*review.conditions())
 
     def latest_per_camera(self) -> dict[str, Event]:
         """The newest event of every camera, by camera name."""
@@ -284,6 +392,87 @@ class Store:
         query = sa.select(t).join(newest, sa.and_(t.c.camera == newest.c.camera, t.c.start_utc == newest.c.start))
         with self.engine.connect() as conn:
             return {row.camera: self._event(row) for row in conn.execute(query.order_by(t.c.camera, t.c.id))}
+
+    # --- the web app: one event, marks, deletion, what there is to filter by -----------------------------------
+
+    def event(self, event_id: str) -> Event | None:
+        """A stored event by id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(events_table).where(events_table.c.id == event_id)).first()
+        return None if row is None else self._event(row)
+
+    def marks(self, event_ids: list[str]) -> dict[str, EventMarks]:
+        """The reviewed and pinned marks of events, by id (unknown ids are left out)."""
+        t = events_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.reviewed, t.c.pinned).where(t.c.id.in_(event_ids)))
+            return {row.id: EventMarks(bool(row.reviewed), bool(row.pinned)) for row in rows}
+
+    def mark(self, event_ids: list[str], *, reviewed: bool | None = None, pinned: bool | None = None) -> int:
+        """Set the reviewed and/or pinned mark of events; returns how many events exist among ``event_ids``.
+
+        Raises:
+            StorageError: the database refused the write.
+        """
+        values = {k: v for k, v in (("reviewed", reviewed), ("pinned", pinned)) if v is not None}
+        if not values or not event_ids:
+            return 0
+        t = events_table
+        try:
+            with self.engine.begin() as conn:
+                return int(conn.execute(t.update().where(t.c.id.in_(event_ids)).values(**values)).rowcount)
+        except sa.exc.SQLAlchemyError as err:
+            raise StorageError(f"cannot mark events: {err.__class__.__name__}") from err
+
+    def delete_event(self, event_id: str) -> bool:
+        """Delete an event and its pictures; its clip too once no other event uses it.
+
+        The row goes first (one transaction, its faces with it), then the files:
+        a crash in between leaves a stray file, never a row without its picture.
+        Footage outside the data directory (a watched folder's files) is never deleted.
+
+        Returns:
+            Whether the event existed.
+
+        Raises:
+            StorageError: the database refused the write.
+        """
+        from camsift.store.faces import face_crops_of
+
+        t = events_table
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(
+                    sa.select(t.c.snapshot, t.c.snapshot_annotated, t.c.clip).where(t.c.id == event_id)
+                ).first()
+                if row is None:
+                    return False
+                crops = face_crops_of(conn, event_id)
+                conn.execute(t.delete().where(t.c.id == event_id))
+                clip_used = (
+                    row.clip is not None
+                    and conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.clip == row.clip)).scalar_one()
+                )
+        except sa.exc.SQLAlchemyError as err:
+            raise StorageError(f"cannot delete event {event_id}: {err.__class__.__name__}") from err
+        names = {row.snapshot, row.snapshot_annotated, *crops} | ({row.clip} if not clip_used else set())
+        for name in names - {None}:
+            path = (self.data_dir / name).resolve()
+            if path.is_relative_to(self.data_dir):
+                path.unlink(missing_ok=True)
+        return True
+
+    def cameras(self) -> list[str]:
+        """Every camera with a stored event, by name."""
+        return self._distinct(events_table.c.camera)
+
+    def labels(self) -> list[str]:
+        """Every label of a stored event, by name."""
+        return self._distinct(events_table.c.label)
+
+    def _distinct(self, column: sa.Column[Any]) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(column).distinct().order_by(column)).scalars())
 
     def recent_labels(self, camera: str, files: int) -> list[set[str]]:
         """For each of ``camera``'s last ``files`` analysed files (newest first), the labels of its events."""
@@ -309,6 +498,31 @@ class Store:
         with self.engine.connect() as conn:
             for row in conn.execute(sa.select(files_table).order_by(files_table.c.path)).mappings():
                 yield FileRecord(**{**row, "path": Path(row["path"])})
+
+
+def database_url(url: str | None, data_dir: Path) -> str:
+    """The SQLAlchemy URL of the event store.
+
+    Args:
+        url: The ``database`` setting: ``None`` (SQLite in the data directory), any SQLAlchemy URL, or
+            ``postgresql://user@host/db`` / ``postgres://…``, which use the psycopg 3 driver
+            (``postgresql+psycopg://``, from ``camsift[postgres]``).
+        data_dir: The data directory (resolved).
+    """
+    if url is None:
+        return f"sqlite:///{data_dir / 'camsift.db'}"
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
+def _reason(err: sa.exc.SQLAlchemyError) -> str:
+    """One line about a database error, without SQL, parameters or the password in the URL."""
+    if isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError) and err.orig is not None:
+        first = str(err.orig).strip().splitlines()
+        return f"{err.__class__.__name__}: {first[0] if first else type(err.orig).__name__}"
+    return err.__class__.__name__
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

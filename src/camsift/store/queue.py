@@ -133,7 +133,10 @@ class JobQueue:
         ready = sa.or_(t.c.state == "pending", sa.and_(t.c.state == "leased", t.c.lease_until_utc < now))
         claimed: list[Job] = []
         with self.engine.begin() as conn:
-            rows = conn.execute(sa.select(t).where(ready).order_by(t.c.id).limit(limit + len(skip))).all()
+            # Several nodes on one PostgreSQL store: each claims rows no other is claiming (SQLite ignores this;
+            # its writers take turns anyway).
+            query = sa.select(t).where(ready).order_by(t.c.id).limit(limit + len(skip))
+            rows = conn.execute(query.with_for_update(skip_locked=True)).all()
             for row in rows:
                 if len(claimed) == limit:
                     break
@@ -179,8 +182,6 @@ class JobQueue:
         with self.engine.connect() as conn:
             counts: dict[str, int] = dict(conn.execute(sa.select(t.c.state, sa.func.count()).group_by(t.c.state)).all())
             oldest = conn.execute(sa.select(sa.func.min(t.c.enqueued_utc)).where(t.c.state == "pending")).scalar()
-        if oldest is not None and oldest.tzinfo is None:  # an aggregate bypasses the column type
-            oldest = oldest.replace(tzinfo=UTC)
         return QueueDepth(counts.get("pending", 0), counts.get("leased", 0), oldest)
 
     def jobs(self, state: str | None = None) -> list[tuple[Job, str, str | None]]:

@@ -1,0 +1,125 @@
+"""The in-process hook through which the service tells other features about events.
+
+The service calls every registered `EventListener` in its main process after
+the events of a file are safely stored, so a listener never sees an event
+that a crash could take back. It is the seam for notifiers and MQTT: they
+implement ``on_event`` and are passed to `camsift.service.Service`.
+
+Kinds, after Frigate's ``frigate/events`` messages:
+
+- ``new``: an event stored for the first time (``before`` is ``None``);
+- ``update``: a stored event that changed (analysed again, a face named …);
+  ``before`` and ``after`` are both set.
+
+Events reach the store when their footage is complete: a file when it has
+been analysed, a live stream's event when its clip is closed (at most
+``record.max_clip_s`` after it started), so there is no separate ``end``.
+A repeated analysis of the same file (at-least-once delivery) produces no
+change at all. ``alarm`` says whether the camera's alarm rules
+(``alarm.mode``, labels, ``cooldown_s``) want someone told.
+
+Example:
+    >>> class Printer:
+    ...     def on_event(self, change: EventChange) -> None:
+    ...         print(change.kind, change.after.camera, change.after.label, change.alarm)
+    >>> Service(settings, listeners=[Printer()])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from camsift.events import Event
+
+if TYPE_CHECKING:
+    from camsift.service import Service
+
+__all__ = ["AnalysisListener", "Companion", "EventChange", "EventListener", "Problem", "ProblemListener"]
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """One change to a stored event.
+
+    Attributes:
+        kind: ``"new"`` or ``"update"``.
+        before: The event as stored before (``None`` for ``new``).
+        after: The event as stored now (snapshots and clip paths set).
+        alarm: The camera's alarm rules want this event reported.
+        origin: Kind of source the footage came from (``folder``, ``ftp``, ``stream``, ``record``).
+    """
+
+    kind: Literal["new", "update"]
+    before: Event | None
+    after: Event
+    alarm: bool
+    origin: str
+
+
+class EventListener(Protocol):
+    """Receives event changes, in the service's main process, in order.
+
+    ``on_event`` must return quickly (hand slow work such as a network call to
+    a thread of its own); an exception it raises is logged and the service goes on.
+    """
+
+    def on_event(self, change: EventChange) -> None:
+        """Called once per change, after the change is stored."""
+        ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the owner must hear about because the service cannot fix it alone.
+
+    Attributes:
+        key: Stable identity used to tell the owner once per problem, e.g.
+            ``"disk_full"``, ``"source_down:porch-ftp"``, ``"login_needed:blink"``.
+        title: One line, e.g. ``"Data disk 91 % full"``.
+        detail: A few lines: what happened, since when, what camsift did, what the owner can do.
+            Never a password or token.
+        resolved: ``True`` when the problem has gone away (lets a notifier say so, and re-arm).
+    """
+
+    key: str
+    title: str
+    detail: str = ""
+    resolved: bool = False
+
+
+class ProblemListener(Protocol):
+    """Receives `Problem` reports from `Service.problem` (rate-limiting is the listener's job)."""
+
+    def on_problem(self, problem: Problem) -> None:
+        """Called in the service's main process or a source's thread; must return quickly."""
+        ...
+
+
+class AnalysisListener(Protocol):
+    """Hears, per file, whether its analysis failed (e.g. to report repeated failures as a `Problem`)."""
+
+    def on_analysed(self, path: Path, camera: str, error: str | None) -> None:
+        """Called in the service's main process once per analysed file; ``error`` is ``None`` when it worked."""
+        ...
+
+
+class Companion(Protocol):
+    """A long-running part that lives inside ``camsift run`` beside the sources.
+
+    Examples: a notifier's sender thread, the MQTT client, the retention
+    schedule, the web app. The service calls `start` once its store is open
+    (``service.store``) and `stop` when it shuts down, in reverse order.
+    A companion reports trouble with ``service.problem(...)``.
+    """
+
+    name: str
+
+    def start(self, service: Service) -> None:
+        """Start background work (threads); return quickly."""
+        ...
+
+    def stop(self) -> None:
+        """Stop background work within a few seconds; called once, also after a failed start."""
+        ...

@@ -1,0 +1,361 @@
+"""MQTT in Frigate's topic layout, with Home Assistant discovery (paho-mqtt).
+
+Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
+
+    <prefix>/available                   "online" / "offline" (retained; "offline" is also the last will)
+    <prefix>/events                      JSON {"type": "new"|"update"|"end", "before": {...}, "after": {...}}
+    <prefix>/<camera>/<label>            objects of that label seen in the last off_delay_s seconds (a number)
+    <prefix>/<camera>/<label>/snapshot   JPEG bytes of the newest event's annotated snapshot (retained)
+    <prefix>/<camera>/motion             "ON" while events arrive, "OFF" off_delay_s after the last one
+
+Home Assistant discovery (``mqtt.discovery``), retained, per camera: a count
+sensor per label, a motion binary sensor, and an MQTT camera per label showing
+the snapshot; all on one device per camera and unavailable when camsift is
+offline.
+
+Events reach camsift's store only once their footage is complete (a file
+analysed, a live stream's clip closed), so the Frigate event types map as
+follows: a new stored event is published as ``new`` (``end_time`` null) and
+at once as ``end`` (``end_time`` set); a stored event that changes later (a
+file analysed again, a face named) is published as ``update``.
+
+Example:
+    >>> mqtt = MqttPublisher(settings)  # doctest: +SKIP
+    >>> Service(settings, listeners=[mqtt], companions=[mqtt]).run(stop)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from camsift.config import MqttConfig, Settings
+from camsift.errors import ConfigError
+from camsift.events import Event
+from camsift.listeners import EventChange, Problem
+from camsift.logs import get_logger
+from camsift.notify.rules import clip_of
+from camsift.scanner import event_dict
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as paho
+
+    from camsift.service import Service
+
+__all__ = ["MqttPublisher", "event_payload"]
+
+log = get_logger("camsift.mqtt")
+
+_TOPIC_UNSAFE = re.compile(r"[+#/\s]+")
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _topic_part(name: str) -> str:
+    return _TOPIC_UNSAFE.sub("_", name) or "_"
+
+
+def _object_id(*parts: str) -> str:
+    return _ID_UNSAFE.sub("_", "_".join(parts))
+
+
+def event_payload(e: Event, change: EventChange, ended: bool) -> dict[str, Any]:
+    """An event as Frigate's ``frigate/events`` ``before``/``after`` objects carry it, plus camsift's own keys.
+
+    Frigate's names: ``top_score``, ``score``, ``start_time`` and ``end_time`` (Unix seconds; ``end_time``
+    null until ``ended``), ``box`` (xyxy pixels), ``entered_zones``, ``current_zones``, ``has_snapshot``,
+    ``has_clip``, ``false_positive``; camsift's: those of `camsift.scanner.event_dict` (``id``, ``camera``,
+    ``label``, ``sub_label``, ISO 8601 times, paths …), ``alarm`` and ``origin``.
+    """
+    return {
+        **event_dict(e),
+        "end_utc": e.end_utc.isoformat() if ended else None,
+        "top_score": e.confidence,
+        "score": e.confidence,
+        "start_time": e.start_utc.timestamp(),
+        "end_time": e.end_utc.timestamp() if ended else None,
+        "box": list(e.box_xyxy),
+        "entered_zones": list(e.zones),
+        "current_zones": [] if ended else list(e.zones),
+        "has_snapshot": e.snapshot is not None,
+        "has_clip": clip_of(e) is not None,
+        "false_positive": False,
+        "alarm": change.alarm,
+        "origin": change.origin,
+    }
+
+
+class MqttPublisher:
+    """Publishes events, counts, snapshots and motion; an `EventListener` and a `Companion` of the service.
+
+    The paho client runs its own network thread and reconnects by itself
+    (1 s doubling up to 30 s); messages published while the broker is away are
+    kept in memory (QoS 1) and sent on reconnection. A second thread lets
+    motion and counts fall back ``off_delay_s`` after the last event.
+
+    Args:
+        settings: The configuration (``mqtt`` section; cameras and labels for discovery).
+
+    Attributes:
+        connected: Set while connected to the broker.
+
+    Raises:
+        ConfigError: (from `start`) paho-mqtt is not installed. A broker that cannot be reached is not an
+            error: it is logged, tried again, and after ``notify.problems.source_down_s`` reported as a
+            `Problem` (``mqtt_down``).
+    """
+
+    name = "mqtt"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config: MqttConfig = settings.mqtt
+        self.prefix = self.config.topic_prefix
+        self.available = f"{self.prefix}/available"
+        self._client: paho.Client | None = None
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], dict[str, float]] = {}  # (camera, label) -> event id -> expiry
+        self._counts: dict[tuple[str, str], int] = {}
+        self._motion: dict[str, float] = {}  # camera -> when motion goes OFF (monotonic)
+        self._announced: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._service: Service | None = None
+        self.connected = threading.Event()
+
+    # --- life --------------------------------------------------------------------------------------------------
+
+    def start(self, service: Service | None = None) -> None:
+        """Connect in the background (last will set) and start the fall-back thread; returns at once."""
+        try:
+            import paho.mqtt.client as paho
+            from paho.mqtt.enums import CallbackAPIVersion
+        except ImportError as err:
+            raise ConfigError("mqtt.enabled: MQTT needs paho-mqtt: pip install 'camsift[mqtt]'") from err
+
+        c = self.config
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=c.client_id)
+        if c.username is not None:
+            client.username_pw_set(c.username, c.password.get_secret_value() if c.password else None)
+        if c.tls:
+            client.tls_set(
+                ca_certs=str(c.ca_file) if c.ca_file else None,
+                certfile=str(c.cert_file) if c.cert_file else None,
+                keyfile=str(c.key_file) if c.key_file else None,
+            )
+            client.tls_insecure_set(c.tls_insecure)
+        client.will_set(self.available, "offline", qos=1, retain=True)
+        client.reconnect_delay_set(1, 30)
+        client.max_queued_messages_set(1000)  # while the broker is away: bounded memory
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        self._client = client
+        client.connect_async(c.host, c.port, keepalive=c.keepalive_s)
+        client.loop_start()
+        self._service = service
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._fall_back, name="camsift-mqtt", daemon=True)
+        self._thread.start()
+        log.info("mqtt starting", host=c.host, port=c.port, tls=c.tls, prefix=self.prefix)
+
+    def stop(self) -> None:
+        """Say ``offline`` (retained), disconnect, stop the threads."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        client = self._client
+        if client is None:
+            return
+        if self.connected.is_set():
+            client.publish(self.available, "offline", qos=1, retain=True).wait_for_publish(timeout=3)
+        client.disconnect()
+        client.loop_stop()
+        self._client = None
+
+    def _on_connect(self, client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.warning("mqtt connection refused", host=self.config.host, reason=str(reason))
+            return
+        log.info("mqtt connected", host=self.config.host, port=self.config.port)
+        client.publish(self.available, "online", qos=1, retain=True)
+        with self._lock:
+            self._announced.clear()
+        for camera in sorted(self._cameras()):
+            self._announce(camera)
+        self.connected.set()
+
+    def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("mqtt disconnected; reconnecting", host=self.config.host, reason=str(reason))
+
+    # --- publishing ------------------------------------------------------------------------------------------------
+
+    def _publish(self, topic: str, payload: str | bytes, retain: bool = False, qos: int = 1) -> None:
+        if self._client is not None:
+            self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def on_event(self, change: EventChange) -> None:
+        """Publish ``events`` (new + end, or update); on a new event also counts, motion and the snapshot."""
+        e = change.after
+        self._announce(e.camera)
+        if change.kind == "update":
+            before = change.before or e
+            message = {
+                "type": "update",
+                "before": event_payload(before, change, True),
+                "after": event_payload(e, change, True),
+            }
+            self._publish(f"{self.prefix}/events", json.dumps(message))
+            return
+        started = event_payload(e, change, False)
+        self._publish(f"{self.prefix}/events", json.dumps({"type": "new", "before": started, "after": started}))
+        ended = event_payload(e, change, True)
+        self._publish(f"{self.prefix}/events", json.dumps({"type": "end", "before": started, "after": ended}))
+        camera, label = _topic_part(e.camera), _topic_part(e.label)
+        picture = e.snapshot_annotated or e.snapshot
+        if picture is not None and picture.is_file():
+            self._publish(f"{self.prefix}/{camera}/{label}/snapshot", picture.read_bytes(), retain=True, qos=0)
+        until = time.monotonic() + self.config.off_delay_s
+        with self._lock:
+            self._seen.setdefault((e.camera, e.label), {})[e.id] = until
+            motion_was_on = e.camera in self._motion
+            self._motion[e.camera] = until
+        if not motion_was_on:
+            self._publish(f"{self.prefix}/{camera}/motion", "ON", retain=True)
+        self._publish_counts()
+
+    def _publish_counts(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            changed = []
+            for key, seen in self._seen.items():
+                for event_id in [i for i, until in seen.items() if until <= now]:
+                    del seen[event_id]
+                if self._counts.get(key) != len(seen):
+                    self._counts[key] = len(seen)
+                    changed.append((key, len(seen)))
+            off = [camera for camera, until in self._motion.items() if until <= now]
+            for camera in off:
+                del self._motion[camera]
+        for (camera, label), count in changed:
+            self._publish(f"{self.prefix}/{_topic_part(camera)}/{_topic_part(label)}", str(count), retain=True)
+        for camera in off:
+            self._publish(f"{self.prefix}/{_topic_part(camera)}/motion", "OFF", retain=True)
+
+    def _fall_back(self) -> None:
+        """Every half second: counts and motion fall back; a broker away for ``problems.source_down_s`` is reported."""
+        away_since = time.monotonic()
+        told = False
+        while not self._stop.wait(0.5):
+            self._publish_counts()
+            if self.connected.is_set():
+                away_since = time.monotonic()
+                if told and self._service is not None:
+                    self._service.problem(Problem("mqtt_down", "MQTT broker reachable again", resolved=True))
+                told = False
+            elif not told and self._service is not None:
+                minutes = (time.monotonic() - away_since) / 60
+                if minutes * 60 >= self.settings.notify.problems.source_down_s:
+                    c = self.config
+                    detail = (
+                        f"camsift has not been connected to the MQTT broker {c.host}:{c.port} for {minutes:.0f} "
+                        "minutes (Home Assistant sees it offline). It keeps trying; check the broker, the address, "
+                        "the user name and password, and TLS."
+                    )
+                    self._service.problem(Problem("mqtt_down", f"MQTT broker away for {minutes:.0f} minutes", detail))
+                    told = True
+
+    # --- Home Assistant discovery --------------------------------------------------------------------------------
+
+    def _cameras(self) -> set[str]:
+        """Cameras known from the config: ``cameras``, FTP users, stream and folder sources' cameras."""
+        names = set(self.settings.cameras)
+        for name, source in self.settings.sources.items():
+            if source.type == "ftp":
+                names |= set(source.users)
+            elif source.type == "stream":
+                names.add(source.camera or name)
+            elif source.type == "folder" and source.camera:
+                names.add(source.camera)
+        return names
+
+    def _announce(self, camera: str) -> None:
+        """Publish ``camera``'s discovery configs once per connection (retained)."""
+        if not self.config.discovery:
+            return
+        with self._lock:
+            if camera in self._announced:
+                return
+            self._announced.add(camera)
+        for topic, config in discovery_configs(self.settings, camera):
+            self._publish(topic, json.dumps(config), retain=True)
+
+
+def discovery_configs(settings: Settings, camera: str) -> list[tuple[str, dict[str, Any]]]:
+    """Home Assistant MQTT discovery ``(topic, config)`` pairs for one camera.
+
+    Per label in the camera's ``objects.labels``: a count ``sensor`` and a ``camera`` entity showing the
+    snapshot; per camera a motion ``binary_sensor``. Topics follow
+    ``<discovery_prefix>/<component>/<node>/<object>/config`` (Home Assistant's MQTT discovery docs).
+    """
+    c = settings.mqtt
+    prefix, node = c.topic_prefix, _object_id(c.topic_prefix)
+    cam = _topic_part(camera)
+    device = {
+        "identifiers": [f"{node}_{_object_id(camera)}"],
+        "name": f"{camera} (camsift)",
+        "manufacturer": "camsift",
+        "model": "camera",
+    }
+    common = {
+        "availability_topic": f"{prefix}/available",
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": device,
+    }
+    configs: list[tuple[str, dict[str, Any]]] = []
+    motion_id = _object_id(camera, "motion")
+    configs.append(
+        (
+            f"{c.discovery_prefix}/binary_sensor/{node}/{motion_id}/config",
+            {
+                "name": "Motion",
+                "unique_id": f"{node}_{motion_id}",
+                "state_topic": f"{prefix}/{cam}/motion",
+                "payload_on": "ON",
+                "payload_off": "OFF",
+                "device_class": "motion",
+                **common,
+            },
+        )
+    )
+    for label in settings.for_camera(camera).objects.labels:
+        count_id, snap_id = _object_id(camera, label, "count"), _object_id(camera, label, "snapshot")
+        configs.append(
+            (
+                f"{c.discovery_prefix}/sensor/{node}/{count_id}/config",
+                {
+                    "name": f"{label.capitalize()} count",
+                    "unique_id": f"{node}_{count_id}",
+                    "state_topic": f"{prefix}/{cam}/{_topic_part(label)}",
+                    "state_class": "measurement",
+                    "unit_of_measurement": label,
+                    **common,
+                },
+            )
+        )
+        configs.append(
+            (
+                f"{c.discovery_prefix}/camera/{node}/{snap_id}/config",
+                {
+                    "name": f"{label.capitalize()} snapshot",
+                    "unique_id": f"{node}_{snap_id}",
+                    "topic": f"{prefix}/{cam}/{_topic_part(label)}/snapshot",
+                    **common,
+                },
+            )
+        )
+    return configs

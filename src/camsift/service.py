@@ -1,0 +1,385 @@
+"""``camsift run``: the always-on service.
+
+One main process owns the database writes and the order of things:
+
+1. **sources** receive footage (a watched folder and the FTP server on
+   threads of this process, each live stream in a process of its own) and
+   hand complete files in through `Intake.submit`, which commits a row in the
+   durable job queue before the source acknowledges the file;
+2. the **dispatcher** (this process's main loop) claims jobs with a lease
+   and gives them to **workers** (`camsift.scanner.Workers`: processes that
+   load the models once and run `analyse_file`, as ``camsift scan`` does), so
+   a slow detector never blocks a source;
+3. each result is **stored** (`Store.save`, one transaction per file), then
+   the source's `Source.processed` runs (delete, move), then the job is
+   marked done, then **listeners** hear of new and changed events.
+
+A kill at any moment loses nothing (the job is still pending or leased and
+is handed out again at the next start) and duplicates nothing (event ids come
+from the file's path and content and `Store.save` replaces a file's events;
+a file already stored with the same size and mtime is not analysed again).
+
+Example:
+    >>> stop = threading.Event()  # set it (e.g. from a signal handler) to stop
+    >>> Service(load_config(Path("camsift.yaml"))).run(stop)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from camsift.config import Settings, in_time_windows
+from camsift.errors import StorageError
+from camsift.events import Event
+from camsift.listeners import Companion, EventChange, EventListener, Problem
+from camsift.logs import get_logger
+from camsift.scanner import FileResult, Workers
+from camsift.sources import DatabaseIntake, Source, create
+from camsift.store import Store
+from camsift.store.queue import Job, JobQueue
+from camsift.store.status import ServiceBoard
+
+__all__ = ["Alarms", "Service", "configured_parts", "service_running"]
+
+log = get_logger("camsift.service")
+
+_LOCK_NAME = "camsift-run.lock"
+
+
+@dataclass
+class _Parts:
+    """What a running service works with."""
+
+    store: Store
+    queue: JobQueue
+    board: ServiceBoard
+    workers: Workers
+    alarms: Alarms
+
+
+class Alarms:
+    """Decides which new events raise an alarm, per camera (``alarm`` settings).
+
+    ``labels`` mode: the event's label is listed (or the list is empty).
+    ``new_labels`` mode: the label is neither listed as normal nor learnt as
+    normal (found in at least ``learn_fraction`` of the camera's last
+    ``learn_files`` analysed files, once that many exist). Then
+    ``cooldown_s``: one alarm per camera and label in that many seconds of
+    footage time. The cooldown is kept in memory (a restart forgets it).
+
+    Args:
+        settings: The configuration.
+        store: Where the learning looks at past files.
+    """
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings, self.store = settings, store
+        self._last: dict[tuple[str, str], datetime] = {}
+
+    def normal_labels(self, camera: str) -> set[str]:
+        """Labels normally in ``camera``'s picture: listed plus learnt (``new_labels`` mode)."""
+        cfg = self.settings.for_camera(camera).alarm
+        normal = set(cfg.labels)
+        files = self.store.recent_labels(camera, cfg.learn_files) if cfg.learn_files else []
+        if files and len(files) >= cfg.learn_files:
+            seen = {label for found in files for label in found}
+            normal |= {label for label in seen if sum(label in f for f in files) >= cfg.learn_fraction * len(files)}
+        return normal
+
+    def decide(self, events: list[Event]) -> dict[str, bool]:
+        """Whether each event (by id) raises an alarm; call once per file, before storing it."""
+        decided: dict[str, bool] = {}
+        normal: dict[str, set[str]] = {}
+        for event in sorted(events, key=lambda e: e.start_utc):
+            cfg = self.settings.for_camera(event.camera).alarm
+            if cfg.mode == "labels":
+                hit = not cfg.labels or event.label in cfg.labels
+            else:
+                if event.camera not in normal:
+                    normal[event.camera] = self.normal_labels(event.camera)
+                hit = event.label not in normal[event.camera]
+            key = (event.camera, event.label)
+            last = self._last.get(key)
+            if hit and last is not None and abs((event.start_utc - last).total_seconds()) < cfg.cooldown_s:
+                hit = False
+            if hit:
+                self._last[key] = event.start_utc
+            decided[event.id] = hit
+        return decided
+
+
+class Service:
+    """The always-on service: sources, durable queue, workers, store, listeners.
+
+    Args:
+        settings: The configuration (``sources``, ``service``, cameras …).
+        listeners: Told of every new or changed stored event (`EventListener`);
+            those that also have ``on_problem`` (`ProblemListener`) hear of `problem` reports, and those
+            with ``on_analysed`` (`AnalysisListener`) whether each file's analysis failed.
+        companions: Started once the store is open, stopped in reverse order at shutdown (`Companion`).
+        workers: Worker processes; default ``service.workers``, else CPUs // 2.
+
+    Attributes:
+        store: The open event store while `run` runs (``None`` before and after).
+
+    Raises:
+        StorageError: (from `run`) the data directory is in use by another
+            ``camsift run``, or the database cannot be opened.
+        SourceError: (from `run`) a source cannot start (a port is taken …).
+        DetectorError: (from `run`) the detector cannot be loaded.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        listeners: Sequence[EventListener] = (),
+        companions: Sequence[Companion] = (),
+        workers: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.listeners = list(listeners)
+        self.companions = list(companions)
+        self.store: Store | None = None
+        cpus = os.cpu_count() or 1
+        self.jobs = workers or settings.service.workers or max(1, cpus // 2)
+        self.threads = settings.detect.threads or max(1, cpus // self.jobs)
+        self.wake = threading.Event()
+        self.sources: dict[str, Source] = {}
+        self._in_flight: dict[str, Job] = {}
+        self._last_pending = 0
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set, then stop within a few seconds (queue kept, clips flushed)."""
+        s = self.settings
+        with _Exclusive(s.data_dir) as _, Store(s.data_dir, s.database) as store:
+            queue, board = JobQueue(store.engine), ServiceBoard(store.engine)
+            board.forget()
+            released = queue.release_all()
+            queue.prune(s.service.keep_jobs_days * 86400)
+            started = datetime.now(UTC)
+            board.report("service", "service", "starting", pid=os.getpid(), started_utc=started)
+            intake = DatabaseIntake(store, wake=self.wake.set)
+            workers = Workers(s, self.jobs, self.threads, warm=True)
+            alarms = Alarms(s, store)
+            log.info("service starting", workers=self.jobs, sources=list(s.sources), resumed_jobs=released)
+            self.store = store
+            started_companions: list[Companion] = []
+            try:
+                for companion in self.companions:
+                    started_companions.append(companion)
+                    companion.start(self)
+                for name, config in s.sources.items():
+                    self.sources[name] = create(name, config, s, intake)
+                    self.sources[name].start()
+                self._loop(stop, _Parts(store, queue, board, workers, alarms))
+            finally:
+                for source in self.sources.values():
+                    source.stop()
+                for companion in reversed(started_companions):
+                    try:
+                        companion.stop()
+                    except Exception:
+                        log.exception("companion failed to stop", companion=companion.name)
+                self.store = None
+                workers.close(now=True)
+                board.report("service", "service", "stopped", f"{len(self._in_flight)} jobs left for the next start")
+                log.info("service stopped", unfinished=len(self._in_flight))
+
+    def _loop(self, stop: threading.Event, parts: _Parts) -> None:
+        s = self.settings.service
+        next_beat = 0.0
+        while not stop.is_set():
+            free = self.jobs - parts.workers.busy
+            if free > 0:
+                for job in parts.queue.claim(free, s.lease_s, s.max_attempts, frozenset(self._in_flight)):
+                    self._dispatch(job, parts)
+            if parts.workers.busy:
+                results = parts.workers.poll(0.2)
+            else:
+                self.wake.wait(0.5)
+                self.wake.clear()
+                results = []
+            for result in results:
+                self._finish(self._in_flight.pop(str(result.path)), result, parts)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + s.heartbeat_s
+                self._heartbeat(parts.queue, parts.board)
+
+    def _heartbeat(self, queue: JobQueue, board: ServiceBoard) -> None:
+        depth = queue.depth()
+        detail = f"{depth.pending} waiting, {depth.leased} in analysis, {self.jobs} workers"
+        if depth.pending > self.settings.service.queue_warn and depth.pending > self._last_pending:
+            age = (datetime.now(UTC) - depth.oldest_utc).total_seconds() if depth.oldest_utc else 0.0
+            log.warning("queue is growing", waiting=depth.pending, oldest_s=round(age, 1))
+            detail += f"; queue growing, oldest waiting {age:.0f} s"
+        self._last_pending = depth.pending
+        board.report("service", "service", "running", detail)
+
+    def _dispatch(self, job: Job, parts: _Parts) -> None:
+        """Start a job, or settle it at once (file gone, outside the time window, already stored)."""
+        store, queue = parts.store, parts.queue
+        known = store.file(job.path)
+        try:
+            st = job.path.stat()
+        except OSError:
+            outcome = "already processed (file gone)" if known else "error: the file vanished before analysis"
+            queue.done(job, outcome)
+            log.warning("file gone before analysis", path=str(job.path), outcome=outcome)
+            return
+        camera = self.settings.cameras.get(job.camera)
+        local = job.enqueued_utc.astimezone(self.settings.tz()).time()
+        if camera is not None and not in_time_windows(camera.time_windows, local):
+            queue.done(job, "outside time window: kept, not analysed")
+            log.info("outside time window: kept, not analysed", path=str(job.path), camera=job.camera)
+            return
+        if known is not None and known.size == st.st_size and known.mtime == st.st_mtime:
+            self._processed(job, len(store.events(source=job.path)))
+            queue.done(job, "ok (already recorded)")
+            return
+        parts.workers.submit(job.path, job.camera)
+        self._in_flight[str(job.path)] = job
+
+    def _finish(self, job: Job, result: FileResult, parts: _Parts) -> None:
+        """Store a result, clear the file away, mark the job done, tell the listeners."""
+        store, queue = parts.store, parts.queue
+        if result.record is None:  # its worker died on it twice: nothing to store
+            queue.done(job, f"error: {result.error}")
+            log.error("analysis failed", path=str(job.path), camera=job.camera, reason=result.error)
+            self._analysed(job, result.error or "analysis failed")
+            return
+        events = result.events
+        if job.origin in ("stream", "record"):
+            events = [e.replace(clip=job.path) for e in events]
+        before = {e.id: e for e in store.events(source=job.path)}
+        changed = [e for e in events if before.get(e.id) != e]
+        alarm = parts.alarms.decide([e for e in changed if e.id not in before])
+        store.save(result.record, events)
+        self._processed(job, len(events))
+        queue.done(job, f"error: {result.error}" if result.error else "ok")
+        latency = (datetime.now(UTC) - job.enqueued_utc).total_seconds()
+        fields = {"path": str(job.path), "camera": job.camera, "events": len(events), "latency_s": round(latency, 2)}
+        if result.error:
+            log.warning("file analysed with an error", reason=result.error, **fields)
+        else:
+            log.info("file analysed", **fields)
+        self._analysed(job, result.error if result.record.status == "error" else None)
+        for event in changed:
+            previous = before.get(event.id)
+            self._publish(
+                EventChange(
+                    "new" if previous is None else "update", previous, event, alarm.get(event.id, False), job.origin
+                )
+            )
+
+    def _processed(self, job: Job, events: int) -> None:
+        name = job.source  # a part of a source ("<source>/live/<camera>") is handled by its source
+        while name not in self.sources and "/" in name:
+            name = name.rpartition("/")[0]
+        source = self.sources.get(name)
+        if source is not None:
+            source.processed(job.path, events)
+
+    def _analysed(self, job: Job, error: str | None) -> None:
+        """Tell listeners with ``on_analysed`` (`AnalysisListener`) whether a file could be analysed."""
+        for listener in self.listeners:
+            on_analysed = getattr(listener, "on_analysed", None)
+            if on_analysed is None:
+                continue
+            try:
+                on_analysed(job.path, job.camera, error)
+            except Exception:
+                log.exception("analysis listener failed", listener=type(listener).__name__, path=str(job.path))
+
+    def problem(self, problem: Problem) -> None:
+        """Tell every listener with ``on_problem`` of a problem (or that it is resolved); never raises."""
+        log.warning("problem reported", key=problem.key, title=problem.title, resolved=problem.resolved)
+        for listener in self.listeners:
+            on_problem = getattr(listener, "on_problem", None)
+            if on_problem is None:
+                continue
+            try:
+                on_problem(problem)
+            except Exception:
+                log.exception("problem listener failed", listener=type(listener).__name__, key=problem.key)
+
+    def _publish(self, change: EventChange) -> None:
+        for listener in self.listeners:
+            try:
+                listener.on_event(change)
+            except Exception:
+                log.exception("event listener failed", listener=type(listener).__name__, event_id=change.after.id)
+
+
+def configured_parts(settings: Settings) -> tuple[list[EventListener], list[Companion]]:
+    """The features that plug into the service as ``settings`` asks (notifications, MQTT, retention, web app).
+
+    One explicit block per feature; each imports its module lazily, so an
+    unconfigured feature costs nothing.
+
+    Returns:
+        ``(listeners, companions)`` for `Service`.
+    """
+    listeners: list[EventListener] = []
+    companions: list[Companion] = []
+    if settings.notify.channels:  # notifications: rules, outbox, sender thread, problem alerts
+        from camsift.notify import Notifier
+
+        notifier = Notifier(settings)
+        listeners.append(notifier)
+        companions.append(notifier)
+    if settings.mqtt.enabled:  # MQTT: events, counts, snapshots, motion, Home Assistant discovery
+        from camsift.mqtt import MqttPublisher
+
+        mqtt = MqttPublisher(settings)
+        listeners.append(mqtt)
+        companions.append(mqtt)
+    if settings.retention.enabled:  # retention: repair at start, then age rules and the disk limit on a schedule
+        from camsift.retention import RetentionCompanion
+
+        companions.append(RetentionCompanion(settings))
+    if settings.web.enabled:  # the web app: uvicorn on a thread, sharing the service's store
+        from camsift.web import WebCompanion
+
+        companions.append(WebCompanion(settings))
+    return listeners, companions
+
+
+class _Exclusive:
+    """Holds ``<data_dir>/camsift-run.lock`` so that one service at a time uses a data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / _LOCK_NAME
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> Path:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a+")
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise StorageError(f"{self.path.parent}: another 'camsift run' is using this data directory") from err
+        except OSError as err:
+            raise StorageError(f"{self.path}: cannot lock the data directory: {err.strerror or err}") from err
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def service_running(board: ServiceBoard, stale_s: float) -> bool:
+    """Whether a service reported itself running within ``stale_s`` seconds."""
+    for part in board.components():
+        if part.name == "service":
+            age = (datetime.now(UTC) - part.updated_utc).total_seconds()
+            return part.state in ("running", "starting") and age <= stale_s
+    return False

@@ -1,0 +1,226 @@
+"""Who may use the web app: session cookies, API tokens, CSRF checks, login rate limiting, security headers.
+
+- A browser logs in with a name and password (`camsift.store.users.UserStore`)
+  and gets a random session token in an HttpOnly, SameSite=Lax cookie,
+  Secure when the request came over HTTPS or to this machine
+  (``web.cookie_secure``).
+- A script sends ``Authorization: Bearer <token>`` (``camsift users token``).
+- Every state change (POST, PUT, PATCH, DELETE) made with a session cookie
+  must carry the session's CSRF token, in an ``X-CSRF-Token`` header or a
+  ``csrf_token`` form field (OWASP's synchronizer-token pattern); bearer
+  tokens are not sent by browsers on their own, so they need none.
+- Failed logins are counted per client address and per user name
+  (``web.login_attempts`` in ``web.login_window_s``); beyond, 429.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import HTTPException, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from camsift.store.users import Session, User
+    from camsift.web.state import WebState
+
+__all__ = [
+    "CSRF_HEADER",
+    "LOGIN_CSRF_COOKIE",
+    "SESSION_COOKIE",
+    "LoginLimiter",
+    "NotLoggedInError",
+    "Principal",
+    "SecurityHeaders",
+    "authorize",
+    "cookie_secure",
+]
+
+SESSION_COOKIE = "camsift_session"
+LOGIN_CSRF_COOKIE = "camsift_login"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; style-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""No inline script or style anywhere: scripts and CSS come from /static only."""
+
+
+class NotLoggedInError(Exception):
+    """No valid session or token: the API answers 401, pages redirect to the login page."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who made a request.
+
+    Attributes:
+        user: The user.
+        session: The browser session (``None`` for an API token).
+    """
+
+    user: User
+    session: Session | None
+
+    @property
+    def csrf(self) -> str:
+        """The CSRF token to put in forms (empty for API tokens)."""
+        return self.session.csrf if self.session else ""
+
+
+class LoginLimiter:
+    """Counts failed logins in a sliding window, per key (client address, user name); in memory.
+
+    Args:
+        attempts: Failures allowed per key in the window.
+        window_s: The window in seconds.
+    """
+
+    def __init__(self, attempts: int, window_s: float) -> None:
+        self.attempts, self.window_s = attempts, window_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def retry_after(self, keys: list[str]) -> float | None:
+        """Seconds until a login may be tried again for any of ``keys`` (``None``: now)."""
+        now = time.monotonic()
+        wait = None
+        with self._lock:
+            for key in keys:
+                failures = self._failures.get(key)
+                if failures is None:
+                    continue
+                while failures and now - failures[0] > self.window_s:
+                    failures.popleft()
+                if len(failures) >= self.attempts:
+                    left = self.window_s - (now - failures[0])
+                    wait = max(wait or 0.0, left)
+        return wait
+
+    def failed(self, keys: list[str]) -> None:
+        """Count a failed login for each key."""
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._failures[key].append(now)
+
+    def succeeded(self, keys: list[str]) -> None:
+        """Forget the failures of ``keys``."""
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+def _is_local(request: Request) -> bool:
+    host = (request.url.hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
+
+
+def cookie_secure(request: Request, setting: bool | str) -> bool:
+    """Whether the session cookie gets the Secure flag (``web.cookie_secure``)."""
+    if setting == "auto":
+        return request.url.scheme == "https" or _is_local(request)
+    return bool(setting)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def authorize(request: Request) -> Principal:
+    """FastAPI dependency: the logged-in principal; checks CSRF on state changes made with a cookie.
+
+    Raises:
+        NotLoggedInError: no valid session cookie or API token.
+        HTTPException: 403 when the CSRF token is missing or wrong.
+    """
+    state: WebState = request.app.state.web
+    token = _bearer(request)
+    if token is not None:
+        user = state.users.token_user(token)
+        if user is None:
+            raise NotLoggedInError
+        return Principal(user, None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = state.users.session(cookie) if cookie else None
+    if session is None:
+        raise NotLoggedInError
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            field = (await request.form()).get("csrf_token")
+            sent = field if isinstance(field, str) else None
+        if not sent or not hmac.compare_digest(sent, session.csrf):
+            raise HTTPException(403, "missing or wrong CSRF token")
+    return Principal(session.user, session)
+
+
+def new_login_token() -> str:
+    """A random token for the login form's double-submit cookie."""
+    return secrets.token_urlsafe(24)
+
+
+def check_login_token(request: Request, sent: str) -> None:
+    """The login form's token must equal its cookie (double-submit: a forged cross-site login fails).
+
+    Raises:
+        HTTPException: 403 when they differ.
+    """
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+        raise HTTPException(403, "missing or wrong CSRF token")
+
+
+def set_cookie(response: Response, name: str, value: str, max_age: int, secure: bool) -> None:
+    """An HttpOnly, SameSite=Lax cookie for the whole app."""
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+class SecurityHeaders:
+    """ASGI middleware adding security headers to every HTTP response.
+
+    CSP without inline scripts, clickjacking protection (``X-Frame-Options: DENY``
+    and ``frame-ancestors 'none'``), ``nosniff``, no referrer, and no caching of
+    pages (media responses set their own ``Cache-Control``).
+    """
+
+    HEADERS = (
+        (b"content-security-policy", CSP.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in self.HEADERS if k not in present]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,61 @@
+"""Fixtures of the Blink tests: the fake Blink account on loopback, wired into camsift's Blink client.
+
+Test modules load them with ``pytest_plugins = ["blink_fixtures"]`` (and never import this module).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from blinkpy import api
+from blinkpy.helpers.util import Throttle
+
+import camsift.blink.client
+from blink_helpers import EMAIL, PASSWORD, FakeBlink
+from camsift.blink import tokens
+from service_helpers import FFMPEG
+
+
+@pytest.fixture
+def blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBlink]:
+    """A fake Blink account that every `BlinkClient` of the test reaches; blinkpy's pauses between calls are off."""
+    for fn in vars(api).values():
+        for cell in getattr(fn, "__closure__", None) or ():
+            if isinstance(cell.cell_contents, Throttle):
+                monkeypatch.setattr(cell.cell_contents, "throttle_time", 0)
+    monkeypatch.setattr(camsift.blink.client, "_PAGE_PAUSE_S", 0.0)
+    with FakeBlink(cameras=("Front Door", "Back Yard")) as fake:
+        monkeypatch.setattr(camsift.blink.client, "default_connector", fake.connector)
+        yield fake
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    """Where the test's token goes (not created)."""
+    return tmp_path / "data" / "blink" / "token.json"
+
+
+@pytest.fixture
+def logged_in(blink: FakeBlink, token_file: Path) -> Path:
+    """A token file as ``camsift blink login`` leaves it; returns its path."""
+    from camsift.blink import login
+
+    login(token_file, EMAIL, PASSWORD)
+    assert tokens.load_token(token_file)["refresh_token"] in blink.refresh
+    return token_file
+
+
+@pytest.fixture(scope="session")
+def person_clip(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A Blink-length (14 s) real MP4 in which a woman walks in at 2 s and stays (``../shared/data``: the intel
+    one-by-one clip from 4 s), as Blink would serve it."""
+    if FFMPEG is None:
+        pytest.skip("ffmpeg not on PATH: it cuts the real clip to a Blink clip's length")
+    out = tmp_path_factory.mktemp("blink") / "person.mp4"
+    source = shared_data / "clips" / "intel_one-by-one-person-detection.mp4"
+    command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-ss", "4", "-t", "14", "-i", str(source), "-an"]
+    subprocess.run([*command, "-c:v", "libx264", "-preset", "ultrafast", str(out)], check=True)
+    return out.read_bytes()

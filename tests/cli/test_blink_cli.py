@@ -1,0 +1,174 @@
+"""``camsift blink login|status|download|live|arm|disarm|snapshot`` against `FakeBlink`, in this process."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from blink_helpers import CODE_2FA, EMAIL, PASSWORD, FakeBlink, minutes_ago, ts_of
+from conftest import CliResult, Walk, write_clip
+from service_helpers import needs_ffmpeg
+
+Cli = Callable[..., CliResult]
+
+pytest_plugins = ["blink_fixtures"]
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def signed_in(blink: FakeBlink, camsift_main: Cli, data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``camsift blink login`` done; returns the token file."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    result = camsift_main("blink", "login", "--email", EMAIL, "--password-stdin", "--data-dir", data)
+    assert result.code == 0, result.stderr
+    return data / "blink" / "token.json"
+
+
+def test_login_writes_a_private_token_and_says_so(signed_in: Path) -> None:
+    assert stat.S_IMODE(signed_in.stat().st_mode) == 0o600
+    assert PASSWORD not in signed_in.read_text()
+
+
+def test_login_with_a_two_factor_code(
+    blink: FakeBlink, camsift_main: Cli, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blink.two_factor = True
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    result = camsift_main(
+        "blink", "login", "--email", EMAIL, "--password-stdin", "--code", CODE_2FA, "--data-dir", data
+    )
+    assert result.code == 0, result.stderr
+    assert "logged in: account 1111, 1 networks, 2 cameras" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("two_factor", "password", "message"),
+    [
+        (False, "not-the-password", "Blink rejected the login: wrong e-mail or password"),
+        (True, PASSWORD, "Blink sent a two-factor code: pass it with --code"),
+    ],
+)
+def test_a_refused_login_is_one_clear_line(
+    blink: FakeBlink,
+    camsift_main: Cli,
+    data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    two_factor: bool,
+    password: str,
+    message: str,
+) -> None:
+    blink.two_factor = two_factor
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    result = camsift_main("blink", "login", "--email", EMAIL, "--password-stdin", "--data-dir", data)
+    assert result.code == 1
+    assert result.stderr.startswith("camsift: error: ")
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert password not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_status_as_table_and_json(signed_in: Path, camsift_main: Cli, data: Path) -> None:
+    table = camsift_main("blink", "status", "--data-dir", data)
+    assert table.code == 0, table.stderr
+    assert "Front Door" in table.stdout
+    assert "Back Yard" in table.stdout
+    assert "21.1" in table.stdout
+
+    doc = json.loads(camsift_main("blink", "status", "--data-dir", data, "--format", "json").stdout)
+    assert [c["camera"] for c in doc["cameras"]] == ["Front_Door", "Back_Yard"]
+    assert doc["networks"][0]["local_storage"] is True
+
+
+def test_status_before_login_says_to_log_in(blink: FakeBlink, camsift_main: Cli, data: Path) -> None:
+    result = camsift_main("blink", "status", "--data-dir", data)
+    assert result.code == 1
+    assert "no Blink login yet; run 'camsift blink login'" in result.stderr
+
+
+def test_download_fetches_analyses_and_respects_the_minimum_interval(
+    blink: FakeBlink, signed_in: Path, camsift_main: Cli, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMSIFT_DETECT__DETECTOR", "scripted")
+    monkeypatch.setenv("CAMSIFT_TIMEZONE", "UTC")
+    walker = write_clip(tmp_path / "walk.mp4", [Walk(0.5, 3.5)]).path.read_bytes()
+    blink.add_clip("Front Door", walker, minutes_ago(3))
+    blink.add_clip("Back Yard", walker, minutes_ago(2))
+
+    first = camsift_main("blink", "download", "--data-dir", data, "--delay", "0.5", "--limit", "1")
+    assert first.code == 0, first.stderr
+    [path] = first.stdout.split()
+    assert "/blink/1111/Home/Front_Door/" in path
+    assert Path(path).read_bytes() == walker
+    assert "analysed 1 clips: 1 events" in first.stderr
+    assert "1 left for later" in first.stderr
+
+    again = camsift_main("blink", "download", "--data-dir", data)
+    assert again.code == 0
+    assert again.stdout == ""
+    assert "Blink was asked less than 90 s ago" in again.stderr
+
+    events = json.loads(camsift_main("events", "--data-dir", data, "--format", "json").stdout)["events"]
+    assert [(e["camera"], e["label"]) for e in events] == [("Front_Door", "person")]
+
+
+def test_arm_disarm_and_snapshot(blink: FakeBlink, signed_in: Path, camsift_main: Cli, data: Path) -> None:
+    assert camsift_main("blink", "disarm", "Home", "--data-dir", data).stdout.strip() == "Home: disarmed"
+    assert blink.armed is False
+    assert camsift_main("blink", "arm", "Home", "--data-dir", data).code == 0
+    assert blink.armed is True
+
+    shot = camsift_main("blink", "snapshot", "Front Door", "--data-dir", data)
+    assert shot.code == 0, shot.stderr
+    assert Path(shot.stdout.strip()).read_bytes() == blink.picture
+
+    unknown = camsift_main("blink", "arm", "Cabin", "--data-dir", data)
+    assert unknown.code == 2
+    assert "no Blink network 'Cabin' (networks: Home)" in unknown.stderr
+
+
+@needs_ffmpeg
+def test_live_records_mpeg_ts_to_a_file(
+    blink: FakeBlink, signed_in: Path, camsift_main: Cli, data: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    blink.live_ts = ts_of(shared_data / "clips" / "intel_one-by-one-person-detection.mp4", 1.0)
+    blink.live_duration_s = 0.5
+    out = tmp_path / "live.ts"
+
+    result = camsift_main("blink", "live", "Front Door", "--output", out, "--data-dir", data)
+
+    assert result.code == 0, result.stderr
+    assert out.read_bytes()[:1] == b"\x47"
+    assert len(out.read_bytes()) > 10_000
+    assert not out.with_name("live.ts.part").exists()
+
+
+@needs_ffmpeg
+def test_live_pipes_mpeg_ts_to_standard_output(
+    blink: FakeBlink,
+    logged_in: Path,  # <data>/blink/token.json, made without the CLI (which captures text, not bytes)
+    data: Path,
+    shared_data: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    from camsift.cli import main
+
+    blink.live_ts = ts_of(shared_data / "clips" / "intel_one-by-one-person-detection.mp4", 1.0)
+    blink.live_duration_s = 0.5
+    capsysbinary.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main(["blink", "live", "Front Door", "--output", "-", "--data-dir", str(data)])
+    out, err = capsysbinary.readouterr()
+    assert done.value.code in (0, None)
+    assert out[:1] == b"\x47"
+    assert len(out) > 10_000
+    assert b"bytes of MPEG-TS sent" in err

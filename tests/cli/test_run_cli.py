@@ -1,0 +1,248 @@
+"""``camsift run``, ``status``, ``record``, ``config`` and ``ftp passwd`` as a user runs them.
+
+The crash test runs the real command, kills it with SIGKILL in the middle of its queue, starts it
+again, and checks that every file was recorded exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from camsift.config import load_config
+from camsift.sources.ftp import verify_password
+from camsift.store import Store
+from camsift.store.queue import JobQueue
+from conftest import CAMSIFT, CliResult, Walk, clean_environ, write_clip
+from service_helpers import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def write_config(path: Path, data_dir: Path, inbox: Path, **extra: object) -> Path:
+    doc = {
+        "data_dir": str(data_dir),
+        "timezone": "UTC",
+        "detect": {"detector": "scripted"},
+        "service": {"workers": 1, "heartbeat_s": 0.3},
+        "sources": {"inbox": {"type": "folder", "path": str(inbox), "settle_s": 0.3}},
+        **extra,
+    }
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
+    """``service(config)``: ``camsift run -c config`` in a session of its own; everything left is killed after."""
+    started: list[subprocess.Popen[str]] = []
+    with contextlib.ExitStack() as logs:
+
+        def start(config: Path) -> subprocess.Popen[str]:
+            log = logs.enter_context((tmp_path / f"run{len(started)}.log").open("w"))
+            process = subprocess.Popen(
+                [str(CAMSIFT), "run", "-c", str(config)],
+                cwd=tmp_path,
+                env=clean_environ(),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                text=True,
+                start_new_session=True,
+            )
+            started.append(process)
+            return process
+
+        yield start
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            with contextlib.suppress(ProcessLookupError):  # the forkserver and resource tracker of a killed run
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def jobs(data_dir: Path) -> list[tuple[str, str, str | None]]:
+    with Store(data_dir) as store:
+        return [(job.path.name, state, outcome) for job, state, outcome in JobQueue(store.engine).jobs()]
+
+
+def test_a_kill_mid_queue_then_a_restart_records_every_file_exactly_once(
+    tmp_path: Path, data_dir: Path, service: Callable[[Path], subprocess.Popen[str]]
+) -> None:
+    inbox = tmp_path / "inbox"
+    names = [f"clip{n:02d}.mp4" for n in range(10)]
+    for name in names:
+        write_clip(inbox / "porch" / name, [Walk(0.5, 5.0)], seconds=6.0)
+    config = write_config(tmp_path / "camsift.yaml", data_dir, inbox)
+
+    first = service(config)
+    wait_for(
+        lambda: (data_dir / "camsift.db").exists() and 2 <= sum(s == "done" for _, s, _ in jobs(data_dir)) < 8,
+        60,
+        "part of the queue done",
+        step=0.05,
+    )
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    unfinished = sum(state != "done" for _, state, _ in jobs(data_dir))
+    assert unfinished >= 2
+
+    second = service(config)
+    wait_for(lambda: sum(s == "done" for _, s, _ in jobs(data_dir)) == len(names), 90, "every job done")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=15) == 0
+
+    assert sorted(name for name, _, _ in jobs(data_dir)) == names  # one job per file
+    assert {outcome for _, _, outcome in jobs(data_dir)} <= {"ok", "ok (already recorded)"}
+    with Store(data_dir) as store:
+        records = list(store.files())
+        events = store.events()
+    assert sorted(r.path.name for r in records) == names
+    assert all(r.status == "ok" for r in records)
+    assert sorted(e.source.name for e in events if e.source) == names  # one person per clip, none twice
+    assert len({e.id for e in events}) == len(names)
+    pictures = sorted((data_dir / "events").rglob("*.jpg"))
+    assert len(pictures) == 2 * len(names)  # a clean and an annotated snapshot each, no leftovers
+
+
+def test_sigterm_stops_within_seconds_and_status_tells_from_another_process(
+    tmp_path: Path, data_dir: Path, service: Callable[[Path], subprocess.Popen[str]], camsift_cli: Cli
+) -> None:
+    inbox = tmp_path / "inbox"
+    write_clip(inbox / "porch" / "a.mp4")
+    config = write_config(tmp_path / "camsift.yaml", data_dir, inbox)
+    process = service(config)
+    wait_for(lambda: (data_dir / "camsift.db").exists() and jobs(data_dir) == [("a.mp4", "done", "ok")], 60, "a.mp4")
+
+    running = camsift_cli("status", "-c", config, "--format", "json")
+    again = camsift_cli("run", "-c", config)
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    code = process.wait(timeout=15)
+    stopped = camsift_cli("status", "-c", config, "--format", "json")
+
+    assert (code, time.monotonic() - started < 8) == (0, True)
+    doc = json.loads(running.stdout)
+    assert doc["running"] is True
+    assert doc["queue"] == {"waiting": 0, "in_analysis": 0, "oldest_waiting_utc": None}
+    assert {c["name"]: c["state"] for c in doc["components"]} == {"service": "running", "source:inbox": "running"}
+    assert doc["last_events"]["porch"]["label"] == "person"
+    assert again.returncode == 1
+    assert "another 'camsift run' is using this data directory" in again.stderr
+    assert json.loads(stopped.stdout)["running"] is False
+
+
+def test_record_needs_a_stream_source_and_a_running_service(tmp_path: Path, data_dir: Path, camsift_cli: Cli) -> None:
+    config = write_config(tmp_path / "camsift.yaml", data_dir, tmp_path)
+    streaming = write_config(
+        tmp_path / "stream.yaml", data_dir, tmp_path, sources={"door": {"type": "stream", "url": "tcp://127.0.0.1:9"}}
+    )
+    Store(data_dir).close()
+
+    no_stream = camsift_cli("record", "door", "-c", config)
+    not_running = camsift_cli("record", "door", "-c", streaming, "--seconds", "2")
+
+    assert no_stream.returncode == 2
+    assert "no stream source for camera 'door'" in no_stream.stderr
+    assert not_running.returncode == 1
+    assert "'camsift run' is not running" in not_running.stderr
+
+
+# --- configuration -----------------------------------------------------------------------------------------------
+
+
+def test_the_shipped_example_config_is_valid() -> None:
+    settings = load_config(REPO / "camsift.example.yaml", environ={})
+
+    assert sorted(settings.sources) == ["blink", "driveway", "uploads", "xiaomi"]
+    assert settings.for_camera("porch").alarm.mode == "new_labels"
+    assert settings.for_camera("driveway").record.post_roll_s == 15
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("sources:\n  up:\n    type: ftp\n    prot: 21\n", "camsift.yaml:4: sources.up.prot: unknown key"),
+        ("sources:\n  up:\n    type: webcam\n", "camsift.yaml:2: sources.up: Input tag 'webcam'"),
+        ("record:\n  buffer_s: 5\n  pre_roll_s: 8\n", "camsift.yaml:1: record: Value error, pre_roll_s (8.0) cannot"),
+        ('cameras:\n  porch:\n    time_windows: ["7-9"]\n', "camsift.yaml:3: cameras.porch.time_windows: Value error"),
+        ("sources:\n  up: {type: ftp, users: {porch: {password_hash: secret}}}\n", "camsift.yaml:2: sources.up.users"),
+        ("sources:\n  up: {type: ftp, passive_ports: [6000, 5000]}\n", "sources.up.passive_ports: Value error"),
+    ],
+)
+def test_config_check_points_at_the_bad_key_and_line(
+    tmp_path: Path, camsift_main: Callable[..., CliResult], yaml_text: str, message: str
+) -> None:
+    path = tmp_path / "camsift.yaml"
+    path.write_text(yaml_text)
+
+    result = camsift_main("config", "check", str(path))
+
+    assert result.code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_check_warns_about_a_readable_file_with_secrets(
+    tmp_path: Path, camsift_main: Callable[..., CliResult]
+) -> None:
+    path = tmp_path / "camsift.yaml"
+    path.write_text((REPO / "camsift.example.yaml").read_text())
+    path.chmod(0o644)
+    warned = camsift_main("config", "check", str(path))
+    path.chmod(0o600)
+    quiet = camsift_main("config", "check", str(path))
+
+    assert (warned.code, quiet.code) == (0, 0)
+    assert "chmod 600" in warned.stderr
+    assert quiet.stderr == ""
+
+
+def test_config_schema_documents_every_service_key(camsift_main: Callable[..., CliResult]) -> None:
+    result = camsift_main("config", "schema")
+
+    schema = json.loads(result.stdout)
+    defs = schema["$defs"]
+    for model in (
+        "RecordConfig",
+        "AlarmConfig",
+        "ServiceConfig",
+        "FolderSourceConfig",
+        "FtpSourceConfig",
+        "StreamSourceConfig",
+        "BlinkSourceConfig",
+    ):
+        for key, prop in defs[model]["properties"].items():
+            assert prop.get("description"), f"{model}.{key} has no description"
+    assert set(schema["properties"]["sources"]["additionalProperties"]["discriminator"]["mapping"]) == {
+        "blink",
+        "folder",
+        "ftp",
+        "stream",
+    }
+
+
+def test_ftp_passwd_prints_a_hash_that_verifies(camsift_cli: Cli) -> None:
+    result = subprocess.run(
+        [str(CAMSIFT), "ftp", "passwd", "porch", "--stdin"],
+        input="s3cret\n",
+        capture_output=True,
+        text=True,
+        env=clean_environ(),
+        check=False,
+    )
+
+    entry = yaml.safe_load(result.stdout)
+    assert result.returncode == 0
+    assert "s3cret" not in result.stdout
+    assert verify_password(entry["porch"]["password_hash"], "s3cret")

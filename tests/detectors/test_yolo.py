@@ -1,0 +1,204 @@
+"""The ``yolo`` detector on tiny ONNX graphs whose outputs are constants encoding known boxes.
+
+Real YOLO weights cannot be downloaded here, so each test builds a graph of the
+right input and output shapes (Ultralytics, YOLOv5/YOLOX, YOLO-NAS) with
+``onnx.helper`` and checks that the decoding, letterbox mapping, NMS and class
+names give exactly the boxes the constants encode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camsift import load_config, scan
+from camsift.config import DetectConfig
+from camsift.detectors import configured, create
+from camsift.detectors.yolo import YoloDetector, class_names_from_metadata
+from camsift.errors import DetectorError
+
+onnx = pytest.importorskip("onnx", reason="onnx builds the test graphs: pip install onnx")
+SIZE = 64  # model input side, pixels
+IMAGE = np.zeros((64, 128, 3), np.uint8)  # 128 x 64: scale 0.5, letterbox padding 16 px above and below
+
+
+def constant_model(path: Path, outputs: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> Path:
+    """An ONNX model with a ``(1, 3, SIZE, SIZE)`` input whose outputs are the given constants."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Constant", [], [name], value=numpy_helper.from_array(value.astype(np.float32), f"{name}_v"))
+        for name, value in outputs.items()
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "constant_yolo",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, list(v.shape)) for name, v in outputs.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if metadata:
+        helper.set_model_props(model, metadata)
+    onnx.save(model, str(path))
+    return path
+
+
+def padded(rows: list[list[float]], n: int = 16) -> np.ndarray:
+    """``(n, len(row))`` candidates: ``rows`` then zeros (real models have thousands, more than columns)."""
+    out = np.zeros((n, len(rows[0])), np.float32)
+    out[: len(rows)] = rows
+    return out
+
+
+def ultralytics_output() -> np.ndarray:
+    """``(1, 4 + 3, 16)``: a person, its near duplicate, a dog, a candidate under the floor, then zeros."""
+    candidates = [  # cx, cy, w, h (input pixels), then person, car, dog
+        [32, 32, 20, 24, 0.9, 0.1, 0.0],
+        [33, 32, 20, 24, 0.8, 0.0, 0.0],
+        [10, 24, 8, 8, 0.0, 0.1, 0.6],
+        [50, 50, 4, 4, 0.1, 0.2, 0.1],
+    ]
+    return padded(candidates).T[None]
+
+
+PERSON = [44.0, 8.0, 84.0, 56.0]  # (22..42, 20..44) in the input, back through the letterbox
+DOG = [12.0, 8.0, 28.0, 24.0]
+
+
+def boxes(found: object) -> list[tuple[str, list[float], float]]:
+    return [
+        (str(lb), [round(float(v), 3) for v in b], round(float(c), 3))
+        for lb, b, c in zip(
+            found.label,
+            found.xyxy,
+            found.confidence,
+            strict=True,  # type: ignore[attr-defined]
+        )
+    ]
+
+
+def test_ultralytics_layout_with_names_from_the_metadata(tmp_path: Path) -> None:
+    path = constant_model(
+        tmp_path / "yolo11.onnx", {"output0": ultralytics_output()}, {"names": "{0: 'person', 1: 'car', 2: 'dog'}"}
+    )
+
+    detector = YoloDetector(model=path, threads=1)
+
+    assert (detector.layout, detector.input_size, detector.labels) == (
+        "ultralytics",
+        (64, 64),
+        {"person", "car", "dog"},
+    )
+    assert boxes(detector.detect(IMAGE)) == [("person", PERSON, 0.9), ("dog", DOG, 0.6)]
+
+
+def test_yolov5_layout_multiplies_objectness_and_class(tmp_path: Path) -> None:
+    rows = padded([[32, 32, 20, 24, 0.9, 0.5, 0.1], [10, 24, 8, 8, 0.2, 0.1, 0.9]])[None]
+    path = constant_model(tmp_path / "yolov5.onnx", {"output": rows})
+
+    detector = YoloDetector(model=path, class_names=["person", "car"], min_confidence=0.1, threads=1)
+
+    assert detector.layout == "yolov5"
+    assert boxes(detector.detect(IMAGE)) == [("person", PERSON, 0.45), ("car", DOG, 0.18)]
+
+
+def test_yolox_is_padded_at_the_bottom_right(tmp_path: Path) -> None:
+    rows = padded([[20, 10, 20, 12, 1.0, 0.8]])[None]
+    path = constant_model(tmp_path / "yolox.onnx", {"output": rows})
+
+    detector = YoloDetector(model=path, class_names=["person"], layout="yolox", threads=1)
+
+    assert boxes(detector.detect(IMAGE)) == [("person", [20.0, 8.0, 60.0, 32.0], 0.8)]  # no top padding
+
+
+def test_yolo_nas_two_outputs(tmp_path: Path) -> None:
+    xyxy = np.array([[22, 20, 42, 44], [6, 20, 14, 28]], np.float32)[None]
+    scores = np.array([[0.7, 0.05], [0.02, 0.3]], np.float32)[None]
+    path = constant_model(tmp_path / "nas.onnx", {"boxes": xyxy, "scores": scores})
+
+    detector = YoloDetector(model=path, class_names=["person", "dog"], threads=1)
+
+    assert detector.layout == "yolo-nas"
+    assert boxes(detector.detect(IMAGE)) == [("person", PERSON, 0.7), ("dog", DOG, 0.3)]
+
+
+def test_80_classes_without_names_are_coco(tmp_path: Path) -> None:
+    rows = np.zeros((1, 84, 100), np.float32)
+    rows[0, :4, 0], rows[0, 4 + 2, 0] = [32, 32, 20, 24], 0.8  # class 2: car
+    path = constant_model(tmp_path / "coco.onnx", {"output0": rows})
+
+    assert boxes(YoloDetector(model=path, threads=1).detect(IMAGE)) == [("car", PERSON, 0.8)]
+
+
+@pytest.mark.parametrize(
+    ("outputs", "options", "message"),
+    [
+        ({"output0": ultralytics_output()}, {"class_names": ["person"]}, "has 3 classes but 1 class names"),
+        ({"odd": np.zeros((1, 10), np.float32)}, {}, "match no known layout"),
+        ({"output0": ultralytics_output()}, {"layout": "yolo-nas"}, "outputs .* are ultralytics"),
+    ],
+)
+def test_bad_models_are_one_line_errors(tmp_path: Path, outputs: dict, options: dict, message: str) -> None:
+    path = constant_model(tmp_path / "m.onnx", outputs)
+
+    with pytest.raises(DetectorError, match=message):
+        YoloDetector(model=path, threads=1, **options)
+
+
+def test_a_missing_model_is_a_detector_error(tmp_path: Path) -> None:
+    with pytest.raises(DetectorError, match=r"set detect\.yolo\.model"):
+        create("yolo")
+    with pytest.raises(DetectorError, match="no model file at"):
+        create("yolo", model=tmp_path / "nope.onnx")
+
+
+@pytest.mark.parametrize(
+    ("props", "names"),
+    [
+        ({"names": "{0: 'person', 1: 'fork lift'}"}, ["person", "fork lift"]),
+        ({"names": "['a', 'b']"}, ["a", "b"]),
+        ({"names": "not python"}, None),
+        ({}, None),
+    ],
+)
+def test_class_names_from_metadata(props: dict[str, str], names: list[str] | None) -> None:
+    assert class_names_from_metadata(props) == names
+
+
+def test_configured_from_the_detect_section_with_an_absent_gpu_provider(tmp_path: Path) -> None:
+    path = constant_model(tmp_path / "m.onnx", {"output0": ultralytics_output()})
+    detect = DetectConfig.model_validate(
+        {
+            "detector": "yolo",
+            "providers": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+            "yolo": {"model": str(path), "class_names": ["person", "car", "dog"], "min_confidence": 0.7},
+        }
+    )
+
+    detector = configured(detect, threads=1, labels=frozenset({"person"}))
+
+    assert isinstance(detector, YoloDetector)
+    assert boxes(detector.detect(IMAGE)) == [("person", PERSON, 0.9)]
+
+
+def test_a_scan_with_a_yolo_model_records_its_events(shared_data: Path, tmp_path: Path) -> None:
+    """The whole scan path (config, workers, pipeline, store) with a yolo model on a real picture."""
+    path = constant_model(
+        tmp_path / "m.onnx", {"output0": ultralytics_output()}, {"names": "{0: 'person', 1: 'car', 2: 'dog'}"}
+    )
+    settings = load_config(
+        environ={},
+        overrides={"data_dir": str(tmp_path / "data"), "detect.detector": "yolo", "detect.yolo.model": str(path)},
+    )
+
+    report = scan([shared_data / "images" / "skimage_astronaut.png"], settings, jobs=1)
+
+    (result,) = report.files
+    assert result.status == "ok"
+    # The constant box appears in every crop the pipeline looks at, so there may be several events.
+    assert result.events
+    assert {e.label for e in result.events} == {"person"}
+    assert all(e.snapshot is not None and e.snapshot.is_file() for e in result.events)

@@ -1,0 +1,105 @@
+"""The watched-folder source: complete files only, catch-up at start, clearing away after analysis."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from camsift.config import FolderSourceConfig, Settings
+from camsift.sources.folder import FolderSource
+from conftest import write_clip
+from service_helpers import FakeIntake, wait_for
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture
+def start(footage: Path, scripted_settings: MakeSettings) -> Iterator[Callable[..., tuple[FolderSource, FakeIntake]]]:
+    """``start(**config)``: a running folder source on ``footage`` with a fake intake."""
+    running: list[FolderSource] = []
+
+    def make(**config: object) -> tuple[FolderSource, FakeIntake]:
+        cfg = FolderSourceConfig.model_validate({"type": "folder", "path": footage, "settle_s": 0.5, **config})
+        intake = FakeIntake()
+        source = FolderSource("inbox", cfg, scripted_settings(), intake)
+        source.start()
+        running.append(source)
+        wait_for(lambda: any(r[2] == "running" for r in intake.reports), 5, "the watcher to start")
+        return source, intake
+
+    yield make
+    for source in running:
+        source.stop()
+
+
+def test_a_clip_written_slowly_in_chunks_is_handed_in_once_complete(
+    start: Callable[..., tuple[FolderSource, FakeIntake]], footage: Path, tmp_path: Path
+) -> None:
+    data = write_clip(tmp_path / "source.mp4", seconds=6.0).path.read_bytes()
+    _, intake = start()
+    target = footage / "porch" / "20261122_143005.mp4"
+    target.parent.mkdir()
+
+    with target.open("wb") as f:  # a camera uploading over a slow link: 8 chunks, 0.3 s apart
+        for i in range(8):
+            f.write(data[i * len(data) // 8 : (i + 1) * len(data) // 8])
+            f.flush()
+            time.sleep(0.3)
+            assert intake.submitted == [], f"handed in after chunk {i + 1} of 8"
+
+    wait_for(lambda: intake.submitted, 5, "the complete clip")
+    time.sleep(1.0)
+    assert intake.submitted == [(target, "porch", "inbox", "folder")]
+    assert target.stat().st_size == len(data)
+
+
+def test_files_already_there_are_caught_up_and_others_ignored(
+    start: Callable[..., tuple[FolderSource, FakeIntake]], footage: Path
+) -> None:
+    clip = write_clip(footage / "garden" / "a.mp4").path
+    for name in (".hidden.mp4", "b.mp4.part", "notes.txt"):
+        (footage / "garden" / name).write_bytes(b"x")
+
+    _, intake = start(camera="garden-cam")
+
+    wait_for(lambda: intake.submitted, 5, "the clip already there")
+    (footage / "garden" / "late.txt").write_bytes(b"not footage")
+    time.sleep(1.2)
+    assert intake.submitted == [(clip, "garden-cam", "inbox", "folder")]
+
+
+@pytest.mark.parametrize("action", ["delete_after", "move_to", "keep"])
+def test_an_analysed_file_is_deleted_moved_or_kept(
+    footage: Path, tmp_path: Path, scripted_settings: MakeSettings, action: str
+) -> None:
+    clip = write_clip(footage / "cam" / "a.mp4").path
+    options: dict[str, object] = {
+        "delete_after": {"delete_after": True},
+        "move_to": {"move_to": tmp_path / "done"},
+    }.get(action, {})
+    cfg = FolderSourceConfig.model_validate({"type": "folder", "path": footage, **options})
+    source = FolderSource("inbox", cfg, scripted_settings(), FakeIntake())
+
+    source.processed(clip, 1)
+
+    assert clip.exists() == (action == "keep")
+    assert (tmp_path / "done" / "cam" / "a.mp4").exists() == (action == "move_to")
+
+
+def test_a_missing_folder_is_reported_not_fatal(tmp_path: Path, scripted_settings: MakeSettings) -> None:
+    cfg = FolderSourceConfig(type="folder", path=tmp_path / "not-yet")
+    intake = FakeIntake()
+    source = FolderSource("usb", cfg, scripted_settings(), intake)
+    source.start()
+    try:
+        wait_for(lambda: intake.reports, 5, "a report")
+    finally:
+        source.stop()
+    assert intake.reports[0][2:] == (
+        "error",
+        f"{tmp_path / 'not-yet'} (0 settling)",
+        f"{tmp_path / 'not-yet'}: no such folder; waiting for it",
+    )

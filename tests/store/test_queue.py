@@ -1,0 +1,109 @@
+"""The durable job queue: dedup by file, claim with a lease, re-delivery, give-up, depth, pruning."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camsift.store import Store
+from camsift.store.queue import JobQueue
+
+
+@pytest.fixture
+def queue(data_dir: Path, database_url: str | None) -> Iterator[JobQueue]:
+    """The queue on each backend (SQLite, PostgreSQL: see `database_url`)."""
+    with Store(data_dir, database_url) as store:
+        yield JobQueue(store.engine)
+
+
+def touch(path: Path, content: bytes = b"x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def test_the_same_file_twice_is_one_job_and_a_changed_file_is_a_new_one(queue: JobQueue, tmp_path: Path) -> None:
+    clip = touch(tmp_path / "a.mp4")
+
+    assert queue.submit(clip, "porch", "inbox", "folder") is True
+    assert queue.submit(clip, "porch", "inbox", "folder") is False
+    touch(clip, b"new content")
+    os.utime(clip, ns=(1, 2))
+    assert queue.submit(clip, "porch", "inbox", "folder") is True
+
+    assert [(j.path, state) for j, state, _ in queue.jobs()] == [(clip, "pending"), (clip, "pending")]
+
+
+def test_claim_hands_out_oldest_first_and_skips_paths_in_analysis(queue: JobQueue, tmp_path: Path) -> None:
+    a, b, c = (touch(tmp_path / f"{n}.jpg") for n in "abc")
+    for path in (a, b, c):
+        queue.submit(path, "cam", "ftp", "ftp")
+
+    first = queue.claim(1, lease_s=60, max_attempts=3, skip=frozenset({str(a)}))
+    rest = queue.claim(5, lease_s=60, max_attempts=3)
+
+    assert [j.path for j in first] == [b]
+    assert [j.path for j in rest] == [a, c]
+    assert all(j.attempts == 1 for j in first + rest)
+    assert queue.claim(5, lease_s=60, max_attempts=3) == []
+    assert (queue.depth().pending, queue.depth().leased) == (0, 3)
+
+
+def test_an_expired_lease_is_handed_out_again_and_done_jobs_never(queue: JobQueue, tmp_path: Path) -> None:
+    a, b = touch(tmp_path / "a.jpg"), touch(tmp_path / "b.jpg")
+    queue.submit(a, "cam", "s", "ftp")
+    queue.submit(b, "cam", "s", "ftp")
+    job_a, job_b = queue.claim(2, lease_s=0.05, max_attempts=3)
+    queue.done(job_b, "ok")
+    time.sleep(0.1)
+
+    again = queue.claim(2, lease_s=60, max_attempts=3)
+
+    assert [(j.id, j.attempts) for j in again] == [(job_a.id, 2)]
+    assert {j.path: (state, outcome) for j, state, outcome in queue.jobs()}[b] == ("done", "ok")
+
+
+def test_a_job_claimed_max_attempts_times_is_given_up(queue: JobQueue, tmp_path: Path) -> None:
+    queue.submit(touch(tmp_path / "crash.mp4"), "cam", "s", "folder")
+    for _ in range(2):
+        assert queue.claim(1, lease_s=0, max_attempts=2)
+        time.sleep(0.01)
+
+    assert queue.claim(1, lease_s=0, max_attempts=2) == []
+    [(_job, state, outcome)] = queue.jobs()
+    assert (state, outcome) == ("failed", "given up after 2 attempts")
+
+
+def test_release_all_returns_leased_jobs_and_depth_counts_them(queue: JobQueue, tmp_path: Path) -> None:
+    for n in "ab":
+        queue.submit(touch(tmp_path / f"{n}.jpg"), "cam", "s", "ftp")
+    queue.claim(2, lease_s=600, max_attempts=3)
+
+    assert queue.release_all() == 2
+    depth = queue.depth()
+    assert (depth.pending, depth.leased) == (2, 0)
+    assert depth.oldest_utc is not None
+    assert depth.oldest_utc.tzinfo is not None
+
+
+def test_prune_deletes_only_old_finished_jobs(queue: JobQueue, tmp_path: Path) -> None:
+    for n in "ab":
+        queue.submit(touch(tmp_path / f"{n}.jpg"), "cam", "s", "ftp")
+    done, _ = queue.claim(2, lease_s=600, max_attempts=3)
+    queue.done(done, "ok")
+    time.sleep(0.05)
+
+    assert queue.prune(older_than_s=3600) == 0
+    assert queue.prune(older_than_s=0.01) == 1
+    assert [state for _, state, _ in queue.jobs()] == ["leased"]
+
+
+def test_a_missing_file_cannot_be_queued(queue: JobQueue, tmp_path: Path) -> None:
+    from camsift.errors import StorageError
+
+    with pytest.raises(StorageError, match=r"gone\.jpg: cannot queue: No such file"):
+        queue.submit(tmp_path / "gone.jpg", "cam", "s", "ftp")

@@ -1,0 +1,107 @@
+"""Per-camera settings from the web app (``camera-overrides.yaml``) and false positives in the object filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camsift import Detections
+from camsift.config import FalsePositive, ObjectsConfig, load_config
+from camsift.errors import ConfigError
+from camsift.filters import FALSE_POSITIVE_MARGIN, ObjectFilter
+from camsift.overrides import CameraSettings, add_false_positive, overrides_path, save_camera_settings
+
+
+def test_saved_settings_are_merged_over_the_yaml(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "camsift.yaml"
+    yaml_file.write_text("cameras:\n  porch:\n    motion: {threshold: 30, contour_area: 12}\n")
+    base = load_config(yaml_file, environ={}, overrides={"data_dir": str(tmp_path / "data")})
+    values = CameraSettings.of(base, "porch").model_copy(update={"motion_threshold": 45, "labels": ["person", "cat"]})
+
+    save_camera_settings(base, "porch", values)
+    again = load_config(yaml_file, environ={}, overrides={"data_dir": str(tmp_path / "data")}).for_camera("porch")
+
+    assert again.motion.threshold == 45
+    assert again.motion.contour_area == 12  # a key the file does not set stays the YAML's
+    assert again.objects.labels == ["person", "cat"]
+    assert load_config(yaml_file, environ={}).for_camera("porch").motion.threshold == 30  # another data_dir
+
+
+def test_a_bad_change_is_refused_and_not_written(tmp_path: Path) -> None:
+    base = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
+    values = CameraSettings.of(base, "porch").model_copy(update={"pre_roll_s": 30.0})
+
+    with pytest.raises(ConfigError, match="pre_roll_s"):
+        save_camera_settings(base, "porch", values)
+
+    assert not overrides_path(tmp_path).exists()
+
+
+def test_a_misshapen_file_is_a_config_error(tmp_path: Path) -> None:
+    overrides_path(tmp_path).write_text("porch: [1, 2]\n")
+
+    with pytest.raises(ConfigError, match=r"camera-overrides\.yaml"):
+        load_config(environ={}, overrides={"data_dir": str(tmp_path)})
+
+
+def test_false_positives_accumulate_per_camera(tmp_path: Path) -> None:
+    base = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
+    first = FalsePositive(label="person", box=(0.1, 0.2, 0.3, 0.9), confidence=0.6, event="e1")
+
+    changed = add_false_positive(
+        add_false_positive(base, "porch", first), "porch", first.model_copy(update={"event": "e2"})
+    )
+
+    assert [f.event for f in changed.for_camera("porch").objects.false_positives] == ["e1", "e2"]
+    assert changed.for_camera("garden").objects.false_positives == []
+
+
+W, H = 200, 100
+COAT = (0.1, 0.2, 0.3, 0.9)  # relative box of a coat on a hook that was taken for a person
+
+
+def detections(*rows: tuple[str, float, tuple[float, float, float, float]]) -> Detections:
+    return Detections(
+        xyxy=np.array([box for _, _, box in rows], np.float32).reshape(-1, 4),
+        confidence=[c for _, c, _ in rows],
+        label=[label for label, _, _ in rows],
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "confidence", "box", "kept"),
+    [
+        ("person", 0.6, (20, 20, 60, 90), False),  # the same thing again
+        ("person", 0.6 + FALSE_POSITIVE_MARGIN, (22, 21, 61, 88), False),  # a little surer, a little moved
+        ("person", 0.9, (20, 20, 60, 90), True),  # much surer: a real person standing there
+        ("person", 0.6, (120, 20, 160, 90), True),  # elsewhere
+        ("person", 0.6, (20, 20, 40, 50), True),  # overlaps less than IoU 0.5
+        ("dog", 0.6, (20, 20, 60, 90), True),  # another label
+    ],
+)
+def test_filter_drops_detections_like_a_false_positive(
+    label: str, confidence: float, box: tuple[float, float, float, float], kept: bool
+) -> None:
+    marked = FalsePositive(label="person", box=COAT, confidence=0.6)
+    config = ObjectsConfig(labels=["person", "dog"], false_positives=[marked])
+
+    out = ObjectFilter(config, W, H).apply(detections((label, confidence, box)))
+
+    assert (len(out) == 1) is kept
+
+
+def test_refreshed_picks_up_a_change_once(tmp_path: Path) -> None:
+    from camsift.overrides import refreshed
+
+    base = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
+    assert refreshed(base) is base  # no file yet
+
+    save_camera_settings(base, "porch", CameraSettings.of(base, "porch").model_copy(update={"motion_threshold": 50}))
+    first = refreshed(base)
+
+    assert first.for_camera("porch").motion.threshold == 50
+    assert refreshed(base) is first  # unchanged file: no new parse
+    overrides_path(tmp_path).write_text("porch: [oops]\n")
+    assert refreshed(base) is base  # a broken file is ignored, not fatal

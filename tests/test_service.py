@@ -1,0 +1,218 @@
+"""The service in-process: sources to queue to workers to store to listeners; time windows; alarms."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from camsift.config import Settings
+from camsift.events import Event
+from camsift.listeners import EventChange
+from camsift.service import Alarms, Service
+from camsift.store import FileRecord, Store
+from camsift.store.queue import JobQueue
+from camsift.store.status import ServiceBoard
+from conftest import Walk, write_clip
+from service_helpers import wait_for
+
+MakeSettings = Callable[..., Settings]
+
+
+class Recorder:
+    """An `EventListener` that keeps every change."""
+
+    def __init__(self) -> None:
+        self.changes: list[EventChange] = []
+
+    def on_event(self, change: EventChange) -> None:
+        self.changes.append(change)
+
+
+@pytest.fixture
+def serve(scripted_settings: MakeSettings, footage: Path) -> Iterator[Callable[..., tuple[Service, Recorder]]]:
+    """``serve(**overrides)``: the service on a thread, with a folder source on ``footage``."""
+    threads: list[tuple[threading.Thread, threading.Event]] = []
+
+    def start(**overrides: object) -> tuple[Service, Recorder]:
+        source = {"type": "folder", "path": str(footage), "settle_s": 0.3}
+        settings = scripted_settings(**{"sources": {"inbox": source}, "service.heartbeat_s": 0.2, **overrides})
+        listener = Recorder()
+        service = Service(settings, listeners=[listener], workers=1)
+        stop = threading.Event()
+        thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+        thread.start()
+        threads.append((thread, stop))
+        return service, listener
+
+    yield start
+    for thread, stop in threads:
+        stop.set()
+        thread.join(timeout=20)
+        assert not thread.is_alive()
+
+
+def jobs_done(data_dir: Path, n: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with Store(data_dir) as store:
+            return sum(state == "done" for _, state, _ in JobQueue(store.engine).jobs()) >= n
+
+    return check
+
+
+def test_files_dropped_in_a_folder_become_stored_events_and_listener_changes(
+    serve: Callable[..., tuple[Service, Recorder]], footage: Path, tmp_path: Path, data_dir: Path
+) -> None:
+    _, listener = serve(**{"alarm.labels": ["person"]})
+    walker = write_clip(tmp_path / "w.mp4", [Walk(0.5, 3.5)]).path
+    nobody = write_clip(tmp_path / "n.mp4", []).path
+    (footage / "porch").mkdir()
+    shutil.move(walker, footage / "porch" / "walker.mp4")
+    shutil.move(nobody, footage / "porch" / "nobody.mp4")
+    (footage / "porch" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
+
+    wait_for(jobs_done(data_dir, 3), 60, "three files analysed")
+
+    with Store(data_dir) as store:
+        events = store.events()
+        records = {r.path.name: (r.status, r.camera) for r in store.files()}
+        board = {c.name: c.state for c in ServiceBoard(store.engine).components()}
+    assert records == {"walker.mp4": ("ok", "porch"), "nobody.mp4": ("ok", "porch"), "broken.mp4": ("error", "porch")}
+    assert [(e.camera, e.label, e.source and e.source.name) for e in events] == [("porch", "person", "walker.mp4")]
+    assert events[0].snapshot is not None
+    assert events[0].snapshot.exists()
+    assert [(c.kind, c.after.id, c.alarm, c.origin, c.before) for c in listener.changes] == [
+        ("new", events[0].id, True, "folder", None)
+    ]
+    assert board == {"service": "running", "source:inbox": "running"}
+
+
+def test_a_file_delivered_again_changes_nothing(
+    serve: Callable[..., tuple[Service, Recorder]], footage: Path, data_dir: Path
+) -> None:
+    clip = write_clip(footage / "cam" / "a.mp4", creation_time="2026-11-22T14:30:05Z").path  # time not from mtime
+    _, listener = serve()
+    wait_for(jobs_done(data_dir, 1), 60, "the first analysis")
+    os.utime(clip, (1_700_000_000, 1_700_000_000))  # same content, new mtime: a new job, analysed again
+
+    wait_for(jobs_done(data_dir, 2), 60, "the second analysis")
+
+    with Store(data_dir) as store:
+        assert len(store.events()) == 1
+        assert [o for _, _, o in JobQueue(store.engine).jobs()] == ["ok", "ok"]
+    assert [c.kind for c in listener.changes] == ["new"]
+
+
+def test_outside_its_time_window_a_file_is_kept_but_not_analysed(
+    serve: Callable[..., tuple[Service, Recorder]], footage: Path, data_dir: Path
+) -> None:
+    now = datetime.now(UTC)
+    window = f"{(now + timedelta(hours=2)):%H:%M}-{(now + timedelta(hours=3)):%H:%M}"
+    clip = write_clip(footage / "porch" / "a.mp4").path
+
+    serve(**{"cameras.porch.time_windows": [window]})
+    wait_for(jobs_done(data_dir, 1), 30, "the job to be settled")
+
+    with Store(data_dir) as store:
+        assert [o for _, _, o in JobQueue(store.engine).jobs()] == ["outside time window: kept, not analysed"]
+        assert list(store.files()) == []
+    assert clip.exists()
+
+
+# --- alarms ------------------------------------------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
+
+
+def event(label: str, at_s: float = 0.0, camera: str = "porch", n: int = 1) -> Event:
+    start = T0 + timedelta(seconds=at_s)
+    return Event(f"e{at_s:g}-{label}-{n}", camera, label, 0.0, 1.0, start, start, 0.9, (0, 0, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("alarm", "events", "expected"),
+    [
+        ({}, [event("person"), event("car", 1)], [True, True]),
+        ({"alarm.labels": ["person"]}, [event("person"), event("car", 1)], [True, False]),
+        ({"alarm.cooldown_s": 60}, [event("person"), event("person", 30), event("person", 90)], [True, False, True]),
+        ({"alarm.cooldown_s": 60}, [event("person"), event("person", 30, camera="gate")], [True, True]),
+        ({"alarm.mode": "new_labels", "alarm.labels": ["car"]}, [event("car"), event("cat", 1)], [False, True]),
+    ],
+)
+def test_alarm_rules(
+    alarm: dict[str, object], events: list[Event], expected: list[bool], data_dir: Path, scripted_settings: MakeSettings
+) -> None:
+    with Store(data_dir) as store:
+        decided = Alarms(scripted_settings(**alarm), store).decide(events)
+
+    assert [decided[e.id] for e in events] == expected
+
+
+def test_new_labels_learns_what_is_normally_in_the_picture(data_dir: Path, scripted_settings: MakeSettings) -> None:
+    """A car in 3 of the last 4 files is normal; a dog in 1 of 4 is not."""
+    settings = scripted_settings(**{"alarm.mode": "new_labels", "alarm.learn_files": 4, "alarm.learn_fraction": 0.5})
+    with Store(data_dir) as store:
+        for n, labels in enumerate([["car"], ["car", "dog"], [], ["car"]]):
+            path = data_dir / f"{n}.jpg"
+            record = FileRecord(path, 1, 0.0, "x", "porch", "ok", None, 0.0, T0, "name", T0 + timedelta(minutes=n))
+            store.save(record, [event(label, n, n=n).replace(source=path) for label in labels])
+        alarms = Alarms(settings, store)
+
+        assert alarms.normal_labels("porch") == {"car"}
+        decided = alarms.decide([event("car", 100), event("dog", 101), event("person", 102)])
+    assert list(decided.values()) == [False, True, True]
+
+
+# --- end to end with the real detector ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_real_footage_uploaded_over_ftp_is_analysed_by_the_real_detector(shared_data: Path, data_dir: Path) -> None:
+    import ftplib
+
+    from camsift.config import load_config
+    from camsift.sources.ftp import hash_password
+    from service_helpers import free_port
+
+    port = free_port()
+    users = {"porch": {"password_hash": hash_password("pw")}}
+    ftp = {"type": "ftp", "host": "127.0.0.1", "port": port, "users": users, "remove_files": True}
+    settings = load_config(environ={}, overrides={"data_dir": str(data_dir), "sources": {"uploads": ftp}})
+    listener = Recorder()
+    stop = threading.Event()
+    thread = threading.Thread(target=Service(settings, listeners=[listener], workers=1).run, args=(stop,))
+    thread.start()
+    uploads = {
+        "zidane.jpg": shared_data / "images" / "ultralytics_zidane.jpg",
+        "cat.jpg": sorted((shared_data / "snapshots" / "porch_night" / "cat").glob("*.jpg"))[0],
+        "corridor.avi": shared_data / "clips" / "lrslibrary_i2r_shop_corridor.avi",
+    }
+    try:
+        wait_for(lambda: (data_dir / "ftp" / "porch").is_dir(), 20, "the FTP server")
+        with ftplib.FTP() as client:
+            client.connect("127.0.0.1", port, timeout=10)
+            client.login("porch", "pw")
+            for name, path in uploads.items():
+                with path.open("rb") as f:
+                    client.storbinary(f"STOR {name}", f)
+        wait_for(jobs_done(data_dir, 3), 120, "three uploads analysed")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+    with Store(data_dir) as store:
+        found = {
+            name: {e.label for e in store.events(source=data_dir.resolve() / "ftp" / "porch" / name)}
+            for name in uploads
+        }
+        snapshots = [e.snapshot_annotated for e in store.events()]
+    assert found == {"zidane.jpg": {"person"}, "cat.jpg": set(), "corridor.avi": {"person"}}
+    assert all(p is not None and p.exists() for p in snapshots)
+    assert list((data_dir / "ftp" / "porch").iterdir()) == []  # remove_files: uploads gone, evidence kept
+    assert {(c.kind, c.after.label) for c in listener.changes} == {("new", "person")}
+    assert sum(c.alarm for c in listener.changes) == 1  # all within one minute: the cooldown holds the rest

