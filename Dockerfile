@@ -16,7 +16,9 @@ RUN python -m venv /opt/camsift
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN /opt/camsift/bin/pip install ".[faces,postgres,cluster,aws,remote,ai-api]"
+# Everything a user of the image needs: web app, notifications, MQTT, Blink, Blink USB drives, faces, PostgreSQL,
+# the cluster, AWS Rekognition, remote detectors and the detection API (only `dev` stays out).
+RUN /opt/camsift/bin/pip install ".[web,notify,mqtt,blink,drive,faces,postgres,cluster,aws,remote,ai-api]"
 
 # --- run: the venv, the system libraries the wheels need, a user without privileges -----------------------------
 FROM python:3.11-slim-bookworm
@@ -33,7 +35,8 @@ ENV PATH=/opt/camsift/bin:$PATH \
 USER camsift
 WORKDIR /media
 VOLUME ["/config", "/media"]
-# FTP uploads (and its passive ports, as set in camsift.yaml); the web app / detection API (camsift serve).
+# FTP uploads (and its passive ports, as set in camsift.yaml); the web app / detection API (web.enabled or camsift serve;
+# set web.host to 0.0.0.0 in a container, as deploy/docker-compose.yml does, or it listens inside the container only).
 EXPOSE 2121 5000
 # Healthy while the service's heartbeat in the database is fresh (`camsift status` reads it).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \

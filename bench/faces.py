@@ -50,7 +50,10 @@ GALLERY_TWO = {
     "alex": ["alex_lacamoire_img1.jpg", "alex-lacamoire.png"],
 }
 # Who each face of a photo is, left to right (None: not enrolled). Single-person photos: the largest face.
-GROUPS = {"obama_and_biden.jpg": ["biden", "obama", None], "two_people.jpg": ["obama", "biden"]}
+GROUPS: dict[str, list[str | None]] = {
+    "obama_and_biden.jpg": ["biden", "obama", None],
+    "two_people.jpg": ["obama", "biden"],
+}
 SINGLE = {
     "obama.jpg": "obama",
     "obama2.jpg": "obama",

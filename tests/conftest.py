@@ -40,6 +40,22 @@ from camsift.pipeline import Pipeline
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CAMSIFT = Path(sys.executable).with_name("camsift")
 
+STRICT = os.environ.get("CAMSIFT_TEST_STRICT") == "1"
+"""Set by ``.ci/run``: CI installs every service and tool the tests use, so there a test that
+would skip (no PostgreSQL, no broker, no ffmpeg, no ``../shared/data``) fails instead."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under `STRICT`, report a skipped test as failed, with its reason."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CAMSIFT_TEST_STRICT=1 (CI provides everything): {reason}"
+
+
 GREY = 128
 RED = (255, 0, 0)
 

@@ -122,3 +122,25 @@ def test_a_file_that_is_not_a_picture_gets_success_false(ai_api: str) -> None:
 
 def test_health(ai_api: str) -> None:
     assert httpx.get(f"{ai_api}/health", timeout=10).json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_gets_413_before_the_key_is_read(chunked: bool) -> None:
+    import warnings
+
+    from camsift.aiapi import MAX_BODY_BYTES, create_app
+
+    with warnings.catch_warnings():  # Starlette's TestClient asks for httpx2 but still works with httpx
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    body = b"\0" * (MAX_BODY_BYTES + 1)
+    app = create_app(load_config(environ={}), api_key=SecretStr(KEY))
+    headers = {"Content-Type": "multipart/form-data; boundary=camsift"}
+    with TestClient(app) as client:
+        response = client.post("/v1/vision/detection", content=iter([body]) if chunked else body, headers=headers)
+        small = client.post("/v1/vision/detection", files={"image": ("x.jpg", b"not a jpeg")}, data={"api_key": KEY})
+
+    assert response.status_code == 413
+    assert response.json() == {"success": False, "error": f"request body larger than {MAX_BODY_BYTES} bytes"}
+    assert small.status_code == 400  # under the limit: read, key checked, then found to be no picture

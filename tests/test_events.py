@@ -203,6 +203,21 @@ def test_events_come_out_as_their_object_leaves(
     assert read[-1] == pytest.approx(clip.last_s)
 
 
+@pytest.mark.parametrize(("lost_s", "count"), [(3.0, 1), (1.0, 2)])
+def test_an_object_lost_for_a_moment_that_comes_back_elsewhere_is_one_event(
+    make_clip: MakeClip, scripted_settings: Callable[..., Settings], lost_s: float, count: int
+) -> None:
+    # gone for 1.2 s (a dark patch, a pillar), back lower down and further on: the tracker starts a new track
+    walks = [Walk(0.5, 2.0, 0.0, 0.4, 0.2), Walk(3.2, 5.0, 0.9, 1.0, 0.9)]
+    clip = make_clip("cam/clip.mp4", walks, seconds=6.0)
+
+    events = run_pipeline(clip.path, scripted_settings(**{"events.lost_s": lost_s}))
+
+    assert len(events) == count
+    assert events[0].start_s == pytest.approx(0.6, abs=0.25)
+    assert events[-1].end_s == pytest.approx(5.0, abs=0.25)
+
+
 def test_same_footage_same_event_ids(make_clip: MakeClip, scripted_settings: Callable[..., Settings]) -> None:
     clip = make_clip("cam/clip.mp4", [Walk(0.5, 2.0), Walk(5.5, 7.0, 1.0, 0.0)], seconds=8.0)
     s = scripted_settings()

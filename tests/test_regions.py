@@ -184,13 +184,35 @@ def test_scheduler_refreshes_tracked_objects_every_refresh_s() -> None:
 def test_scheduler_thorough_every_thorough_s() -> None:
     schedule = Scheduler(DetectConfig(thorough_s=1.0, recheck_s=100), 1280, 720, 300)
     schedule.plan(0.0, NONE, NONE)
-    moving = np.array([[600, 300, 640, 400]], np.float32)
+    left, right = np.array([[100, 300, 140, 400]], np.float32), np.array([[1000, 300, 1040, 400]], np.float32)
+    times = np.round(np.arange(0.2, 3.1, 0.2), 1)
 
-    thorough = [
-        t for t in np.round(np.arange(0.2, 3.1, 0.2), 1) if (p := schedule.plan(t, moving, NONE)) and p.thorough
-    ]
+    # motion at either end of the frame in turn: every frame has something new to look at
+    plans = [schedule.plan(t, left if i % 2 else right, NONE) for i, t in enumerate(times)]
 
-    assert thorough == [1.0, 2.0, 3.0]
+    assert all(p is not None for p in plans)
+    assert [t for t, p in zip(times, plans, strict=True) if p and p.thorough] == [1.0, 2.0, 3.0]
+
+
+def test_scheduler_looks_again_at_motion_it_explained_every_refresh_s() -> None:
+    schedule = Scheduler(DetectConfig(refresh_s=0.4, recheck_s=100), 1280, 720, 300)
+    schedule.plan(0.0, NONE, NONE)
+    trees = np.array([[600, 300, 640, 400]], np.float32)  # moving on every frame, never a person
+    times = [round(0.2 * i, 1) for i in range(1, 11)]
+
+    looked = [t for t in times if schedule.plan(t, trees, NONE) is not None]
+
+    assert looked == [0.2, 0.6, 1.0, 1.4, 1.8]
+
+
+def test_scheduler_never_holds_back_motion_next_to_a_tracked_object() -> None:
+    schedule = Scheduler(DetectConfig(refresh_s=0.4, recheck_s=100), 1280, 720, 300)
+    schedule.plan(0.0, NONE, NONE)
+    tracked = np.array([[600, 300, 640, 400]], np.float32)
+    schedule.plan(0.2, tracked, tracked)  # looked at: the crop around the person
+    walked_on = tracked + np.array([50, 0, 50, 0], np.float32)  # a person walking by more than their width
+
+    assert schedule.plan(0.4 - 0.1, walked_on, tracked) is not None
 
 
 # --- detecting in regions ----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +14,16 @@ import pytest
 
 from camsift.config import Settings
 from camsift.events import Event
-from camsift.listeners import EventChange
+from camsift.listeners import EventChange, EventListener
+from camsift.notify import Notifier
+from camsift.scanner import FileResult
 from camsift.service import Alarms, Service
 from camsift.store import FileRecord, Store
+from camsift.store.outbox import Outbox
 from camsift.store.queue import JobQueue
 from camsift.store.status import ServiceBoard
 from conftest import Walk, write_clip
+from notify_helpers import http_receiver
 from service_helpers import wait_for
 
 MakeSettings = Callable[..., Settings]
@@ -122,6 +127,187 @@ def test_outside_its_time_window_a_file_is_kept_but_not_analysed(
         assert [o for _, _, o in JobQueue(store.engine).jobs()] == ["outside time window: kept, not analysed"]
         assert list(store.files()) == []
     assert clip.exists()
+
+
+# --- crashes and shutdowns ---------------------------------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL: the service goes no further (it is no `Exception`, so nothing catches it)."""
+
+
+class Killer:
+    """An `EventListener` that kills the service when it hears of an event (after the listeners before it)."""
+
+    def on_event(self, change: EventChange) -> None:
+        raise Killed
+
+
+def run_until_killed(service: Service) -> None:
+    """Run ``service`` in this thread until it is `Killed`; fail if it stops any other way."""
+    with pytest.raises(Killed):
+        service.run(threading.Event())
+
+
+@pytest.mark.parametrize("kill", ["right after storing the file", "while telling the listeners"])
+def test_a_kill_between_storing_a_file_and_finishing_its_job_loses_no_notification(
+    kill: str, scripted_settings: MakeSettings, footage: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the restart the stored events are told again: the alarm is notified once, the job is done."""
+    write_clip(footage / "porch" / "walker.mp4", [Walk(0.5, 3.5)])
+    with http_receiver() as hook:
+        settings = scripted_settings(
+            sources={"inbox": {"type": "folder", "path": str(footage), "settle_s": 0.3}},
+            **{"notify.channels": {"hook": {"url": f"json://127.0.0.1:{hook.port}/alerts"}}},
+        )
+        first, second = Notifier(settings), Notifier(settings)
+        with monkeypatch.context() as patch:
+            if kill == "right after storing the file":
+                save = Store.save
+
+                def save_then_die(store: Store, record: FileRecord, events: list[Event]) -> None:
+                    save(store, record, events)
+                    raise Killed
+
+                patch.setattr(Store, "save", save_then_die)
+            listeners: list[EventListener] = [first, Killer()]
+            run_until_killed(Service(settings, listeners=listeners, companions=[first], workers=1))
+        with Store(data_dir) as store:
+            [stored] = store.events()
+            assert [state for _, state, _ in JobQueue(store.engine).jobs()] == ["leased"]
+
+        listener = Recorder()
+        stop = threading.Event()
+        service = Service(settings, listeners=[second, listener], companions=[second], workers=1)
+        thread = threading.Thread(target=service.run, args=(stop,))
+        thread.start()
+        try:
+            wait_for(jobs_done(data_dir, 1), 60, "the job to be settled")
+            wait_for(hook.received, 30, "the alert")
+            time.sleep(1)  # nothing else may follow
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
+        [request] = hook.received()
+    assert request.json()["title"] == "Person on porch"
+    assert [(c.kind, c.after.id, c.alarm) for c in listener.changes] == [("new", stored.id, True)]
+    with Store(data_dir) as store:
+        assert [o for _, _, o in JobQueue(store.engine).jobs()] == ["ok (already recorded)"]
+        assert [(q.message.key, q.state) for q in Outbox(store.engine).messages()] == [(f"event:{stored.id}", "sent")]
+
+
+def test_a_file_stored_before_its_job_was_queued_is_not_told_again(
+    serve: Callable[..., tuple[Service, Recorder]], footage: Path, data_dir: Path
+) -> None:
+    """A file handed in again once its old job was pruned: its events were told when it was stored."""
+    clip = write_clip(footage / "porch" / "walker.mp4", [Walk(0.5, 3.5)]).path
+    _, first = serve()
+    wait_for(jobs_done(data_dir, 1), 60, "the first analysis")
+    with Store(data_dir) as store:
+        JobQueue(store.engine).prune(0)
+        assert JobQueue(store.engine).submit(clip, "porch", "inbox", "folder")
+
+    wait_for(jobs_done(data_dir, 1), 30, "the new job to be settled")
+
+    with Store(data_dir) as store:
+        assert [o for _, _, o in JobQueue(store.engine).jobs()] == ["ok (already recorded)"]
+    assert [c.kind for c in first.changes] == ["new"]
+
+
+class StuckWorkers:
+    """`Workers` that take every file and never finish one (a long clip being analysed)."""
+
+    def __init__(self, *_args: object, **_kwargs: object) -> None:
+        self.busy = 0
+
+    def submit(self, path: Path, camera: str) -> None:
+        self.busy += 1
+
+    def poll(self, timeout: float | None) -> list[FileResult]:
+        time.sleep(timeout or 0.0)
+        return []
+
+    def close(self, now: bool = False) -> None:
+        """Nothing to stop."""
+
+
+def stop_during_analysis(service: Service) -> None:
+    """Run ``service`` until it has a file in analysis, then stop it cleanly."""
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,))
+    thread.start()
+    wait_for(lambda: service._in_flight, 30, "a file in analysis")
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_clean_shutdowns_during_an_analysis_never_give_the_file_up(
+    scripted_settings: MakeSettings, footage: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five stops while a long clip is analysed (``max_attempts`` 3): the clip still waits, uncounted."""
+    monkeypatch.setattr("camsift.service.Workers", StuckWorkers)
+    write_clip(footage / "porch" / "long.mp4")
+    settings = scripted_settings(
+        sources={"inbox": {"type": "folder", "path": str(footage), "settle_s": 0.1}}, **{"service.max_attempts": 3}
+    )
+    for _ in range(5):
+        stop_during_analysis(Service(settings, workers=1))
+
+    with Store(data_dir) as store:
+        [(job, state, outcome)] = JobQueue(store.engine).jobs()
+    assert (job.path.name, state, outcome, job.attempts) == ("long.mp4", "pending", None, 0)
+
+
+class SlowSource:
+    """A `Source` whose `stop` takes ``stop_s`` seconds (a thread to join, a clip to close), or until ``hurry``."""
+
+    def __init__(self, name: str, stop_s: float, stopped: list[str], hurry: threading.Event) -> None:
+        self.name, self.kind, self.stop_s, self.stopped, self.hurry = name, "slow", stop_s, stopped, hurry
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def stop(self) -> None:
+        self.hurry.wait(self.stop_s)
+        self.stopped.append(self.name)
+
+    def processed(self, path: Path, events: int) -> None:
+        """Nothing to clear away."""
+
+
+@pytest.mark.parametrize(("stop_s", "deadline_s", "stopped"), [(1.0, 10.0, 5), (60.0, 1.0, 0)])
+def test_sources_stop_together_within_one_deadline(
+    stop_s: float,
+    deadline_s: float,
+    stopped: int,
+    scripted_settings: MakeSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five sources taking 1 s each stop in about 1 s, not 5; sources that hang are left at the deadline."""
+    done: list[str] = []
+    hurry = threading.Event()
+    monkeypatch.setattr("camsift.service.Workers", StuckWorkers)
+    monkeypatch.setattr("camsift.service._SOURCES_STOP_S", deadline_s, raising=False)
+    monkeypatch.setattr("camsift.service.create", lambda name, *_: SlowSource(name, stop_s, done, hurry))
+    names = [f"cam{n}" for n in range(5)]
+    settings = scripted_settings(sources={n: {"type": "folder", "path": str(tmp_path)} for n in names})
+    service, stop = Service(settings, workers=1), threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,))
+    thread.start()
+    wait_for(lambda: len(service.sources) == len(names), 30, "the sources to start")
+
+    stop.set()
+    began = time.monotonic()
+    thread.join(timeout=30)
+    took = time.monotonic() - began
+    hurry.set()  # let the hanging ones go
+
+    assert not thread.is_alive()
+    assert sorted(done) == names[:stopped]
+    assert min(stop_s, deadline_s) <= took < min(stop_s, deadline_s) + 1.5
 
 
 # --- alarms ------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from camsift import Event, Store, scan
 from camsift.errors import StorageError
-from camsift.store import FileRecord, picture_path
+from camsift.store import EventMarks, FileRecord, ReviewFilter, picture_path
 from camsift.store import database_url as url_of  # the name database_url is the fixture
 from camsift.store.schema import events_table
 from conftest import Walk, write_clip
@@ -148,6 +148,70 @@ def test_event_queries(filled: Store, tmp_path: Path, query: dict, ids: list[str
 
 def test_events_of_one_source(filled: Store, tmp_path: Path) -> None:
     assert [e.id for e in filled.events(source=tmp_path / "a.mp4")] == ["abc-002", "abc-001"]
+
+
+# --- the web app's queries, on each backend ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("review", "ids"),
+    [
+        (ReviewFilter(), ["abc-004", "abc-003", "abc-002", "abc-001"]),
+        (ReviewFilter(face="known"), ["abc-001"]),
+        (ReviewFilter(face="unknown"), ["abc-003"]),
+        (ReviewFilter(face="none"), ["abc-004", "abc-002"]),
+        (ReviewFilter(has_clip=True), ["abc-004", "abc-003", "abc-002", "abc-001"]),  # footage is .mp4
+        (ReviewFilter(reviewed=True), ["abc-002"]),
+        (ReviewFilter(reviewed=False), ["abc-004", "abc-003", "abc-001"]),
+        (ReviewFilter(pinned=True), ["abc-004"]),
+        (ReviewFilter(pinned=True, reviewed=True), []),
+    ],
+)
+def test_review_filters_and_marks(filled: Store, review: ReviewFilter, ids: list[str]) -> None:
+    with filled.engine.begin() as conn:
+        for event_id, name in (("abc-001", "Alice"), ("abc-003", "unknown")):
+            conn.execute(events_table.update().where(events_table.c.id == event_id).values(sub_label=name))
+    assert filled.mark(["abc-002", "nope"], reviewed=True) == 1
+    assert filled.mark(["abc-004"], pinned=True) == 1
+
+    assert [e.id for e in filled.events(review=review)] == ids
+    assert filled.count_events(review=review) == len(ids)
+    assert filled.marks(["abc-002", "abc-004", "nope"]) == {
+        "abc-002": EventMarks(reviewed=True, pinned=False),
+        "abc-004": EventMarks(reviewed=False, pinned=True),
+    }
+
+
+def test_latest_per_camera_cameras_and_labels(filled: Store) -> None:
+    assert {camera: e.id for camera, e in filled.latest_per_camera().items()} == {
+        "garden": "abc-004",
+        "porch": "abc-002",
+    }
+    assert filled.cameras() == ["garden", "porch"]
+    assert filled.labels() == ["car", "person"]
+
+
+def test_deleting_an_event_takes_its_pictures_and_leaves_footage(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(b"footage")
+    shots = [store.data_dir / "events" / name for name in ("a.jpg", "a-annotated.jpg", "b.jpg")]
+    for shot in shots:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        shot.write_bytes(b"jpeg")
+    store.save(
+        record(source),
+        [
+            event(1, source).replace(snapshot=shots[0], snapshot_annotated=shots[1]),
+            event(2, source).replace(snapshot=shots[2]),
+        ],
+    )
+
+    assert store.delete_event("abc-001") is True
+    assert store.delete_event("abc-001") is False
+
+    assert [e.id for e in store.events()] == ["abc-002"]
+    assert [p.exists() for p in shots] == [False, False, True]
+    assert source.read_bytes() == b"footage"
 
 
 def test_saving_a_file_again_replaces_its_events_and_deletes_unused_pictures(store: Store, tmp_path: Path) -> None:

@@ -10,7 +10,15 @@ endpoint backed by the configured detector (``detect.detector``; ``auto`` is
 built for all 80 COCO labels, so people come from SSDLite and vehicles and
 animals from NanoDet); ``camsift serve --ai-api`` mounts it in the web app and
 ``camsift ai-api`` (`create_app`) serves it alone. A picture that cannot be
-decoded gets ``success: false`` with HTTP 400, as DeepStack does.
+decoded gets ``success: false`` with HTTP 400, as DeepStack does; a body larger
+than `MAX_BODY_BYTES` gets HTTP 413 before it is read.
+
+Keys: ``camsift ai-api`` checks the form field ``api_key`` against
+``CAMSIFT_AI_API_KEY``. In the web app the endpoint needs a login, and a
+DeepStack client logs in by sending one of the web app's API tokens
+(``camsift users token``) as that ``api_key`` field (see
+`camsift.web.auth.authorize`); without a valid one it gets HTTP 401 with
+``success: false``, as from DeepStack.
 
 Needs ``camsift[ai-api]`` (FastAPI, uvicorn, python-multipart).
 """
@@ -21,24 +29,88 @@ import io
 import secrets
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, FastAPI, File, Form, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import SecretStr
+from starlette.types import Message, Receive
 
 from camsift.boxes import nms
 from camsift.config import Settings
 from camsift.detectors import Detector
 from camsift.detectors.coco import COCO80
 from camsift.detectors.deepstack import BOX_KEYS, PATH
+from camsift.web.auth import NotLoggedInError
 
-__all__ = ["PATH", "create_app", "create_router"]
+__all__ = ["MAX_BODY_BYTES", "PATH", "create_app", "create_router"]
 
 DEFAULT_MIN_CONFIDENCE = 0.4
 """DeepStack's default ``min_confidence``."""
+
+MAX_BODY_BYTES = 20 * 1024 * 1024
+"""Largest request body accepted, bytes (20 MiB: a 4K JPEG is 1-5 MB, a 4K PNG 10-20 MB); larger gets HTTP 413."""
+
+
+def _refused(status: int, error: str) -> JSONResponse:
+    """DeepStack's answer to a request it will not serve."""
+    return JSONResponse({"success": False, "error": error}, status_code=status)
+
+
+class _BodyTooLargeError(HTTPException):
+    """The body went past `MAX_BODY_BYTES` while it was read (no or a false ``Content-Length``).
+
+    An `HTTPException` so that FastAPI's form parsing lets it through instead of answering 400.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises `_BodyTooLargeError` once more than ``limit`` body bytes came."""
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLargeError
+        return message
+
+    return capped
+
+
+class _DetectionRoute(APIRoute):
+    """A route that refuses bodies over `MAX_BODY_BYTES` (413) and answers a failed web login as DeepStack (401).
+
+    The size is checked on ``Content-Length`` before anything is read, and counted while reading
+    (chunked uploads), so an oversized upload is never spooled to disk. Inside the web app the login
+    dependency (`camsift.web.auth.authorize`) runs inside this handler: its `NotLoggedInError`
+    becomes DeepStack's ``{"success": false, "error": …}`` with 401 rather than the web app's answer.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                return _refused(413, _BodyTooLargeError().detail)
+            try:
+                return await handler(Request(request.scope, _capped(request.receive, MAX_BODY_BYTES)))
+            except _BodyTooLargeError as err:
+                return _refused(413, err.detail)
+            except NotLoggedInError:
+                return _refused(401, "Incorrect API key")
+
+        return guarded
 
 
 def _detector_for(settings: Settings) -> Detector:
@@ -59,13 +131,14 @@ def create_router(settings: Settings, *, api_key: SecretStr | None = None) -> AP
     Args:
         settings: ``detect`` picks the detector.
         api_key: When set, requests must send it as the form field ``api_key`` (as DeepStack's
-            ``API-KEY``); others get HTTP 401 with ``success: false``.
+            ``API-KEY``); others get HTTP 401 with ``success: false``. The web app passes none: its
+            login dependency checks the field against its API tokens instead.
 
     Example:
         >>> app = FastAPI()
         >>> app.include_router(create_router(Settings()))
     """
-    router = APIRouter(tags=["detection API (DeepStack)"])
+    router = APIRouter(tags=["detection API (DeepStack)"], route_class=_DetectionRoute)
     lock = threading.Lock()
 
     def analyse(data: bytes, floor: float) -> dict[str, Any]:
@@ -98,12 +171,12 @@ def create_router(settings: Settings, *, api_key: SecretStr | None = None) -> AP
         if api_key is not None and not secrets.compare_digest(
             (api_key_field or "").encode(), api_key.get_secret_value().encode()
         ):
-            return JSONResponse({"success": False, "error": "Incorrect API key"}, status_code=401)
+            return _refused(401, "Incorrect API key")
         data = await image.read()
         try:
             answer = await run_in_threadpool(analyse, data, min_confidence)
         except _BadImageError as err:
-            return JSONResponse({"success": False, "error": f"invalid image: {err}"}, status_code=400)
+            return _refused(400, f"invalid image: {err}")
         return JSONResponse(answer)
 
     return router

@@ -360,11 +360,15 @@ class FaceRule(_Model):
     arrived: list[str] = Field(default_factory=list, description="One of these people was recognised")
 
     def matches(self, sub_label: str | None) -> bool:
-        """Whether an event with this ``sub_label`` (``Event.sub_label``) meets one of the conditions."""
+        """Whether an event with this ``sub_label`` (``Event.sub_label``) meets one of the conditions.
+
+        Names compare without regard to case, as the known-faces library finds them (``Alice`` = ``alice``).
+        """
+        name = None if sub_label is None else sub_label.casefold()
         return (
             (self.unknown and sub_label == UNKNOWN)
-            or (bool(self.anyone_but) and sub_label not in self.anyone_but)
-            or sub_label in self.arrived
+            or (bool(self.anyone_but) and name not in {n.casefold() for n in self.anyone_but})
+            or name in {n.casefold() for n in self.arrived}
         )
 
 
@@ -455,7 +459,10 @@ class ServiceConfig(_Model):
         600.0, gt=0, description="Seconds a claimed job may take before it is handed out again (crash recovery)"
     )
     max_attempts: int = Field(
-        3, ge=1, description="A job claimed this many times without finishing (it kills its worker) is given up"
+        3,
+        ge=1,
+        description="A job whose analysis crashed this many times (it kills its worker, or the service died "
+        "with it) is given up; a clean stop of the service does not count",
     )
     queue_warn: int = Field(20, ge=1, description="Waiting jobs above which a growing queue is reported")
     heartbeat_s: float = Field(2.0, gt=0, description="Seconds between status updates that 'camsift status' reads")
@@ -946,10 +953,16 @@ class Settings(_Model):
     timezone: str | None = Field(
         None, description="IANA time zone of times in file names and of dated folders; default: this machine's"
     )
-    detect: DetectConfig = Field(default_factory=DetectConfig)
-    motion: MotionConfig = Field(default_factory=MotionConfig)
-    objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
-    events: EventsConfig = Field(default_factory=EventsConfig)
+    detect: DetectConfig = Field(default_factory=DetectConfig, description="Detector and frame sampling")
+    motion: MotionConfig = Field(
+        default_factory=MotionConfig, description="The motion gate: frames without motion skip the detector"
+    )
+    objects: ObjectsConfig = Field(
+        default_factory=ObjectsConfig, description="What counts: labels, confidence, box area, zones and masks"
+    )
+    events: EventsConfig = Field(
+        default_factory=EventsConfig, description="How tracked objects become events, and their snapshots"
+    )
     cameras: dict[str, CameraConfig] = Field(default_factory=dict, description="Cameras by name")
     record: RecordConfig = Field(default_factory=RecordConfig, description="Clips of live streams")
     alarm: AlarmConfig = Field(default_factory=AlarmConfig, description="Which events raise an alarm")

@@ -21,11 +21,17 @@ from camsift.media import Frame
 if TYPE_CHECKING:
     from camsift.faces import FaceSighting
 
-__all__ = ["SHOT_GAP_S", "Event", "EventBuilder", "Snapshot"]
+__all__ = ["REJOIN_AFTER_S", "SHOT_GAP_S", "Event", "EventBuilder", "Snapshot"]
 
 SHOT_GAP_S = 0.5
 """Seconds between the frames kept per event: neighbouring frames show the same pose, and a
 face turned away in one is often turned towards the camera half a second later."""
+
+
+REJOIN_AFTER_S = 1.0
+"""Seconds a track must have been unseen before a new track of its label may continue it
+(`EventBuilder`): shorter gaps are the tracker's own to bridge, and a new object next to one
+still in view is a second object."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,7 @@ class EventBuilder:
         self.id_prefix = id_prefix
         self._size = np.array([width, height, width, height], np.float32)
         self._tracks: dict[int, _Track] = {}
+        self._same: dict[int, int] = {}
         self._count = 0
 
     def _score(self, confidence: float, box: np.ndarray) -> float:
@@ -178,7 +185,7 @@ class EventBuilder:
         first = detections.data.get("first_s")
         for i, (tid, label, conf, box) in enumerate(
             zip(
-                detections.tracker_id.tolist(),
+                self._rejoin(frame.ts_s, detections),
                 detections.label.tolist(),
                 detections.confidence.tolist(),
                 detections.xyxy,
@@ -201,6 +208,32 @@ class EventBuilder:
             track.keep(shot, score, self.config.best_frames)
         ended = [t for t, tr in self._tracks.items() if frame.ts_s - tr.last_s > self.config.lost_s]
         return self._close(ended)
+
+    def _rejoin(self, ts_s: float, detections: Detections) -> list[int]:
+        """The track of each detection, a new track taken as the continuation of a lost one.
+
+        The tracker starts a new track when an object it lost for a while comes
+        back elsewhere (a person crossing a dark patch, hidden behind a pillar,
+        missed by the detector for a second or two). A new track of a label is
+        the same object as an open track of that label last seen at least
+        `REJOIN_AFTER_S` and at most ``lost_s`` ago, when exactly one such track
+        exists and nothing else of the label is lost: one walk-through is then
+        one event, not two with a gap between them.
+        """
+        ids = detections.tracker_id.tolist()
+        current = {self._same.get(t, t) for t in ids}
+        for tid, label in zip(ids, detections.label.tolist(), strict=True):
+            if tid in self._tracks or tid in self._same:
+                continue
+            lost = [
+                t
+                for t, tr in self._tracks.items()
+                if tr.label == label and t not in current and ts_s - tr.last_s >= REJOIN_AFTER_S
+            ]
+            if len(lost) == 1:
+                self._same[tid] = lost[0]
+                current.add(lost[0])
+        return [self._same.get(t, t) for t in ids]
 
     def ongoing(self) -> list[str]:
         """Labels of the objects in view that already count as events (``min_hits`` reached), oldest first.

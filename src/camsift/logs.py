@@ -4,7 +4,8 @@ Lines are JSON when stderr is not a terminal (systemd's journal, a log
 shipper) and coloured key=value for a person at a terminal. The standard
 library's ``logging`` (pyftpdlib logs through it) goes through the same
 renderer, so every line has the same shape. Secrets never reach a log: URLs go
-through `redact` first, and no message carries a password.
+through `redact` first (password and secret query values masked), and no message
+carries a password.
 
 Example:
     >>> configure()  # doctest: +SKIP
@@ -14,9 +15,10 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import structlog
 
@@ -85,12 +87,36 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
+_SECRET_PARAM = re.compile(
+    r"(token|secret|password|passwd|pwd|pass|key|sig|signature|auth|authorization|credential|jwt)$", re.IGNORECASE
+)
+"""Query parameter names that carry a secret: those ending with one of these words (``token``, ``access_token``,
+``api_key``, ``apikey``, ``X-Amz-Signature``, ``auth``, ``password`` …). Masking a harmless value is better than
+logging a secret one."""
+
+
 def redact(url: str) -> str:
-    """``url`` without its password: ``rtsp://admin:secret@cam/x`` -> ``rtsp://admin:***@cam/x``."""
+    """``url`` without its secrets: the password and the values of query parameters that name a secret.
+
+    Everything else is kept as written (percent-encoding, parameter order, an IPv6 host's brackets).
+
+    Example:
+        >>> redact("rtsp://admin:secret@cam/x")
+        'rtsp://admin:***@cam/x'
+        >>> redact("http://cam/video?channel=1&api_key=abc")
+        'http://cam/video?channel=1&api_key=***'
+    """
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+    query = "&".join(_redact_param(param) for param in parts.query.split("&"))
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _redact_param(param: str) -> str:
+    """``name=***`` for a query parameter ``name=value`` whose name is a secret's (`_SECRET_PARAM`), else ``param``."""
+    name, equals, value = param.partition("=")
+    return f"{name}=***" if equals and value and _SECRET_PARAM.search(unquote_plus(name)) else param

@@ -11,13 +11,18 @@ One main process owns the database writes and the order of things:
    load the models once and run `analyse_file`, as ``camsift scan`` does), so
    a slow detector never blocks a source;
 3. each result is **stored** (`Store.save`, one transaction per file), then
-   the source's `Source.processed` runs (delete, move), then the job is
-   marked done, then **listeners** hear of new and changed events.
+   **listeners** hear of new and changed events, then the source's
+   `Source.processed` runs (delete, move), then the job is marked done.
 
 A kill at any moment loses nothing (the job is still pending or leased and
-is handed out again at the next start) and duplicates nothing (event ids come
-from the file's path and content and `Store.save` replaces a file's events;
-a file already stored with the same size and mtime is not analysed again).
+is handed out again at the next start) and duplicates no event (event ids
+come from the file's path and content and `Store.save` replaces a file's
+events; a file already stored with the same size and mtime is not analysed
+again). Listeners are told at least once: a job whose file was stored but
+that was not marked done is settled at the next start by telling the
+listeners of the file's stored events again (see `Service._settle_stored`).
+A clean stop (``stop`` set) hands the jobs in analysis back without counting
+the attempt, so only crashes count towards ``service.max_attempts``.
 
 Example:
     >>> stop = threading.Event()  # set it (e.g. from a signal handler) to stop
@@ -43,7 +48,7 @@ from camsift.listeners import Companion, EventChange, EventListener, Problem
 from camsift.logs import get_logger
 from camsift.scanner import FileResult, Workers
 from camsift.sources import DatabaseIntake, Source, create
-from camsift.store import Store
+from camsift.store import FileRecord, Store
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
 
@@ -52,6 +57,10 @@ __all__ = ["Alarms", "Service", "configured_parts", "service_running"]
 log = get_logger("camsift.service")
 
 _LOCK_NAME = "camsift-run.lock"
+
+_SOURCES_STOP_S = 10.0
+"""Seconds all sources together get to stop at shutdown (they stop in parallel): the longest a source's own
+`Source.stop` takes (a stream's 8 s to close its clip, then its kill; a Blink poller's 10 s join)."""
 
 
 @dataclass
@@ -84,27 +93,43 @@ class Alarms:
         self.settings, self.store = settings, store
         self._last: dict[tuple[str, str], datetime] = {}
 
-    def normal_labels(self, camera: str) -> set[str]:
-        """Labels normally in ``camera``'s picture: listed plus learnt (``new_labels`` mode)."""
+    def normal_labels(self, camera: str, leave_out: set[str] | None = None) -> set[str]:
+        """Labels normally in ``camera``'s picture: listed plus learnt (``new_labels`` mode).
+
+        Args:
+            camera: The camera.
+            leave_out: The labels of one stored file not to learn from (the file whose alarms are decided).
+        """
         cfg = self.settings.for_camera(camera).alarm
         normal = set(cfg.labels)
-        files = self.store.recent_labels(camera, cfg.learn_files) if cfg.learn_files else []
+        files = self.store.recent_labels(camera, cfg.learn_files + (leave_out is not None)) if cfg.learn_files else []
+        if leave_out is not None and leave_out in files:
+            files.remove(leave_out)
+        del files[cfg.learn_files :]
         if files and len(files) >= cfg.learn_files:
             seen = {label for found in files for label in found}
             normal |= {label for label in seen if sum(label in f for f in files) >= cfg.learn_fraction * len(files)}
         return normal
 
-    def decide(self, events: list[Event]) -> dict[str, bool]:
-        """Whether each event (by id) raises an alarm; call once per file, before storing it."""
+    def decide(self, events: list[Event], stored: FileRecord | None = None) -> dict[str, bool]:
+        """Whether each event (by id) raises an alarm; call once per file, before storing it.
+
+        Args:
+            events: New events of one file.
+            stored: The file's record when it is stored already (its alarms decided again after a restart,
+                ``events`` being all its stored events): a file stored ``ok`` is among the files learnt
+                from, and is left out of them, as it was when its alarms were first decided.
+        """
         decided: dict[str, bool] = {}
         normal: dict[str, set[str]] = {}
+        learnt = {e.label for e in events} if stored is not None and stored.status == "ok" else None
         for event in sorted(events, key=lambda e: e.start_utc):
             cfg = self.settings.for_camera(event.camera).alarm
             if cfg.mode == "labels":
                 hit = not cfg.labels or event.label in cfg.labels
             else:
                 if event.camera not in normal:
-                    normal[event.camera] = self.normal_labels(event.camera)
+                    normal[event.camera] = self.normal_labels(event.camera, learnt)
                 hit = event.label not in normal[event.camera]
             key = (event.camera, event.label)
             last = self._last.get(key)
@@ -182,8 +207,7 @@ class Service:
                     self.sources[name].start()
                 self._loop(stop, _Parts(store, queue, board, workers, alarms))
             finally:
-                for source in self.sources.values():
-                    source.stop()
+                self._stop_sources()
                 for companion in reversed(started_companions):
                     try:
                         companion.stop()
@@ -191,8 +215,35 @@ class Service:
                         log.exception("companion failed to stop", companion=companion.name)
                 self.store = None
                 workers.close(now=True)
+                handed_back = queue.release(list(self._in_flight.values()))
                 board.report("service", "service", "stopped", f"{len(self._in_flight)} jobs left for the next start")
-                log.info("service stopped", unfinished=len(self._in_flight))
+                log.info("service stopped", unfinished=len(self._in_flight), handed_back=handed_back)
+
+    def _stop_sources(self) -> None:
+        """Stop every source at once, then wait for them all together for at most `_SOURCES_STOP_S` seconds.
+
+        `Source.stop` blocks until its source has stopped (a watcher thread joined, a stream's clip closed),
+        so each runs on a thread of its own and shutdown takes as long as the slowest source, not their sum.
+        A source still stopping at the deadline is logged and left to its daemon thread (a stream's process
+        also stops by itself once the service is gone).
+        """
+        stopping = [
+            (name, threading.Thread(target=self._stop_source, args=(name,), name=f"camsift-stop-{name}", daemon=True))
+            for name in self.sources
+        ]
+        for _, thread in stopping:
+            thread.start()
+        deadline = time.monotonic() + _SOURCES_STOP_S
+        for name, thread in stopping:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("source did not stop in time; leaving it", source=name, waited_s=_SOURCES_STOP_S)
+
+    def _stop_source(self, name: str) -> None:
+        try:
+            self.sources[name].stop()
+        except Exception:
+            log.exception("source failed to stop", source=name)
 
     def _loop(self, stop: threading.Event, parts: _Parts) -> None:
         s = self.settings.service
@@ -242,14 +293,35 @@ class Service:
             log.info("outside time window: kept, not analysed", path=str(job.path), camera=job.camera)
             return
         if known is not None and known.size == st.st_size and known.mtime == st.st_mtime:
-            self._processed(job, len(store.events(source=job.path)))
-            queue.done(job, "ok (already recorded)")
+            self._settle_stored(job, known, parts)
             return
         parts.workers.submit(job.path, job.camera)
         self._in_flight[str(job.path)] = job
 
+    def _settle_stored(self, job: Job, known: FileRecord, parts: _Parts) -> None:
+        """Settle a job whose file is stored as it is now; tell the listeners again if this job stored it.
+
+        A file stored after its job was queued was stored by this very job, in a run killed before the job
+        was marked done: perhaps before the listeners heard of it (`_finish` stores, tells, then marks done).
+        Its stored events are then told again, as ``new`` changes with their alarms decided again, so a kill
+        loses no notification or MQTT message. That is at-least-once, not twice-notified: the notifier's
+        outbox holds one message per channel and key (``event:<id>``) and its cooldown mark remembers the
+        event that set it, so telling it again queues nothing new; an MQTT client may see an event twice.
+        A file stored before the job was queued (handed in again once its old job was pruned) was told
+        then, and is not told again.
+        """
+        events = parts.store.events(source=job.path)
+        if known.processed_utc >= job.enqueued_utc:
+            log.info("file stored before a restart; telling the listeners again", path=str(job.path))
+            alarm = parts.alarms.decide(events, stored=known)
+            for event in events:
+                self._publish(EventChange("new", None, event, alarm[event.id], job.origin))
+        self._processed(job, len(events))
+        parts.queue.done(job, "ok (already recorded)")
+
     def _finish(self, job: Job, result: FileResult, parts: _Parts) -> None:
-        """Store a result, clear the file away, mark the job done, tell the listeners."""
+        """Store a result, tell the listeners, clear the file away, mark the job done (in this order, see
+        `_settle_stored`)."""
         store, queue = parts.store, parts.queue
         if result.record is None:  # its worker died on it twice: nothing to store
             queue.done(job, f"error: {result.error}")
@@ -263,6 +335,13 @@ class Service:
         changed = [e for e in events if before.get(e.id) != e]
         alarm = parts.alarms.decide([e for e in changed if e.id not in before])
         store.save(result.record, events)
+        for event in changed:
+            previous = before.get(event.id)
+            self._publish(
+                EventChange(
+                    "new" if previous is None else "update", previous, event, alarm.get(event.id, False), job.origin
+                )
+            )
         self._processed(job, len(events))
         queue.done(job, f"error: {result.error}" if result.error else "ok")
         latency = (datetime.now(UTC) - job.enqueued_utc).total_seconds()
@@ -272,13 +351,6 @@ class Service:
         else:
             log.info("file analysed", **fields)
         self._analysed(job, result.error if result.record.status == "error" else None)
-        for event in changed:
-            previous = before.get(event.id)
-            self._publish(
-                EventChange(
-                    "new" if previous is None else "update", previous, event, alarm.get(event.id, False), job.origin
-                )
-            )
 
     def _processed(self, job: Job, events: int) -> None:
         name = job.source  # a part of a source ("<source>/live/<camera>") is handled by its source

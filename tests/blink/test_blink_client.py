@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from blink_helpers import CODE_2FA, EMAIL, PASSWORD, FakeBlink
+from blink_helpers import CODE_2FA, EMAIL, PASSWORD, FakeBlink, minutes_ago
 from camsift.blink import AccountStatus, login, status
-from camsift.blink.client import BlinkClient, retry_after_s
+from camsift.blink.client import _REFRESH_MARGIN_S, BlinkClient, retry_after_s
 from camsift.blink.tokens import load_token
 from camsift.errors import AuthError, RateLimitError, SourceError
 
@@ -112,7 +112,7 @@ def test_a_refused_login_says_why_in_one_line_and_saves_nothing(
 def test_a_token_near_its_end_is_renewed_and_the_new_refresh_token_saved(blink: FakeBlink, logged_in: Path) -> None:
     before = load_token(logged_in)
     doc = json.loads(logged_in.read_text())
-    doc["expiration_date"] = doc["expiration_date"] - 3500  # 100 s left: inside the 5-minute margin
+    doc["expiration_date"] = doc["expiration_date"] - 3500  # 100 s left: inside the 10-minute margin
     logged_in.write_text(json.dumps(doc))
 
     status(logged_in)
@@ -218,3 +218,76 @@ def test_two_processes_sharing_the_token_renew_it_once(blink: FakeBlink, logged_
     token_a, token_b = asyncio.run(go())
     assert token_a == token_b
     assert blink.count("POST /oauth/token") == renewals + 1
+
+
+def expire_soon(token_file: Path, left_s: float = 100.0) -> None:
+    """Make the saved access token expire in ``left_s`` seconds (inside the renewal margin)."""
+    doc = json.loads(token_file.read_text())
+    doc["expiration_date"] = time.time() + left_s
+    token_file.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    ("left_s", "renewed"), [(_REFRESH_MARGIN_S - 30, True), (_REFRESH_MARGIN_S + 60, False), (3000.0, False)]
+)
+def test_the_token_is_renewed_within_ten_minutes_of_its_end_and_not_before(
+    blink: FakeBlink, logged_in: Path, left_s: float, renewed: bool
+) -> None:
+    assert _REFRESH_MARGIN_S == 600.0  # the README and the docstrings say 10 minutes
+    expire_soon(logged_in, left_s)
+    status(logged_in)
+    assert blink.count("POST /oauth/token") == (2 if renewed else 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("<html><body>Down for maintenance</body></html>", "text/html"), ("{not json", "application/json")],
+)
+def test_a_token_renewal_answered_with_no_json_means_login_needed_in_one_line(
+    blink: FakeBlink, logged_in: Path, body: str, content_type: str
+) -> None:
+    expire_soon(logged_in)
+    blink.fail("/oauth/token", 200, body=body, content_type=content_type)
+
+    with pytest.raises(AuthError, match=r"not JSON.*run 'camsift blink login'") as raised:
+        status(logged_in)
+
+    assert "\n" not in str(raised.value)
+    assert blink.count("POST /oauth/token") == 2
+
+
+def test_status_shows_each_cameras_last_motion_from_blinks_clip_list(blink: FakeBlink, logged_in: Path) -> None:
+    body = b"\x00\x00\x00\x18ftypmp42" + bytes(10)
+    newest = minutes_ago(5)
+    blink.add_clip("Front Door", body, minutes_ago(50))
+    blink.add_clip("Front Door", body, newest)
+    blink.add_clip("Front Door", body, minutes_ago(2)).deleted = True  # deleted in the app: not motion to show
+
+    front, back = status(logged_in).cameras
+
+    assert front.last_motion_utc == newest
+    assert back.last_motion_utc is None  # no clip of it
+    assert blink.count("GET /api/v1/accounts/1111/media/changed") == 1  # one page: Blink lists newest first
+
+
+def test_clip_listings_keep_last_motion_up_to_date_without_more_requests(blink: FakeBlink, logged_in: Path) -> None:
+    body = b"\x00\x00\x00\x18ftypmp42" + bytes(10)
+    back_motion, front_motion = minutes_ago(9), minutes_ago(4)
+
+    async def go() -> list[AccountStatus]:
+        async with BlinkClient(logged_in) as client:
+            await client.connect()
+            before = client.status()
+            blink.add_clip("Back Yard", body, back_motion)
+            blink.add_clip("Front Door", body, front_motion, local=True)
+            await client.cloud_clips(minutes_ago(60))
+            await client.local_clips()
+            return [before, client.status()]
+
+    before, after = asyncio.run(go())
+
+    assert [c.last_motion_utc for c in before.cameras] == [None, None]
+    front, back = (c.last_motion_utc for c in after.cameras)
+    assert back == back_motion
+    assert front is not None
+    assert abs((front - front_motion).total_seconds()) < 1  # as the USB stick's manifest says it

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,9 +20,13 @@ from camsift.errors import RateLimitError
 pytest_plugins = ["blink_fixtures"]
 
 
-def fetch(token: Path, data_dir: Path, **options: object) -> DownloadReport:
-    """One pass with no pauses, folder dates in UTC."""
-    return download(token, data_dir, UTC, request_delay_s=0, min_interval_s=0, **options)  # type: ignore[arg-type]
+MP4 = b"\x00\x00\x00\x18ftypmp42"
+"""The start of an MP4 (what camsift checks a download by)."""
+
+
+def fetch(token: Path, data_dir: Path, tz: tzinfo = UTC, **options: object) -> DownloadReport:
+    """One pass with no pauses, folder dates in ``tz`` (UTC)."""
+    return download(token, data_dir, tz, request_delay_s=0, min_interval_s=0, **options)  # type: ignore[arg-type]
 
 
 def mp4s(data_dir: Path) -> list[Path]:
@@ -194,3 +200,136 @@ def test_a_bounded_run_polls_until_its_time_is_up(blink: FakeBlink, logged_in: P
     report = asyncio.run(go())
     assert report.runs >= 2
     assert len(report.downloaded) == 1
+
+
+def test_a_clip_list_longer_than_the_page_limit_is_read_to_its_end_over_several_runs(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    """Blink lists newest first: the oldest clips are on the pages after the limit (20), and must come next run."""
+    blink.page_size = 1
+    clips = [blink.add_clip("Front Door", MP4 + bytes([i]), minutes_ago(600 - i)) for i in range(23)]
+    data = tmp_path / "data"
+
+    first = fetch(logged_in, data)
+
+    assert blink.count("media/changed") == 20
+    assert len(first.downloaded) == 20
+    assert first.watermark_utc == datetime.fromtimestamp(0, UTC)  # the 3 oldest clips are not listed yet
+    state = json.loads((data / "blink/1111/state.json").read_text())
+    assert state["resume_page"] == "20"
+
+    second = fetch(logged_in, data)
+
+    assert blink.count("media/changed") == 20 + 5  # pages 20 to 23 again, then the empty page 24
+    assert sorted(d.clip.clip_id for d in second.downloaded) == [str(c.clip_id) for c in clips[:3]]
+    assert second.on_disk == 1  # page 20, read twice
+    assert second.watermark_utc is not None
+    assert second.watermark_utc > minutes_ago(5)  # the time of the first run: all before it is on disk
+    assert "resume_page" not in json.loads((data / "blink/1111/state.json").read_text())
+    assert sorted(p.read_bytes()[-1] for p in mp4s(data)) == list(range(23))
+
+    new = blink.add_clip("Back Yard", MP4, datetime.now(UTC))
+    third = fetch(logged_in, data)
+    assert [d.clip.clip_id for d in third.downloaded] == [str(new.clip_id)]
+
+
+def test_a_clip_that_always_fails_is_given_up_after_three_runs_and_frees_the_watermark(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    bad = blink.add_clip("Front Door", b"<html>Service Unavailable</html>", minutes_ago(5))
+    blink.add_clip("Back Yard", MP4, minutes_ago(4))
+    data = tmp_path / "data"
+    asked = f"GET /api/v2/accounts/1111/media/clip/{bad.clip_id}.mp4"
+
+    runs = [fetch(logged_in, data) for _ in range(3)]
+
+    assert [len(r.failed) for r in runs] == [1, 1, 0]
+    assert [len(r.given_up) for r in runs] == [0, 0, 1]
+    assert "not an MP4" in runs[2].given_up[0]
+    assert "given up after 3 attempts" in runs[2].given_up[0]
+    assert all(r.watermark_utc is not None and r.watermark_utc <= bad.created_utc for r in runs[:2])
+    assert runs[2].watermark_utc is not None
+    assert runs[2].watermark_utc > minutes_ago(1)
+    assert blink.count(asked) == 3
+    failures = json.loads((data / "blink/1111/failures.json").read_text())
+    assert failures[f"cloud:{bad.clip_id}"]["attempts"] == 3
+
+    fourth = fetch(logged_in, data)  # still listed (10 minutes of overlap), no longer asked for
+    assert (fourth.failed, fourth.given_up, fourth.downloaded) == ([], [], [])
+    assert blink.count(asked) == 3
+    assert len(mp4s(data)) == 1
+
+
+def test_a_clip_fetched_at_its_second_attempt_is_forgotten_by_the_failure_count(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, person_clip: bytes
+) -> None:
+    clip = blink.add_clip("Front Door", person_clip, minutes_ago(3))
+    blink.cut_downloads = 1
+    data = tmp_path / "data"
+
+    assert len(fetch(logged_in, data).failed) == 1
+    assert json.loads((data / "blink/1111/failures.json").read_text())[f"cloud:{clip.clip_id}"]["attempts"] == 1
+    assert len(fetch(logged_in, data).downloaded) == 1
+    assert json.loads((data / "blink/1111/failures.json").read_text()) == {}
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("utc", "tz", "name"),
+    [
+        (datetime(2026, 11, 1, 4, 30, tzinfo=UTC), NEW_YORK, "00-30-00-Front_Door.mp4"),  # EDT, not repeated
+        (datetime(2026, 11, 1, 5, 30, tzinfo=UTC), NEW_YORK, "01-30-00-0400-Front_Door.mp4"),  # 01:30 EDT …
+        (datetime(2026, 11, 1, 6, 30, tzinfo=UTC), NEW_YORK, "01-30-00-0500-Front_Door.mp4"),  # … and EST
+        (datetime(2026, 11, 1, 7, 30, tzinfo=UTC), NEW_YORK, "02-30-00-Front_Door.mp4"),
+        (datetime(2026, 3, 8, 7, 30, tzinfo=UTC), NEW_YORK, "03-30-00-Front_Door.mp4"),  # spring forward: no repeat
+        (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), ZoneInfo("Europe/Berlin"), "02-30-00+0200-Front_Door.mp4"),
+        (datetime(2026, 10, 25, 1, 30, tzinfo=UTC), ZoneInfo("Europe/Berlin"), "02-30-00+0100-Front_Door.mp4"),
+        (datetime(2026, 11, 1, 5, 30, tzinfo=UTC), UTC, "05-30-00-Front_Door.mp4"),
+    ],
+)
+def test_file_names_carry_the_utc_offset_only_in_the_hour_a_fall_back_repeats(
+    tmp_path: Path, utc: datetime, tz: tzinfo, name: str
+) -> None:
+    assert clip_file(tmp_path, "1111", RemoteClip("7", "Front Door", "Home", utc, ""), tz).name == name
+
+
+def test_two_clips_in_the_same_local_second_of_a_fall_back_hour_are_both_kept(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    edt = blink.add_clip("Front Door", MP4 + b"EDT", datetime(2026, 11, 1, 5, 30, 0, tzinfo=UTC))
+    est = blink.add_clip("Front Door", MP4 + b"EST", datetime(2026, 11, 1, 6, 30, 0, tzinfo=UTC))
+    data = tmp_path / "data"
+
+    report = fetch(logged_in, data, NEW_YORK)
+
+    assert report.on_disk == 0
+    folder = data.resolve() / "blink/1111/Home/Front_Door/2026-11-01"
+    assert [(d.clip.clip_id, d.path) for d in report.downloaded] == [
+        (str(edt.clip_id), folder / "01-30-00-0400-Front_Door.mp4"),
+        (str(est.clip_id), folder / "01-30-00-0500-Front_Door.mp4"),
+    ]
+    assert [p.read_bytes()[-3:] for p in mp4s(data)] == [b"EDT", b"EST"]
+
+
+def test_two_clips_of_a_camera_in_the_same_second_get_names_of_their_own_and_keep_them(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    second = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    first = blink.add_clip("Front Door", MP4 + b"one", second + timedelta(microseconds=200_000))
+    other = blink.add_clip("Front Door", MP4 + b"two", second + timedelta(microseconds=700_000))
+    data = tmp_path / "data"
+
+    report = fetch(logged_in, data)
+
+    assert report.on_disk == 0
+    assert [d.path.name for d in report.downloaded] == [
+        f"{second:%H-%M-%S}-Front_Door.mp4",
+        f"{second:%H-%M-%S}-Front_Door-{other.clip_id}.mp4",
+    ]
+    assert [d.path.read_bytes()[-3:] for d in report.downloaded] == [b"one", b"two"]
+    assert first.clip_id != other.clip_id
+
+    again = fetch(logged_in, data)  # both listed again (overlap): the same names, both on disk
+    assert (again.downloaded, again.on_disk) == ([], 2)

@@ -89,6 +89,22 @@ def test_status_as_table_and_json(signed_in: Path, camsift_main: Cli, data: Path
     assert doc["networks"][0]["local_storage"] is True
 
 
+def test_status_shows_the_last_motion_of_each_camera(
+    blink: FakeBlink, signed_in: Path, camsift_main: Cli, data: Path
+) -> None:
+    when = minutes_ago(7)
+    blink.add_clip("Back Yard", b"\x00\x00\x00\x18ftypmp42", when)
+
+    doc = json.loads(camsift_main("blink", "status", "--data-dir", data, "--format", "json").stdout)
+    assert [c["last_motion_utc"] for c in doc["cameras"]] == [None, when.isoformat()]
+
+    table = camsift_main("blink", "status", "--data-dir", data)
+    assert table.code == 0, table.stderr
+    local = when.astimezone()
+    assert f"{local:%Y-%m-%d}" in table.stdout  # the column may wrap between date and time
+    assert f"{local:%H:%M}" in table.stdout
+
+
 def test_status_before_login_says_to_log_in(blink: FakeBlink, camsift_main: Cli, data: Path) -> None:
     result = camsift_main("blink", "status", "--data-dir", data)
     assert result.code == 1
@@ -172,3 +188,17 @@ def test_live_pipes_mpeg_ts_to_standard_output(
     assert out[:1] == b"\x47"
     assert len(out) > 10_000
     assert b"bytes of MPEG-TS sent" in err
+
+
+def test_live_to_a_file_leaves_no_part_behind_when_blink_refuses(
+    blink: FakeBlink, signed_in: Path, camsift_main: Cli, data: Path, tmp_path: Path
+) -> None:
+    blink.fail("/liveview", 404)
+    out = tmp_path / "live.ts"
+
+    result = camsift_main("blink", "live", "Front Door", "--output", out, "--data-dir", data)
+
+    assert result.code == 2
+    assert "Blink answered something camsift cannot read (live view)" in result.stderr
+    assert not out.exists()
+    assert list(tmp_path.glob("live.ts*")) == []

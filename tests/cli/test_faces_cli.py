@@ -63,8 +63,8 @@ def test_library_round_trip(camsift_main: Cli, faces_data: Path, tmp_path: Path)
     run_json(camsift_main, "scan", photo, "--data-dir", data, "-j", "1", "--force")
     assert labels(camsift_main, data) == {obama: "unknown", biden: "Biden"}  # the correction holds
 
-    removed = run_json(camsift_main, "faces", "remove", "Biden", "--data-dir", data)
-    assert removed["relabelled_events"] == [biden]
+    removed = run_json(camsift_main, "faces", "remove", "biden", "--data-dir", data)  # names ignore case
+    assert removed == {"name": "Biden", "relabelled_events": [biden]}
     assert labels(camsift_main, data) == {obama: "unknown", biden: "unknown"}
 
 

@@ -157,6 +157,69 @@ def test_the_budget_is_counted_in_the_store_of_the_data_dir(rekognition: tuple[A
         assert UsageBoard(store.engine).usage("rekognition").today == 1
 
 
+@pytest.fixture
+def store_closes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The data directories of the `Store` objects closed during the test."""
+    closed: list[Path] = []
+    close = Store.close
+
+    def counted(self: Store) -> None:
+        closed.append(self.data_dir)
+        close(self)
+
+    monkeypatch.setattr(Store, "close", counted)
+    return closed
+
+
+def test_the_store_it_opens_is_closed_with_the_detector(
+    rekognition: tuple[Any, Stubber], data_dir: Path, store_closes: list[Path]
+) -> None:
+    client, stubber = rekognition
+    for _ in range(3):
+        stubber.add_response("detect_labels", ANSWER)
+
+    with RekognitionDetector(client=client, data_dir=data_dir) as detector:
+        detector.detect_batch([IMAGE, IMAGE])  # one store for both requests
+        assert store_closes == []
+    assert store_closes == [data_dir.resolve()]
+    detector.detect(IMAGE)  # opened again after close
+    detector.close()
+    detector.close()  # twice is harmless
+
+    assert store_closes == [data_dir.resolve()] * 2
+    with Store(data_dir) as store:
+        assert UsageBoard(store.engine).usage("rekognition").today == 3
+
+
+def test_a_dropped_detector_closes_its_store(
+    rekognition: tuple[Any, Stubber], data_dir: Path, store_closes: list[Path]
+) -> None:
+    import gc
+
+    client, stubber = rekognition
+    stubber.add_response("detect_labels", ANSWER)
+    detector = RekognitionDetector(client=client, data_dir=data_dir)
+    detector.detect(IMAGE)
+
+    del detector
+    gc.collect()
+
+    assert store_closes == [data_dir.resolve()]
+
+
+def test_a_given_usage_board_is_left_open(
+    rekognition: tuple[Any, Stubber], usage: UsageBoard, store_closes: list[Path]
+) -> None:
+    client, stubber = rekognition
+    stubber.add_response("detect_labels", ANSWER)
+
+    with RekognitionDetector(client=client, usage=usage) as detector:
+        detector.detect(IMAGE)
+
+    assert store_closes == []
+    assert usage.usage("rekognition").today == 1
+
+
 # --- check_aws ----------------------------------------------------------------------------------------------------
 
 

@@ -24,6 +24,18 @@ SIZE = 64  # model input side, pixels
 IMAGE = np.zeros((64, 128, 3), np.uint8)  # 128 x 64: scale 0.5, letterbox padding 16 px above and below
 
 
+def save_model(graph: object, path: Path, metadata: dict[str, str] | None) -> Path:
+    """Save ``graph`` as an opset-17 ONNX model at ``path``, with ``metadata`` as its properties."""
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if metadata:
+        helper.set_model_props(model, metadata)
+    onnx.save(model, str(path))
+    return path
+
+
 def constant_model(path: Path, outputs: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> Path:
     """An ONNX model with a ``(1, 3, SIZE, SIZE)`` input whose outputs are the given constants."""
     from onnx import TensorProto, helper, numpy_helper
@@ -38,12 +50,7 @@ def constant_model(path: Path, outputs: dict[str, np.ndarray], metadata: dict[st
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, list(v.shape)) for name, v in outputs.items()],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    if metadata:
-        helper.set_model_props(model, metadata)
-    onnx.save(model, str(path))
-    return path
+    return save_model(graph, path, metadata)
 
 
 def padded(rows: list[list[float]], n: int = 16) -> np.ndarray:
@@ -146,6 +153,71 @@ def test_bad_models_are_one_line_errors(tmp_path: Path, outputs: dict, options: 
 
     with pytest.raises(DetectorError, match=message):
         YoloDetector(model=path, threads=1, **options)
+
+
+def nas_with_dynamic_classes(path: Path, metadata: dict[str, str] | None = None) -> Path:
+    """The YOLO-NAS graph of `test_yolo_nas_two_outputs` (2 classes), its class dimension dynamic.
+
+    Constant scores have a shape ONNX Runtime infers whatever the graph declares, so here they are
+    tiled by the dynamic batch size (1 at run time) and reshaped to ``(1, 2, -1)``: ``(1, 2, 'classes')``.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    def constant(name: str, value: np.ndarray) -> object:
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(value, f"{name}_v"))
+
+    xyxy = np.array([[22, 20, 42, 44], [6, 20, 14, 28]], np.float32)[None]
+    scores = np.array([0.7, 0.05, 0.02, 0.3], np.float32)
+    nodes = [
+        constant("boxes", xyxy),
+        constant("flat", scores),
+        constant("first", np.array([0], np.int64)),
+        constant("second", np.array([1], np.int64)),
+        constant("shape", np.array([1, 2, -1], np.int64)),
+        helper.make_node("Shape", ["images"], ["input_shape"]),
+        helper.make_node("Slice", ["input_shape", "first", "second"], ["batch"]),
+        helper.make_node("Tile", ["flat", "batch"], ["tiled"]),
+        helper.make_node("Reshape", ["tiled", "shape"], ["scores"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "nas_dynamic_classes",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
+        [
+            helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 2, 4]),
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 2, "classes"]),
+        ],
+    )
+    return save_model(graph, path, metadata)
+
+
+def test_a_dynamic_class_count_without_names_is_an_error_at_load(tmp_path: Path) -> None:
+    path = nas_with_dynamic_classes(tmp_path / "nas_dynamic.onnx")
+
+    with pytest.raises(DetectorError, match=r"nas_dynamic\.onnx.*dynamic.*set detect\.yolo\.class_names") as err:
+        YoloDetector(model=path, threads=1)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "metadata"),
+    [({"class_names": ["person", "dog"]}, None), ({}, {"names": "{0: 'person', 1: 'dog'}"})],
+    ids=["class_names", "metadata"],
+)
+def test_a_dynamic_class_count_takes_the_names_given(
+    tmp_path: Path, options: dict[str, list[str]], metadata: dict[str, str] | None
+) -> None:
+    detector = YoloDetector(model=nas_with_dynamic_classes(tmp_path / "nas.onnx", metadata), threads=1, **options)
+
+    assert detector.labels == {"person", "dog"}
+    assert boxes(detector.detect(IMAGE)) == [("person", PERSON, 0.7), ("dog", DOG, 0.3)]
+
+
+def test_too_few_names_for_a_dynamic_class_count_fail_at_detect(tmp_path: Path) -> None:
+    detector = YoloDetector(model=nas_with_dynamic_classes(tmp_path / "nas.onnx"), class_names=["person"], threads=1)
+
+    with pytest.raises(DetectorError, match="gave 2 class scores per candidate but 1 class names"):
+        detector.detect(IMAGE)
 
 
 def test_a_missing_model_is_a_detector_error(tmp_path: Path) -> None:

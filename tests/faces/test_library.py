@@ -54,17 +54,39 @@ def test_a_negative_example_vetoes_the_match_it_is_closer_to() -> None:
 @pytest.mark.parametrize(
     ("faces", "expected"),
     [
-        ([], (None, None)),
+        ([], (None, None)),  # no usable face: no sub_label
         ([(None, 0.7)], (UNKNOWN, None)),
-        ([(None, None)], (UNKNOWN, None)),
+        ([(None, None)], (UNKNOWN, None)),  # empty library
+        ([(None, 0.6), (None, 0.7), (None, 0.55)], (UNKNOWN, None)),
+        # one face: named only well inside the threshold (0.9 x 0.5 = 0.45)
+        ([("ann", 0.3)], ("ann", 0.7)),
+        ([("ann", 0.449)], ("ann", 0.551)),
+        ([("ann", 0.45)], (UNKNOWN, None)),
+        ([("ann", 0.49)], (UNKNOWN, None)),
+        # several faces: a strict majority names, and near the threshold is then enough
+        ([("ann", 0.49), ("ann", 0.48)], ("ann", 0.52)),
         ([("ann", 0.4), (None, 0.6), ("ann", 0.3)], ("ann", 0.7)),
-        ([("ann", 0.3), ("bob", 0.2)], (UNKNOWN, None)),  # two people in one box: say nothing
+        ([(None, 0.6), ("ann", 0.49), ("ann", 0.45), ("ann", 0.47)], ("ann", 0.55)),
+        ([("ann", 0.1), (None, 0.6)], (UNKNOWN, None)),  # half is no majority, however close
+        ([("ann", 0.1), (None, 0.6), (None, 0.55)], (UNKNOWN, None)),
+        ([(None, 0.6), ("ann", 0.2), (None, 0.51), ("ann", 0.2)], (UNKNOWN, None)),
+        # faces naming different people: say nothing, whatever the majority
+        ([("ann", 0.3), ("bob", 0.2)], (UNKNOWN, None)),  # two people in one box
+        ([("ann", 0.3), ("ann", 0.2), ("bob", 0.4)], (UNKNOWN, None)),
+        ([("ann", 0.0), ("bob", 0.4)], (UNKNOWN, None)),
+        # a face named by hand (distance 0: `faces name`, "who is this?") is not a guess
+        ([("ann", 0.0), (None, 0.6), (None, None)], ("ann", 1.0)),
     ],
 )
-def test_decide_gives_one_answer_per_event(
+def test_decide_names_an_event_only_when_its_faces_agree(
     faces: list[tuple[str | None, float | None]], expected: tuple[str | None, float | None]
 ) -> None:
-    assert decide(faces) == expected
+    assert decide(faces, max_distance=0.5) == expected
+
+
+@pytest.mark.parametrize(("max_distance", "expected"), [(0.5, UNKNOWN), (0.6, "ann")])
+def test_the_lone_face_margin_follows_the_match_distance(max_distance: float, expected: str) -> None:
+    assert decide([("ann", 0.5)], max_distance)[0] == expected
 
 
 def test_cluster_groups_close_faces_and_keeps_old_ids() -> None:

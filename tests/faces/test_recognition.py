@@ -55,7 +55,7 @@ def names_in(engine: FaceEngine, library: Library, photo: Path) -> list[str | No
     faces = sorted(engine.faces(rgb, scale=scale), key=lambda f: f.box_xyxy[0])
     usable = [f for f in faces if f.size_px >= CONFIG.min_face_px and f.sharpness >= CONFIG.min_sharpness]
     matches = [library.match(f.embedding, CONFIG.match_distance) for f in usable]
-    return [decide([(m.name, m.distance)])[0] for m in matches]
+    return [decide([(m.name, m.distance)], CONFIG.match_distance)[0] for m in matches]
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,8 @@ def settings(**overrides: Any) -> Settings:
         ({"faces": {"anyone_but": ["alice"]}}, event(), True, True),  # no face seen: not Alice
         ({"faces": {"anyone_but": ["alice"]}}, event(sub_label="alice"), True, False),
         ({"faces": {"arrived": ["alice"]}, "alarms_only": False}, event(sub_label="alice"), False, True),
+        ({"faces": {"arrived": ["alice"]}, "alarms_only": False}, event(sub_label="Alice"), False, True),
+        ({"faces": {"anyone_but": ["ALICE"]}}, event(sub_label="Alice"), True, False),  # names ignore case
     ],
 )
 def test_rule_conditions(rule: dict[str, Any], e: Event, alarm: bool, expected: bool) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,24 @@ def test_login_needed_is_reported_and_recovers_without_a_restart(
 
     wait_for(lambda: intake.submitted, 30, "the clip, at once after the login (not at the next poll, 10 min away)")
     assert states(intake)[-1] == "running"
+
+
+def test_a_token_renewal_answered_with_a_web_page_is_login_needed_not_an_internal_error(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, running: Callable[[Settings, FakeIntake], BlinkSource]
+) -> None:
+    doc = json.loads(logged_in.read_text())
+    doc["expiration_date"] = time.time() + 60  # due for renewal
+    logged_in.write_text(json.dumps(doc))
+    blink.fail("/oauth/token", 200, body="<html>Sorry, we are down for maintenance</html>")
+    intake = FakeIntake()
+    running(quick(settings_for(tmp_path / "data", logged_in), poll_s=600), intake)
+
+    wait_for(lambda: "login needed" in states(intake), 30, "login needed")
+    assert "backing off" not in states(intake)
+    error = next(r for r in intake.reports if r[2] == "login needed")[4]
+    assert error is not None
+    assert "not JSON" in error
+    assert "internal error" not in error
 
 
 def test_429_backs_off_as_asked_then_polls_again(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from camsift.errors import StorageError
 from camsift.store import Store
-from camsift.store.migrate import MIGRATIONS_DIR, differences, upgrade
+from camsift.store.migrate import HEAD, MIGRATIONS_DIR, differences, upgrade
 from camsift.store.schema import metadata
 
 
@@ -76,3 +76,9 @@ def _short(diff: object) -> str:
     kind, *rest = diff
     names = [getattr(x, "name", None) or (x if isinstance(x, str) else None) for x in rest]
     return f"{kind} {'.'.join(n for n in names if n)}"
+
+
+def test_head_is_the_newest_revision() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory(str(MIGRATIONS_DIR)).get_heads() == [HEAD]

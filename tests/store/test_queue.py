@@ -107,3 +107,37 @@ def test_a_missing_file_cannot_be_queued(queue: JobQueue, tmp_path: Path) -> Non
 
     with pytest.raises(StorageError, match=r"gone\.jpg: cannot queue: No such file"):
         queue.submit(tmp_path / "gone.jpg", "cam", "s", "ftp")
+
+
+def test_a_job_handed_back_at_clean_shutdowns_is_never_given_up(queue: JobQueue, tmp_path: Path) -> None:
+    """Stopping the service while a long clip is analysed, again and again, does not use up its attempts."""
+    clip = touch(tmp_path / "long.mp4")
+    queue.submit(clip, "cam", "s", "folder")
+    for _ in range(5):
+        [job] = queue.claim(1, lease_s=600, max_attempts=3)
+        assert queue.release([job]) == 1
+
+    [job] = queue.claim(1, lease_s=600, max_attempts=3)
+    assert (job.path, job.attempts) == (clip, 1)
+    assert [(state, outcome) for _, state, outcome in queue.jobs()] == [("leased", None)]
+
+
+def test_release_leaves_a_job_another_service_claimed_since(queue: JobQueue, tmp_path: Path) -> None:
+    queue.submit(touch(tmp_path / "a.mp4"), "cam", "s", "folder")
+    [mine] = queue.claim(1, lease_s=0, max_attempts=3)
+    time.sleep(0.01)
+    [theirs] = queue.claim(1, lease_s=600, max_attempts=3)  # my lease ran out: another service took it
+
+    assert queue.release([mine]) == 0
+    assert [(j.attempts, state) for j, state, _ in queue.jobs()] == [(theirs.attempts, "leased")] == [(2, "leased")]
+
+
+def test_leases_left_by_a_crash_count_as_attempts(queue: JobQueue, tmp_path: Path) -> None:
+    """`release_all` (at start, after a crash) keeps the count, so a file that kills the service is given up."""
+    queue.submit(touch(tmp_path / "crash.mp4"), "cam", "s", "folder")
+    for _ in range(2):
+        assert queue.claim(1, lease_s=600, max_attempts=2)
+        assert queue.release_all() == 1
+
+    assert queue.claim(1, lease_s=600, max_attempts=2) == []
+    assert [(state, outcome) for _, state, outcome in queue.jobs()] == [("failed", "given up after 2 attempts")]

@@ -16,8 +16,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def users(tmp_path: Path) -> Iterator[UserStore]:
-    with Store(tmp_path / "data") as store:
+def users(tmp_path: Path, database_url: str | None) -> Iterator[UserStore]:
+    with Store(tmp_path / "data", database_url) as store:
         found = UserStore(store)
         found.add("ann", PASSWORD)
         yield found

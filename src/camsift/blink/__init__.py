@@ -91,13 +91,16 @@ def login(
 
 
 def status(token_file: Path) -> AccountStatus:
-    """Sync modules and cameras with armed state, battery, temperature, Wi-Fi, local storage.
+    """Sync modules and cameras with armed state, battery, temperature, Wi-Fi, last motion, local storage.
+
+    Last motion comes from the first page of Blink's clip list (`BlinkClient.check_motion`).
 
     Raises:
         AuthError: login needed. SourceError: Blink unreachable or unreadable.
     """
 
     async def action(client: BlinkClient) -> AccountStatus:
+        await client.check_motion()
         return client.status()
 
     return _with_account(token_file, action)

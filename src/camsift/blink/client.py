@@ -14,9 +14,10 @@ One aiohttp client middleware watches every request blinkpy makes:
 - 401 on a request that carries the token raises `AuthError` ("login needed").
 
 The login token is renewed with blinkpy's OAuth v2 refresh (the grant the
-Blink app uses) 5 minutes before it expires, and saved at once, since Blink
-rotates refresh tokens. blinkpy's own log lines that could hold a token are
-withheld.
+Blink app uses) 10 minutes (`_REFRESH_MARGIN_S`) before it expires, and saved
+at once, since Blink rotates refresh tokens; an answer to the renewal that is
+not a token (a web page, broken JSON) is `AuthError` too. blinkpy's own log
+lines that could hold a token are withheld.
 
 Example:
     >>> async def main() -> None:
@@ -40,7 +41,15 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from camsift.blink.models import AccountStatus, CameraStatus, RemoteClip, SyncModuleStatus, parse_time, safe_name
+from camsift.blink.models import (
+    AccountStatus,
+    CameraStatus,
+    ClipListing,
+    RemoteClip,
+    SyncModuleStatus,
+    parse_time,
+    safe_name,
+)
 from camsift.blink.tokens import load_token, save_token
 from camsift.errors import AuthError, RateLimitError, SourceError
 from camsift.logs import get_logger
@@ -184,6 +193,7 @@ class BlinkClient:
         self.blink: Any = None
         self._token_mtime: float | None = None
         self._local_items: dict[str, Any] = {}
+        self._last_motion: dict[tuple[str, str], datetime] = {}  # (network, camera) -> newest clip seen
         self._renewing = asyncio.Lock()
 
     async def __aenter__(self) -> BlinkClient:
@@ -301,7 +311,13 @@ class BlinkClient:
         async with self._token_lock():
             if self._adopt_saved() and not force and (auth.expiration_date or 0) - time.time() > _REFRESH_MARGIN_S:
                 return False
-            data = await api.oauth_refresh_token(auth, auth.refresh_token, auth.hardware_id)
+            try:
+                data = await api.oauth_refresh_token(auth, auth.refresh_token, auth.hardware_id)
+            except (aiohttp.ContentTypeError, ValueError) as err:  # ValueError: JSON that does not parse
+                raise AuthError(
+                    "Blink answered the token renewal with something that is not a token (not JSON): "
+                    "login needed, run 'camsift blink login'"
+                ) from err
             if not isinstance(data, dict) or not data.get("access_token"):
                 raise AuthError("Blink refused to renew the saved login (expired, revoked): run 'camsift blink login'")
             auth.token = data["access_token"]
@@ -415,34 +431,74 @@ class BlinkClient:
                         temperature_c=camera.temperature_c,
                         wifi=_int(camera.wifi_strength),
                         sync_signal=_int(camera.sync_signal_strength),
-                        last_motion_utc=parse_time(camera.last_record),
+                        last_motion_utc=self._newest_motion(str(sync.name), str(name), camera.last_record),
                     )
                 )
         return AccountStatus(self.account_id, datetime.now(UTC), tuple(networks), tuple(cameras))
 
     # --- clips ----------
 
-    async def cloud_clips(self, since: datetime, max_pages: int = _MAX_PAGES) -> list[RemoteClip]:
-        """Clips in Blink's cloud changed since ``since`` (``media/changed``, page by page), oldest first.
+    def _newest_motion(self, network: str, camera: str, last_record: object) -> datetime | None:
+        """The newest of what camsift saw of ``camera`` and blinkpy's ``last_record`` (``None``: neither)."""
+        seen = [t for t in (self._last_motion.get((network, camera)), parse_time(last_record)) if t is not None]
+        return max(seen, default=None)
 
-        Deleted clips and entries without an address are left out.
+    def _note_motion(self, clips: list[RemoteClip]) -> None:
+        """Remember each camera's newest clip among ``clips`` (for `CameraStatus.last_motion_utc`)."""
+        for clip in clips:
+            key = (clip.network, clip.camera_name)
+            if key not in self._last_motion or clip.created_utc > self._last_motion[key]:
+                self._last_motion[key] = clip.created_utc
+
+    async def check_motion(self) -> None:
+        """Learn each camera's last motion from the first page of Blink's clip list (one request).
+
+        Blink lists clips newest first (about 25 a page), so this is the newest clip of every camera that
+        recorded one of the account's last 25 or so (blinkpy's ``check_new_videos`` reads page 1 too).
+        Clip listings (`list_cloud`, `local_clips`) keep it up to date without more requests.
         """
-        networks = {str(s.network_id): str(s.name) for s in self.blink.sync.values()}
+        await self.renew_token()
+        answer = await self._call("clip list", api.request_videos(self.blink, time=0, page=1))
+        self._note_motion(_cloud_page(_media(answer), self._network_names()))
+
+    def _network_names(self) -> dict[str, str]:
+        return {str(s.network_id): str(s.name) for s in self.blink.sync.values()}
+
+    async def list_cloud(self, since: datetime, first_page: int = 1, max_pages: int = _MAX_PAGES) -> ClipListing:
+        """Clips in Blink's cloud changed since ``since``: pages ``first_page`` … of ``media/changed``.
+
+        Blink sends the list newest first, so a listing cut at ``max_pages``
+        holds the newest clips and lacks the oldest: carry on from
+        ``next_page`` (same ``since``) to reach them. Deleted clips and entries
+        without an address are left out.
+        """
+        networks = self._network_names()
         clips: list[RemoteClip] = []
-        for page in range(1, max_pages + 1):
-            if page > 1:
+        page = first_page
+        while True:
+            if page == first_page + max_pages:
+                log.warning(
+                    "blink clip list cut at the page limit: the older clips come next run",
+                    pages=max_pages,
+                    next_page=page,
+                )
+                complete = False
+                break
+            if page > first_page:
                 await asyncio.sleep(_PAGE_PAUSE_S)
             answer = await self._call("clip list", api.request_videos(self.blink, time=since.timestamp(), page=page))
-            media = answer.get("media") if isinstance(answer, dict) else None
+            media = _media(answer)
             if not media:
+                complete = True
                 break
-            for item in media:
-                clip = _cloud_clip(item, networks)
-                if clip is not None:
-                    clips.append(clip)
-        else:
-            log.warning("blink clip list cut at the page limit: older clips are not fetched", pages=max_pages)
-        return sorted(clips, key=lambda c: c.created_utc)
+            clips += _cloud_page(media, networks)
+            page += 1
+        self._note_motion(clips)
+        return ClipListing(tuple(sorted(clips, key=lambda c: c.created_utc)), complete, page)
+
+    async def cloud_clips(self, since: datetime, max_pages: int = _MAX_PAGES) -> list[RemoteClip]:
+        """The clips of `list_cloud` from its first page, oldest first (a cut list lacks the oldest: see there)."""
+        return list((await self.list_cloud(since, 1, max_pages)).clips)
 
     async def local_clips(self) -> list[RemoteClip]:
         """Clips on the USB sticks of Sync Modules with local storage active, from a fresh manifest, oldest first.
@@ -472,6 +528,7 @@ class BlinkClient:
                 )
                 self._local_items[clip.clip_id] = item
                 clips.append(clip)
+        self._note_motion(clips)
         return sorted(clips, key=lambda c: c.created_utc)
 
     async def fetch(self, clip: RemoteClip, path: Path) -> Path:
@@ -568,6 +625,17 @@ class BlinkClient:
             return await self._call("live view", cam.init_livestream())
         except NotImplementedError as err:
             raise SourceError(f"camera {camera!r}: Blink offered a live view camsift cannot open ({err})") from err
+
+
+def _media(answer: object) -> list[object]:
+    """The entries of one ``media/changed`` page (Blink's order: newest first); none if it has none."""
+    media = answer.get("media") if isinstance(answer, dict) else None
+    return list(media) if isinstance(media, list) else []
+
+
+def _cloud_page(media: list[object], networks: dict[str, str]) -> list[RemoteClip]:
+    """The readable, not deleted clips of a page's entries."""
+    return [clip for clip in (_cloud_clip(item, networks) for item in media) if clip is not None]
 
 
 def _cloud_clip(item: object, networks: dict[str, str]) -> RemoteClip | None:

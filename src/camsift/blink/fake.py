@@ -10,7 +10,8 @@ manifest commands, ``liveview``); the bodies of clips are whatever the test
 gives (real clips from ``../shared/data``).
 
 Faults a test can script: any answer for a path (``fail``: 401, 429 with
-``Retry-After``, 500 …), a clip download cut off halfway (``cut_downloads``),
+``Retry-After``, 500 …, or a body that is not what Blink should send, such
+as a maintenance page), a clip download cut off halfway (``cut_downloads``),
 a wrong password or 2FA code, a revoked refresh token (``revoke``).
 
 Example:
@@ -61,12 +62,15 @@ class FakeClip:
 
 @dataclass
 class Fault:
-    """Answer ``status`` (``times`` times) to requests whose path contains ``path``."""
+    """Answer ``status`` (``times`` times) to requests whose path contains ``path``: with ``body`` as
+    ``content_type`` if given, else Blink's JSON error shape."""
 
     path: str
     status: int
     times: int = 1
     headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    content_type: str = "text/html"
 
 
 class _Loopback(AbstractResolver):
@@ -184,9 +188,20 @@ class FakeBlink:
         self.clips.append(clip)
         return clip
 
-    def fail(self, path: str, status: int, times: int = 1, retry_after: str | None = None) -> None:
-        """Answer ``status`` (with ``Retry-After``, if given) to the next ``times`` requests whose path has ``path``."""
-        self.faults.append(Fault(path, status, times, {} if retry_after is None else {"Retry-After": retry_after}))
+    def fail(
+        self,
+        path: str,
+        status: int,
+        times: int = 1,
+        retry_after: str | None = None,
+        *,
+        body: str | None = None,
+        content_type: str = "text/html",
+    ) -> None:
+        """Answer ``status`` (with ``Retry-After``, if given) to the next ``times`` requests whose path has ``path``;
+        with ``body`` (as ``content_type``) instead of Blink's JSON error, e.g. a proxy's maintenance page."""
+        headers = {} if retry_after is None else {"Retry-After": retry_after}
+        self.faults.append(Fault(path, status, times, headers, body, content_type))
 
     def revoke(self) -> None:
         """Forget every token issued (Blink logged the account out)."""
@@ -235,6 +250,10 @@ class FakeBlink:
         for fault in self.faults:
             if fault.path in path and fault.times > 0:
                 fault.times -= 1
+                if fault.body is not None:
+                    return web.Response(
+                        text=fault.body, status=fault.status, content_type=fault.content_type, headers=fault.headers
+                    )
                 return web.json_response(
                     {"message": "fault", "code": fault.status}, status=fault.status, headers=fault.headers
                 )

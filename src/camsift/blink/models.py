@@ -7,7 +7,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-__all__ = ["AccountStatus", "CameraStatus", "RemoteClip", "SyncModuleStatus", "parse_time", "safe_name"]
+__all__ = [
+    "AccountStatus",
+    "CameraStatus",
+    "ClipListing",
+    "RemoteClip",
+    "SyncModuleStatus",
+    "parse_time",
+    "safe_name",
+]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -75,7 +83,8 @@ class CameraStatus:
         temperature_c: Temperature in °C (Blink reports °F; converted).
         wifi: Wi-Fi signal as Blink reports it (bars 1-5 on most models, dBm on some).
         sync_signal: Signal to the Sync Module (LFR, bars 1-5), if reported.
-        last_motion_utc: Time of the newest motion clip blinkpy has seen, if any.
+        last_motion_utc: Start of the camera's newest motion clip camsift has seen (in the first page of
+            Blink's clip list, a clip listing, the local-storage manifest, or blinkpy's ``last_record``), if any.
     """
 
     name: str
@@ -163,3 +172,19 @@ class RemoteClip:
     def camera(self) -> str:
         """camsift camera name (`safe_name` of the Blink name)."""
         return safe_name(self.camera_name)
+
+
+@dataclass(frozen=True)
+class ClipListing:
+    """Part of Blink's cloud clip list (``media/changed``), which Blink sends newest first, page by page.
+
+    Attributes:
+        clips: The clips of the pages read, oldest first.
+        complete: The last page was reached: every clip changed since the time asked for is in ``clips``
+            (with the pages of earlier listings, when ``first_page`` was not 1).
+        next_page: The first page not read (where to carry on when ``complete`` is ``False``).
+    """
+
+    clips: tuple[RemoteClip, ...]
+    complete: bool
+    next_page: int

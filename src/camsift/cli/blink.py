@@ -118,9 +118,11 @@ def status_command(
             n.firmware or "",
         )
     console.print(networks)
-    cameras = Table(title="Cameras", title_justify="left")
-    for column in ("camera", "network", "armed", "online", "battery", "°C", "Wi-Fi", "last motion (local)"):
+    cameras = Table(title="Cameras (last motion in local time)", title_justify="left")
+    cameras.add_column("camera", no_wrap=True)
+    for column in ("network", "armed", "online", "battery", "°C", "Wi-Fi"):
         cameras.add_column(column)
+    cameras.add_column("last motion", no_wrap=True, min_width=16)  # a whole date and time, never cut
     for c in account.cameras:
         battery = (c.battery or "wired") + (f" {c.battery_v:.2f} V" if c.battery_v else "")
         last = f"{c.last_motion_utc.astimezone():%Y-%m-%d %H:%M}" if c.last_motion_utc else ""
@@ -174,6 +176,8 @@ def download_command(
         err_console.print(report.note, highlight=False)
     for line in report.failed:
         err_console.print(f"[yellow]not fetched (next run tries again):[/] {line}", highlight=False)
+    for line in report.given_up:
+        err_console.print(f"[red]not fetched, given up:[/] {line}", highlight=False)
     new = [d.path for d in report.downloaded]
     for path in new:
         typer.echo(str(path))
@@ -214,8 +218,12 @@ def live_command(
         return
     path = Path(output)
     part = part_path(path)
-    with part.open("wb") as out:
-        written = record_live(token, camera, out, seconds, sessions)
+    try:
+        with part.open("wb") as out:
+            written = record_live(token, camera, out, seconds, sessions)
+    except BaseException:  # Blink refused, the network broke, Ctrl-C: no half recording is left behind
+        part.unlink(missing_ok=True)
+        raise
     finish(part, path)
     console.print(f"{path}: {written} bytes of MPEG-TS", highlight=False)
 

@@ -95,12 +95,13 @@ def add_command(
     photos = _photos(paths)
     with _library(config, data_dir) as (settings, faces):
         naming, checks = enrol(faces, create_engine(settings.faces.engine), name, photos, settings.faces)
+        name = faces.spelling(name.strip()) or name.strip()
     doc = {
-        "name": name.strip(),
+        "name": name,
         "photos": [{"path": str(c.path), "added": c.reason is None, "reason": c.reason} for c in checks],
         **_naming(naming),
     }
-    _print(output, doc, _enrol_lines(name.strip(), naming, checks))
+    _print(output, doc, _enrol_lines(name, naming, checks))
     if any(c.reason for c in checks):
         raise typer.Exit(3)
 
@@ -165,8 +166,10 @@ def remove_command(
     data_dir: DataDirOption = None,
     output: FormatOption = Format.table,
 ) -> None:
-    """Forget a person: their examples are deleted and their past events say "unknown"."""
+    """Forget a person (the name's case does not matter): their examples are deleted and their past events say
+    "unknown"."""
     with _library(config, data_dir) as (_, faces):
+        name = faces.spelling(name) or name
         events = faces.remove(name)
     _print(output, {"name": name, "relabelled_events": events}, [f"{name} removed; {len(events)} events relabelled"])
 
@@ -220,6 +223,7 @@ def name_command(
     name = check_name(name)
     with _library(config, data_dir) as (settings, faces):
         naming = faces.name_group(group, name, engine_model(settings.faces.engine), settings.faces)
+    name = naming.name
     line = (
         f"group {group} is {name}: {naming.faces} faces named, {naming.examples} good enough to learn from, "
         f"{len(naming.events)} events relabelled"

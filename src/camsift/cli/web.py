@@ -30,7 +30,9 @@ def serve_command(
     ai_api: Annotated[
         bool | None,
         typer.Option(
-            "--ai-api/--no-ai-api", help="Also serve the DeepStack-compatible detection API [default: web.ai_api]."
+            "--ai-api/--no-ai-api",
+            help="Also serve the DeepStack-compatible detection API; DeepStack clients send an API token "
+            "(camsift users token) as their API key [default: web.ai_api].",
         ),
     ] = None,
 ) -> None:
@@ -127,7 +129,11 @@ def token_command(
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Make an API token for scripts (printed once: 'Authorization: Bearer <token>'), or --revoke them all."""
+    """Make an API token for scripts (printed once: 'Authorization: Bearer <token>'), or --revoke them all.
+
+    The token is also the API key of DeepStack clients (Blue Iris, Agent DVR, Home Assistant) of
+    'camsift serve --ai-api'.
+    """
     store, users = _users(config, data_dir)
     with store:
         if revoke:

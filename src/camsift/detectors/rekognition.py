@@ -26,9 +26,10 @@ Needs ``camsift[aws]`` (boto3).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,9 @@ from camsift.detections import Detections
 from camsift.detectors import register
 from camsift.detectors.deepstack import encode_jpeg
 from camsift.errors import DetectorError
+
+if TYPE_CHECKING:
+    from camsift.store import Store
 
 __all__ = ["LABELS", "SERVICE", "Check", "RekognitionDetector", "check_aws", "to_detections"]
 
@@ -159,6 +163,13 @@ class RekognitionDetector:
 
     Raises:
         DetectorError: boto3 is missing, the profile does not exist, or no region is configured.
+
+    The event store opened to count requests is closed by `close` (or leaving a ``with`` block),
+    else when the detector is garbage-collected or the process exits; a given ``usage`` is left open.
+
+    Example:
+        >>> with RekognitionDetector(region="eu-west-1", data_dir=Path("data")) as detector:  # doctest: +SKIP
+        ...     found = detector.detect(rgb_frame)
     """
 
     name = "rekognition"
@@ -193,6 +204,8 @@ class RekognitionDetector:
         self.resize = image_resize_percent / 100
         self.daily_budget, self.price_per_1000 = daily_budget, price_per_1000
         self._usage, self._store_at = usage, (data_dir, database)
+        self._store: Store | None = None  # opened by `_spend` when no `usage` was given
+        self._closer: weakref.finalize[[], RekognitionDetector] | None = None
 
     def _spend(self) -> None:
         """Take one request from today's budget.
@@ -207,7 +220,9 @@ class RekognitionDetector:
             data_dir, database = self._store_at
             if data_dir is None:
                 raise DetectorError("rekognition: no event store to count requests in (data_dir)")
-            self._usage = UsageBoard(Store(data_dir, database).engine)
+            self._store = Store(data_dir, database)
+            self._closer = weakref.finalize(self, self._store.close)
+            self._usage = UsageBoard(self._store.engine)
         if self._usage.spend(SERVICE, self.daily_budget) is None:
             raise DetectorError(
                 f"rekognition: today's budget of {self.daily_budget} requests (UTC day) is used up; "
@@ -249,6 +264,18 @@ class RekognitionDetector:
     def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
         """`detect` on each image in turn (one request each); ``thorough`` is ignored."""
         return [self.detect(image) for image in images]
+
+    def close(self) -> None:
+        """Close the event store opened to count requests (a later request opens it again)."""
+        if self._closer is not None:
+            self._closer()  # closes the store once, and no more at garbage collection
+            self._closer = self._store = self._usage = None
+
+    def __enter__(self) -> RekognitionDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ class YoloDetector:
 
     Raises:
         DetectorError: no model given, the file cannot be loaded, the outputs match no layout,
-            or the class names do not match the model's class count.
+            the class names do not match the model's class count, or the class count is dynamic
+            and there are no class names (neither ``class_names`` nor the ``names`` metadata).
 
     Example:
         >>> detector = YoloDetector(model=Path("yolo11n.onnx"))  # doctest: +SKIP
@@ -124,10 +125,16 @@ class YoloDetector:
         self.layout, classes = _layout(outputs, layout, path)
         meta = self._session.get_modelmeta().custom_metadata_map
         names = list(class_names) if class_names else class_names_from_metadata(meta)
+        if names is None and classes is None:
+            raise DetectorError(
+                f"yolo: {path}: the class dimension of its outputs {outputs} is dynamic and the model has no "
+                "'names' metadata, so its classes are unknown; set detect.yolo.class_names (names in class order)"
+            )
         if names is None:
             names = list(COCO80) if classes == len(COCO80) else [f"class_{i}" for i in range(classes or 0)]
         if classes is not None and len(names) != classes:
             raise DetectorError(f"yolo: {path} has {classes} classes but {len(names)} class names were given")
+        self.model = path
         self._names = np.asarray(names, np.str_)
         self.labels = frozenset(names)
         self.min_confidence = float(min_confidence)
@@ -145,6 +152,8 @@ class YoloDetector:
 
         Raises:
             ValueError: ``image`` is not an ``(H, W, 3)`` uint8 array.
+            DetectorError: the model gives another number of class scores than there are class names
+                (possible only when its class dimension is dynamic).
         """
         yolox = self.layout == "yolox"
         canvas, scale, offset = letterbox(image, self.input_size, pad=_PAD, centre=not yolox)
@@ -154,6 +163,11 @@ class YoloDetector:
             tensor /= 255.0
         outputs = self._session.run(None, {self._input: tensor})
         boxes, scores = _candidates(self.layout, outputs)
+        if scores.shape[1] != len(self._names):
+            raise DetectorError(
+                f"yolo: {self.model} gave {scores.shape[1]} class scores per candidate but "
+                f"{len(self._names)} class names are set (detect.yolo.class_names)"
+            )
         best = scores.argmax(axis=1)
         confidence = scores[np.arange(len(scores)), best]
         keep = confidence >= self.min_confidence

@@ -83,7 +83,7 @@ def check_photo(engine: FaceEngine, path: Path, name: str, library: Library, con
     Args:
         engine: The face engine.
         path: A jpg, jpeg or png.
-        name: The person it should show.
+        name: The person it should show (a face matching this name in another case is theirs).
         library: The current library (to refuse a face that is someone else).
         config: ``faces`` settings.
     """
@@ -104,7 +104,7 @@ def check_photo(engine: FaceEngine, path: Path, name: str, library: Library, con
         biggest = max(faces, key=lambda f: f.size_px)
         return PhotoCheck(path, None, example_problem(biggest.size_px, biggest.sharpness, config))
     match = library.match(usable[0].embedding, config.match_distance)
-    if match.name is not None and match.name != name:
+    if match.name is not None and match.name.casefold() != name.casefold():
         return PhotoCheck(path, None, f"this face matches {match.name} (distance {match.distance:.2f})")
     return PhotoCheck(path, usable[0], None)
 

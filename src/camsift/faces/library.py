@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from camsift.faces import UNKNOWN, Embedding
 
-__all__ = ["Library", "Match", "cluster", "decide", "distances"]
+__all__ = ["LONE_FACE_SHARE", "Library", "Match", "cluster", "decide", "distances"]
 
 
 def distances(embeddings: npt.NDArray[np.float32], embedding: Embedding) -> npt.NDArray[np.float32]:
@@ -101,21 +101,55 @@ class Library:
         return Match(name, distance)
 
 
-def decide(faces: Sequence[tuple[str | None, float | None]]) -> tuple[str | None, float | None]:
+LONE_FACE_SHARE = 0.9
+"""A lone face names an event only when closer than this share of ``faces.match_distance`` (0.45 at
+the default 0.5). On ``../shared/data`` (``bench/faces.py``, and the scans of ``tests/faces``) faces
+of enrolled adults in still photos come 0.06-0.40 from their own examples (Biden in
+``obama_and_biden.jpg``: 0.40) and the nearest stranger 0.58; the 0.45-0.5 band, where strangers
+appear first as the threshold grows, is left to events with more than one face."""
+
+
+def decide(faces: Sequence[tuple[str | None, float | None]], max_distance: float) -> tuple[str | None, float | None]:
     """One ``(sub_label, sub_label_score)`` for an event from its faces' ``(name, distance)``.
 
-    No face: ``(None, None)``. Every named face names the same person: that
-    name, scored ``1 - nearest distance`` (so 0.5 and up with the default
-    ``match_distance``; a similarity, not a probability). Otherwise (no face
-    recognised, or faces naming different people, e.g. two people in one
-    box): ``"unknown"``.
+    Each face is one frame of the event on which a usable face was seen, with `Library.match`'s
+    answer for it. A matched frame is a guess; a stranger must not be named after one lucky
+    frame while the others say "nobody I know". So:
+
+    1. no face: ``(None, None)``;
+    2. faces naming two different people (two people in one box, a tracker that swapped
+       people): ``"unknown"``;
+    3. a face at distance 0 is not a guess: it was named by hand (``camsift faces name``, the
+       web's "who is this?") or is itself an example, so its name is the answer;
+    4. otherwise the one name is the answer only when a **strict majority** of the faces give it
+       (2 of 2, 2 of 3, 3 of 4 …): 1 of 2 or 1 of 3 is ``"unknown"``;
+    5. a lone face is a majority of one, so it must also be well inside the threshold:
+       closer than ``LONE_FACE_SHARE * max_distance``.
+
+    A name is scored ``1 - nearest distance`` of its faces (0.5 and up with the default
+    ``match_distance``; a similarity, not a probability).
+
+    Args:
+        faces: ``(name, distance)`` of each face; name ``None``: unknown (distance ``None``: empty library).
+        max_distance: ``faces.match_distance`` the faces were matched with.
+
+    Example:
+        >>> decide([("ann", 0.3), (None, 0.6), ("ann", 0.45)], max_distance=0.5)
+        ('ann', 0.7)
+        >>> decide([("ann", 0.3), (None, 0.6), (None, 0.7)], max_distance=0.5)
+        ('unknown', None)
     """
     if not faces:
         return None, None
     named = [(name, d) for name, d in faces if name is not None and d is not None]
-    if not named or len({name for name, _ in named}) > 1:
+    if len({name for name, _ in named}) != 1:
         return UNKNOWN, None
-    return named[0][0], round(max(0.0, 1.0 - min(d for _, d in named)), 4)
+    nearest = min(d for _, d in named)
+    by_hand = nearest == 0.0
+    majority = 2 * len(named) > len(faces) and (len(faces) > 1 or nearest < LONE_FACE_SHARE * max_distance)
+    if not (by_hand or majority):
+        return UNKNOWN, None
+    return named[0][0], round(max(0.0, 1.0 - nearest), 4)
 
 
 def cluster(

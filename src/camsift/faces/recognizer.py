@@ -4,7 +4,8 @@ For each of an event's kept frames (``events.best_frames``, at least half a
 second apart) the recognizer searches the top of the person's box for faces,
 keeps the face that belongs to this person, embeds it and asks the library.
 `camsift.faces.library.decide` turns the event's faces into one
-``sub_label``: a name, ``"unknown"``, or none when no usable face was seen.
+``sub_label``: a name (only when most of its faces agree on it), ``"unknown"``,
+or none when no usable face was seen.
 
 The search is budgeted: the region is resized so that a face of
 ``faces.min_face_px`` reaches the detector's own minimum (dlib HOG: 80 px),
@@ -133,7 +134,7 @@ class FaceRecognizer:
                 )
             )
             crops.append(_crop(image, face.box_xyxy))
-        sub_label, score = decide([(s.name, s.distance) for s in sightings])
+        sub_label, score = decide([(s.name, s.distance) for s in sightings], self.config.match_distance)
         best = event.best
         if best is not None and sub_label is not None:
             best = _labelled(best, sub_label)

@@ -51,9 +51,10 @@ _KEEP_S = 30 * 86400.0
 """Sent and failed messages are kept this long (for the record), then forgotten."""
 
 _DOWN_STATES = frozenset({"error", "connecting", "backing off", "login needed"})
+"""Source states on the status board that count as down."""
+
 _ACT_NOW_STATES = frozenset({"login needed"})
 """States only the owner can fix (Blink asks for a new login): told at once, not after ``source_down_s``."""
-"""Source states on the status board that count as down."""
 
 
 @dataclass

@@ -218,7 +218,7 @@ class BlinkSource:
         detail = board_detail(status, self.clips)
         if report.left:
             detail += f"; {report.left} clips wait for the next poll"
-        self.report("running", detail, "; ".join(report.failed[:2]) or None)
+        self.report("running", detail, "; ".join([*report.failed, *report.given_up][:2]) or None)
 
     def _hand_in(self, done: Downloaded) -> None:
         self.clips += 1

@@ -212,6 +212,16 @@ class FaceStore:
         with self.engine.connect() as conn:
             return _library(conn, model)
 
+    def spelling(self, name: str) -> str | None:
+        """How a known person's name is stored, found ignoring case (``None``: nobody of that name).
+
+        Names are one person whatever their case: ``faces add alice`` adds photos to "Alice",
+        ``faces remove ALICE`` forgets her, and events keep the spelling she was added with.
+        """
+        with self.engine.connect() as conn:
+            found = _spelling(conn, name)
+        return None if found is None else found[1]
+
     def people(self) -> list[Person]:
         """Known people by name."""
         examples = sa.select(sa.func.count()).where(X.c.person_id == P.c.id, ~X.c.negative).scalar_subquery()
@@ -225,22 +235,24 @@ class FaceStore:
         """Add examples of a person (created if new), then look again at past unknown faces.
 
         Args:
-            name: The person (checked with `camsift.faces.enrol.check_name`).
+            name: The person (checked with `camsift.faces.enrol.check_name`); a known person's name in
+                any case is that person (`spelling`).
             model: Embedding model of the examples.
             examples: ``(embedding, source)`` pairs (source: the photo's path).
             config: ``faces`` settings (``match_distance``).
 
         Returns:
-            What changed: past unknown faces that now match (retrospective search).
+            What changed (with the stored spelling of the name): past unknown faces that now match
+            (retrospective search).
         """
         with _transaction(self.engine, f"cannot add faces of {name}") as conn:
-            person = _person_id(conn, name, create=True)
+            person, name = _person(conn, name, create=True)
             _insert_examples(conn, person, model, [(e, source, False) for e, source in examples])
             found, events = _rematch(conn, _library(conn, model), model, config.match_distance)
         return Naming(name, found, len(examples), events)
 
     def remove(self, name: str) -> list[str]:
-        """Forget a person: their examples go, their faces on events become unknown.
+        """Forget a person (``name`` in any case, `spelling`): their examples go, their faces on events become unknown.
 
         Returns:
             Ids of the events whose label changed.
@@ -249,12 +261,12 @@ class FaceStore:
             FaceError: no such person.
         """
         with _transaction(self.engine, f"cannot remove {name}") as conn:
-            person = _person_id(conn, name)
+            person, name = _person(conn, name)
             conn.execute(X.delete().where(X.c.person_id == person))
             conn.execute(P.delete().where(P.c.id == person))
             events = [e for (e,) in conn.execute(sa.select(F.c.event_id).where(F.c.name == name).distinct())]
             conn.execute(F.update().where(F.c.name == name).values(name=None, cluster=None))
-            return _relabel(conn, events)
+            return _relabel(conn, events, _ONLY_UNNAMING)
 
     def groups(self, model: str, max_distance: float) -> list[FaceGroup]:
         """Unknown faces in groups of similar faces, largest group first.
@@ -329,12 +341,12 @@ class FaceStore:
             ).all()
             if not faces:
                 raise FaceError(missing)
-            person = _person_id(conn, name, create=True)
+            person, name = _person(conn, name, create=True)
             good = [f for f in faces if example_problem(f.x2 - f.x1, f.sharpness, config) is None]
             learnt = [(_embedding(f.embedding), f"event {f.event_id}", False) for f in good]
             _insert_examples(conn, person, model, learnt)
             conn.execute(F.update().where(F.c.id.in_([f.id for f in faces])).values(name=name, distance=0.0))
-            events = _relabel(conn, sorted({f.event_id for f in faces}))
+            events = _relabel(conn, sorted({f.event_id for f in faces}), config.match_distance)
             found, more = _rematch(conn, _library(conn, model), model, config.match_distance)
         return Naming(name, len(faces) + found, len(good), sorted({*events, *more}))
 
@@ -379,7 +391,7 @@ class FaceStore:
             name = label[0]
             if name is None or name == UNKNOWN:
                 raise FaceError(f"event {event_id} has no name to correct (sub_label: {name})")
-            person = _person_id(conn, name)
+            person, _ = _person(conn, name)
             faces = conn.execute(
                 sa.select(F.c.id, F.c.model, F.c.embedding).where(F.c.event_id == event_id, F.c.name == name)
             ).all()
@@ -387,7 +399,7 @@ class FaceStore:
                 rows = [(_embedding(f.embedding), f"event {event_id}", True) for f in faces if f.model == model]
                 _insert_examples(conn, person, model, rows)
             conn.execute(F.update().where(F.c.event_id == event_id).values(name=None, cluster=None))
-            _relabel(conn, [event_id])
+            _relabel(conn, [event_id], _ONLY_UNNAMING)
         return str(name)
 
 
@@ -407,15 +419,28 @@ def _library(conn: Connection, model: str) -> Library:
     return Library.of((name, _embedding(data), bool(neg)) for name, data, neg in rows)
 
 
-def _person_id(conn: Connection, name: str, create: bool = False) -> int:
-    found = conn.execute(sa.select(P.c.id).where(P.c.name == name)).scalar()
+def _spelling(conn: Connection, name: str) -> tuple[int, str] | None:
+    """Id and stored name of the person called ``name``, ignoring case (`str.casefold`): the exact
+    spelling first (a library made before names ignored case may hold both "Ann" and "ann")."""
+    rows = conn.execute(sa.select(P.c.id, P.c.name).order_by(P.c.id)).all()
+    found = [r for r in rows if r.name == name] or [r for r in rows if r.name.casefold() == name.casefold()]
+    return (int(found[0].id), str(found[0].name)) if found else None
+
+
+def _person(conn: Connection, name: str, create: bool = False) -> tuple[int, str]:
+    """Id and stored name of a known person (`_spelling`), or of a new one when ``create``.
+
+    Raises:
+        FaceError: nobody of that name and not ``create``.
+    """
+    found = _spelling(conn, name)
     if found is not None:
-        return int(found)
+        return found
     if not create:
         raise FaceError(f"no known person named {name!r} (see 'camsift faces list')")
     key = conn.execute(P.insert().values(name=name, added_utc=datetime.now(UTC))).inserted_primary_key
     assert key is not None
-    return int(key[0])
+    return int(key[0]), name
 
 
 def _insert_examples(conn: Connection, person: int, model: str, rows: Sequence[tuple[Embedding, str, bool]]) -> None:
@@ -431,12 +456,20 @@ def _insert_examples(conn: Connection, person: int, model: str, rows: Sequence[t
         )
 
 
-def _relabel(conn: Connection, event_ids: Sequence[str]) -> list[str]:
-    """Set each event's ``sub_label`` from its faces again (`decide`); returns the ids that changed."""
+_ONLY_UNNAMING = FacesConfig().match_distance
+"""``max_distance`` for `_relabel` after changes that only make faces unknown (`FaceStore.remove`,
+`FaceStore.wrong`): they never leave an event with one named face (each relabelled event had a face of
+that person, now unknown), so `decide`'s lone-face threshold, the only use of it, never applies."""
+
+
+def _relabel(conn: Connection, event_ids: Sequence[str], max_distance: float) -> list[str]:
+    """Set each event's ``sub_label`` from its faces again (`decide`); returns the ids that changed.
+
+    ``max_distance`` is ``faces.match_distance`` (`decide`'s lone-face rule)."""
     changed = []
     for event_id in event_ids:
         faces = conn.execute(sa.select(F.c.name, F.c.distance).where(F.c.event_id == event_id)).all()
-        sub_label, score = decide([(name, distance) for name, distance in faces])
+        sub_label, score = decide([(name, distance) for name, distance in faces], max_distance)
         old = conn.execute(sa.select(events_table.c.sub_label).where(events_table.c.id == event_id)).scalar()
         if old != sub_label:
             changed.append(event_id)
@@ -457,7 +490,7 @@ def _rematch(conn: Connection, library: Library, model: str, max_distance: float
         if match.name is not None:
             conn.execute(F.update().where(F.c.id == face_id).values(name=match.name, distance=match.distance))
             named.append(event_id)
-    return len(named), _relabel(conn, sorted(set(named)))
+    return len(named), _relabel(conn, sorted(set(named)), max_distance)
 
 
 def _assign_groups(conn: Connection, model: str, max_distance: float) -> None:

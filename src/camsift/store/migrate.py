@@ -26,13 +26,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from camsift.errors import StorageError
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "autogenerate", "differences", "upgrade"]
+__all__ = ["HEAD", "MIGRATIONS_DIR", "alembic_config", "autogenerate", "differences", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """The Alembic script directory (``env.py``, ``versions/``)."""
 
 _BASE = "0001"
 """The first revision: what a database made before migrations is stamped at."""
+
+HEAD = "0001"
+"""The newest revision. A database already at it opens without importing Alembic or taking the
+lock (worker processes open the store for every file); ``tests/store/test_migrate.py`` checks
+that it is Alembic's head, so a new revision must move it."""
 
 _LOCK_KEY = 0x63616D73  # "cams": the PostgreSQL advisory lock held while migrating
 
@@ -67,6 +72,12 @@ def upgrade(engine: Engine, *, create_missing: bool = True) -> None:
         StorageError: the database is at a revision this camsift does not know (made by a newer one).
         sqlalchemy.exc.SQLAlchemyError: the database refused (the `Store` turns it into a `StorageError`).
     """
+    with engine.connect() as conn:
+        if _revision(conn) == HEAD:
+            if create_missing:
+                _create_missing(conn)
+            conn.commit()
+            return
     from alembic import command
     from alembic.util.exc import CommandError
 
@@ -87,6 +98,13 @@ def upgrade(engine: Engine, *, create_missing: bool = True) -> None:
         if create_missing:
             _create_missing(conn)
         conn.commit()
+
+
+def _revision(conn: Connection) -> str | None:
+    """The database's Alembic revision, without Alembic; ``None`` for a new or unversioned database."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def _create_missing(conn: Connection) -> None:

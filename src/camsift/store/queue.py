@@ -12,14 +12,19 @@ States::
 
     pending ──claim──> leased ──done──> done
        ^                 │  └──give up──> failed   (claimed max_attempts times without finishing)
-       └──lease expired──┘
+       ├──lease expired──┤
+       └────release──────┘   (a clean shutdown: the claim is not counted)
 
 One service owns a data directory at a time (``camsift run`` holds a lock),
 so `JobQueue.release_all` at start hands back what the previous run held.
+Only attempts that ended in a crash count towards ``max_attempts``: a service
+that stops cleanly hands its jobs back with `JobQueue.release`, uncounted, and
+what `release_all` finds at the next start was left by a crash.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,8 +173,29 @@ class JobQueue:
                 .values(state="done", done_utc=_now(), outcome=outcome)
             )
 
+    def release(self, jobs: Iterable[Job]) -> int:
+        """Hand back jobs claimed by this process, the claim not counted as an attempt; returns how many.
+
+        For a clean shutdown: an analysis that a stop interrupted has not failed, so stopping a service
+        while a long clip is analysed never makes it give that clip up. A job claimed again since (its
+        lease ran out and another service took it) is left alone.
+        """
+        t = jobs_table
+        released = 0
+        with self.engine.begin() as conn:
+            for job in jobs:
+                mine = sa.and_(t.c.id == job.id, t.c.state == "leased", t.c.attempts == job.attempts)
+                result = conn.execute(
+                    t.update().where(mine).values(state="pending", attempts=job.attempts - 1, lease_until_utc=None)
+                )
+                released += result.rowcount
+        return released
+
     def release_all(self) -> int:
-        """Hand every leased job back (at service start: the previous run is gone); returns how many."""
+        """Hand every leased job back (at service start: the previous run is gone); returns how many.
+
+        The previous run did not stop cleanly (it would have used `release`), so the claims count as attempts.
+        """
         with self.engine.begin() as conn:
             result = conn.execute(
                 jobs_table.update().where(jobs_table.c.state == "leased").values(state="pending", lease_until_utc=None)

@@ -5,6 +5,10 @@
   Secure when the request came over HTTPS or to this machine
   (``web.cookie_secure``).
 - A script sends ``Authorization: Bearer <token>`` (``camsift users token``).
+  DeepStack clients (Blue Iris, Agent DVR, Home Assistant), which can only
+  send a form field, may give the same token as the ``api_key`` field of a
+  form posted to the detection API (`API_KEY_PATHS`), as DeepStack's own
+  ``API-KEY`` is given.
 - Every state change (POST, PUT, PATCH, DELETE) made with a session cookie
   must carry the session's CSRF token, in an ``X-CSRF-Token`` header or a
   ``csrf_token`` form field (OWASP's synchronizer-token pattern); bearer
@@ -26,11 +30,15 @@ from typing import TYPE_CHECKING
 from fastapi import HTTPException, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from camsift.detectors.deepstack import PATH as DEEPSTACK_PATH
+
 if TYPE_CHECKING:
     from camsift.store.users import Session, User
     from camsift.web.state import WebState
 
 __all__ = [
+    "API_KEY_FIELD",
+    "API_KEY_PATHS",
     "CSRF_HEADER",
     "LOGIN_CSRF_COOKIE",
     "SESSION_COOKIE",
@@ -46,6 +54,14 @@ SESSION_COOKIE = "camsift_session"
 LOGIN_CSRF_COOKIE = "camsift_login"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+API_KEY_FIELD = "api_key"
+"""The form field DeepStack clients send their key in (DeepStack's ``API-KEY``)."""
+API_KEY_PATHS = frozenset({DEEPSTACK_PATH})
+"""Where an API token is also accepted as `API_KEY_FIELD`: the DeepStack detection API (`camsift.aiapi`).
+
+Matched on the end of the path, so that a prefix a reverse proxy adds (``root_path``) does not matter."""
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; style-src 'self'; "
@@ -137,15 +153,28 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+async def _form_key(request: Request) -> str | None:
+    """The `API_KEY_FIELD` of a form posted to `API_KEY_PATHS` (``None``: elsewhere, or not sent)."""
+    if request.method != "POST" or not request.url.path.endswith(tuple(API_KEY_PATHS)):
+        return None
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return None
+    field = (await request.form()).get(API_KEY_FIELD)
+    return field if isinstance(field, str) and field else None
+
+
 async def authorize(request: Request) -> Principal:
     """FastAPI dependency: the logged-in principal; checks CSRF on state changes made with a cookie.
+
+    An API token is taken from ``Authorization: Bearer``, else (on `API_KEY_PATHS` only) from the
+    form field `API_KEY_FIELD`; a token given but unknown is refused even when a cookie is sent too.
 
     Raises:
         NotLoggedInError: no valid session cookie or API token.
         HTTPException: 403 when the CSRF token is missing or wrong.
     """
     state: WebState = request.app.state.web
-    token = _bearer(request)
+    token = _bearer(request) or await _form_key(request)
     if token is not None:
         user = state.users.token_user(token)
         if user is None:
@@ -157,9 +186,7 @@ async def authorize(request: Request) -> Principal:
         raise NotLoggedInError
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
-        if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
+        if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
             field = (await request.form()).get("csrf_token")
             sent = field if isinstance(field, str) else None
         if not sent or not hmac.compare_digest(sent, session.csrf):
