@@ -290,3 +290,20 @@ def test_feed_ends_tracks_not_seen_for_lost_s() -> None:
     assert (ended.start_s, ended.end_s, ended.id) == (0.0, 0.2, "x-001")
     assert builder.finish() == []
     assert np.isclose(ended.duration_s, 0.2)
+
+
+def test_a_rejoined_track_is_one_event_and_forgotten_once_it_ends() -> None:
+    builder = EventBuilder("cam", EPOCH, EventsConfig(lost_s=3.0, min_hits=1), ObjectsConfig(), "x", 200, 100)
+
+    def seen(i: int, ts: float, tid: int, x: int) -> list[Event]:
+        d = Detections(xyxy=[(x, 20, x + 30, 80)], confidence=[0.9], label=["person"], tracker_id=[tid])
+        return builder.feed(Frame(i, ts, i, 200, 100), d)
+
+    seen(0, 0.0, 1, 10)
+    seen(1, 0.2, 1, 20)
+    seen(2, 1.4, 2, 120)  # unseen 1.2 s, back further on under a new tracker id: the same person
+    seen(3, 1.6, 2, 130)
+    (ended,) = builder.feed(Frame(4, 5.0, 4, 200, 100), Detections.empty())
+
+    assert (ended.id, ended.start_s, ended.end_s, ended.hits) == ("x-001", 0.0, 1.6, 4)
+    assert builder._same == {}  # a stream that runs for weeks keeps no map entry per object it rejoined

@@ -216,9 +216,9 @@ class EventBuilder:
         back elsewhere (a person crossing a dark patch, hidden behind a pillar,
         missed by the detector for a second or two). A new track of a label is
         the same object as an open track of that label last seen at least
-        `REJOIN_AFTER_S` and at most ``lost_s`` ago, when exactly one such track
-        exists and nothing else of the label is lost: one walk-through is then
-        one event, not two with a gap between them.
+        `REJOIN_AFTER_S` and at most ``lost_s`` ago (older ones are closed), when
+        exactly one such track exists: one walk-through is then one event, not
+        two with a gap between them.
         """
         ids = detections.tracker_id.tolist()
         current = {self._same.get(t, t) for t in ids}
@@ -248,6 +248,8 @@ class EventBuilder:
         return self._close(list(self._tracks))
 
     def _close(self, track_ids: list[int]) -> list[Event]:
+        if track_ids:  # a long stream must not keep the tracker ids of every object it ever rejoined
+            self._same = {t: same for t, same in self._same.items() if same not in track_ids}
         events = []
         for tid in sorted(track_ids, key=lambda t: self._tracks[t].first_s):
             track = self._tracks.pop(tid)

@@ -414,6 +414,10 @@ def _worker_init(settings: Settings | None = None, threads: int = 1, parent: int
         shared_detector(settings, threads)
 
 
+_M_ARENA_MAX, _M_TRIM_THRESHOLD = -8, -1
+"""``mallopt`` parameter numbers from glibc's ``malloc.h``."""
+
+
 def _lean_malloc() -> None:
     """Keep a worker's heap small: one glibc malloc arena, and freed memory given back above 1 MB.
 
@@ -427,18 +431,14 @@ def _lean_malloc() -> None:
     import ctypes.util
 
     name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = getattr(libc, "mallopt", None)
-    except OSError:
+    if name is None:
         return
-    if mallopt is not None:
-        mallopt(_M_ARENA_MAX, 1)
-        mallopt(_M_TRIM_THRESHOLD, 1 << 20)
-
-
-_M_ARENA_MAX, _M_TRIM_THRESHOLD = -8, -1
-"""``mallopt`` parameter numbers from glibc's ``malloc.h``."""
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(_M_ARENA_MAX, 1)
+    mallopt(_M_TRIM_THRESHOLD, 1 << 20)
 
 
 def _exit_with(pid: int) -> None:
