@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from drive_helpers import PARTITION, Clip, blink_path, fsck, mtools, needs_mtools, new_image, put
 
-from camsift.drive import Gadget, clean, storage, sync
+from camsift.config import load_config
+from camsift.drive import Gadget, clean, retention_days, storage, sync
 from camsift.drive.sync import MANIFEST_NAME
 from camsift.errors import DriveError
 
@@ -120,6 +121,23 @@ def test_clean_deletes_old_copied_clips_and_keeps_the_filesystem_sound(
     put(image, Clip(blink_path(NOW, "Porch", 7), clips[0].source, NOW), tmp_path)
     assert len(storage(image)[0]) == 3
     assert fsck(image, tmp_path).returncode == 0
+
+
+def test_clean_keeps_each_cameras_footage_as_long_as_its_retention_says(
+    tmp_path: Path, filled: tuple[Path, list[Clip]]
+) -> None:
+    image, clips = filled
+    inbox = tmp_path / "inbox"
+    sync(image, inbox, settle_s=0)
+    config = tmp_path / "camsift.yaml"
+    config.write_text(
+        "retention:\n  motion_days: 60\n"
+        f"cameras:\n  porch:\n    paths: ['{inbox}/**/*_Porch_*']\n    retention:\n      motion_days: 2\n"
+    )
+    days = retention_days(load_config(config), inbox)
+    assert [days(c.path) for c in clips] == [2, 2, 60]
+    report = clean(image, inbox / MANIFEST_NAME, days=days, now=NOW, min_free=0)
+    assert report.deleted == [(clips[0].path, "age"), (clips[1].path, "age")]  # both Porch clips; Garden's kept
 
 
 def test_clean_makes_room_oldest_first_but_never_deletes_uncopied_clips(

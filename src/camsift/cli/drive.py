@@ -142,17 +142,20 @@ def clean_command(
     config: ConfigOption = None,
     days: Annotated[
         float | None,
-        typer.Option("--days", min=0, help="Delete copied clips older than this [default: retention.motion_days]."),
+        typer.Option(
+            "--days",
+            min=0,
+            help="Delete copied clips older than this [default: retention.motion_days of the clip's camera].",
+        ),
     ] = None,
     min_free: Annotated[str, typer.Option("--min-free", help="Free space to keep for the Sync Module.")] = "375M",
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would go; change nothing.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Delete clips already copied off the image: old ones (retention rules), then oldest first for space."""
-    from camsift.drive import clean, parse_size
+    from camsift.drive import clean, parse_size, retention_days
 
-    settings = settings_from(config, {})
-    keep_days = days if days is not None else settings.retention.motion_days
+    keep_days = days if days is not None else retention_days(settings_from(config, {}), manifest.parent)
     report = clean(
         image, manifest, days=keep_days, now=datetime.now(UTC), min_free=parse_size(min_free), dry_run=dry_run
     )

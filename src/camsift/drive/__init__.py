@@ -12,8 +12,8 @@ copies the clips out and analyses them. Roles:
 
 Modules: `image` (create the image, find its partition), `fat` (read and
 delete files with pyfatfs, no mount), `sync` (copy new clips out), `clean`
-(storage monitoring and clean-up by the retention rules), `gadget` (configfs
-or ``g_mass_storage``).
+(storage monitoring and clean-up by the retention rules, per camera:
+`retention_days`), `gadget` (configfs or ``g_mass_storage``).
 
 Example:
     >>> create_image(Path("blink.img"), parse_size("32G"))  # doctest: +SKIP
@@ -21,7 +21,7 @@ Example:
     >>> sync(Path("blink.img"), Path("/srv/blink-inbox")).copied  # doctest: +SKIP
 """
 
-from camsift.drive.clean import CleanReport, clean, storage
+from camsift.drive.clean import CleanReport, clean, retention_days, storage
 from camsift.drive.gadget import Gadget, GadgetStatus, Step, attached_image, status
 from camsift.drive.image import create_image, parse_size, partition
 from camsift.drive.sync import SyncReport, sync
@@ -37,6 +37,7 @@ __all__ = [
     "create_image",
     "parse_size",
     "partition",
+    "retention_days",
     "status",
     "storage",
     "sync",

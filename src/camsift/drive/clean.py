@@ -1,9 +1,11 @@
 """Storage monitoring and clean-up of a drive image, by the same rules as the data directory's footage.
 
 On the drive the clips are footage in which nothing is known yet (their
-events live on the processor), so they follow ``retention.motion_days``:
-a clip older than that goes once it has been copied off (it is in the sync
-manifest). And the Sync Module needs more than 375 MB free on its drive
+events live on the processor), so they follow ``retention.motion_days``, of
+the clip's camera when ``cameras.<name>.retention`` overrides it (the camera
+is found as the processor finds it, from the copy's path in the sync
+destination, see `retention_days`): a clip older than that goes once it has
+been copied off (it is in the sync manifest). And the Sync Module needs more than 375 MB free on its drive
 (Blink's requirement), so when the image has less than ``min_free`` bytes free,
 copied clips go oldest first until it has. A clip that was never copied is
 never deleted.
@@ -15,10 +17,11 @@ USB gadget: detach ("server mode"), clean, attach again ("storage mode").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from camsift.drive.fat import FatEntry, FatImage
 from camsift.drive.gadget import attached_image
@@ -27,7 +30,10 @@ from camsift.drive.sync import Manifest
 from camsift.errors import DriveError
 from camsift.logs import get_logger
 
-__all__ = ["CleanReport", "clean", "storage"]
+if TYPE_CHECKING:
+    from camsift.config import Settings
+
+__all__ = ["CleanReport", "clean", "retention_days", "storage"]
 
 log = get_logger("camsift.drive")
 
@@ -68,11 +74,40 @@ def storage(image: Path, fat_tz: tzinfo | None = None) -> tuple[list[FatEntry], 
         return fat.files(), free, total
 
 
+def retention_days(settings: Settings, dest: Path) -> Callable[[str], float | None]:
+    """Days a clip on the drive is kept, by its image path: ``retention.motion_days`` of its camera.
+
+    The camera is the one the processor gives the copy (``dest / path``, see
+    `camsift.scanner.camera_for`: ``cameras.<name>.paths`` globs such as
+    ``/srv/blink-inbox/**/*_Porch_*``), so the drive and the processor keep a
+    camera's footage equally long. A clip of no configured camera gets the global days.
+
+    Args:
+        settings: The settings (``retention`` and ``cameras``).
+        dest: The folder clips are synced into (the sync manifest's folder).
+    """
+    from camsift.scanner import camera_for
+
+    cache: dict[str, float | None] = {}
+
+    def days(path: str) -> float | None:
+        camera = camera_for(dest / path, settings)
+        if camera not in cache:
+            cache[camera] = settings.for_camera(camera).retention.motion_days
+        return cache[camera]
+
+    return days
+
+
+def _everywhere(days: float | None) -> Callable[[str], float | None]:
+    return lambda _path: days
+
+
 def clean(
     image: Path,
     manifest: Path,
     *,
-    days: float | None,
+    days: float | Callable[[str], float | None] | None,
     now: datetime,
     min_free: int = BLINK_MIN_FREE,
     dry_run: bool = False,
@@ -84,7 +119,8 @@ def clean(
     Args:
         image: The drive image (detached).
         manifest: The sync manifest saying what was copied (`camsift.drive.sync.Manifest`).
-        days: Retention days of footage with nothing known (``retention.motion_days``); ``None``: no age rule.
+        days: Retention days of footage with nothing known (``retention.motion_days``), for every clip or
+            by the clip's image path (`retention_days`); ``None``: no age rule.
         now: The clock (aware).
         min_free: Bytes the Sync Module needs free (default: Blink's 375 MB).
         dry_run: Only report.
@@ -105,10 +141,11 @@ def clean(
         files = sorted(fat.files(), key=lambda e: e.mtime)
         report.free_before, report.total = fat.usage()
         free = report.free_before
-        oldest = None if days is None else now - timedelta(days=days)
+        keep = days if callable(days) else _everywhere(days)
         doomed: list[tuple[FatEntry, str]] = []
         for entry in files:
-            if oldest is not None and entry.mtime < oldest:
+            entry_days = keep(entry.path)
+            if entry_days is not None and entry.mtime < now - timedelta(days=entry_days):
                 if copied.has(entry):
                     doomed.append((entry, "age"))
                     free += entry.size
