@@ -69,14 +69,26 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_review_event_clip_faces_and_camera_settings(page: Any, faces_data: Path) -> None:
+def log_in(page: Any, screenshot: str | None = None) -> None:
+    """Open the app, be sent to the login page, log in as ann and land on the review grid."""
     page.goto("/")
     assert "/login" in page.url
     page.fill("input[name=username]", "ann")
     page.fill("input[name=password]", PASSWORD)
-    shot(page, "01-login")
+    if screenshot:
+        shot(page, screenshot)
     page.click("button[type=submit]")
     page.wait_for_url("**/")
+
+
+def api_event(page: Any, event_id: str) -> Any:
+    """``GET /api/events/{id}`` with the page's session (``None`` when it is gone)."""
+    response = page.request.get(f"/api/events/{event_id}")
+    return response.json() if response.ok else None
+
+
+def test_review_event_clip_faces_and_camera_settings(page: Any, faces_data: Path) -> None:
+    log_in(page, "01-login")
     assert page.locator(".card").count() > 3
     shot(page, "02-review")
 
@@ -114,3 +126,41 @@ def test_review_event_clip_faces_and_camera_settings(page: Any, faces_data: Path
     assert "settings saved" in page.inner_text(".flash")
     assert page.locator("#camera-street input[name=motion_threshold]").input_value() == "42"
     shot(page, "06-camera-settings")
+
+
+def test_grid_pins_and_deletes_from_the_keyboard_and_the_buttons(page: Any) -> None:
+    log_in(page)
+    cards = page.locator(".card")
+    total = cards.count()
+    first, second, third = (cards.nth(i).get_attribute("data-id") for i in range(3))
+    assert not page.locator(".card.pinned").count()
+    assert not cards.first.locator(".pin-mark").is_visible()
+
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("p")  # pins the focused (first) card through the JSON API
+    page.wait_for_selector(f'.card.pinned[data-id="{first}"] .pin-mark', state="visible")
+    assert page.inner_text("#grid-status") == "pinned"
+    assert api_event(page, first)["retain_indefinitely"] is True
+    shot(page, "07-grid-pinned-by-key")
+
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press(" ")  # ticks the second card's checkbox
+    assert cards.nth(1).locator("input[name=selected]").is_checked()
+    page.click("#pin-selected")
+    page.wait_for_selector(".flash")
+    assert page.inner_text(".flash") == "1 event pinned"
+    assert page.locator(f'.card.pinned[data-id="{second}"] .pin-mark').is_visible()
+    assert api_event(page, second)["retain_indefinitely"] is True
+    assert page.locator(".card.pinned").count() == 2
+    shot(page, "08-grid-pinned-by-button")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Delete")  # the third card, after the confirmation
+    page.wait_for_selector(f'.card[data-id="{third}"]', state="detached")
+    assert cards.count() == total - 1
+    assert page.inner_text("#shown-count") == str(total - 1)
+    assert api_event(page, third) is None
+    assert page.locator(".card.focused").get_attribute("data-id") == cards.nth(2).get_attribute("data-id")
+    shot(page, "09-grid-deleted-by-key")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -30,7 +31,7 @@ from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
 from camsift.web.state import WebState
 
-__all__ = ["EventOut", "event_out", "event_video", "media_file", "public_router", "router", "web_state"]
+__all__ = ["EventOut", "StoredInt", "event_out", "event_video", "media_file", "public_router", "router", "web_state"]
 
 public_router = APIRouter(prefix="/api", tags=["health"])
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
@@ -57,6 +58,11 @@ def web_state(request: Request) -> WebState:
 
 State = Annotated[WebState, Depends(web_state)]
 User = Annotated[Principal, Depends(authorize)]
+StoredInt = Annotated[int, PathParam(ge=-(2**63), le=2**63 - 1)]
+"""A number in a URL that is looked up in the database (a face of an event, a group of faces).
+
+Bounded to SQLite's 64-bit INTEGER, so that a larger one is a 422 and not an overflow (500) in the driver.
+"""
 
 
 class EventOut(BaseModel):
@@ -225,7 +231,7 @@ def clip(state: State, event_id: str) -> FileResponse:
 
 
 @router.get("/events/{event_id}/faces/{n}.jpg", response_class=FileResponse)
-def face_picture(state: State, event_id: str, n: int) -> FileResponse:
+def face_picture(state: State, event_id: str, n: StoredInt) -> FileResponse:
     """The picture of face ``n`` of an event."""
     face = next((f for f in state.faces.event_faces(event_id) if f.n == n), None)
     return media_file(face.crop if face else None, "image/jpeg", "face picture")
@@ -336,7 +342,7 @@ class FaceName(BaseModel):
 
 
 @router.post("/events/{event_id}/faces/{n}/name")
-def name_face(state: State, event_id: str, n: int, body: FaceName) -> Done:
+def name_face(state: State, event_id: str, n: StoredInt, body: FaceName) -> Done:
     """Say who face ``n`` of an event is: it becomes an example of that person when big and sharp enough."""
     from camsift.faces.enrol import check_name
 

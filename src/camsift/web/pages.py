@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,7 +38,7 @@ from camsift.web.auth import (
 )
 from camsift.web.state import WebState
 
-__all__ = ["MAX_PHOTO_BYTES", "PAGE_SIZE", "login_router", "router", "templates"]
+__all__ = ["MAX_PHOTO_BYTES", "MAX_SELECTED", "PAGE_SIZE", "GridAction", "login_router", "router", "templates"]
 
 PAGE_SIZE = 60
 """Events per page of the review grid."""
@@ -152,6 +153,12 @@ def _day(value: str | None, state: WebState, end: bool) -> datetime | None:
     return day + timedelta(days=1) if end else day
 
 
+def _here(request: Request) -> str:
+    """This page's path and query without its flash message (the grid's buttons come back here)."""
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "msg"])
+    return request.url.path + (f"?{query}" if query else "")
+
+
 def _flag(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
@@ -206,17 +213,64 @@ def review(
         page=page,
         newer=urlencode({**kept, "page": page - 1}) if page else None,
         older=urlencode({**kept, "page": page + 1}) if more else None,
-        here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        here=_here(request),
     )
 
 
-@router.post("/review/mark")
-async def mark_many(request: Request, state: State) -> RedirectResponse:
-    """Mark the checked (or all shown) events reviewed."""
-    form = await request.form()
-    ids = [str(v) for v in form.getlist("ids")][:1000]
-    state.store.mark(ids, reviewed=True)
-    return _back(_safe_next(str(form.get("back") or "/")), f"{len(ids)} events marked reviewed")
+GridAction = Literal["reviewed", "pin", "unpin", "delete"]
+"""What the review grid's buttons do to the selected events (``POST /review/{action}``)."""
+
+MAX_SELECTED = 1000
+"""Most events one grid button changes; ids beyond are ignored."""
+
+_GRID_ACTIONS: dict[GridAction, tuple[Callable[[WebState, str], object], str]] = {
+    "reviewed": (api.reviewed, "marked reviewed"),
+    "pin": (api.retain, "pinned"),
+    "unpin": (api.unretain, "unpinned"),
+    "delete": (api.delete, "deleted"),
+}
+"""Each grid action: the API function the event page and scripts use too, and the past tense for the flash."""
+
+
+def _events(n: int) -> str:
+    return f"{n} event{'' if n == 1 else 's'}"
+
+
+@router.post("/review/{action}")
+def review_action(
+    state: State,
+    action: GridAction,
+    selected: Annotated[list[str] | None, Form(description="Ids of the checked cards")] = None,
+    ids: Annotated[list[str] | None, Form(description="Ids of every card shown")] = None,
+    scope: Annotated[Literal["selected", "shown"], Form()] = "selected",
+    back: Annotated[str, Form(max_length=2000)] = "/",
+) -> RedirectResponse:
+    """The review grid's buttons: mark reviewed, pin, unpin or delete the checked events, then go ``back``.
+
+    ``reviewed`` takes every event shown when none is checked or ``scope`` is ``shown`` ("Mark shown as
+    reviewed"). At most `MAX_SELECTED` events are changed, each through the same `camsift.web.api` function
+    as the event page; an id no longer stored (deleted meanwhile) is skipped and counted in the message.
+    ``back`` is followed only when it is a path of this site (`_safe_next`).
+    """
+    chosen = selected or []
+    if action == "reviewed" and (scope == "shown" or not chosen):
+        chosen = ids or []
+    here = _safe_next(back)
+    if not chosen:
+        return _back(here, "no events selected")
+    change, done_as = _GRID_ACTIONS[action]
+    done = skipped = 0
+    for event_id in dict.fromkeys(chosen[:MAX_SELECTED]):
+        try:
+            change(state, event_id)
+        except HTTPException as err:
+            if err.status_code != 404:
+                raise
+            skipped += 1
+        else:
+            done += 1
+    gone = f"; {skipped} skipped (no longer stored)" if skipped else ""
+    return _back(here, f"{_events(done)} {done_as}{gone}")
 
 
 # --- event page -----------------------------------------------------------------------------------------------
@@ -276,7 +330,7 @@ def event_action(
 
 @router.post("/events/{event_id}/faces/{n}")
 def name_event_face(
-    state: State, event_id: str, n: int, name: Annotated[str, Form(min_length=1, max_length=64)]
+    state: State, event_id: str, n: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
 ) -> RedirectResponse:
     """Enrol from an event's face: say who it is."""
     message = api.name_face(state, event_id, n, api.FaceName(name=name)).message
@@ -351,7 +405,7 @@ def faces_page(request: Request, state: State, user: User) -> HTMLResponse:
 
 
 @router.get("/faces/groups/{group}.jpg", response_class=Response)
-def group_picture(state: State, group: int) -> Response:
+def group_picture(state: State, group: api.StoredInt) -> Response:
     """The sharpest picture of a group of unknown faces."""
     return api.media_file(state.faces.group_picture(group), "image/jpeg", "picture")
 
@@ -383,7 +437,9 @@ def enrol_photo(
 
 
 @router.post("/faces/groups/{group}")
-def name_group(state: State, group: int, name: Annotated[str, Form(min_length=1, max_length=64)]) -> RedirectResponse:
+def name_group(
+    state: State, group: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
+) -> RedirectResponse:
     """Name a group of unknown faces."""
     from camsift.faces import engine_model
     from camsift.faces.enrol import check_name
