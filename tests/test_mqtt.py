@@ -27,7 +27,9 @@ import yaml
 from camsift.config import Settings, load_config
 from camsift.events import Event
 from camsift.listeners import EventChange, Problem
-from camsift.mqtt import MqttPublisher
+from camsift.mqtt import MqttPublisher, live_motion
+from camsift.store import Store
+from camsift.store.status import Component, MotionState, ServiceBoard
 from conftest import CAMSIFT, clean_environ
 from service_helpers import free_port, wait_for
 
@@ -176,7 +178,8 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
             e = stored_event(picture)
             publisher.on_event(EventChange("new", None, e, True, "folder"))
             publisher.on_event(EventChange("update", e, e.replace(sub_label="alice"), False, "folder"))
-            wait_for(lambda: sub.payloads(f"{prefix}/porch/motion") == [b"ON", b"OFF"], 10, "motion ON then OFF")
+            # OFF on connecting (the state of every known camera), then ON by the event, OFF off_delay_s later
+            wait_for(lambda: sub.payloads(f"{prefix}/porch/motion") == [b"OFF", b"ON", b"OFF"], 10, "motion ON, OFF")
         finally:
             publisher.stop()
         wait_for(lambda: sub.payloads(f"{prefix}/available")[-1:] == [b"offline"], 10, "offline at stop")
@@ -221,6 +224,81 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
     assert count["device"]["identifiers"] == [f"{prefix}_porch"]
     assert configs[f"{ha}/camera/{prefix}/porch_person_snapshot/config"]["topic"] == f"{prefix}/porch/person/snapshot"
     assert configs[f"{ha}/binary_sensor/{prefix}/porch_motion/config"]["device_class"] == "motion"
+
+
+@dataclass
+class RunningService:
+    """The part of the service a companion uses: its open store, and where problems go."""
+
+    store: Store | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+
+@needs_broker
+def test_a_live_cameras_motion_follows_its_stored_motion_state(prefixes: tuple[str, str], tmp_path: Path) -> None:
+    prefix = prefixes[0]
+    door, yard = f"{prefix}/door/motion", f"{prefix}/yard/motion"
+    publisher = MqttPublisher(mqtt_settings(prefixes))
+    with Store(tmp_path / "data") as store, subscribed([f"{prefix}/+/motion"]) as sub:
+        board = ServiceBoard(store.engine)
+        publisher.start(RunningService(store))  # type: ignore[arg-type]
+        try:
+            assert publisher.connected.wait(10)
+            board.report("source:door-stream", "stream", "running")
+            board.report_motion("door", "door-stream", True)  # as the stream's process does
+            wait_for(lambda: sub.payloads(door) == [b"ON"], 10, "door ON from the board")
+            board.report_motion("door", "door-stream", False)
+            wait_for(lambda: sub.payloads(door) == [b"ON", b"OFF"], 10, "door OFF from the board")
+            publisher.on_event(EventChange("new", None, stored_event(tmp_path / "none.jpg", camera="door"), True, "x"))
+            threading.Event().wait(1.0)  # an event does not turn a live camera's motion ON (off_delay_s is 0.5)
+            assert sub.payloads(door) == [b"ON", b"OFF"]
+
+            board.report_motion("door", "door-stream", True)
+            wait_for(lambda: sub.payloads(door)[2:] == [b"ON"], 10, "door ON again")
+            board.report("source:door-stream", "stream", "stopped")  # gone without saying OFF
+            wait_for(lambda: sub.payloads(door)[3:] == [b"OFF"], 10, "door OFF with its stream stopped")
+
+            board.report("source:yard-stream", "stream", "recording")
+            board.report_motion("yard", "yard-stream", True)
+            wait_for(lambda: sub.payloads(yard) == [b"ON"], 10, "yard ON")
+        finally:
+            publisher.stop()
+        wait_for(lambda: sub.payloads(yard) == [b"ON", b"OFF"], 10, "yard OFF as camsift stops")
+
+    assert sub.payloads(door) == [b"ON", b"OFF", b"ON", b"OFF"]
+    assert sub.payloads(f"{prefix}/porch/motion") == [b"OFF"]  # a camera of the config, on connecting
+
+
+NOW = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
+
+
+def part(state: str, age_s: float, name: str = "source:door-stream") -> Component:
+    return Component(name, "stream", state, "", 1, None, NOW - timedelta(seconds=age_s), None, None)
+
+
+@pytest.mark.parametrize(
+    ("on", "parts", "expected"),
+    [
+        (True, [part("running", 1)], True),
+        (True, [part("recording", 10.9)], True),
+        (False, [part("running", 1)], False),
+        (True, [part("running", 11.5)], False),  # stale: the stream was killed before saying OFF
+        (True, [part("stopped", 1)], False),
+        (True, [part("error", 1)], False),  # dropped
+        (True, [part("connecting", 1)], False),
+        (True, [part("running", 1, "source:other")], False),  # another stream's row
+        (True, [], False),
+    ],
+)
+def test_live_motion_is_on_only_while_the_stream_that_said_so_is_reading(
+    on: bool, parts: list[Component], expected: bool
+) -> None:
+    states = [MotionState("door", "door-stream", on, NOW)]
+
+    assert live_motion(states, parts, NOW, stale_s=11.0) == {"door": expected}
 
 
 @needs_broker
@@ -315,23 +393,13 @@ def private_settings(mqtt: dict[str, Any]) -> Settings:
     return mqtt_settings(("camsift", "homeassistant"), **keys, **{"notify.problems.source_down_s": 0.5})
 
 
-@dataclass
-class ProblemsHeard:
-    """The part of the service a companion reports problems to."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def problem(self, problem: Problem) -> None:
-        self.problems.append(problem)
-
-
 @pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto is not installed")
 def test_tls_with_user_and_password(tmp_path: Path, shared_data: Path) -> None:
     picture = sorted((shared_data / "snapshots" / "porch_night" / "cat").glob("*.jpg"))[0]
     with private_broker(tmp_path) as (port, ca):
         mqtt = {"host": "127.0.0.1", "port": port, "tls": True, "ca_file": str(ca), "username": "cam"}
         wrong = MqttPublisher(private_settings(mqtt))
-        heard = ProblemsHeard()
+        heard = RunningService()
         wrong.start(heard)  # type: ignore[arg-type]  # no password: refused; camsift goes on and tells the owner
         wait_for(lambda: heard.problems, 10, "the broker reported away")
         assert not wrong.connected.is_set()

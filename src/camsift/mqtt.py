@@ -5,13 +5,28 @@ Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
     <prefix>/available                   "online" / "offline" (retained; "offline" is also the last will)
     <prefix>/events                      JSON {"type": "new"|"update"|"end", "before": {...}, "after": {...}}
     <prefix>/<camera>/<label>            objects of that label seen in the last off_delay_s seconds (a number)
-    <prefix>/<camera>/<label>/snapshot   JPEG bytes of the newest event's annotated snapshot (retained)
-    <prefix>/<camera>/motion             "ON" while events arrive, "OFF" off_delay_s after the last one
+    <prefix>/<camera>/<label>/snapshot   JPEG bytes of the newest event's annotated snapshot (retained, QoS 0)
+    <prefix>/<camera>/motion             "ON" / "OFF" (retained): the motion gate of a live stream, see below
 
 Home Assistant discovery (``mqtt.discovery``), retained, per camera: a count
 sensor per label, a motion binary sensor, and an MQTT camera per label showing
 the snapshot; all on one device per camera and unavailable when camsift is
 offline.
+
+Motion follows Frigate's ``<camera>/motion``. A camera with a live stream
+(a ``stream`` source, a Blink live view) follows its motion gate: the
+stream's process writes ON at the first frame in which the gate sees motion
+and OFF after ``motion.mqtt_off_delay_s`` (30 s) of stream time without any
+(`camsift.sources.stream.MotionReporter`) to the database
+(`ServiceBoard.report_motion`); this publisher reads that every half second
+and publishes changes. Motion is also OFF while the stream's own status row
+is not ``running``/``recording`` or older than ``service.stale_s``, so a
+stream that stops, drops or is killed never leaves it stuck ON
+(`live_motion`). A camera without a live stream (files from folders, FTP,
+Blink clips) only has its events: its motion is ON when an event is stored
+and OFF ``mqtt.off_delay_s`` after the last one. Each known camera's motion
+is published on every connection (OFF after a restart), and OFF for the
+cameras still ON when camsift stops.
 
 Events reach camsift's store only once their footage is complete (a file
 analysed, a live stream's clip closed), so the Frigate event types map as
@@ -30,7 +45,11 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
@@ -39,13 +58,15 @@ from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
 from camsift.notify.rules import clip_of
 from camsift.scanner import event_dict
+from camsift.store.status import Component, MotionState, ServiceBoard
 
 if TYPE_CHECKING:
     import paho.mqtt.client as paho
 
     from camsift.service import Service
+    from camsift.store import Store
 
-__all__ = ["MqttPublisher", "event_payload"]
+__all__ = ["MqttPublisher", "event_payload", "live_motion"]
 
 log = get_logger("camsift.mqtt")
 
@@ -59,6 +80,33 @@ def _topic_part(name: str) -> str:
 
 def _object_id(*parts: str) -> str:
     return _ID_UNSAFE.sub("_", "_".join(parts))
+
+
+_STREAMING = frozenset({"running", "recording"})
+"""States of a stream's own status row in which its frames reach the motion gate (`camsift.sources.stream`)."""
+
+
+def live_motion(
+    states: Iterable[MotionState], parts: Iterable[Component], now_utc: datetime, stale_s: float
+) -> dict[str, bool]:
+    """Motion of each camera with a live stream, from what the streams wrote to the status board.
+
+    A camera's motion is ON while its stream's last `MotionState` says ON *and* that stream's own row
+    (``source:<name>``) says it is reading (``running``/``recording``) and was written at most ``stale_s``
+    seconds before ``now_utc``: a stream that stopped, dropped, or was killed before it could say OFF never
+    leaves motion stuck ON.
+
+    Args:
+        states: `ServiceBoard.motion`.
+        parts: `ServiceBoard.components`.
+        now_utc: The time to judge staleness at.
+        stale_s: Age in seconds from which a row is stale (``service.stale_s``).
+
+    Returns:
+        ON or OFF by camera, for the cameras whose stream has reported motion (the others follow events).
+    """
+    alive = {p.name for p in parts if p.state in _STREAMING and (now_utc - p.updated_utc).total_seconds() <= stale_s}
+    return {m.camera: m.on and f"source:{m.source}" in alive for m in states}
 
 
 def event_payload(e: Event, change: EventChange, ended: bool) -> dict[str, Any]:
@@ -92,11 +140,13 @@ class MqttPublisher:
 
     The paho client runs its own network thread and reconnects by itself
     (1 s doubling up to 30 s); messages published while the broker is away are
-    kept in memory (QoS 1) and sent on reconnection. A second thread lets
-    motion and counts fall back ``off_delay_s`` after the last event.
+    kept in memory (QoS 1) and sent on reconnection. A second thread, every
+    half second, reads live streams' motion from the status board and lets
+    counts (and the motion of cameras without a live stream) fall back
+    ``off_delay_s`` after the last event (see the module docstring).
 
     Args:
-        settings: The configuration (``mqtt`` section; cameras and labels for discovery).
+        settings: The configuration (``mqtt`` section; cameras and labels for discovery; ``service.stale_s``).
 
     Attributes:
         connected: Set while connected to the broker.
@@ -118,7 +168,11 @@ class MqttPublisher:
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # (camera, label) -> event id -> expiry
         self._counts: dict[tuple[str, str], int] = {}
-        self._motion: dict[str, float] = {}  # camera -> when motion goes OFF (monotonic)
+        self._event_motion: dict[str, float] = {}  # camera -> when its event-driven motion goes OFF (monotonic)
+        self._live: dict[str, bool] = {}  # camera with a live stream -> its motion (`live_motion`)
+        self._motion_on: dict[str, bool] = {}  # camera -> motion last published
+        self._board: ServiceBoard | None = None
+        self._board_failing = False  # the last read of the board failed (logged once)
         self._announced: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -127,8 +181,15 @@ class MqttPublisher:
 
     # --- life --------------------------------------------------------------------------------------------------
 
+    def attach(self, store: Store) -> None:
+        """Read live streams' motion from ``store``'s status board (`start` does it with the service's store)."""
+        self._board = ServiceBoard(store.engine)
+
     def start(self, service: Service | None = None) -> None:
-        """Connect in the background (last will set) and start the fall-back thread; returns at once."""
+        """Connect in the background (last will set) and start the fall-back thread; returns at once.
+
+        Without a service (or before its store is open) motion follows events only.
+        """
         try:
             import paho.mqtt.client as paho
             from paho.mqtt.enums import CallbackAPIVersion
@@ -155,13 +216,15 @@ class MqttPublisher:
         client.connect_async(c.host, c.port, keepalive=c.keepalive_s)
         client.loop_start()
         self._service = service
+        if service is not None and service.store is not None:
+            self.attach(service.store)
         self._stop.clear()
         self._thread = threading.Thread(target=self._fall_back, name="camsift-mqtt", daemon=True)
         self._thread.start()
         log.info("mqtt starting", host=c.host, port=c.port, tls=c.tls, prefix=self.prefix)
 
     def stop(self) -> None:
-        """Say ``offline`` (retained), disconnect, stop the threads."""
+        """Say motion ``OFF`` where it is ON and ``offline`` (retained), disconnect, stop the threads."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -169,6 +232,11 @@ class MqttPublisher:
         if client is None:
             return
         if self.connected.is_set():
+            with self._lock:
+                on = sorted(camera for camera, was in self._motion_on.items() if was)
+                self._motion_on.clear()
+            for camera in on:
+                self._publish(self._motion_topic(camera), "OFF", retain=True)
             client.publish(self.available, "offline", qos=1, retain=True).wait_for_publish(timeout=3)
         client.disconnect()
         client.loop_stop()
@@ -180,10 +248,15 @@ class MqttPublisher:
             return
         log.info("mqtt connected", host=self.config.host, port=self.config.port)
         client.publish(self.available, "online", qos=1, retain=True)
+        cameras = self._cameras()
         with self._lock:
             self._announced.clear()
-        for camera in sorted(self._cameras()):
+            motion = dict.fromkeys(cameras, False) | self._motion_on
+            self._motion_on.update(motion)
+        for camera in sorted(cameras):
             self._announce(camera)
+        for camera, on in sorted(motion.items()):  # the state now, over what a killed run left retained
+            self._publish(self._motion_topic(camera), "ON" if on else "OFF", retain=True)
         self.connected.set()
 
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
@@ -197,8 +270,12 @@ class MqttPublisher:
         if self._client is not None:
             self._client.publish(topic, payload, qos=qos, retain=retain)
 
+    def _motion_topic(self, camera: str) -> str:
+        return f"{self.prefix}/{_topic_part(camera)}/motion"
+
     def on_event(self, change: EventChange) -> None:
-        """Publish ``events`` (new + end, or update); on a new event also counts, motion and the snapshot."""
+        """Publish ``events`` (new + end, or update); on a new event also counts, the snapshot, and motion
+        (of a camera without a live stream)."""
         e = change.after
         self._announce(e.camera)
         if change.kind == "update":
@@ -217,15 +294,17 @@ class MqttPublisher:
         camera, label = _topic_part(e.camera), _topic_part(e.label)
         picture = e.snapshot_annotated or e.snapshot
         if picture is not None and picture.is_file():
+            # QoS 0 on purpose (Frigate publishes its snapshots so too): paho keeps a QoS 1 message in memory
+            # until the broker acknowledges it and, while the broker is away, queues it among the 1,000 that
+            # max_queued_messages allows, so JPEGs of 100 kB and more would crowd out the small state messages.
+            # A snapshot lost while away is replaced by the next event's; the state topics stay QoS 1.
             self._publish(f"{self.prefix}/{camera}/{label}/snapshot", picture.read_bytes(), retain=True, qos=0)
         until = time.monotonic() + self.config.off_delay_s
         with self._lock:
             self._seen.setdefault((e.camera, e.label), {})[e.id] = until
-            motion_was_on = e.camera in self._motion
-            self._motion[e.camera] = until
-        if not motion_was_on:
-            self._publish(f"{self.prefix}/{camera}/motion", "ON", retain=True)
+            self._event_motion[e.camera] = until
         self._publish_counts()
+        self._publish_motion()
 
     def _publish_counts(self) -> None:
         now = time.monotonic()
@@ -237,20 +316,55 @@ class MqttPublisher:
                 if self._counts.get(key) != len(seen):
                     self._counts[key] = len(seen)
                     changed.append((key, len(seen)))
-            off = [camera for camera, until in self._motion.items() if until <= now]
-            for camera in off:
-                del self._motion[camera]
         for (camera, label), count in changed:
             self._publish(f"{self.prefix}/{_topic_part(camera)}/{_topic_part(label)}", str(count), retain=True)
-        for camera in off:
-            self._publish(f"{self.prefix}/{_topic_part(camera)}/motion", "OFF", retain=True)
+
+    def _publish_motion(self) -> None:
+        """Publish each camera's motion that differs from what was published last.
+
+        A camera with a live stream follows `live_motion` (its events change nothing); any other camera is
+        ON until ``off_delay_s`` after its last event.
+        """
+        now = time.monotonic()
+        with self._lock:
+            for camera in [c for c, until in self._event_motion.items() if until <= now]:
+                del self._event_motion[camera]
+            wanted = dict.fromkeys(self._event_motion, True) | self._live
+            changed = sorted(
+                (camera, wanted.get(camera, False))
+                for camera in wanted.keys() | self._motion_on.keys()
+                if wanted.get(camera, False) != self._motion_on.get(camera, False)
+            )
+            self._motion_on.update(changed)
+        for camera, on in changed:
+            self._publish(self._motion_topic(camera), "ON" if on else "OFF", retain=True)
+
+    def _read_live_motion(self) -> None:
+        """Take live streams' motion from the status board (kept as it was when the database cannot be read)."""
+        if self._board is None:
+            return
+        try:
+            live = live_motion(
+                self._board.motion(), self._board.components(), datetime.now(UTC), self.settings.service.stale_s
+            )
+        except SQLAlchemyError as err:  # a busy or unreachable database: try again at the next tick
+            if not self._board_failing:
+                log.warning("cannot read live motion; trying again", reason=type(err).__name__)
+            self._board_failing = True
+            return
+        self._board_failing = False
+        with self._lock:
+            self._live = live
 
     def _fall_back(self) -> None:
-        """Every half second: counts and motion fall back; a broker away for ``problems.source_down_s`` is reported."""
+        """Every half second: live motion is read, counts and event motion fall back; a broker away for
+        ``problems.source_down_s`` is reported."""
         away_since = time.monotonic()
         told = False
         while not self._stop.wait(0.5):
+            self._read_live_motion()
             self._publish_counts()
+            self._publish_motion()
             if self.connected.is_set():
                 away_since = time.monotonic()
                 if told and self._service is not None:

@@ -99,6 +99,7 @@ class Pipeline:
         self._failure: MediaError | None = None
         self._regions = RegionDetector(detector, settings.detect.nms_iou)
         self._builder: EventBuilder | None = None
+        self._last_motion_s: float | None = None
 
     def _counted(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Count and time decoding; a decoding failure ends the frames and is kept in ``_failure``."""
@@ -123,6 +124,19 @@ class Pipeline:
         """
         return [] if self._builder is None else self._builder.ongoing()
 
+    @property
+    def last_motion_s(self) -> float | None:
+        """`Frame.ts_s` (seconds from the first frame) of the last sampled frame of the running `events` loop
+        in which the motion gate found a moving region; ``None`` before the first such frame (always for a
+        still).
+
+        A frame in which most of the picture changed at once (``motion.lightning_fraction``: the gate resets
+        and reports the whole frame) counts as motion, as it does for the detector. A live source reads it
+        from its frame iterator, i.e. between two frames of the loop (as `ongoing`), to report motion ON/OFF
+        (`camsift.sources.stream.MotionReporter`).
+        """
+        return self._last_motion_s
+
     def events(
         self, frames: Iterable[Frame], *, camera: str, start_utc: datetime, id_prefix: str, still: bool = False
     ) -> Iterator[Event]:
@@ -145,6 +159,7 @@ class Pipeline:
         """
         s, st = self.settings, self.stats
         self._failure = None
+        self._last_motion_s = None
         sampled = Sampler(s.detect.fps).sample(self._counted(frames))
         first = next(sampled, None)
         if first is not None:
@@ -160,6 +175,8 @@ class Pipeline:
                 st.sampled += 1
                 with st.timed("motion"):
                     moving = gate.check(frame)
+                if len(moving):
+                    self._last_motion_s = frame.ts_s
                 plan = schedule.plan(frame.ts_s, moving, track.boxes())
                 if plan is None:
                     continue
@@ -167,6 +184,7 @@ class Pipeline:
                 st.regions += len(plan.regions)
                 with st.timed("detect"):
                     found = self._regions.detect(frame, plan)
+                schedule.seen(found, plan)
                 with st.timed("track"):
                     ended = builder.feed(frame, track.update(filt.apply(found), frame.ts_s))
                 yield from ended

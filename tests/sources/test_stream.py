@@ -1,4 +1,4 @@
-"""The live-stream source against a stream served on loopback by FFmpeg.
+"""The live-stream source against a stream served on loopback by FFmpeg, and its motion reporting.
 
 The stream is a generated clip whose red rectangle (a "person" for the scripted detector) enters
 after the pre-roll window has started: the saved clip must hold the pre-roll, play, and be queued.
@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from camsift.config import Settings, StreamSourceConfig
+from camsift.detectors import create
+from camsift.media import Frame, frames
+from camsift.pipeline import Pipeline
 from camsift.sources import DatabaseIntake
-from camsift.sources.stream import StreamSource, stream_url
+from camsift.sources.stream import MotionReporter, StreamSource, stream_url
 from camsift.store import Store
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
-from conftest import Walk, write_clip
+from conftest import EPOCH, SyntheticClip, Walk, write_clip
 from service_helpers import free_port, needs_ffmpeg, red_times, serve_stream, wait_for
 
 MakeSettings = Callable[..., Settings]
@@ -96,13 +99,53 @@ def test_stopping_closes_the_open_clip_and_queues_it(
     with serve_stream(walker, port):
         source, queue, board = stream(port)
         wait_for(lambda: any(c.state == "recording" for c in board.components()), 20, "a recording")
+        wait_for(lambda: [m.on for m in board.motion()] == [True], 10, "motion ON")
         source.stop()
 
     [job] = clips(queue)
     red, last = red_times(job.path)
     assert red
     assert last < 10.0
-    assert [c.state for c in board.components()] == ["stopped"]
+    assert [c.state for c in board.components()] == ["stopped"]  # the motion row is not a component
+    assert [(m.camera, m.source, m.on) for m in board.motion()] == [("door", "door-stream", False)]
+
+
+@pytest.mark.parametrize(
+    ("walks", "seconds", "changes"),
+    [
+        ([], 3.0, [(False, None)]),  # OFF when the frames begin, nothing after
+        # ON one frame after the first moving one (1.0 s); OFF off_delay_s after the last (2.0 s)
+        ([Walk(1.0, 2.0)], 5.0, [(False, None), (True, 1.1), (False, 3.0)]),
+        ([Walk(1.0, 2.0), Walk(2.6, 3.0)], 5.0, [(False, None), (True, 1.1), (False, 4.0)]),  # 0.6 s still: ON
+        ([Walk(1.0, 4.0)], 4.0, [(False, None), (True, 1.1), (False, 3.9)]),  # moving when the frames end: OFF
+    ],
+)
+def test_motion_goes_on_with_the_gate_and_off_after_the_quiet_delay(
+    scripted_settings: MakeSettings,
+    tmp_path: Path,
+    walks: list[Walk],
+    seconds: float,
+    changes: list[tuple[bool, float | None]],
+) -> None:
+    clip = write_clip(tmp_path / "clip.mp4", walks, seconds=seconds, fps=10)
+    pipeline = Pipeline(scripted_settings(), create("scripted"))
+    given: list[float] = []  # times of the frames handed to the pipeline so far
+    reported: list[tuple[bool, float | None]] = []
+    motion = MotionReporter(lambda on: reported.append((on, given[-1] if given else None)), off_delay_s=1.0)
+
+    list(pipeline.events(motion.follow(handed(clip, given), pipeline), camera="c", start_utc=EPOCH, id_prefix="t"))
+
+    assert [on for on, _ in reported] == [on for on, _ in changes]
+    assert [t for _, t in reported] == [None if t is None else pytest.approx(t, abs=0.15) for _, t in changes]
+    motion.end()
+    assert len(reported) == len(changes)  # OFF already: nothing more
+
+
+def handed(clip: SyntheticClip, given: list[float]) -> Iterator[Frame]:
+    """The clip's frames, noting the time of each in ``given`` as it is taken."""
+    for frame in frames(clip.path):
+        given.append(frame.ts_s)
+        yield frame
 
 
 def test_credentials_go_into_the_url_but_never_into_what_is_shown() -> None:

@@ -105,7 +105,7 @@ def status_command(
         latest = store.latest_per_camera()
         usage = UsageBoard(store.engine).all()  # paid APIs (issue 9)
         backlog = Outbox(store.engine).backlog()  # notifications waiting or given up (issue 4)
-    running = service_running(board, 3 * settings.service.heartbeat_s + 5)
+    running = service_running(board, settings.service.stale_s)
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,
@@ -177,7 +177,7 @@ def record_command(
         fail(f"no stream source for camera {camera!r} in the config (streams: {known})", 2)
     with _open_store(settings) as store:
         board = ServiceBoard(store.engine)
-        if not service_running(board, 3 * settings.service.heartbeat_s + 5):
+        if not service_running(board, settings.service.stale_s):
             fail("'camsift run' is not running for this data directory")
         request = board.request_clip(camera, seconds)
         deadline = time.monotonic() + seconds + settings.for_camera(camera).record.buffer_s + 30

@@ -6,7 +6,7 @@ and rarely fooled by animals. Two things widen that:
 * Where SSDLite is unsure (0.15 <= confidence < 0.5), NanoDet-m looks at the
   same crop, and its person box counts if it is sure (>= 0.5) and overlaps
   SSDLite's (the models agree), with the mean of the two confidences.
-* On a thorough pass (the pipeline asks for one every second), NanoDet looks
+* On a thorough pass (the pipeline asks for one every ``detect.thorough_s``), NanoDet looks
   at every crop, and a person it alone sees counts only at >= 0.65 and when no
   animal box of its own lies over it.
 

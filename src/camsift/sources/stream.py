@@ -12,7 +12,9 @@ process:
 - the **analysis** thread decodes the packets and runs the same `Pipeline`
   as ``camsift scan`` at ``detect.fps``; while `Pipeline.ongoing` reports an
   event in progress it asks the recorder for a clip from ``pre_roll_s``
-  before to ``post_roll_s`` after.
+  before to ``post_roll_s`` after, and a `MotionReporter` writes the camera's
+  motion ON/OFF to the database as the pipeline's motion gate sees it (for
+  MQTT's ``<camera>/motion``, `camsift.mqtt`).
 
 A finished clip goes into the job queue like any upload and is analysed in
 full by the service's workers, so its events, snapshots and database rows are
@@ -32,7 +34,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
     from camsift.detectors import Detector
     from camsift.pipeline import Pipeline
 
-__all__ = ["StreamSource", "stream_url"]
+__all__ = ["MotionReporter", "StreamSource", "stream_url"]
 
 log = get_logger("camsift.sources.stream")
 
@@ -75,6 +77,56 @@ def stream_url(config: StreamSourceConfig) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{user}:{secret}@{host}" if secret else f"{user}@{host}"))
+
+
+class MotionReporter:
+    """A live camera's motion ON/OFF, from the motion gate of the stream's `Pipeline`, as Frigate's ``motion`` topic.
+
+    OFF when the frames begin; ON at the first frame after one in which the gate found motion
+    (`Pipeline.last_motion_s`); OFF once ``off_delay_s`` seconds pass without motion, and when the frames end
+    (the stream dropped or is stopping), so a session never leaves motion ON. Time is the frames' own
+    (`Frame.ts_s`), as Frigate measures ``motion.mqtt_off_delay`` in frame time: a stream that stalls changes
+    nothing until its frames resume or it drops. Each change is reported at once, and only changes.
+
+    Args:
+        report: Called with the new state on each change (the stream writes it to `ServiceBoard.report_motion`).
+        off_delay_s: Seconds of stream time without motion before OFF (``motion.mqtt_off_delay_s``).
+
+    Attributes:
+        on: The state last reported (``None`` before the first report).
+
+    Example:
+        >>> motion = MotionReporter(board_writer, 30.0)  # doctest: +SKIP
+        >>> events = list(pipeline.events(motion.follow(frames, pipeline), ...))  # doctest: +SKIP
+    """
+
+    def __init__(self, report: Callable[[bool], None], off_delay_s: float) -> None:
+        self.report, self.off_delay_s = report, off_delay_s
+        self.on: bool | None = None
+
+    def follow(self, frames: Iterable[Frame], pipeline: Pipeline) -> Iterator[Frame]:
+        """Yield ``frames`` unchanged to ``pipeline``'s `Pipeline.events` loop, reporting its motion between them.
+
+        The gate has seen the frames yielded before, so a change is reported one frame late (at ``detect.fps``
+        5: 0.2 s).
+        """
+        self._set(False)
+        try:
+            for frame in frames:
+                last = pipeline.last_motion_s
+                self._set(last is not None and frame.ts_s - last < self.off_delay_s)
+                yield frame
+        finally:
+            self.end()
+
+    def end(self) -> None:
+        """Report OFF if ON (the frames ended); may be called more than once."""
+        self._set(False)
+
+    def _set(self, on: bool) -> None:
+        if on != self.on:
+            self.on = on
+            self.report(on)
 
 
 @register("stream")
@@ -180,6 +232,15 @@ class _Stream:
             self.intake.report(self.name, "stream", state, f"{self.shown} {detail}".strip(), error)
         except CamsiftError as err:
             log.warning("cannot report stream state", source=self.name, reason=str(err))
+
+    def report_motion(self, on: bool) -> None:
+        """Publish the camera's motion (`ServiceBoard.report_motion`), for MQTT."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            self.intake.board.report_motion(self.camera, self.name, on)
+        except (CamsiftError, SQLAlchemyError) as err:  # a busy database must not stop the analysis
+            log.warning("cannot report motion", source=self.name, reason=str(err).partition("\n")[0])
 
     def run(self) -> None:
         """Recover crashed clips, then keep a session open until stopped."""
@@ -329,18 +390,21 @@ class _Session:
                     log.info("clip requested", source=stream.name, seconds=request.seconds)
 
     def _analyse(self, video: VideoStream) -> None:
-        """Decode and run the pipeline; an event in progress keeps the recorder recording."""
+        """Decode and run the pipeline; an event in progress keeps the recorder recording; motion is reported."""
         from camsift.pipeline import Pipeline
 
         stream = self.stream
         pipeline = Pipeline(stream.camera_settings, self.detector)
-        frames = self._frames(video, pipeline)
+        motion = MotionReporter(stream.report_motion, stream.camera_settings.motion.mqtt_off_delay_s)
+        frames = motion.follow(self._frames(video, pipeline), pipeline)
         try:
             for _ in pipeline.events(frames, camera=stream.camera, start_utc=self.wall_start, id_prefix="live"):
                 pass  # stored events come from the full analysis of the clip
         except Exception as err:
             log.exception("stream analysis failed", source=stream.name)
             stream.report("error", "", f"analysis failed: {type(err).__name__}: {err}")
+        finally:
+            motion.end()  # also when the loop failed and left the frames unfinished
 
     def _frames(self, video: VideoStream, pipeline: Pipeline) -> Iterator[Frame]:
         import av

@@ -4,6 +4,14 @@
 at every heartbeat; ``camsift status`` reads them from another process and
 calls the service stopped when its heartbeat is stale. ``camsift record``
 leaves a request that the camera's stream picks up and answers with a clip.
+
+A live stream also keeps its camera's motion (as its motion gate sees it) in a
+row of kind ``motion`` named ``motion:<camera>``, written only when it changes,
+for the MQTT companion (`camsift.mqtt`) in the service's process. These rows
+live in the same table, so no schema change was needed, but they are not parts
+of the service: `ServiceBoard.components` leaves them out (so ``camsift
+status``, the web app and the problem checks never show them) and
+`ServiceBoard.motion` returns them.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from camsift.store.schema import requests_table, service_table
 
-__all__ = ["ClipRequest", "Component", "ServiceBoard"]
+__all__ = ["MOTION_KIND", "ClipRequest", "Component", "MotionState", "ServiceBoard"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,27 @@ class Component:
     updated_utc: datetime
     last_error: str | None
     last_error_utc: datetime | None
+
+
+MOTION_KIND = "motion"
+"""``kind`` of the rows holding a camera's motion (`MotionState`), which are not service parts."""
+
+
+@dataclass(frozen=True)
+class MotionState:
+    """A live camera's motion as its stream last reported it (`ServiceBoard.report_motion`).
+
+    Attributes:
+        camera: The camera.
+        source: The stream source that reported it; its own state is the `Component` ``source:<source>``.
+        on: Whether its motion gate has seen motion within ``motion.mqtt_off_delay_s``.
+        updated_utc: When it last changed.
+    """
+
+    camera: str
+    source: str
+    on: bool
+    updated_utc: datetime
 
 
 @dataclass(frozen=True)
@@ -108,14 +137,29 @@ class ServiceBoard:
                 conn.execute(t.insert().values(name=name, **values))
 
     def components(self) -> list[Component]:
-        """Every reported part, the service first."""
+        """Every reported part, the service first (cameras' motion rows left out: see `motion`)."""
         t = service_table
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t).order_by(t.c.name != "service", t.c.name)).all()
+            query = sa.select(t).where(t.c.kind != MOTION_KIND).order_by(t.c.name != "service", t.c.name)
+            rows = conn.execute(query).all()
         return [Component(**row._mapping) for row in rows]
 
+    def report_motion(self, camera: str, source: str, on: bool) -> None:
+        """Write ``camera``'s motion as the stream ``source`` sees it (call it on a change only)."""
+        self.report(f"{MOTION_KIND}:{camera}", MOTION_KIND, "on" if on else "off", source)
+
+    def motion(self) -> list[MotionState]:
+        """The motion of every camera whose live stream has reported it, by camera name."""
+        t = service_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.kind == MOTION_KIND).order_by(t.c.name)).all()
+        return [
+            MotionState(r.name.removeprefix(f"{MOTION_KIND}:"), r.detail, r.state == "on", r.updated_utc) for r in rows
+        ]
+
     def forget(self) -> None:
-        """Remove every part's state (at service start: sources may have been renamed or removed)."""
+        """Remove every part's state and every camera's motion (at service start: sources may have been renamed
+        or removed, and no stream is reading yet)."""
         with self.engine.begin() as conn:
             conn.execute(service_table.delete())
 

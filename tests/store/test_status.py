@@ -1,0 +1,38 @@
+"""The status board's cameras' motion rows: kept beside the service's parts, never shown as one (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camsift.store import Store
+from camsift.store.status import ServiceBoard
+
+
+@pytest.fixture
+def board(data_dir: Path, database_url: str | None) -> Iterator[ServiceBoard]:
+    with Store(data_dir, database_url) as store:
+        yield ServiceBoard(store.engine)
+
+
+def test_motion_is_kept_per_camera_and_left_out_of_the_components(board: ServiceBoard) -> None:
+    board.report("service", "service", "running")
+    board.report("source:door-stream", "stream", "recording", "tcp://127.0.0.1:8554 320x180")
+    board.report_motion("door", "door-stream", True)
+    board.report_motion("yard", "blink/live/yard", True)
+    board.report_motion("door", "door-stream", False)
+
+    assert [(m.camera, m.source, m.on) for m in board.motion()] == [
+        ("door", "door-stream", False),
+        ("yard", "blink/live/yard", True),
+    ]
+    assert [(c.name, c.state) for c in board.components()] == [
+        ("service", "running"),
+        ("source:door-stream", "recording"),
+    ]
+
+    board.forget()  # at service start
+    assert (board.motion(), board.components()) == ([], [])
