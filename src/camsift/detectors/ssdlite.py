@@ -26,7 +26,10 @@ __all__ = ["SSDLiteDetector"]
 _INPUT = "image_tensor:0"
 _OUTPUTS = ["num_detections:0", "detection_boxes:0", "detection_scores:0", "detection_classes:0"]
 _PERSON = 1  # the model's class id for person (0 is background)
-_MAX_BATCH = 4  # images per model call: ~12% faster per image than 1 with 2 threads; 8 only adds memory
+_MAX_BATCH = 1
+"""Images per model call. Batches were measured slower, not faster, with ONNX Runtime 1.32 on the CPU
+(per 300x300 image, batch 1 / 2 / 4: 16.5 / 16.3 / 21.3 ms with 1 thread, 11.0 / 13.6 / 14.3 ms with 2),
+and a batch of 4 holds ~57 MB more working memory."""
 WHOLE_IMAGE = 0.85
 """Boxes covering at least this fraction of the input are dropped: SSDLite answers
 dark or flat pictures with one box over everything (a black frame: 0.27; dark
@@ -88,7 +91,7 @@ class SSDLiteDetector:
         return self.detect_batch([image])[0]
 
     def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
-        """`detect` on several images, up to 4 per model call.
+        """`detect` on several images, `_MAX_BATCH` per model call.
 
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.
