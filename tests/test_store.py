@@ -313,3 +313,19 @@ def test_a_scan_records_into_the_configured_database(
     assert [f.status for f in again.files] == ["skipped"]
     with Store(settings.data_dir, settings.database) as store:
         assert [e.id for e in store.events(camera="porch")] == [report.files[0].events[0].id]
+
+
+def test_opening_waits_for_another_process_that_holds_the_database(tmp_path: Path) -> None:
+    """Another process migrating a new database holds it for a while (seen in CI on a busy machine: the
+    switch to WAL gave up after sqlite3's default 5 s with "database is locked")."""
+    import threading
+
+    data = tmp_path / "data"
+    data.mkdir()
+    other = sqlite3.connect(data / "camsift.db", check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")
+    threading.Timer(6.0, other.rollback).start()
+
+    with Store(data) as store:  # waits for the lock instead of failing
+        assert store.events() == []
+    other.close()

@@ -526,10 +526,16 @@ def _reason(err: sa.exc.SQLAlchemyError) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """WAL so readers (the web app, `camsift events`) never block a scan; wait on locks, don't fail."""
+    """WAL so readers (the web app, `camsift events`) never block a scan; wait on locks, don't fail.
+
+    ``busy_timeout`` comes first, so that the switch to WAL also waits for a
+    process that holds the database (another one migrating it): set after
+    it, the switch gave up after sqlite3's default 5 s (seen in CI on a busy
+    machine).
+    """
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
