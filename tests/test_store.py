@@ -329,3 +329,20 @@ def test_opening_waits_for_another_process_that_holds_the_database(tmp_path: Pat
     with Store(data) as store:  # waits for the lock instead of failing
         assert store.events() == []
     other.close()
+
+
+def test_opening_waits_for_a_writer_of_a_database_still_in_rollback_mode(tmp_path: Path) -> None:
+    """SQLite refuses the switch to WAL at once, ignoring busy_timeout, while another connection writes to
+    a database in rollback-journal mode (seen in CI: the service and a test opening a new database together)."""
+    import threading
+
+    data = tmp_path / "data"
+    data.mkdir()
+    other = sqlite3.connect(data / "camsift.db", check_same_thread=False, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE early (a)")
+    threading.Timer(2.0, other.execute, ["COMMIT"]).start()
+
+    with Store(data) as store:  # retries the switch instead of failing
+        assert store.events() == []
+    other.close()

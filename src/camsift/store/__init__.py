@@ -19,6 +19,7 @@ owner browsing the folders expects); the database holds UTC.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -525,17 +526,34 @@ def _reason(err: sa.exc.SQLAlchemyError) -> str:
     return err.__class__.__name__
 
 
+_WAL_WAIT_S = 15.0
+"""Seconds a new connection keeps trying to switch the database to WAL (`_sqlite_pragmas`)."""
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     """WAL so readers (the web app, `camsift events`) never block a scan; wait on locks, don't fail.
 
-    ``busy_timeout`` comes first, so that the switch to WAL also waits for a
-    process that holds the database (another one migrating it): set after
-    it, the switch gave up after sqlite3's default 5 s (seen in CI on a busy
-    machine).
+    The switch to WAL needs the database to itself. ``busy_timeout`` comes
+    first, so that it waits for a process that holds the database; but while
+    another connection writes to a database still in rollback-journal mode
+    (a new one being migrated), SQLite refuses the switch at once, without
+    waiting ("database is locked": seen in CI when the service and a test
+    opened a new database together). So the switch is retried for up to
+    `_WAL_WAIT_S`.
     """
+    import sqlite3
+
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA journal_mode=WAL")
+    deadline = time.monotonic() + _WAL_WAIT_S
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
