@@ -21,8 +21,6 @@ scheduler and workers on several machines.
 
 from __future__ import annotations
 
-import ctypes
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from distributed.scheduler import KilledWorker
 
 from camsift.config import Settings
 from camsift.errors import ClusterError
-from camsift.scanner import FileResult, analyse_file, shared_detector
+from camsift.scanner import FileResult, analyse_file, shared_detector, tune_malloc
 
 __all__ = ["ClusterRunner", "connect"]
 
@@ -60,43 +58,22 @@ def connect(address: str, timeout_s: float = 10.0) -> Any:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {str(err).splitlines()[0]}") from err
 
 
-MMAP_THRESHOLD = 32 * 2**20
-"""glibc's largest mmap threshold on 64-bit Linux (``DEFAULT_MMAP_THRESHOLD_MAX``), bytes."""
-
-TRIM_THRESHOLD = 64 * 2**20
-"""Free memory at the top of the heap that glibc keeps rather than returning it to the system, bytes."""
-
-
 def _load_detector(settings: Settings, threads: int) -> None:
-    """On a worker: undo Dask's malloc setting (`_keep_heap`), quiet FFmpeg's own logging, and load
-    the detector now, not at the first file."""
-    import av.logging
-
-    _keep_heap()
-    av.logging.set_level(None)
-    shared_detector(settings, threads)
-
-
-def _keep_heap() -> None:
-    """Let glibc reuse heap memory for frame-sized arrays again in a Dask worker.
+    """On a worker: tune malloc as a local worker does, quiet FFmpeg's own logging, and load
+    the detector now, not at the first file.
 
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (its config
     ``distributed.nanny.pre-spawn-environ``) so that they hand freed memory back to
     the system. That also pins glibc's mmap threshold at 128 kB, so every crop
-    and input tensor is mmap-ed, zero-filled and unmapped again: detection on the
+    and input tensor was mmap-ed, zero-filled and unmapped again: detection on the
     shop-corridor clip took 6.2 s in a worker against 2.5 s in a local worker
-    process, and the same 6.3 s locally with that variable set. Raising both
-    thresholds with ``mallopt`` (``M_MMAP_THRESHOLD`` -3, ``M_TRIM_THRESHOLD`` -1,
-    see mallopt(3)) brings the worker back to 2.4-2.7 s. Nothing happens off glibc.
+    process; `camsift.scanner.tune_malloc` overrides it (2.4-2.7 s).
     """
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.mallopt(-3, MMAP_THRESHOLD)
-    libc.mallopt(-1, TRIM_THRESHOLD)
+    import av.logging
+
+    tune_malloc()
+    av.logging.set_level(None)
+    shared_detector(settings, threads)
 
 
 class _LoadDetector(WorkerPlugin):

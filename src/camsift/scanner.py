@@ -48,6 +48,7 @@ __all__ = [
     "frame_reader",
     "scan",
     "shared_detector",
+    "tune_malloc",
 ]
 
 Status = Literal["ok", "skipped", "error"]
@@ -407,29 +408,47 @@ def _worker_init(settings: Settings | None = None, threads: int = 1, parent: int
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     av.logging.set_level(None)
-    _lean_malloc()
+    tune_malloc()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     if settings is not None:
         shared_detector(settings, threads)
 
 
-_M_ARENA_MAX = -8
+_M_ARENA_MAX, _M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -8, -3, -1
 """``mallopt`` parameter numbers from glibc's ``malloc.h``."""
 
+MMAP_THRESHOLD = 32 * 2**20
+"""Bytes from which glibc maps an allocation by itself: its largest on 64-bit Linux (``DEFAULT_MMAP_THRESHOLD_MAX``)."""
 
-def _lean_malloc() -> None:
-    """One glibc malloc arena per worker (``mallopt(3)``: ``M_ARENA_MAX``), so threads do not each keep a heap.
+TRIM_THRESHOLD = 64 * 2**20
+"""Free bytes at the top of the heap that glibc keeps rather than returning them to the system."""
 
-    Without it, decoder and inference threads each get an arena holding the
-    peak of what they allocated. Only the arena count is set: also lowering
-    ``M_TRIM_THRESHOLD`` (to 1 MB) took a worker's peak RSS down by another
-    70-100 MB, but setting it switches off glibc's adaptive mmap threshold,
-    so ONNX Runtime's working buffers (its own arena is off, see
-    `camsift.detectors.runtime.session`) were mapped and faulted in afresh on
-    every inference: SSDLite took 42 ms instead of 17, NanoDet 63 instead of
-    44, and the scan of the shared clips ran at 4.0x realtime instead of 7.1x.
-    Elsewhere than glibc this does nothing.
+
+def tune_malloc() -> None:
+    """Set a worker's glibc malloc for inference: one arena, and buffers kept for reuse (``mallopt(3)``).
+
+    ONNX Runtime's own arena is off (`camsift.detectors.runtime.session`), so
+    every inference allocates its working buffers from malloc and frees them.
+    Where glibc maps such a buffer by itself (above its mmap threshold) or
+    hands freed memory back (above its trim threshold), the next inference
+    maps and zero-fills it afresh. Measured per call, one thread, on the
+    2-core machine:
+
+    - glibc's defaults: NanoDet 48.5 ms with 1,600-4,900 page faults (its
+      adaptive threshold never covers its largest buffers), SSDLite 17 ms;
+      the scan of the shared clips (``bench/throughput.py``) 7.0x realtime,
+      peak RSS per worker 410/475 MB;
+    - ``M_TRIM_THRESHOLD`` 1 MB, which also pins the mmap threshold at 128 kB
+      (as Dask's nanny does with ``MALLOC_TRIM_THRESHOLD_=65536``): SSDLite
+      42 ms, NanoDet 63 ms, the scan 4.0x, 379/402 MB;
+    - these settings (mmap `MMAP_THRESHOLD`, trim `TRIM_THRESHOLD`): NanoDet
+      42.5 ms with no page faults; the scan 7.3x, 354-455 MB over three runs.
+
+    ``M_ARENA_MAX`` 1 keeps decoder and inference threads from each holding
+    an arena at the peak of what they allocated. Set after start-up, these
+    override any ``MALLOC_*_`` environment variable. Elsewhere than glibc
+    this does nothing.
     """
     import ctypes
     import ctypes.util
@@ -442,6 +461,8 @@ def _lean_malloc() -> None:
     except (OSError, AttributeError):  # not glibc
         return
     mallopt(_M_ARENA_MAX, 1)
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def _exit_with(pid: int) -> None:
