@@ -191,13 +191,14 @@ class Scheduler:
     or when a whole-frame check is due (``recheck_s``; also the first frame),
     so a person standing still is neither lost nor re-detected 5 times a second.
     Every ``thorough_s`` the detector is asked for its slower second opinion,
-    and once more on the next look when that found something new (`seen`).
-    The pipeline tells the scheduler what each look found (`seen`).
+    and once more on the next look when that found something new (the
+    pipeline tells the scheduler what each look found: `seen`).
 
     Motion inside crops the detector looked at less than ``refresh_s`` ago, and
     away from tracked objects, is not news either: waving trees, passing cars
-    and rain move on every frame, and looking at them again 0.2 s later finds what it found before. They are
-    looked at again every ``refresh_s``, as a tracked object is (on the shared
+    and rain move on every frame, and looking at them again 0.2 s later finds
+    what it found before. They are looked at again every ``refresh_s``, as a
+    tracked object is (on the shared
     clips this cut detector runs by a third at the same recall; a person who
     walks into such an area is first seen at most ``refresh_s`` later).
 

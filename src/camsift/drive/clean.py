@@ -5,10 +5,10 @@ events live on the processor), so they follow ``retention.motion_days``, of
 the clip's camera when ``cameras.<name>.retention`` overrides it (the camera
 is found as the processor finds it, from the copy's path in the sync
 destination, see `retention_days`): a clip older than that goes once it has
-been copied off (it is in the sync manifest). And the Sync Module needs more than 375 MB free on its drive
-(Blink's requirement), so when the image has less than ``min_free`` bytes free,
-copied clips go oldest first until it has. A clip that was never copied is
-never deleted.
+been copied off (it is in the sync manifest). And the Sync Module needs more
+than 375 MB free on its drive (Blink's requirement), so when the image has
+less than ``min_free`` bytes free, copied clips go oldest first until it has.
+A clip that was never copied is never deleted.
 
 Writing to the image while the Sync Module uses it would corrupt it (both
 sides cache the FAT), so `clean` refuses while the image is attached to the

@@ -414,7 +414,7 @@ def record(state: State, camera: str, seconds: Annotated[float, Query(ge=1, le=3
 
     if camera not in stream_cameras(state):
         raise HTTPException(404, f"no live stream for camera {camera!r}")
-    if not service_running(state.board, 3 * state.settings.service.heartbeat_s + 5):
+    if not service_running(state.board, state.settings.service.stale_s):
         raise HTTPException(409, "'camsift run' is not running")
     return ClipRequested(camera=camera, request_id=state.board.request_clip(camera, seconds), seconds=seconds)
 
@@ -501,7 +501,7 @@ def stats(state: State) -> Stats:
     from camsift.store.queue import JobQueue
 
     depth = JobQueue(state.store.engine).depth()
-    running = service_running(state.board, 3 * state.settings.service.heartbeat_s + 5)
+    running = service_running(state.board, state.settings.service.stale_s)
     sources = [
         SourceStats(
             name=p.name,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -223,13 +222,20 @@ GridAction = Literal["reviewed", "pin", "unpin", "delete"]
 MAX_SELECTED = 1000
 """Most events one grid button changes; ids beyond are ignored."""
 
-_GRID_ACTIONS: dict[GridAction, tuple[Callable[[WebState, str], object], str]] = {
-    "reviewed": (api.reviewed, "marked reviewed"),
-    "pin": (api.retain, "pinned"),
-    "unpin": (api.unretain, "unpinned"),
-    "delete": (api.delete, "deleted"),
+_GRID_MARKS: dict[GridAction, dict[str, bool]] = {
+    "reviewed": {"reviewed": True},
+    "pin": {"pinned": True},
+    "unpin": {"pinned": False},
 }
-"""Each grid action: the API function the event page and scripts use too, and the past tense for the flash."""
+"""The mark each grid action other than ``delete`` sets (`Store.mark`, one write for all the events)."""
+
+_DONE_AS: dict[GridAction, str] = {
+    "reviewed": "marked reviewed",
+    "pin": "pinned",
+    "unpin": "unpinned",
+    "delete": "deleted",
+}
+"""Each grid action in the past tense, for the flash message."""
 
 
 def _events(n: int) -> str:
@@ -248,9 +254,9 @@ def review_action(
     """The review grid's buttons: mark reviewed, pin, unpin or delete the checked events, then go ``back``.
 
     ``reviewed`` takes every event shown when none is checked or ``scope`` is ``shown`` ("Mark shown as
-    reviewed"). At most `MAX_SELECTED` events are changed, each through the same `camsift.web.api` function
-    as the event page; an id no longer stored (deleted meanwhile) is skipped and counted in the message.
-    ``back`` is followed only when it is a path of this site (`_safe_next`).
+    reviewed"). At most `MAX_SELECTED` events are changed, by the same `Store` calls as the event page's
+    buttons (marks in one write); an id no longer stored (deleted meanwhile) is skipped and counted in the
+    message. ``back`` is followed only when it is a path of this site (`_safe_next`).
     """
     chosen = selected or []
     if action == "reviewed" and (scope == "shown" or not chosen):
@@ -258,19 +264,14 @@ def review_action(
     here = _safe_next(back)
     if not chosen:
         return _back(here, "no events selected")
-    change, done_as = _GRID_ACTIONS[action]
-    done = skipped = 0
-    for event_id in dict.fromkeys(chosen[:MAX_SELECTED]):
-        try:
-            change(state, event_id)
-        except HTTPException as err:
-            if err.status_code != 404:
-                raise
-            skipped += 1
-        else:
-            done += 1
+    unique = list(dict.fromkeys(chosen[:MAX_SELECTED]))
+    if action == "delete":
+        done = sum(state.store.delete_event(event_id) for event_id in unique)
+    else:
+        done = state.store.mark(unique, **_GRID_MARKS[action])
+    skipped = len(unique) - done
     gone = f"; {skipped} skipped (no longer stored)" if skipped else ""
-    return _back(here, f"{_events(done)} {done_as}{gone}")
+    return _back(here, f"{_events(done)} {_DONE_AS[action]}{gone}")
 
 
 # --- event page -----------------------------------------------------------------------------------------------
