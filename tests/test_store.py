@@ -328,6 +328,7 @@ def test_opening_waits_for_another_process_that_holds_the_database(tmp_path: Pat
 
     with Store(data) as store:  # waits for the lock instead of failing
         assert store.events() == []
+        assert _journal_mode(store) == "wal"
     other.close()
 
 
@@ -345,4 +346,11 @@ def test_opening_waits_for_a_writer_of_a_database_still_in_rollback_mode(tmp_pat
 
     with Store(data) as store:  # retries the switch instead of failing
         assert store.events() == []
+        assert _journal_mode(store) == "wal"
+        assert "early" in sa.inspect(store.engine).get_table_names()  # the other writer's work is kept
     other.close()
+
+
+def _journal_mode(store: Store) -> str:
+    with store.engine.connect() as conn:
+        return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
