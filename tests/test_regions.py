@@ -212,17 +212,26 @@ def test_scheduler_looks_thoroughly_again_at_what_only_a_thorough_look_found() -
     left, right = np.array([[100, 300, 140, 400]], np.float32), np.array([[1000, 300, 1040, 400]], np.float32)
     person = Detections(left, np.array([0.8]), np.array(["person"]))
     nothing = Detections.empty()
-    thorough = []
-    for i, t in enumerate(np.round(np.arange(0.0, 4.9, 0.2), 1)):
-        plan = schedule.plan(float(t), left if i % 2 else right, NONE)  # something new on every frame
+    slow: dict[float, list[list[float]]] = {}
+    for t in np.round(np.arange(0.0, 4.9, 0.4), 1):
+        plan = schedule.plan(float(t), np.concatenate([left, right]), NONE)  # both keep moving, looked at each time
         assert plan is not None
-        if plan.thorough:
-            thorough.append(float(t))
+        if plan.slow().any():
+            slow[float(t)] = plan.regions[plan.slow()].tolist()
         # the fast model never sees this person; the thorough one does from 2 s
-        schedule.seen(person if plan.thorough and t >= 2.0 else nothing, plan)
+        found = person if t >= 2.0 and plan.slow()[plan_holds(plan, left)].any() else nothing
+        schedule.seen(found, plan)
 
-    # 2.2: the second look that lets the tracker confirm the person; the cadence itself stays every 2 s
-    assert thorough == [0.0, 2.0, 2.2, 4.0, 4.2]
+    # 2.4: the second look that lets the tracker confirm the person, only in the crop that holds them;
+    # the cadence itself stays every 2 s
+    assert sorted(slow) == [0.0, 2.0, 2.4, 4.0, 4.4]
+    assert all(len(slow[t]) >= 2 for t in (0.0, 2.0, 4.0))  # every region: both moving things, or the whole frame
+    assert len(slow[2.4]) == len(slow[4.4]) == 1
+    assert contains(np.asarray(slow[2.4][0], np.float32), left[0])
+
+
+def plan_holds(plan: Plan, box: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    return np.array([contains(r, box[0]) for r in plan.regions])
 
 
 def test_scheduler_looks_again_at_motion_it_explained_every_refresh_s() -> None:
@@ -269,6 +278,27 @@ def test_object_cut_by_overlapping_crops_is_one_detection() -> None:
     found = RegionDetector(create("scripted")).detect(frame, Plan(squares, thorough=True))
 
     assert found.xyxy.tolist() == [[540, 300, 600, 420]]
+
+
+def test_region_detector_looks_thoroughly_only_where_the_plan_says() -> None:
+    frame = Frame(0, 0.0, None, 1280, 720, _rgb=background(1280, 720, [(100, 300, 140, 400)]))
+    squares = np.array([[0, 0, 400, 400], [600, 0, 1000, 400], [880, 320, 1280, 720]], np.float32)
+    calls: list[tuple[int, bool]] = []
+    scripted = create("scripted")
+
+    class Spy:
+        name, labels, input_size = "spy", scripted.labels, scripted.input_size
+
+        def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+            calls.append((len(images), thorough))
+            return scripted.detect_batch(images)
+
+    plan = Plan(squares, thorough=False, confirm=np.array([[90, 290, 150, 410]], np.float32))
+    found = RegionDetector(Spy()).detect(frame, plan)  # type: ignore[arg-type]
+
+    assert plan.slow().tolist() == [True, False, False]
+    assert calls == [(1, True), (2, False)]
+    assert found.xyxy.tolist() == [[100, 300, 140, 400]]
 
 
 def test_no_regions_no_detections() -> None:
