@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import av
+import av.container
 import numpy as np
 import pytest
 
@@ -236,6 +237,39 @@ def test_read_frame_on_real_clip(shared_data: Path, name: str) -> None:
 
     for frame in (frames[1], frames[len(frames) // 2], frames[-1]):
         assert np.array_equal(media.read_frame(path, frame.pts), frame.rgb()), f"frame {frame.index}"
+
+
+@pytest.mark.parametrize(
+    "name", ["anubhav666_example_01_street.mp4", "sorenvind_office-1m-480.mp4", "lrslibrary_i2r_shop_corridor.avi"]
+)
+def test_rereader_gives_the_same_pixels_in_any_order(shared_data: Path, name: str) -> None:
+    path = shared_data / "clips" / name
+    frames = list(media.frames(path))
+    n = len(frames)
+    # forward a little (decodes on), far forward (seeks), back (seeks), the same frame twice
+    order = [3, 5, 6, n // 2, n - 1, 1, 1, n // 3]
+
+    with media.Rereader(path) as again:
+        for i in order:
+            assert np.array_equal(again.read(frames[i].pts), frames[i].rgb()), f"frame {i}"
+
+
+def test_rereader_decodes_on_rather_than_seeking_back_for_the_next_frame(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shared_data / "clips" / "anubhav666_example_01_street.mp4"
+    frames = list(media.frames(path))
+    seeks: list[int] = []
+    seek = av.container.InputContainer.seek
+    monkeypatch.setattr(
+        av.container.InputContainer, "seek", lambda self, *a, **k: seeks.append(a[0]) or seek(self, *a, **k)
+    )
+
+    with media.Rereader(path) as again:
+        for frame in frames[5:40:5]:  # 0.5 s apart: one seek, then decoding on
+            again.read(frame.pts)
+
+    assert seeks == [frames[5].pts]
 
 
 def test_read_frame_of_an_image(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from distributed.scheduler import KilledWorker
 
 from camsift.config import Settings
 from camsift.errors import ClusterError
-from camsift.scanner import FileResult, analyse_file, shared_detector, tune_malloc
+from camsift.scanner import FileResult, analyse_file, prepare_worker, shared_detector
 
 __all__ = ["ClusterRunner", "connect"]
 
@@ -59,20 +59,18 @@ def connect(address: str, timeout_s: float = 10.0) -> Any:
 
 
 def _load_detector(settings: Settings, threads: int) -> None:
-    """On a worker: tune malloc as a local worker does, quiet FFmpeg's own logging, and load
+    """On a worker: set it up as a local worker is (`camsift.scanner.prepare_worker`), and load
     the detector now, not at the first file.
 
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (its config
     ``distributed.nanny.pre-spawn-environ``) so that they hand freed memory back to
-    the system. That also pins glibc's mmap threshold at 128 kB, so every crop
-    and input tensor was mmap-ed, zero-filled and unmapped again: detection on the
-    shop-corridor clip took 6.2 s in a worker against 2.5 s in a local worker
-    process; `camsift.scanner.tune_malloc` overrides it (2.4-2.7 s).
+    the system. That also pins glibc's mmap threshold at 128 kB, so every frame,
+    crop and input tensor was mmap-ed, zero-filled and unmapped again: detection on
+    the shop-corridor clip took 6.2 s in a worker against 2.5 s in a local worker
+    process (while ONNX Runtime's own arena was off); `camsift.scanner.tune_malloc`
+    overrides it (2.4-2.7 s).
     """
-    import av.logging
-
-    tune_malloc()
-    av.logging.set_level(None)
+    prepare_worker()
     shared_detector(settings, threads)
 
 

@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,6 +46,7 @@ __all__ = [
     "collect",
     "find_faces",
     "frame_reader",
+    "prepare_worker",
     "scan",
     "shared_detector",
     "tune_malloc",
@@ -245,26 +246,26 @@ def _write_jpeg(path: Path, rgb: Any) -> None:
     os.replace(tmp, path)
 
 
-def frame_reader(path: Path, keep: int = 8) -> FrameReader:
-    """Re-reads frames of ``path`` at full resolution (`media.read_frame`), keeping the last ``keep``
-    (events that share a frame, and the face step then the snapshots, read it once)."""
-    return lru_cache(maxsize=keep)(partial(media.read_frame, path))
+@contextmanager
+def frame_reader(path: Path, keep: int = 8) -> Iterator[FrameReader]:
+    """Re-reads frames of ``path`` at full resolution (a `media.Rereader`, closed at the end of the block),
+    keeping the last ``keep`` (events that share a frame, and the face step then the snapshots, read it once)."""
+    with media.Rereader(path) as again:
+        yield lru_cache(maxsize=keep)(again.read)
 
 
-def save_snapshots(
-    events: list[Event], path: Path, data_dir: Path, settings: Settings, read: FrameReader | None = None
-) -> list[Event]:
+def save_snapshots(events: list[Event], data_dir: Path, settings: Settings, read: FrameReader) -> list[Event]:
     """Re-read each event's best frame at full resolution and save it clean and annotated.
 
     Args:
         events: Events with ``best`` set.
-        path: The clip or image they were found in.
         data_dir: Where pictures go.
         settings: For the time zone of folder names.
-        read: Frame reader to share (default: a new `frame_reader`).
+        read: Reads the frames of the clip or image they were found in (`frame_reader`); asked in time order.
 
     Returns:
-        The events with ``snapshot`` and ``snapshot_annotated`` set and ``best`` and ``shots`` dropped.
+        The events, in their order, with ``snapshot`` and ``snapshot_annotated`` set and ``best`` and
+        ``shots`` dropped.
 
     Raises:
         MediaError: the frame cannot be read again.
@@ -272,9 +273,10 @@ def save_snapshots(
     from camsift.annotate import annotate
 
     tz = settings.tz()
-    read = read or frame_reader(path)
-    saved = []
-    for event in events:
+    shot_s = [e.best.ts_s if e.best is not None else 0.0 for e in events]
+    saved: list[Event | None] = [None] * len(events)
+    for i in sorted(range(len(events)), key=shot_s.__getitem__):  # in time order: the reader decodes on
+        event = events[i]
         assert event.best is not None
         frame = read(event.best.pts)
         clean, marked = picture_path(data_dir, event, False, tz), picture_path(data_dir, event, True, tz)
@@ -282,8 +284,8 @@ def save_snapshots(
         caption = f"{event.camera} {shot:%Y-%m-%d %H:%M:%S}"
         _write_jpeg(clean, frame)
         _write_jpeg(marked, annotate(frame, event.best, caption))
-        saved.append(event.replace(snapshot=clean, snapshot_annotated=marked, best=None, shots=()))
-    return saved
+        saved[i] = event.replace(snapshot=clean, snapshot_annotated=marked, best=None, shots=())
+    return [e for e in saved if e is not None]
 
 
 def find_faces(events: list[Event], read: FrameReader, settings: Settings) -> list[Event]:
@@ -346,10 +348,10 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
                 events.append(event)
         except MediaError as err:  # decoding broke part-way: keep what was found before
             error = err.reason
-        read = frame_reader(path)
-        with pipeline.stats.timed("faces"):
-            events = find_faces(events, read, s)
-        events = save_snapshots(events, path, s.data_dir, s, read)
+        with frame_reader(path) as read:
+            with pipeline.stats.timed("faces"):
+                events = find_faces(events, read, s)
+            events = save_snapshots(events, s.data_dir, s, read)
     except MediaError as err:
         error = err.reason
     except OSError as err:
@@ -400,15 +402,25 @@ def _sigint_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _worker_init(settings: Settings | None = None, threads: int = 1, parent: int | None = None) -> None:
-    """Worker processes: leave Ctrl-C to the main process; quiet FFmpeg's own logging; with
-    ``settings``, load the global detector now so the first file does not wait for it; with
-    ``parent``, exit when that process is gone (a killed service leaves no one to stop its workers)."""
+def prepare_worker() -> None:
+    """Set up a process that analyses files (a local worker, a Dask worker): FFmpeg's own logging off,
+    malloc tuned (`tune_malloc`), and no OpenCV thread pool. The motion gate works on a 120-pixel-high
+    grey copy, where OpenCV's threads cost more than they save and compete with the other workers: with
+    two workers on two cores the gate took 1.0-1.1 s per 139 s of footage with them, 0.7-0.8 s without."""
     import av.logging
+    import cv2
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     av.logging.set_level(None)
     tune_malloc()
+    cv2.setNumThreads(1)
+
+
+def _worker_init(settings: Settings | None = None, threads: int = 1, parent: int | None = None) -> None:
+    """Worker processes: leave Ctrl-C to the main process; `prepare_worker`; with ``settings``, load
+    the global detector now so the first file does not wait for it; with ``parent``, exit when that
+    process is gone (a killed service leaves no one to stop its workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare_worker()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     if settings is not None:
@@ -426,29 +438,22 @@ TRIM_THRESHOLD = 64 * 2**20
 
 
 def tune_malloc() -> None:
-    """Set a worker's glibc malloc for inference: one arena, and buffers kept for reuse (``mallopt(3)``).
+    """Set a worker's glibc malloc for video and inference: one arena, and buffers kept for reuse (``mallopt(3)``).
 
-    ONNX Runtime's own arena is off (`camsift.detectors.runtime.session`), so
-    every inference allocates its working buffers from malloc and frees them.
-    Where glibc maps such a buffer by itself (above its mmap threshold) or
-    hands freed memory back (above its trim threshold), the next inference
-    maps and zero-fills it afresh. Measured per call, one thread, on the
-    2-core machine:
+    ``M_ARENA_MAX`` 1: glibc gives each thread that allocates an arena of its
+    own, kept at the peak of what it held, so decoder and inference threads
+    would each hold one (a worker that scanned the shared clips peaked at
+    392 MB with one arena, 433 MB with glibc's defaults).
 
-    - glibc's defaults: NanoDet 48.5 ms with 1,600-4,900 page faults (its
-      adaptive threshold never covers its largest buffers), SSDLite 17 ms;
-      the scan of the shared clips (``bench/throughput.py``) 7.0x realtime,
-      peak RSS per worker 410/475 MB;
-    - ``M_TRIM_THRESHOLD`` 1 MB, which also pins the mmap threshold at 128 kB
-      (as Dask's nanny does with ``MALLOC_TRIM_THRESHOLD_=65536``): SSDLite
-      42 ms, NanoDet 63 ms, the scan 4.0x, 379/402 MB;
-    - these settings (mmap `MMAP_THRESHOLD`, trim `TRIM_THRESHOLD`): NanoDet
-      42.5 ms with no page faults; the scan 7.3x, 354-455 MB over three runs.
-
-    ``M_ARENA_MAX`` 1 keeps decoder and inference threads from each holding
-    an arena at the peak of what they allocated. Set after start-up, these
-    override any ``MALLOC_*_`` environment variable. Elsewhere than glibc
-    this does nothing.
+    ``M_MMAP_THRESHOLD`` `MMAP_THRESHOLD` and ``M_TRIM_THRESHOLD``
+    `TRIM_THRESHOLD`: frames, crops and model inputs of a few MB are reused
+    from the heap instead of being mapped, zero-filled and unmapped again for
+    every frame. glibc adapts its own threshold upwards, but an environment
+    that sets ``MALLOC_TRIM_THRESHOLD_`` pins it at 128 kB, as Dask's nanny does
+    (``distributed.nanny.pre-spawn-environ``): the shared clips then took 58.5 s
+    in one process, 53.8 s with these settings, at the same peak memory. Set
+    after start-up, they override any ``MALLOC_*_`` environment variable.
+    Elsewhere than glibc this does nothing.
     """
     import ctypes
     import ctypes.util

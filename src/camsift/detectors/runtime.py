@@ -74,9 +74,12 @@ def session(path: Path, *, threads: int, providers: Sequence[str] = (CPU,), who:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # No memory arena or pattern cache: crops of many sizes made them grow to their peak and keep it;
-    # without them a worker with the auto detector peaks ~40 MB lower (406 -> 365 MB) at the same speed.
-    options.enable_cpu_mem_arena = False
+    # ONNX Runtime's memory arena on, its pattern cache off. Every detector resizes its crops to its fixed
+    # input before the model, so the arena settles at one run's working memory and each run reuses it.
+    # Without the arena every run took its buffers from malloc and gave them back, which scattered the heap:
+    # over the shared clips in one process, peak RSS 475 MB against 395 with the arena, and 3 % slower.
+    # The pattern cache added 25 MB and no speed.
+    options.enable_cpu_mem_arena = True
     options.enable_mem_pattern = False
     chosen = choose_providers(providers, ort.get_available_providers())
     try:
