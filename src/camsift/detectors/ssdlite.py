@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from camsift.boxes import nms
 from camsift.detections import Detections
 from camsift.detectors import MODELS_DIR, register
 from camsift.detectors.runtime import CPU, session
@@ -24,17 +25,17 @@ from camsift.errors import DetectorError
 __all__ = ["SSDLiteDetector"]
 
 _INPUT = "image_tensor:0"
-_OUTPUTS = ["num_detections:0", "detection_boxes:0", "detection_scores:0", "detection_classes:0"]
-_PERSON = 1  # the model's class id for person (0 is background)
-_MAX_BATCH = 1
-"""Images per model call. Batches were measured slower, not faster, with ONNX Runtime 1.32 on the CPU
-(per 300x300 image, batch 1 / 2 / 4: 16.5 / 16.3 / 21.3 ms with 1 thread, 11.0 / 13.6 / 14.3 ms with 2),
-and a batch of 4 holds ~57 MB more working memory."""
+_OUTPUTS = ["scores", "boxes"]
 WHOLE_IMAGE = 0.85
 """Boxes covering at least this fraction of the input are dropped: SSDLite answers
 dark or flat pictures with one box over everything (a black frame: 0.27; dark
 porch snapshots without anyone: 0.61-0.76), while a real person in camsift's
 crops, taken with room around each moving object, covers far less."""
+NMS_IOU = 0.6
+"""IoU above which the lower-scoring of two boxes is dropped: the TF Object Detection API pipeline's
+own NMS (``iou_threshold`` 0.6, at most `MAX_DETECTIONS`), which ``tools/trim_ssdlite.py`` cut out of the graph."""
+MAX_DETECTIONS = 100
+"""Most boxes kept per image, best first (the pipeline's ``max_total_detections``)."""
 
 
 @register("ssdlite")
@@ -91,7 +92,11 @@ class SSDLiteDetector:
         return self.detect_batch([image])[0]
 
     def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
-        """`detect` on several images, `_MAX_BATCH` per model call.
+        """`detect` on several images, one model call each.
+
+        The graph takes batches, but they were measured slower, not faster, with ONNX Runtime 1.32 on the CPU
+        (per 300x300 image, batch 1 / 2 / 4: 16.5 / 16.3 / 21.3 ms with 1 thread, 11.0 / 13.6 / 14.3 ms
+        with 2), and a batch of 4 holds ~57 MB more working memory.
 
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.
@@ -101,26 +106,27 @@ class SSDLiteDetector:
             One `Detections` per image, in order, each in its own image's pixels.
         """
         results: list[Detections] = []
-        for start in range(0, len(images), _MAX_BATCH):
-            chunk = images[start : start + _MAX_BATCH]
-            batch = np.stack([cv2.resize(_check(im), self.input_size, interpolation=cv2.INTER_LINEAR) for im in chunk])
-            count, boxes, scores, classes = self._session.run(_OUTPUTS, {_INPUT: batch})
-            for i, im in enumerate(chunk):
-                n = int(count[i])
-                area = (boxes[i, :n, 2] - boxes[i, :n, 0]) * (boxes[i, :n, 3] - boxes[i, :n, 1])
-                keep = (scores[i, :n] >= self.min_confidence) & (classes[i, :n] == _PERSON) & (area < WHOLE_IMAGE)
-                results.append(_to_detections(boxes[i, :n][keep], scores[i, :n][keep], im.shape[1], im.shape[0]))
+        for image in images:
+            resized = cv2.resize(_check(image), self.input_size, interpolation=cv2.INTER_LINEAR)
+            scores, boxes = self._session.run(_OUTPUTS, {_INPUT: resized[None]})
+            results.append(self._pick(scores[0, :, 0], boxes[0, :, 0], image.shape[1], image.shape[0]))
         return results
+
+    def _pick(self, scores: npt.NDArray[np.float32], boxes: npt.NDArray[np.float32], w: int, h: int) -> Detections:
+        """The model's ``(1917,)`` person scores and ``(1917, 4)`` normalised ``[ymin, xmin, ymax, xmax]`` anchor
+        boxes to detections in pixels: those above the floor, duplicates dropped (`NMS_IOU`, in the model's
+        normalised coordinates as the original graph did), clipped to the image, none covering `WHOLE_IMAGE`."""
+        above = np.flatnonzero(scores >= self.min_confidence)
+        candidates = Detections(
+            xyxy=boxes[above][:, [1, 0, 3, 2]], confidence=scores[above], label=np.full(len(above), "person")
+        )
+        kept = nms(candidates, NMS_IOU)[:MAX_DETECTIONS]
+        xyxy = np.clip(kept.xyxy, 0, 1)
+        area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+        return kept.replace(xyxy=xyxy * np.array([w, h, w, h], np.float32))[(area > 0) & (area < WHOLE_IMAGE)]
 
 
 def _check(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
     return image
-
-
-def _to_detections(boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], w: int, h: int) -> Detections:
-    """Normalised ``[ymin, xmin, ymax, xmax]`` boxes to pixel ``xyxy`` clipped to the image."""
-    size = np.array([w, h, w, h], dtype=np.float32)
-    xyxy = np.clip(boxes[:, [1, 0, 3, 2]] * size, 0, size)
-    return Detections(xyxy=xyxy, confidence=scores, label=np.full(len(scores), "person"))
