@@ -25,6 +25,8 @@ from camsift.regions import (
 )
 from conftest import background
 
+NONE = np.zeros((0, 4), np.float32)
+
 SIZES = [(160, 96), (160, 120), (64, 64), (320, 240), (1280, 720), (1920, 1080), (720, 1280)]
 
 
@@ -79,22 +81,62 @@ def test_whole_frame_adds_finer_tiles_to_large_frames(width: int, height: int, t
 
 
 ONE_BOX = [
-    ((160, 96), [[70, 30, 86, 54]]),
-    ((160, 96), [[0, 36, 16, 60]]),  # touching the left edge
     ((1280, 720), [[600, 300, 640, 400]]),
     ((1280, 720), [[1240, 680, 1280, 720]]),  # in a corner
     ((1280, 720), [[100, 100, 130, 180], [1100, 500, 1140, 600]]),  # far apart, large frame
     ((1920, 1080), [[900, 100, 1200, 1000]]),  # a tall person close to the camera
+    ((640, 480), [[0, 200, 40, 300]]),  # touching the left edge
 ]
 
 TWO_SIDES = [
-    ((160, 96), [[2, 34, 22, 62], [138, 34, 158, 62]]),  # small frame, boxes at opposite sides
-    ((320, 240), [[10, 100, 40, 180], [280, 100, 310, 180]]),
+    ((640, 360), [[2, 134, 22, 162], [618, 134, 638, 162]]),  # boxes at opposite sides
+    ((720, 1280), [[300, 10, 340, 90], [300, 1180, 340, 1260]]),  # portrait
 ]
 TOO_BIG = [  # longer than the frame's short side: no square holds them, the covering squares see them in parts
-    ((160, 96), [[0, 0, 160, 96]]),  # the whole frame moves
+    ((640, 360), [[0, 0, 640, 360]]),  # the whole frame moves
     ((1280, 720), [[100, 100, 1200, 300]]),  # wider than the frame is tall
 ]
+
+TINY = [  # no larger than the model's input either way: one square from the corner, padded
+    ((160, 96), [[70, 30, 86, 54]]),
+    ((160, 96), [[2, 34, 22, 62], [138, 34, 158, 62]]),
+    ((160, 96), [[0, 0, 160, 96]]),
+    ((192, 144), [[10, 100, 40, 140]]),
+    ((240, 300), [[100, 260, 140, 300]]),  # portrait
+]
+
+
+@pytest.mark.parametrize(("size", "boxes"), TINY)
+def test_a_frame_no_larger_than_the_model_input_is_looked_at_whole(
+    size: tuple[int, int], boxes: list[list[float]]
+) -> None:
+    width, height = size
+
+    moving = plan_regions(np.asarray(boxes, np.float32), width, height, 300, whole=False)
+    whole = plan_regions(NONE, width, height, 300, whole=True)
+
+    assert moving.tolist() == whole.tolist() == [[0, 0, max(size), max(size)]]
+    assert plan_regions(NONE, width, height, 300, whole=False).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("boxes", "picked"),
+    [
+        ([[10, 100, 40, 180]], [[0, 0, 240, 240]]),  # only the left square holds it
+        ([[280, 100, 310, 180]], [[80, 0, 320, 240]]),  # only the right one
+        ([[150, 100, 180, 180]], [[80, 0, 320, 240]]),  # both do: the one centred nearer
+        ([[10, 100, 40, 180], [150, 100, 180, 180]], [[0, 0, 240, 240]]),  # one already picked holds both
+        ([[10, 100, 40, 180], [280, 100, 310, 180]], [[0, 0, 240, 240], [80, 0, 320, 240]]),
+        ([[0, 0, 320, 240]], [[0, 0, 240, 240], [80, 0, 320, 240]]),  # none holds it: every square it overlaps
+    ],
+)
+def test_a_frame_as_short_as_the_model_input_is_looked_at_in_its_covering_squares(
+    boxes: list[list[float]], picked: list[list[float]]
+) -> None:
+    regions = plan_regions(np.asarray(boxes, np.float32), 320, 240, 300, whole=False)
+
+    assert regions.tolist() == picked
+    assert plan_regions(NONE, 320, 240, 300, whole=True).tolist() == cover_squares(320, 240).tolist()
 
 
 @pytest.mark.parametrize(("size", "boxes"), ONE_BOX + TWO_SIDES + TOO_BIG)
@@ -152,8 +194,6 @@ def test_too_many_scattered_boxes_give_a_whole_frame_check() -> None:
 
 
 # --- the scheduler -----------------------------------------------------------------------------------------------
-
-NONE = np.zeros((0, 4), np.float32)
 
 
 def test_scheduler_checks_the_whole_frame_first_and_every_recheck_s() -> None:
@@ -299,6 +339,28 @@ def test_region_detector_looks_thoroughly_only_where_the_plan_says() -> None:
     assert plan.slow().tolist() == [True, False, False]
     assert calls == [(1, True), (2, False)]
     assert found.xyxy.tolist() == [[100, 300, 140, 400]]
+
+
+def test_region_detector_pads_a_small_frame_and_keeps_boxes_in_it() -> None:
+    red = [(130, 60, 158, 94)]  # near the bottom-right corner of a 160x96 frame
+    frame = Frame(0, 0.0, None, 160, 96, _rgb=background(160, 96, red))
+    regions = plan_regions(NONE, 160, 96, 300, whole=True)
+    seen: list[tuple[int, ...]] = []
+    scripted = create("scripted")
+
+    class Spy:
+        name, labels, input_size = "spy", scripted.labels, scripted.input_size
+
+        def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+            seen.extend(image.shape for image in images)
+            # a box reaching into the black margin comes back clipped to the frame
+            grown = np.array([0, 0, 10, 10], np.float32)
+            return [d.replace(xyxy=d.xyxy + grown) for d in scripted.detect_batch(images)]
+
+    found = RegionDetector(Spy()).detect(frame, Plan(regions, thorough=True))  # type: ignore[arg-type]
+
+    assert seen == [(160, 160, 3)]
+    assert found.xyxy.tolist() == [[130, 60, 160, 96]]
 
 
 def test_no_regions_no_detections() -> None:
