@@ -7,6 +7,9 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +20,7 @@ from PIL import Image
 
 from camsift import ScanReport, Settings, Store, scan
 from camsift.errors import SourceError
-from camsift.scanner import collect
+from camsift.scanner import Workers, collect
 from conftest import BadFiles, SyntheticClip, Walk, cut_in_half, write_clip
 
 MakeClip = Callable[..., SyntheticClip]
@@ -413,3 +416,45 @@ def test_scanning_in_process_leaves_ctrl_c_alone(make_clip: MakeClip, scripted_s
     scan([clip.path], scripted_settings(), jobs=1)
 
     assert signal.getsignal(signal.SIGINT) == before
+
+
+# --- worker processes ---------------------------------------------------------------------------------------------
+
+CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def affinity_soon() -> list[int]:
+    """A worker's CPUs, a moment after it started its task (so that two tasks go to two workers)."""
+    time.sleep(0.5)
+    return sorted(os.sched_getaffinity(0))
+
+
+def pinned_in_a_new_process(slot: int, threads: int) -> list[int]:
+    code = (
+        "import os; from camsift.scanner import pin_worker; "
+        f"pin_worker({slot}, {threads}); print(sorted(os.sched_getaffinity(0)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [int(c) for c in re.findall(r"\d+", done.stdout)]
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="needs Linux and at least 2 CPUs")
+@pytest.mark.parametrize(("slot", "threads"), [(0, 1), (1, 1), (0, 2), (1, 2), (2, 1)])
+def test_pin_worker_gives_each_slot_cpus_of_its_own(slot: int, threads: int) -> None:
+    mine = CPUS[slot * threads : (slot + 1) * threads]
+
+    got = pinned_in_a_new_process(slot, threads)
+
+    assert got == (mine if len(mine) == threads else CPUS)  # more slots than CPUs: left to the system
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="needs Linux and at least 2 CPUs")
+def test_workers_each_take_a_cpu_of_their_own() -> None:
+    workers = Workers(Settings(), jobs=2, threads=1)
+    try:
+        pool = workers._pool(alone=False)
+        got = sorted(tuple(f.result()) for f in [pool.submit(affinity_soon) for _ in range(2)])
+    finally:
+        workers.close()
+
+    assert got == [(CPUS[0],), (CPUS[1],)]

@@ -175,7 +175,6 @@ class Pipeline:
                 st.sampled += 1
                 with st.timed("motion"):
                     moving = gate.check(frame)
-                track.moved(frame.ts_s, moving)
                 if len(moving):
                     self._last_motion_s = frame.ts_s
                 plan = schedule.plan(frame.ts_s, moving, track.boxes())
@@ -206,9 +205,6 @@ class _StillTracker:
 
     def update(self, detections: Detections, ts_s: float) -> Detections:
         return detections.replace(tracker_id=np.arange(1, len(detections) + 1))
-
-    def moved(self, ts_s: float, moving: npt.NDArray[np.float32]) -> None:
-        """Nothing to go back to in a single picture."""
 
     def boxes(self) -> npt.NDArray[np.float32]:
         return np.zeros((0, 4), np.float32)

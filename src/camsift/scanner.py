@@ -35,6 +35,8 @@ from camsift.pipeline import Pipeline, PipelineStats
 from camsift.store import FileRecord, Store, picture_path
 
 if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
+
     from camsift.cluster import ClusterRunner
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "collect",
     "find_faces",
     "frame_reader",
+    "pin_worker",
     "prepare_worker",
     "scan",
     "shared_detector",
@@ -415,16 +418,39 @@ def prepare_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _worker_init(settings: Settings | None = None, threads: int = 1, parent: int | None = None) -> None:
-    """Worker processes: leave Ctrl-C to the main process; `prepare_worker`; with ``settings``, load
-    the global detector now so the first file does not wait for it; with ``parent``, exit when that
-    process is gone (a killed service leaves no one to stop its workers)."""
+def _worker_init(
+    slots: Synchronized[int] | None, threads: int, settings: Settings | None = None, parent: int | None = None
+) -> None:
+    """Worker processes: leave Ctrl-C to the main process; `prepare_worker`; with ``slots``, take the next
+    CPUs (`pin_worker`); with ``settings``, load the global detector now so the first file does not wait
+    for it; with ``parent``, exit when that process is gone (a killed service leaves no one to stop its workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     prepare_worker()
+    if slots is not None:
+        with slots.get_lock():
+            slot, slots.value = slots.value, slots.value + 1
+        pin_worker(slot, threads)
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     if settings is not None:
         shared_detector(settings, threads)
+
+
+def pin_worker(slot: int, threads: int) -> None:
+    """Bind the worker in ``slot`` (0, 1, ...) to CPUs of its own: the ``threads`` CPUs from
+    ``slot * threads`` among those this process may use (``sched_setaffinity(2)``); nothing when
+    there are not that many (more workers than CPUs: the system shares them out) or off Linux.
+
+    A worker that stays on one core keeps its models and frames in that core's caches: two workers
+    scanning the one-by-one clip side by side took 15.1 s each pinned, 16.1-16.4 s each when the
+    system moved them (2-core machine).
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    mine = cpus[slot * threads : (slot + 1) * threads]
+    if len(mine) == threads:
+        os.sched_setaffinity(0, mine)
 
 
 _M_ARENA_MAX, _M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD = -8, -3, -1
@@ -518,7 +544,7 @@ class Workers:
 
     def __init__(self, settings: Settings, jobs: int, threads: int, *, warm: bool = False) -> None:
         self.settings, self.jobs, self.threads = settings, jobs, threads
-        self._init_args = (settings, threads, os.getpid()) if warm else ()
+        self._warm = (settings, os.getpid()) if warm else ()
         self._pools: dict[bool, ProcessPoolExecutor] = {}  # False: the main pool, True: the one-worker pool
         self._running: dict[Future[FileResult], tuple[Path, str, bool]] = {}
         self._suspects: deque[tuple[Path, str]] = deque()
@@ -530,13 +556,17 @@ class Workers:
 
     def _pool(self, alone: bool) -> ProcessPoolExecutor:
         if alone not in self._pools:
+            context = get_context("forkserver")
+            # The main pool's workers each take CPUs of their own; the one-worker pool that retries
+            # suspects may run beside it, and is left to the system.
+            slots = None if alone else context.Value("i", 0)
             self._pools[alone] = ProcessPoolExecutor(
                 1 if alone else self.jobs,
-                mp_context=get_context("forkserver"),
+                mp_context=context,
                 initializer=_worker_init,
-                initargs=self._init_args,
+                initargs=(slots, self.threads, *self._warm),
             )
-            if self._init_args:  # start the workers (and load their models) now rather than at the first file
+            if self._warm:  # start the workers (and load their models) now rather than at the first file
                 for _ in range(1 if alone else self.jobs):
                     self._pools[alone].submit(int)
         return self._pools[alone]

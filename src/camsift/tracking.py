@@ -7,13 +7,11 @@ irregular detection frames (motion-gated) age tracks in seconds, not calls.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import box_ios
 from camsift.config import ObjectsConfig
 from camsift.detections import Detections
 from camsift.filters import FLOOR_FACTOR
@@ -25,18 +23,6 @@ MIN_GIOU = -0.4
 analysed a few times a second, so a person close to the camera can move by
 their own width between two looks: plain IoU is then 0 and the track breaks;
 GIoU is about -0.33 for two same-size boxes one width apart."""
-
-BACKDATE_S = 1.0
-"""A new track's first sighting goes back at most this many seconds, through the frames just before it in which
-something moved over its box (`Tracker.moved`). A person walking into view shows only a head, a shoulder or a
-foot for a moment; the motion gate sees them at once, the detector a look or two later (a look every refresh_s
-at most, a thorough one every thorough_s). On the shared clips, the six people of the one-by-one clip and the
-man of the night clip became events 0.2-0.8 s after the motion that was them began; going back through that
-motion put two more half-second grid points of bench/eval_clips.py inside events, and no empty one."""
-
-BACKDATE_GROW = 0.5
-"""Motion counts as the new object's when it overlaps the object's first box grown by this share of its size on
-every side (it was moving into the spot where it was then seen)."""
 
 _TRACKERS_FPS = 30.0
 """``trackers`` counts its lost-track buffer in frames of a 30 fps stream even in timestamp mode."""
@@ -60,7 +46,6 @@ class Tracker:
         self._pending: list[tuple[str, npt.NDArray[np.float32]]] = []
         self._pending_s = 0.0
         self._born: dict[int, float] = {}
-        self._motion: deque[tuple[float, npt.NDArray[np.float32]]] = deque()
 
     def _tracker_for(self, label: str) -> Any:
         if label not in self._trackers:
@@ -77,14 +62,6 @@ class Tracker:
                 minimum_iou_threshold=MIN_GIOU,
             )
         return self._trackers[label]
-
-    def moved(self, ts_s: float, moving: npt.NDArray[np.float32]) -> None:
-        """Hear the motion gate's boxes of every sampled frame (``(k, 4)`` frame pixels; empty when nothing
-        moved), in time order, also of frames the detector does not look at: a new track's first sighting
-        goes back through them (`BACKDATE_S`)."""
-        self._motion.append((ts_s, moving))
-        while self._motion and ts_s - self._motion[0][0] > BACKDATE_S + self.lost_s:
-            self._motion.popleft()
 
     def update(self, detections: Detections, ts_s: float) -> Detections:
         """Match ``detections`` of the frame at ``ts_s`` to tracks.
@@ -137,26 +114,8 @@ class Tracker:
             seen = [b for lab, b in self._pending if lab == label]
             # The same association rule as the tracker's: a walking person may have moved by its width.
             earlier = len(seen) and GIoU().compute(box[None], np.asarray(seen)).max() >= MIN_GIOU
-            self._born[self._ids[key]] = self._backdate(self._pending_s if earlier else ts_s, box)
+            self._born[self._ids[key]] = self._pending_s if earlier else ts_s
         return self._ids[key]
-
-    def _backdate(self, first_s: float, box: npt.NDArray[np.float32]) -> float:
-        """``first_s`` moved back to the onset of the motion over ``box`` (grown by `BACKDATE_GROW`): the earliest
-        of the sampled frames just before it in which motion overlapped it, when a frame without such motion
-        comes before them within `BACKDATE_S` (`moved`). Motion that was there all along (waving trees, rain)
-        has no onset there, and the first sighting stays as it was."""
-        size = np.tile(box[2:] - box[:2], 2)
-        grown = (box + np.array([-1, -1, 1, 1], np.float32) * BACKDATE_GROW * size)[None]
-        start = first_s
-        for ts_s, moving in reversed(self._motion):
-            if ts_s >= first_s:
-                continue
-            if first_s - ts_s > BACKDATE_S + 1e-6:
-                break
-            if box_ios(moving, grown).max(initial=0) == 0:
-                return start  # the onset: nothing moved there in this frame
-            start = ts_s
-        return first_s
 
     def boxes(self) -> npt.NDArray[np.float32]:
         """Where to look next: ``(k, 4)`` float32 frame-pixel boxes of tracks seen within
