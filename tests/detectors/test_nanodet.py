@@ -208,3 +208,17 @@ def test_coco128_person_and_car_ap50() -> None:
     truth = [(boxes, labels) for _, boxes, labels in samples]
     assert ap50(found, truth, "person") > 0.60
     assert ap50(found, truth, "car") > 0.11
+
+
+def test_the_shipped_model_is_int8_with_a_float_first_layer_and_head() -> None:
+    """tools/quantize_nanodet.py: int8 convolutions (QDQ) but for the first one and the head's six."""
+    import onnx
+
+    first_and_head = {"Conv__1", "Conv__36", "Conv__41", "Conv__43", "Conv__37", "Conv__42", "Conv__44"}
+    model = onnx.load(str(MODELS_DIR / "nanodet_m_416_int8.onnx"))
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    dequantized = {n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear"}
+    quantized = {n.name for n in convs if n.input[0] in dequantized}
+
+    assert len(convs) == 34
+    assert quantized == {n.name for n in convs} - first_and_head

@@ -112,3 +112,29 @@ def test_missing_model_is_a_detector_error(tmp_path: Path) -> None:
 def test_rejects_non_rgb_input(detector: SSDLiteDetector) -> None:
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
         detector.detect(np.zeros((10, 10), np.uint8))
+
+
+def test_the_shipped_graph_is_trimmed() -> None:
+    """tools/trim_ssdlite.py: a fixed 300x300 uint8 input, no in-graph loops or NMS, scores and boxes per anchor."""
+    import onnx
+
+    from camsift.detectors import MODELS_DIR
+
+    model = onnx.load(str(MODELS_DIR / "ssdlite_person.onnx"))
+    dims = [d.dim_value or d.dim_param for d in model.graph.input[0].type.tensor_type.shape.dim]
+
+    assert dims[1:] == [300, 300, 3]
+    assert [o.name for o in model.graph.output] == ["scores", "boxes"]
+    assert not {n.op_type for n in model.graph.node} & {"Loop", "NonMaxSuppression"}
+
+
+@pytest.mark.parametrize("side", [300, 640])
+def test_nothing_but_noise_gives_no_box_over_the_whole_picture(detector: SSDLiteDetector, side: int) -> None:
+    image = np.random.default_rng(side).integers(0, 40, (side, side, 3), dtype=np.uint8)
+
+    found = detector.detect(image)
+
+    area = (found.xyxy[:, 2] - found.xyxy[:, 0]) * (found.xyxy[:, 3] - found.xyxy[:, 1])
+    assert np.all(area < 0.85 * side * side)
+    assert np.all((found.xyxy >= 0) & (found.xyxy <= side))
+    assert list(found.confidence) == sorted(found.confidence, reverse=True)
