@@ -33,10 +33,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from camsift.config import load_config
-from camsift.events import Event
+from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange
 from camsift.notify import Notifier, sample_picture
-from camsift.store import FileRecord, Store
+from camsift.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from notify_helpers import http_receiver, smtp_receiver

@@ -24,9 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from camsift import load_config
-from camsift.events import Event
+from camsift.events import Event, FileRecord
+from camsift.layout import clip_path, picture_path
 from camsift.retention import Retention
-from camsift.store import FileRecord, Store, clip_path, picture_path
+from camsift.store import Store
 
 KINDS = [("person", None), ("person", "unknown"), ("person", "Alice"), ("car", None)]
 

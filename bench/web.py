@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from camsift import load_config
-from camsift.events import Event
-from camsift.store import FileRecord, Store
+from camsift.events import Event, FileRecord
+from camsift.store import Store
 from camsift.store.users import UserStore
 
 with warnings.catch_warnings():

@@ -521,8 +521,8 @@ def test_a_clip_two_events_share_goes_with_the_last_of_them(filled: Filled, data
 
 
 def test_the_same_pass_on_sqlite_and_postgresql(tmp_path: Path, database_url: str | None) -> None:
-    from camsift.events import Event
-    from camsift.store import FileRecord, clip_path, picture_path
+    from camsift.events import Event, FileRecord
+    from camsift.layout import clip_path, picture_path
 
     data = tmp_path / "data"
     settings = settings_for(data, database=database_url)

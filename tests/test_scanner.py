@@ -458,3 +458,18 @@ def test_workers_each_take_a_cpu_of_their_own() -> None:
         workers.close()
 
     assert got == [(CPUS[0],), (CPUS[1],)]
+
+
+def test_a_worker_analyses_a_clip_without_loading_the_database_layer(tmp_path: Path) -> None:
+    """Workers write pictures, never the database: SQLAlchemy would cost each of them 22 MB. With no known
+    face, ``faces.enabled: auto`` is settled before the file reaches the worker (`faces_settled`)."""
+    clip = write_clip(tmp_path / "porch" / "a.mp4", [Walk(0.5, 2.5)], seconds=3.0).path
+    workers = Workers(Settings(data_dir=tmp_path / "data"), jobs=1, threads=1)
+    try:
+        workers.submit(clip, "porch")
+        results = workers.poll(None)
+        loaded = workers._pool(alone=False).submit(eval, "sorted({'sqlalchemy', 'alembic'} & set(sys.modules))")
+        assert [r.status for r in results] == ["ok"]
+        assert loaded.result() == []
+    finally:
+        workers.close()

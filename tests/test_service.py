@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from camsift.config import Settings
-from camsift.events import Event
+from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange, EventListener
 from camsift.notify import Notifier
 from camsift.scanner import FileResult
 from camsift.service import Alarms, Service
-from camsift.store import FileRecord, Store
+from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.queue import JobQueue
 from camsift.store.status import ServiceBoard

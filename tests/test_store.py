@@ -1,4 +1,4 @@
-"""The event store: files and events round-trip, queries, replacing a file's events, picture paths."""
+"""The event store: files and events round-trip, queries, replacing a file's events."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from camsift import Event, Store, scan
 from camsift.errors import StorageError
-from camsift.store import EventMarks, FileRecord, ReviewFilter, picture_path
+from camsift.events import FileRecord
+from camsift.store import EventMarks, ReviewFilter
 from camsift.store import database_url as url_of  # the name database_url is the fixture
 from camsift.store.schema import events_table
 from conftest import Walk, write_clip
@@ -268,31 +269,6 @@ def test_an_unreachable_database_is_a_one_line_storage_error_without_the_passwor
     assert message.startswith("cannot open event store postgresql+psycopg://camsift:***@127.0.0.1:1/camsift: ")
     assert "hunter2" not in message
     assert "\n" not in message
-
-
-# --- picture paths -----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("camera", "label", "zone", "folder", "name"),
-    [
-        ("porch", "person", "UTC", "2026-11-22/porch", "143005-person-abc-001"),
-        ("porch", "person", "Asia/Tokyo", "2026-11-22/porch", "233005-person-abc-001"),
-        ("porch", "person", "America/Los_Angeles", "2026-11-22/porch", "063005-person-abc-001"),
-        ("front door", "teddy bear", "UTC", "2026-11-22/front_door", "143005-teddy_bear-abc-001"),
-        ("../../etc", "person", "UTC", "2026-11-22/etc", "143005-person-abc-001"),
-        ("..", "person", "UTC", "2026-11-22/camera", "143005-person-abc-001"),
-    ],
-)
-def test_picture_path(tmp_path: Path, camera: str, label: str, zone: str, folder: str, name: str) -> None:
-    e = event(1, tmp_path / "clip.mp4", camera=camera, label=label)
-
-    clean = picture_path(tmp_path / "data", e, tz=ZoneInfo(zone))
-    marked = picture_path(tmp_path / "data", e, annotated=True, tz=ZoneInfo(zone))
-
-    assert clean == tmp_path / "data" / "events" / folder / f"{name}.jpg"
-    assert marked == tmp_path / "data" / "events" / folder / f"{name}-annotated.jpg"
-    assert clean.resolve().is_relative_to((tmp_path / "data" / "events").resolve())
 
 
 # --- a scan into the configured store -----------------------------------------------------------------------------

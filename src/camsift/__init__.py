@@ -7,14 +7,25 @@ Example:
     >>> report = scan(["~/footage"])  # doctest: +SKIP
     >>> report.summary()["events"]  # doctest: +SKIP
     {'person': 12}
+
+The names below are imported when first used (PEP 562): every scan worker
+process imports ``camsift.scanner``, which runs this file first, and eager
+imports here would load the database layer (SQLAlchemy) into workers that
+never touch the database.
 """
 
-from camsift.config import Settings, load_config
-from camsift.detections import Detections
-from camsift.errors import CamsiftError
-from camsift.events import Event
-from camsift.scanner import FileResult, ScanReport, scan
-from camsift.store import Store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from camsift.config import Settings, load_config
+    from camsift.detections import Detections
+    from camsift.errors import CamsiftError
+    from camsift.events import Event
+    from camsift.scanner import FileResult, ScanReport, scan
+    from camsift.store import Store
 
 __all__ = [
     "CamsiftError",
@@ -28,3 +39,26 @@ __all__ = [
     "scan",
 ]
 __version__ = "0.1.0"
+
+_HOME = {
+    "CamsiftError": "camsift.errors",
+    "Detections": "camsift.detections",
+    "Event": "camsift.events",
+    "FileResult": "camsift.scanner",
+    "ScanReport": "camsift.scanner",
+    "Settings": "camsift.config",
+    "Store": "camsift.store",
+    "load_config": "camsift.config",
+    "scan": "camsift.scanner",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The public name ``name``, imported from its module on first use.
+
+    Raises:
+        AttributeError: ``name`` is not part of the API.
+    """
+    if name not in _HOME:
+        raise AttributeError(f"module 'camsift' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)

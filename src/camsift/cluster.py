@@ -31,6 +31,7 @@ from distributed.scheduler import KilledWorker
 
 from camsift.config import Settings
 from camsift.errors import ClusterError
+from camsift.faces.recognizer import faces_settled
 from camsift.scanner import FileResult, analyse_file, prepare_worker, shared_detector
 
 __all__ = ["ClusterRunner", "connect"]
@@ -123,7 +124,8 @@ class ClusterRunner:
         try:
             client.register_plugin(_LoadDetector(self.settings, self.threads), name=PLUGIN)
             for path, camera in todo:
-                future = client.submit(analyse_file, path, camera, self.settings, self.threads, pure=False)
+                settings = faces_settled(self.settings)
+                future = client.submit(analyse_file, path, camera, settings, self.threads, pure=False)
                 futures[future] = (path, camera)
             for future in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
                 path, camera = futures[future]

@@ -2,7 +2,8 @@
 
 An event is one tracked object of one label in one clip or stream: when it
 was first and last seen, how sure the detector was at best, and the frame that
-shows it best (for the snapshot).
+shows it best (for the snapshot). A `FileRecord` is what the scan did with
+the file they came from.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from camsift.media import Frame
 if TYPE_CHECKING:
     from camsift.faces import FaceSighting
 
-__all__ = ["REJOIN_AFTER_S", "SHOT_GAP_S", "Event", "EventBuilder", "Snapshot"]
+__all__ = ["REJOIN_AFTER_S", "SHOT_GAP_S", "Event", "EventBuilder", "FileRecord", "Snapshot"]
 
 SHOT_GAP_S = 0.5
 """Seconds between the frames kept per event: neighbouring frames show the same pose, and a
@@ -276,3 +277,37 @@ class EventBuilder:
                 )
             )
         return events
+
+
+FileStatus = Literal["ok", "error"]
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What is known about one processed file.
+
+    Attributes:
+        path: Absolute path of the file.
+        size: Bytes.
+        mtime: Modification time, Unix seconds.
+        sha256: Hex digest of the content.
+        camera: Camera the file was attributed to.
+        status: ``"ok"`` or ``"error"``.
+        error: One-line reason when ``status == "error"``.
+        duration_s: Seconds of footage decoded (0 for images).
+        start_utc: Wall-clock time of the first frame.
+        time_origin: Where ``start_utc`` came from (``metadata``, ``name``, ``epoch``, ``mtime``).
+        processed_utc: When camsift processed it.
+    """
+
+    path: Path
+    size: int
+    mtime: float
+    sha256: str
+    camera: str
+    status: FileStatus
+    error: str | None
+    duration_s: float
+    start_utc: datetime | None
+    time_origin: str | None
+    processed_utc: datetime

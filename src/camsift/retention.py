@@ -101,10 +101,10 @@ JOURNAL_DIR = "retention-journal"
 """Folder of the deletion journal, under the data directory."""
 
 PICTURE_DIRS = ("events", "faces")
-"""Folders of pictures derived from footage, under the data directory (`camsift.store.picture_path`)."""
+"""Folders of pictures derived from footage, under the data directory (`camsift.layout.picture_path`)."""
 
 CLIPS_DIR = "clips"
-"""Folder of live-stream clips, under the data directory (`camsift.store.clip_path`)."""
+"""Folder of live-stream clips, under the data directory (`camsift.layout.clip_path`)."""
 
 _BATCH = 200
 _CHUNK = 500  # rows per IN (...) list: far below SQLite's variable limit

@@ -29,10 +29,10 @@ from camsift import media
 from camsift.config import Settings
 from camsift.detectors import Detector, configured
 from camsift.errors import ClusterError, DetectorError, MediaError, SourceError
-from camsift.events import Event
-from camsift.faces.recognizer import FrameReader, face_recognizer
+from camsift.events import Event, FileRecord
+from camsift.faces.recognizer import FrameReader, face_recognizer, faces_settled
+from camsift.layout import face_path, picture_path
 from camsift.pipeline import Pipeline, PipelineStats
-from camsift.store import FileRecord, Store, picture_path
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
@@ -304,7 +304,6 @@ def find_faces(events: list[Event], read: FrameReader, settings: Settings) -> li
     recognizer = face_recognizer(settings)
     if recognizer is None:
         return events
-    from camsift.store.faces import face_path
 
     tz = settings.tz()
     named = []
@@ -574,7 +573,8 @@ class Workers:
     def _start(self, path: Path, camera: str, alone: bool) -> None:
         from camsift.overrides import refreshed  # camera settings changed in the web app apply from the next file
 
-        future = self._pool(alone).submit(analyse_file, path, camera, refreshed(self.settings), self.threads)
+        settings = faces_settled(refreshed(self.settings))
+        future = self._pool(alone).submit(analyse_file, path, camera, settings, self.threads)
         self._running[future] = (path, camera, alone)
 
     def submit(self, path: Path, camera: str) -> None:
@@ -702,6 +702,8 @@ def scan(
         >>> report = scan(["~/footage"])  # doctest: +SKIP
         >>> [(f.path.name, len(f.events)) for f in report.files if f.events]  # doctest: +SKIP
     """
+    from camsift.store import Store  # here, not at the top: worker processes import this module, never the database
+
     settings = settings or Settings()
     started = time.perf_counter()
     files = collect(Path(p) for p in paths)

@@ -43,12 +43,12 @@ from typing import IO
 
 from camsift.config import Settings, in_time_windows
 from camsift.errors import StorageError
-from camsift.events import Event
+from camsift.events import Event, FileRecord
 from camsift.listeners import Companion, EventChange, EventListener, Problem
 from camsift.logs import get_logger
 from camsift.scanner import FileResult, Workers
 from camsift.sources import DatabaseIntake, Source, create
-from camsift.store import FileRecord, Store
+from camsift.store import Store
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
 

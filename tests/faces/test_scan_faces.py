@@ -11,6 +11,7 @@ from camsift import Settings, Store, load_config, scan
 from camsift.faces import UNKNOWN, FaceEngine
 from camsift.faces.enrol import enrol
 from camsift.faces.library import LONE_FACE_SHARE, decide
+from camsift.faces.recognizer import faces_settled
 from camsift.store.faces import FaceStore
 
 
@@ -141,3 +142,26 @@ def test_no_library_no_face_work(faces_data: Path, tmp_path: Path, monkeypatch: 
     events = report.files[0].events
     assert len(events) == 2
     assert all(e.faces == () and e.sub_label is None for e in events)
+
+
+def test_auto_faces_are_settled_before_a_worker_gets_the_file(
+    face_engine: FaceEngine, faces_data: Path, tmp_path: Path
+) -> None:
+    """``auto`` is off while nobody is known, so workers never open the database for it; on once someone is."""
+    empty = settings(tmp_path / "empty")
+    known = enrolled(face_engine, faces_data, tmp_path / "known", {"Obama": ["obama.jpg"]})
+
+    assert faces_settled(empty).faces.enabled is False
+    assert faces_settled(known).faces.enabled == "auto"
+    assert faces_settled(settings(tmp_path / "empty", **{"faces.enabled": True})).faces.enabled is True
+
+
+@pytest.mark.slow
+def test_worker_processes_name_known_faces(face_engine: FaceEngine, faces_data: Path, tmp_path: Path) -> None:
+    """With someone known, ``auto`` reaches the workers unsettled and they read the library themselves."""
+    s = enrolled(face_engine, faces_data, tmp_path / "data", GALLERY)
+
+    report = scan([faces_data / "obama_and_biden.jpg", faces_data / "two_people.jpg"], s, jobs=2)
+
+    group = next(f for f in report.files if f.path.name == "obama_and_biden.jpg")
+    assert {"Biden", "Obama"} <= {e.sub_label for e in group.events}

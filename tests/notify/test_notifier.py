@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from camsift.config import Settings, load_config
-from camsift.events import Event
+from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange, Problem
 from camsift.notify import Notifier
-from camsift.store import FileRecord, Store
+from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.status import ServiceBoard
 from notify_helpers import HttpReceiver, http_receiver

@@ -28,7 +28,7 @@ from camsift.events import Event, Snapshot
 from camsift.faces import Face, FaceEngine, FaceSighting, create_engine
 from camsift.faces.library import Library, decide
 
-__all__ = ["HEAD_SHARE", "SEARCH_PX", "FaceRecognizer", "FrameReader", "face_recognizer"]
+__all__ = ["HEAD_SHARE", "SEARCH_PX", "FaceRecognizer", "FrameReader", "face_recognizer", "faces_settled"]
 
 FrameReader = Callable[[int | None], npt.NDArray[np.uint8]]
 """Reads a frame of the current clip again by its ``pts`` (``None``: the image), ``(H, W, 3)`` uint8 RGB."""
@@ -187,6 +187,29 @@ _LIBRARIES: dict[tuple[str, str], tuple[tuple[int, int], Library]] = {}
 """Per process: (store URL, model) -> (library version, library)."""
 
 
+def faces_settled(settings: Settings) -> Settings:
+    """``settings`` with ``faces.enabled: auto`` turned off while the library knows no one (one small query).
+
+    The process that owns the database calls this for each file before it hands the file to a worker
+    (`camsift.scanner.Workers`, `camsift.cluster.ClusterRunner`), so a worker never opens the database
+    only to find the library empty: it then never loads SQLAlchemy (22 MB of its memory), and a cluster
+    worker on another machine needs no access to the database. A camera's own ``faces`` settings still
+    apply in the worker.
+
+    Raises:
+        StorageError: the store cannot be read.
+    """
+    if settings.faces.enabled != "auto":
+        return settings
+    from camsift.store import Store
+    from camsift.store.faces import FaceStore
+
+    with Store(settings.data_dir, settings.database) as store:
+        if FaceStore(store).version()[0] > 0:
+            return settings
+    return settings.model_copy(update={"faces": settings.faces.model_copy(update={"enabled": False})})
+
+
 def face_recognizer(settings: Settings) -> FaceRecognizer | None:
     """The recognizer for a clip, or ``None`` when faces are not looked for.
 
@@ -200,12 +223,12 @@ def face_recognizer(settings: Settings) -> FaceRecognizer | None:
         DetectorError: the face engine cannot be loaded.
         StorageError: the store cannot be read.
     """
-    from camsift.store import Store
-    from camsift.store.faces import FaceStore
-
     config = settings.faces
     if config.enabled is False:
         return None
+    from camsift.store import Store
+    from camsift.store.faces import FaceStore
+
     with Store(settings.data_dir, settings.database) as store:
         faces = FaceStore(store)
         version = faces.version()

@@ -42,12 +42,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from camsift.config import Settings, StreamSourceConfig
 from camsift.errors import CamsiftError
+from camsift.layout import clip_path
 from camsift.live import ClipWriter, Origin, PacketRing, Recorder
 from camsift.liveview import LIVE_EVERY_S, write_live_frame
 from camsift.logs import configure, get_logger, redact
 from camsift.media import Frame
 from camsift.sources import DatabaseIntake, Intake, register
-from camsift.store import Store, clip_path
+from camsift.store import Store
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerProcess

@@ -1,28 +1,17 @@
 """The event store: events and processed files in one database, pictures on disk.
 
 All SQL lives here (SQLAlchemy Core, so the same code runs on SQLite by
-default and on PostgreSQL when configured). `picture_path` is the one function
-that decides where a picture lives on disk.
-
-Layout of the data directory::
-
-    <data_dir>/camsift.db
-    <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>.jpg
-    <data_dir>/events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<event id>-annotated.jpg
-    <data_dir>/clips/YYYY-MM-DD/<camera>/<HHMMSS>-<camera>.mp4      (live streams, `clip_path`)
-    <data_dir>/faces/YYYY-MM-DD/<camera>/<HHMMSS>-person-<event id>-face<n>.jpg   (`faces.face_path`)
-
-Dates and times in folder and file names are local wall-clock time (what an
-owner browsing the folders expects); the database holds UTC.
+default and on PostgreSQL when configured): ``<data_dir>/camsift.db`` by
+default. The pictures and clips it names live where `camsift.layout` says;
+the database holds UTC.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,45 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
-from camsift.events import Event
+from camsift.events import Event, FileRecord
 from camsift.media import VIDEO_SUFFIXES
 from camsift.store.migrate import upgrade
 from camsift.store.schema import event_faces_table, events_table, files_table
 
-__all__ = ["EventMarks", "FileRecord", "ReviewFilter", "Store", "clip_path", "database_url", "picture_path"]
-
-FileStatus = Literal["ok", "error"]
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """What is known about one processed file.
-
-    Attributes:
-        path: Absolute path of the file.
-        size: Bytes.
-        mtime: Modification time, Unix seconds.
-        sha256: Hex digest of the content.
-        camera: Camera the file was attributed to.
-        status: ``"ok"`` or ``"error"``.
-        error: One-line reason when ``status == "error"``.
-        duration_s: Seconds of footage decoded (0 for images).
-        start_utc: Wall-clock time of the first frame.
-        time_origin: Where ``start_utc`` came from (``metadata``, ``name``, ``epoch``, ``mtime``).
-        processed_utc: When camsift processed it.
-    """
-
-    path: Path
-    size: int
-    mtime: float
-    sha256: str
-    camera: str
-    status: FileStatus
-    error: str | None
-    duration_s: float
-    start_utc: datetime | None
-    time_origin: str | None
-    processed_utc: datetime
+__all__ = ["EventMarks", "ReviewFilter", "Store", "database_url"]
 
 
 @dataclass(frozen=True)
@@ -121,53 +77,6 @@ class EventMarks:
 
     reviewed: bool
     pinned: bool
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def picture_path(data_dir: Path, event: Event, annotated: bool = False, tz: tzinfo | None = None) -> Path:
-    """Where an event's snapshot lives: ``events/YYYY-MM-DD/<camera>/<HHMMSS>-<label>-<id>[-annotated].jpg``.
-
-    Args:
-        data_dir: The data directory.
-        event: The event (its ``start_utc``, camera, label and id are used).
-        annotated: The annotated copy instead of the clean one.
-        tz: Time zone of the folder dates; ``None`` = this machine's.
-
-    Returns:
-        An absolute path under ``data_dir``; camera and label are reduced to
-        ``[A-Za-z0-9._-]`` so no name can escape the folder.
-    """
-    local = event.start_utc.astimezone(tz)
-    camera = _UNSAFE.sub("_", event.camera).strip("._") or "camera"
-    label = _UNSAFE.sub("_", event.label)
-    name = f"{local:%H%M%S}-{label}-{event.id}{'-annotated' if annotated else ''}.jpg"
-    return data_dir.resolve() / "events" / f"{local:%Y-%m-%d}" / camera / name
-
-
-def clip_path(data_dir: Path, camera: str, start_utc: datetime, tz: tzinfo | None = None) -> Path:
-    """Where a clip recorded from a live stream lives: ``clips/YYYY-MM-DD/<camera>/<HHMMSS>-<camera>.mp4``.
-
-    Args:
-        data_dir: The data directory.
-        camera: Camera name (reduced to ``[A-Za-z0-9._-]``).
-        start_utc: Wall-clock time of the clip's first frame (aware).
-        tz: Time zone of folder dates and names; ``None`` = this machine's.
-
-    Returns:
-        An absolute path under ``data_dir``. A second clip in the same second
-        gets ``-1``, ``-2`` … appended, so names never collide.
-    """
-    local = start_utc.astimezone(tz)
-    name = _UNSAFE.sub("_", camera).strip("._") or "camera"
-    folder = data_dir.resolve() / "clips" / f"{local:%Y-%m-%d}" / name
-    path = folder / f"{local:%H%M%S}-{name}.mp4"
-    n = 0
-    while path.exists() or path.with_name(path.name + ".part").exists():
-        n += 1
-        path = folder / f"{local:%H%M%S}-{name}-{n}.mp4"
-    return path
 
 
 class Store:

@@ -6,7 +6,7 @@ and ``event_faces`` (every face seen on a person event, its match, its
 unknown-face group and its picture). Embeddings are float32 bytes; backups of
 the database carry the whole library.
 
-Pictures of faces live next to the snapshots (`face_path`)::
+Pictures of faces live next to the snapshots (`camsift.layout.face_path`)::
 
     <data_dir>/faces/YYYY-MM-DD/<camera>/<HHMMSS>-person-<event id>-face<n>.jpg
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,6 @@ from camsift.events import Event
 from camsift.faces import UNKNOWN, Embedding
 from camsift.faces.enrol import example_problem
 from camsift.faces.library import Library, cluster, decide
-from camsift.store import picture_path
 from camsift.store.schema import event_faces_table, events_table, face_examples_table, face_people_table
 
 if TYPE_CHECKING:
@@ -49,18 +48,10 @@ __all__ = [
     "Person",
     "face_crops",
     "face_crops_of",
-    "face_path",
     "face_rows",
 ]
 
 P, X, F = face_people_table, face_examples_table, event_faces_table
-
-
-def face_path(data_dir: Path, event: Event, n: int, tz: tzinfo | None = None) -> Path:
-    """Where the picture of face ``n`` of an event lives: beside its snapshot, under ``faces/``."""
-    snapshot = picture_path(data_dir, event, False, tz)
-    folder = snapshot.parent.relative_to(data_dir.resolve() / "events")
-    return data_dir.resolve() / "faces" / folder / f"{snapshot.stem}-face{n}.jpg"
 
 
 def face_rows(events: Iterable[Event], relative: Callable[[Path | None], str | None]) -> list[dict[str, Any]]:
