@@ -123,8 +123,8 @@ class ClusterRunner:
         futures: dict[Any, tuple[Path, str]] = {}
         try:
             client.register_plugin(_LoadDetector(self.settings, self.threads), name=PLUGIN)
+            settings = faces_settled(self.settings)  # once for the batch, as the files are all submitted now
             for path, camera in todo:
-                settings = faces_settled(self.settings)
                 future = client.submit(analyse_file, path, camera, settings, self.threads, pure=False)
                 futures[future] = (path, camera)
             for future in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]

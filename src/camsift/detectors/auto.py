@@ -10,7 +10,7 @@ and rarely fooled by animals. Two things widen that:
   at every crop, and a person it alone sees counts only at >= 0.65 and when no
   animal box of its own lies over it.
 
-NanoDet costs 2.5 SSDLite runs (43 against 17 ms a crop), so it is not asked
+NanoDet costs nearly two SSDLite runs (int8: 26 against 15 ms a crop), so it is not asked
 what it cannot change. When ``person`` is the only label wanted, it skips the
 crops of a thorough pass in which SSDLite is already sure of a person, and an
 unsure SSDLite box lying mostly inside a sure one (a part of that person)

@@ -85,7 +85,7 @@ def session(path: Path, *, threads: int, providers: Sequence[str] = (CPU,), who:
     # One arena for every session of the process: the detectors run one after the other (SSDLite, then
     # NanoDet on the crops it doubts), so the arena needs the larger working set, not the sum. A scan
     # worker on the 1080p night clip peaked at 392 MB this way, 409 with an arena per session.
-    _share_arena(ort)
+    _share_arena()
     options.add_session_config_entry("session.use_env_allocators", "1")
     chosen = choose_providers(providers, ort.get_available_providers())
     try:
@@ -98,9 +98,11 @@ def session(path: Path, *, threads: int, providers: Sequence[str] = (CPU,), who:
 
 
 @cache
-def _share_arena(ort: Any) -> None:
+def _share_arena() -> None:
     """Register one CPU memory arena with ONNX Runtime's environment, once per process (ONNX Runtime's
     defaults: no size limit, chunks growing by powers of two)."""
+    import onnxruntime as ort
+
     cpu = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
     ort.create_and_register_allocator(cpu, ort.OrtArenaCfg({}))
 
