@@ -66,7 +66,7 @@ def test_stats_count_frames_and_time(
 
     st = pipeline.stats
     assert len(events) == 1
-    assert (st.frames, st.sampled, st.footage_s) == (40, 20, pytest.approx(3.9))
+    assert (st.frames, st.sampled, st.footage_s) == (40, 20, pytest.approx(4.0))
     assert 1 <= st.detector_runs <= st.sampled
     assert st.regions >= st.detector_runs
     assert {"decode", "motion", "detect", "track"} <= set(st.seconds)

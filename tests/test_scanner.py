@@ -89,7 +89,7 @@ def test_batch_with_bad_files_completes(
         "events": {"person": 3},
         "interrupted": False,
     }
-    assert summary["footage_s"] == pytest.approx(3.9 + 7.9 + 1.9)
+    assert summary["footage_s"] == pytest.approx(4.0 + 8.0 + 2.0)
 
 
 def test_files_come_back_in_the_order_found(
@@ -155,7 +155,7 @@ def test_every_clip_format_is_scanned(footage: Path, scripted_settings: MakeSett
     (result,) = scan([footage], scripted_settings(), jobs=1).files
 
     assert (result.path, result.status, len(result.events)) == (clip.path, "ok", 1)
-    assert result.duration_s == pytest.approx(3.9, abs=0.01)
+    assert result.duration_s == pytest.approx(4.0, abs=0.01)  # 40 frames of 0.1 s
 
 
 # --- snapshots ---------------------------------------------------------------------------------------------------

@@ -5,10 +5,13 @@ failure becomes a one-line `MediaError` that names the file.
 
 Timestamps are seconds from the first decoded frame, taken from each frame's
 presentation time, never ``index / declared fps``: several real clips declare
-a wrong rate or more frames than decode, and GIFs have uneven delays. The one
-exception is AVI, which stores no presentation times (only a frame count and a
-rate; packed B-frames come out with scrambled pts), so there the time is
-``decoded index / rate``, counting frames that actually decode.
+a wrong rate or more frames than decode, variable-rate clips step unevenly, and
+GIFs have uneven delays. AVI stores no presentation times: each chunk is one
+``1/rate`` slot (an empty chunk is a dropped frame, so time goes on), which the
+demuxer counts as the packet's dts, and the pts FFmpeg makes up for packed
+B-frames come out scrambled. There a frame's time is the dts of the packet that
+released it from the decoder: frames leave in display order, one per slot,
+behind by the decoder's fixed delay, which counting from the first frame removes.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class Frame:
             to find the frame again; ``None`` for images.
         width: Full-resolution width in pixels.
         height: Full-resolution height in pixels.
+        duration_s: Seconds the picture is shown (the container's frame duration; ``0.0`` for images and
+            when unknown), so the footage ends at the last frame's ``ts_s + duration_s``.
     """
 
     index: int
@@ -69,13 +74,15 @@ class Frame:
     pts: int | None
     width: int
     height: int
+    duration_s: float = 0.0
     _video: av.video.frame.VideoFrame | None = field(default=None, repr=False)
     _rgb: npt.NDArray[np.uint8] | None = field(default=None, repr=False)
 
     @classmethod
     def of_video(cls, video: av.video.frame.VideoFrame, index: int, ts_s: float) -> Frame:
         """A frame PyAV decoded elsewhere (a live stream); pixels are converted lazily, as for `frames`."""
-        return cls(index, ts_s, video.pts, video.width, video.height, _video=video)
+        duration = _seconds(video.duration, video) or 0.0
+        return cls(index, ts_s, video.pts, video.width, video.height, duration, _video=video)
 
     def rgb(self) -> npt.NDArray[np.uint8]:
         """Full-resolution ``(height, width, 3)`` uint8 RGB pixels (converted once, then cached)."""
@@ -249,6 +256,11 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(path, f"cannot open video: {_ffmpeg_reason(err)}") from err
 
 
+def _seconds(stamp: int | None, vf: av.video.frame.VideoFrame) -> float | None:
+    """A timestamp or duration of ``vf`` (in its time base) in seconds; ``None`` when unknown."""
+    return None if stamp is None or vf.time_base is None else float(stamp * vf.time_base)
+
+
 def _ffmpeg_reason(err: Exception) -> str:
     return str(getattr(err, "strerror", None) or err).strip().rstrip(".")
 
@@ -285,10 +297,9 @@ def frames(path: Path, threads: int = 0) -> Iterator[Frame]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.thread_count = threads
-        rate = float(stream.average_rate or stream.guessed_rate or 25)
-        by_index = container.format.name == "avi"
-        first: float | None = None
-        last = -1.0
+        by_slot = container.format.name == "avi"  # time from the releasing packet's dts (module docstring)
+        first: float | None = None  # stream time of ts_s == 0
+        last, step = 0.0, 1.0 / float(stream.average_rate or stream.guessed_rate or 25)
         index = -1
         packets = 0
         try:
@@ -296,14 +307,19 @@ def frames(path: Path, threads: int = 0) -> Iterator[Frame]:
                 packets += packet.size > 0
                 for vf in packet.decode():
                     index += 1
-                    t = None if by_index else vf.time
+                    # A frame without a time (those the decoder still held at the end of an AVI) comes one step on.
+                    guess = last + step if index else 0.0
+                    t = _seconds(vf.dts if by_slot else vf.pts, vf)
                     if t is None:
-                        ts = index / rate if by_index else last + 1.0 / rate
+                        ts = guess
                     else:
-                        first = t if first is None else first
+                        first = t - guess if first is None else first
                         ts = max(t - first, last + 1e-6) if index else 0.0
+                    if index:
+                        step = ts - last
                     last = ts
-                    yield Frame(index, ts, vf.pts, vf.width, vf.height, _video=vf)
+                    duration = _seconds(vf.duration, vf) or step
+                    yield Frame(index, ts, vf.pts, vf.width, vf.height, duration, _video=vf)
         except av.FFmpegError as err:
             raise MediaError(path, f"decoding failed after {index + 1} frames: {_ffmpeg_reason(err)}") from err
         # A cut MP4/MOV keeps its index (moov) of every sample; the demuxer just stops at the end of the

@@ -114,7 +114,7 @@ class Pipeline:
             if frame is None:
                 return
             self.stats.frames += 1
-            self.stats.footage_s = frame.ts_s
+            self.stats.footage_s = frame.ts_s + frame.duration_s  # the end of the last picture, not its start
             yield frame
 
     def ongoing(self) -> list[str]:
