@@ -92,6 +92,16 @@ def test_merge_fills_missing_data_columns() -> None:
     assert merged.xyxy[3].tolist() == [1, 2, 3, 4]
 
 
+def test_merge_fills_missing_score_columns_with_nan() -> None:
+    scored = Detections(xyxy=[[1, 2, 3, 4]], confidence=[0.8], label=["person"], data={"animal_score": [0.25]})
+
+    merged = Detections.merge([three(), scored])
+
+    assert merged.data["animal_score"].dtype == np.float64
+    np.testing.assert_array_equal(merged.data["animal_score"], [np.nan, np.nan, np.nan, 0.25])
+    assert merged.data["sub_label"].tolist() == ["alice", "", "bob", ""]
+
+
 def test_merge_of_nothing_is_empty() -> None:
     assert len(Detections.merge([])) == 0
     assert len(Detections.merge([Detections.empty(), Detections.empty()])) == 0

@@ -75,14 +75,15 @@ class Detections:
 
     @classmethod
     def merge(cls, parts: Iterable[Detections]) -> Detections:
-        """Concatenate detections; ``data`` keys missing from a part are filled with ``""``."""
+        """Concatenate detections; ``data`` keys missing from a part are filled with ``""``, or NaN in a column of
+        numbers (a detector's score columns)."""
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
-        keys = sorted({k for p in parts for k in p.data})
+        kinds = {k: v.dtype for p in parts for k, v in p.data.items()}
         data = {
-            k: np.concatenate([p.data[k] if k in p.data else np.full(len(p), "", dtype=np.str_) for p in parts])
-            for k in keys
+            k: np.concatenate([p.data[k] if k in p.data else _missing(kind, len(p)) for p in parts])
+            for k, kind in sorted(kinds.items())
         }
         return cls(
             xyxy=np.concatenate([p.xyxy for p in parts]),
@@ -121,3 +122,10 @@ class Detections:
     def with_data(self, **columns: npt.ArrayLike) -> Detections:
         """A copy with extra ``data`` columns added or replaced."""
         return replace(self, data={**self.data, **{k: np.asarray(v) for k, v in columns.items()}})
+
+
+def _missing(kind: np.dtype[Any], n: int) -> npt.NDArray[Any]:
+    """``n`` fill values for a ``data`` column of dtype ``kind`` that a part lacks."""
+    if np.issubdtype(kind, np.floating):
+        return np.full(n, np.nan, kind)
+    return np.full(n, "", np.str_)
