@@ -8,7 +8,7 @@ YOLO, Ultralytics' ``coco.yaml``) emit; the names are the COCO category names
 
 from __future__ import annotations
 
-__all__ = ["COCO80"]
+__all__ = ["ANIMALS", "COCO80"]
 
 COCO80: tuple[str, ...] = (
     "person",
@@ -93,3 +93,6 @@ COCO80: tuple[str, ...] = (
     "toothbrush",
 )
 """Class names; ``COCO80[0] == "person"``, ``COCO80[79] == "toothbrush"``."""
+
+ANIMALS: frozenset[str] = frozenset(COCO80[14:24])
+"""The COCO ``animal`` supercategory: bird, cat, dog, horse, sheep, cow, elephant, bear, zebra, giraffe."""

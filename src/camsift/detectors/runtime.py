@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from camsift.errors import DetectorError
 
-__all__ = ["CPU", "choose_providers", "letterbox", "session"]
+__all__ = ["CPU", "check_rgb", "choose_providers", "letterbox", "session", "stretch"]
 
 CPU = "CPUExecutionProvider"
 """ONNX Runtime's CPU execution provider, present in every build."""
@@ -128,9 +128,7 @@ def letterbox(
     """
     import cv2
 
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or 0 in image.shape:
-        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got shape {image.shape} dtype {image.dtype}")
-    height, width = image.shape[:2]
+    height, width = check_rgb(image).shape[:2]
     scale = min(size[0] / width, size[1] / height)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     left, top = ((size[0] - new_w) // 2, (size[1] - new_h) // 2) if centre else (0, 0)
@@ -140,3 +138,38 @@ def letterbox(
     )
     factors = np.array([new_w / width, new_h / height], np.float32)
     return canvas, factors, np.array([left, top], np.float32)
+
+
+def stretch(
+    image: npt.NDArray[np.uint8], size: tuple[int, int], *, interpolation: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Resize an image to ``size`` exactly, its aspect ratio not kept (how PicoDet and NanoDet-Plus were trained).
+
+    Args:
+        image: ``(H, W, 3)`` uint8.
+        size: ``(width, height)`` of the model input, pixels.
+        interpolation: An OpenCV flag, e.g. ``cv2.INTER_CUBIC``.
+
+    Returns:
+        As `letterbox`: the ``(height, width, 3)`` uint8 input; the ``(x, y)`` scale in input pixels per image
+        pixel; the ``(x, y)`` offset, here zero.
+
+    Raises:
+        ValueError: ``image`` is not an ``(H, W, 3)`` uint8 array.
+    """
+    import cv2
+
+    height, width = check_rgb(image).shape[:2]
+    resized = np.asarray(cv2.resize(np.ascontiguousarray(image), size, interpolation=interpolation), np.uint8)
+    return resized, np.array([size[0] / width, size[1] / height], np.float32), np.zeros(2, np.float32)
+
+
+def check_rgb(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """``image`` itself if it is a non-empty ``(H, W, 3)`` uint8 array.
+
+    Raises:
+        ValueError: it is not.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or 0 in image.shape:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got shape {image.shape} dtype {image.dtype}")
+    return image
