@@ -32,6 +32,9 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 _MODULES: dict[str, str] = {
     "ssdlite": "camsift.detectors.ssdlite",
     "nanodet": "camsift.detectors.nanodet",
+    "picodet": "camsift.detectors.picodet",
+    "picodet-320": "camsift.detectors.picodet",
+    "nanodet-plus": "camsift.detectors.nanodet_plus",
     "auto": "camsift.detectors.auto",
     "scripted": "camsift.detectors.scripted",
     "yolo": "camsift.detectors.yolo",
@@ -39,7 +42,7 @@ _MODULES: dict[str, str] = {
     "deepstack": "camsift.detectors.deepstack",
 }
 
-_ONNX = frozenset({"auto", "ssdlite", "nanodet", "yolo"})
+_ONNX = frozenset({"auto", "ssdlite", "nanodet", "picodet", "picodet-320", "nanodet-plus", "yolo"})
 """Backends running ONNX Runtime locally: they take ``providers``."""
 
 _SECTIONS = ("yolo", "rekognition", "deepstack")
