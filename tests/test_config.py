@@ -186,7 +186,8 @@ def test_environment_override(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({"CAMSIFT_DETECT__FPS": "fast"}, "environment: detect.fps: Input should be a valid number"),
         ({"CAMSIFT_DETECT__FSP": "2"}, "environment: detect.fsp: unknown key"),
-        ({"CAMSIFT_DETECT__FPS": "[2"}, "environment variable CAMSIFT_DETECT__FPS: not valid YAML"),
+        ({"CAMSIFT_DETECT__FPS": "[2"}, "environment: detect.fps: Input should be a valid number"),  # no YAML guess
+        ({"CAMSIFT_OBJECTS__LABELS": "[person"}, "environment variable CAMSIFT_OBJECTS__LABELS: not valid YAML"),
     ],
 )
 def test_bad_environment_override_names_the_source(environ: dict[str, str], message: str) -> None:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from camsift import Detections
-from camsift.config import FalsePositive, ObjectsConfig, load_config
+from camsift.config import CameraSettings, FalsePositive, ObjectsConfig, load_config, overrides_path
 from camsift.errors import ConfigError
 from camsift.filters import FALSE_POSITIVE_MARGIN, ObjectFilter
-from camsift.overrides import CameraSettings, add_false_positive, overrides_path, save_camera_settings
+from camsift.overrides import add_false_positive, save_camera_settings
 
 
 def test_saved_settings_are_merged_over_the_yaml(tmp_path: Path) -> None:

@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from camsift.config import CameraSettings
 from camsift.errors import AuthError, CamsiftError
 from camsift.media import IMAGE_SUFFIXES
-from camsift.overrides import CameraSettings, save_camera_settings
+from camsift.overrides import save_camera_settings
 from camsift.store import ReviewFilter
 from camsift.web import api
 from camsift.web.auth import (
