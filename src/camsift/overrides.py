@@ -91,7 +91,8 @@ def save_camera_settings(settings: Settings, camera: str, values: CameraSettings
         The settings with the change merged.
 
     Raises:
-        ConfigError: the values break a rule (e.g. pre-roll longer than the buffer); nothing is stored.
+        ConfigError: the values break a rule (pre-roll longer than the buffer, a label the
+            camera's detector does not know …); nothing is stored.
     """
     return _change(settings, camera, values.sections(settings, camera))
 

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -191,6 +192,88 @@ def test_config_check_points_at_the_bad_key_and_line(
     assert result.code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "notify:\n  channels:\n    hook: {url: notaurl}\n",
+            "camsift.yaml:3: notify.channels.hook.url: Value error, not a URL apprise can use (scheme 'none')",
+        ),
+        ("detect:\n  detector: foo\n", "camsift.yaml:2: detect.detector: Value error, unknown detector 'foo'"),
+        ("cameras:\n  porch:\n    detect: {detector: foo}\n", "camsift.yaml:3: cameras.porch.detect.detector: unknown"),
+        ("detect:\n  detector: yolo\n", "camsift.yaml:1: detect: Value error, detector 'yolo' needs yolo.model"),
+        ("detect:\n  detector: yolo\n  yolo: {model: nope.onnx}\n", "camsift.yaml:3: detect.yolo.model: cannot read"),
+        ("faces:\n  engine: foo\n", "camsift.yaml:2: faces.engine: Value error, unknown face engine 'foo'"),
+        ("database: notaurl\n", "camsift.yaml:1: database: String should match pattern"),
+        (
+            "mqtt: {enabled: true, tls: true, ca_file: /nonexistent/ca.pem}\n",
+            "camsift.yaml:1: mqtt.ca_file: cannot read",
+        ),
+        ("objects:\n  labels: [persn]\n", "camsift.yaml:2: objects.labels: unknown label 'persn'"),
+    ],
+)
+def test_config_check_refuses_what_run_refuses_with_the_same_line(
+    tmp_path: Path, camsift_main: Callable[..., CliResult], yaml_text: str, message: str
+) -> None:
+    path = tmp_path / "camsift.yaml"
+    path.write_text(
+        f"{yaml_text}data_dir: {tmp_path / 'data'}\nsources:\n  inbox: {{type: folder, path: {tmp_path}}}\n"
+    )
+
+    check = camsift_main("config", "check", str(path))
+    run = camsift_main("run", "-c", str(path))
+
+    assert (check.code, run.code) == (2, 2)
+    assert message in check.stderr
+    assert message in run.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything started
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "stubbed", "message"),
+    [
+        (
+            "mqtt:\n  enabled: true\n",
+            "paho.mqtt",
+            "camsift.yaml:2: mqtt.enabled: needs paho.mqtt, which is not installed: pip install 'camsift[mqtt]'",
+        ),
+        ("detect: {detector: rekognition}\n", "boto3", "camsift.yaml:1: detect.detector: needs boto3"),
+        (
+            "notify:\n  channels:\n    hook: {url: 'json://localhost'}\n",
+            "apprise",
+            "camsift.yaml:3: "
+            "notify.channels.hook.url: Value error, notifications need apprise: pip install 'camsift[notify]'",
+        ),
+    ],
+)
+def test_config_check_names_the_extra_a_configured_feature_needs(
+    tmp_path: Path,
+    camsift_main: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+    yaml_text: str,
+    stubbed: str,
+    message: str,
+) -> None:
+    monkeypatch.setitem(sys.modules, stubbed, None)  # as if not installed
+    path = tmp_path / "camsift.yaml"
+    path.write_text(yaml_text)
+
+    result = camsift_main("config", "check", str(path))
+
+    assert result.code == 2
+    assert message in result.stderr.replace(str(path), "camsift.yaml")
+
+
+def test_config_check_warns_that_run_needs_a_source(tmp_path: Path, camsift_main: Callable[..., CliResult]) -> None:
+    path = tmp_path / "camsift.yaml"
+    path.write_text("detect: {fps: 2}\n")
+
+    result = camsift_main("config", "check", str(path))
+
+    assert result.code == 0
+    assert "no 'sources:' section; 'camsift run' needs one" in result.stderr
 
 
 def test_config_check_warns_about_a_readable_file_with_secrets(

@@ -256,6 +256,18 @@ def test_configured_from_the_detect_section_with_an_absent_gpu_provider(tmp_path
     assert boxes(detector.detect(IMAGE)) == [("person", PERSON, 0.9)]
 
 
+def test_labels_the_models_own_names_lack_fail_at_load(tmp_path: Path) -> None:
+    """Without class_names the config cannot know the model's labels: they are checked when it loads."""
+    path = constant_model(
+        tmp_path / "m.onnx", {"output0": ultralytics_output()}, {"names": "{0: 'person', 1: 'car', 2: 'dog'}"}
+    )
+    detect = DetectConfig.model_validate({"detector": "yolo", "yolo": {"model": str(path)}})
+
+    with pytest.raises(DetectorError, match=r"objects\.labels: unknown label 'persn' .*did you mean 'person'\?"):
+        configured(detect, threads=1, labels=frozenset({"persn"}))
+    assert configured(detect, threads=1, labels=frozenset({"person", "dog"})).labels == {"person", "car", "dog"}
+
+
 def test_a_scan_with_a_yolo_model_records_its_events(shared_data: Path, tmp_path: Path) -> None:
     """The whole scan path (config, workers, pipeline, store) with a yolo model on a real picture."""
     path = constant_model(

@@ -281,12 +281,12 @@ def test_camera_settings_are_saved_and_merged(browser: Browser) -> None:
     assert merged.objects.default.min_confidence == 0.6
     bad = browser.client.post("/cameras/street/settings", data={**form, "pre_roll_s": "30"})
     assert "cannot exceed buffer_s" in bad.text
-    assert (
-        load_config(environ={}, overrides={"data_dir": str(browser.settings.data_dir)})
-        .for_camera("street")
-        .record.pre_roll_s
-        == 3
-    )
+    typo = browser.client.post("/cameras/street/settings", data={**form, "labels": "person, persn"})
+    assert "settings saved" not in typo.text
+    assert "unknown label" in typo.text
+    assert "did you mean" in typo.text
+    kept = load_config(environ={}, overrides={"data_dir": str(browser.settings.data_dir)}).for_camera("street")
+    assert (kept.record.pre_roll_s, kept.objects.labels) == (3, ["person", "cat"])
 
 
 def test_event_page_buttons(browser: Browser) -> None:

@@ -54,9 +54,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def settings_from(config: Path | None, overrides: dict[str, Any]) -> Settings:
-    """Load settings for a command (config file, environment, then CLI options)."""
-    return load_config(config, overrides=overrides)
+def settings_from(config: Path | None, overrides: dict[str, Any], *, thorough: bool = False) -> Settings:
+    """Load settings for a command (config file, environment, then CLI options); ``thorough``: also the
+    start-up checks of ``camsift run`` (`camsift.config.load_config`)."""
+    return load_config(config, overrides=overrides, thorough=thorough)
 
 
 def _version(value: bool) -> None:

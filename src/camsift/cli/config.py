@@ -32,13 +32,20 @@ def holds_secrets(settings: Settings) -> bool:
 def check_command(
     path: Annotated[Path, typer.Argument(help="The camsift.yaml to check.", show_default=False)],
 ) -> None:
-    """Validate a config file (and CAMSIFT_* variables); a bad key exits 2 with file:line: key: message."""
-    settings = load_config(path)
+    """Validate a config file (and CAMSIFT_* variables) as 'camsift run' does; a bad key exits 2 with
+    file:line: key: message."""
+    settings = load_config(path, thorough=True)
     mode = path.stat().st_mode
     if holds_secrets(settings) and mode & (stat.S_IRWXG | stat.S_IRWXO):
         err_console.print(
             f"camsift: warning: {path} holds passwords or password hashes but others may read it "
             f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not settings.sources:
+        err_console.print(
+            f"camsift: warning: {path} has no 'sources:' section; 'camsift run' needs one (scans do not)",
             highlight=False,
             soft_wrap=True,
         )

@@ -47,7 +47,7 @@ def run_command(
     from camsift.logs import configure
     from camsift.service import Service, configured_parts
 
-    settings = _settings(config, data_dir)
+    settings = settings_from(config, {"data_dir": data_dir and str(data_dir)}, thorough=True)
     if not settings.sources:
         fail("no sources configured: add a 'sources:' section (see camsift.example.yaml)", 2)
     configure(None if log_format is LogFormat.auto else log_format is LogFormat.json)

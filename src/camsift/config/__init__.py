@@ -2,7 +2,9 @@
 
 Every field has a description, so ``camsift config schema`` documents the YAML.
 Unknown keys are errors (``extra="forbid"``), reported with the key's YAML line.
-Validation is pure: no validator touches the disk or the network.
+Validation is pure: no validator touches the disk or the network, except the
+start-up checks that ``camsift run`` and ``camsift config check`` ask for
+(``load_config(..., thorough=True)``).
 
 Layout, one module per section as Frigate splits its config:
 
@@ -12,6 +14,8 @@ Layout, one module per section as Frigate splits its config:
   ``record``, ``alarm``, ``service``, ``sources``, ``retention``, ``notify``, ``mqtt``,
   ``web``, and ``cameras`` (a camera's sections override only the keys they set);
 - `camsift.config.settings`: the root `Settings` and its per-camera view;
+- `camsift.config.labels` and `camsift.config.startup`: checks across sections
+  (labels the detector knows; files the service reads);
 - `camsift.config.loader`: YAML with line numbers, then `camsift.config.environment`
   (``CAMSIFT_*`` variables through pydantic-settings), command-line overrides and
   `camsift.config.overrides` (the web app's per-camera settings).

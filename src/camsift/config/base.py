@@ -12,14 +12,16 @@ import re
 from datetime import time
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from camsift.errors import ConfigError
 
 __all__ = [
+    "THOROUGH",
     "ClockTime",
     "ConfigKeyError",
     "ConfigModel",
+    "DatabaseUrl",
     "Fraction",
     "Label",
     "Percent",
@@ -30,6 +32,7 @@ __all__ = [
     "TimeWindows",
     "WebUrl",
     "in_time_windows",
+    "thorough",
 ]
 
 
@@ -53,6 +56,19 @@ class ConfigKeyError(ConfigError):
     def __init__(self, loc: tuple[str | int, ...], reason: str) -> None:
         self.loc, self.reason = loc, reason
         super().__init__(f"{'.'.join(map(str, loc))}: {reason}" if loc else reason)
+
+
+THOROUGH = "thorough"
+"""Validation context key: when true, also the checks that import optional libraries or read files (`thorough`)."""
+
+
+def thorough(info: ValidationInfo) -> bool:
+    """Whether this validation asked for the start-up checks (``camsift run``, ``camsift config check``).
+
+    Those checks read files the config names or parse channel URLs with apprise; every other
+    command skips them, so loading the config stays quick and never touches the disk.
+    """
+    return bool(isinstance(info.context, dict) and info.context.get(THOROUGH))
 
 
 Point = Annotated[tuple[float, float], Field(description="[x, y] relative to the frame: 0..1, origin top-left")]
@@ -79,6 +95,9 @@ ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 WebUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
 """An ``http://`` or ``https://`` address."""
+
+DatabaseUrl = Annotated[str, Field(pattern=r"^[A-Za-z][\w+]*://")]
+"""A SQLAlchemy database URL, ``dialect[+driver]://...`` (the shape SQLAlchemy's ``make_url`` parses)."""
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 

@@ -72,3 +72,8 @@ class CameraConfig(ConfigModel):
         description="Daily windows 'HH:MM-HH:MM' (local time, may cross midnight) when footage that arrives is "
         "analysed; outside them it is kept but not analysed. Empty = always",
     )
+
+    def overridden(self, section: str) -> set[str]:
+        """The keys of ``section`` (``"objects"`` …) this camera sets itself."""
+        changes = getattr(self, section, None)
+        return set(changes.model_fields_set) if isinstance(changes, ConfigModel) else set()

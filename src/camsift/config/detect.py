@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from camsift.config.base import ConfigModel, Fraction, Seconds
+from camsift.config.base import ConfigModel, Fraction, Seconds, WebUrl
+from camsift.detectors import available
 
 __all__ = ["DeepStackConfig", "DetectConfig", "RekognitionConfig", "YoloConfig"]
 
@@ -53,7 +54,7 @@ class RekognitionConfig(ConfigModel):
 class DeepStackConfig(ConfigModel):
     """Detector ``deepstack``: a DeepStack or CodeProject.AI server (``POST /v1/vision/detection``)."""
 
-    url: str = Field("http://127.0.0.1:5000", description="Base URL of the server")
+    url: WebUrl = Field("http://127.0.0.1:5000", description="Base URL of the server")
     api_key: SecretStr | None = Field(None, description="The server's API key, if it wants one (never logged)")
     min_confidence: Fraction = Field(0.4, description="Boxes below this confidence are not returned")
     timeout_s: Seconds = Field(10.0, description="Seconds to wait for one answer")
@@ -97,3 +98,16 @@ class DetectConfig(ConfigModel):
         default_factory=RekognitionConfig, description="Settings of detector 'rekognition'"
     )
     deepstack: DeepStackConfig = Field(default_factory=DeepStackConfig, description="Settings of detector 'deepstack'")
+
+    @field_validator("detector")
+    @classmethod
+    def _known_detector(cls, v: str) -> str:
+        if v not in available():
+            raise ValueError(f"unknown detector {v!r}; expected one of {', '.join(available())}")
+        return v
+
+    @model_validator(mode="after")
+    def _yolo_has_a_model(self) -> DetectConfig:
+        if self.detector == "yolo" and self.yolo.model is None:
+            raise ValueError("detector 'yolo' needs yolo.model: your ONNX file")
+        return self

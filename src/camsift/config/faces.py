@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from camsift.config.base import ConfigModel
+from camsift.faces import ENGINES
 
 __all__ = ["FacesConfig"]
 
@@ -57,3 +58,10 @@ class FacesConfig(ConfigModel):
     enrol_min_sharpness: float = Field(
         30.0, ge=0, description="Blurriest face accepted as an example (a Gaussian blur of 2-3 px falls below)"
     )
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, v: str) -> str:
+        if v not in ENGINES:
+            raise ValueError(f"unknown face engine {v!r}; expected one of {', '.join(sorted(ENGINES))}")
+        return v

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from camsift.config.base import ConfigKeyError
+from camsift.config.base import THOROUGH, ConfigKeyError
 from camsift.config.environment import from_environment, merge
 from camsift.config.overrides import merge_overrides, overrides_path, read_overrides
 from camsift.config.settings import Settings
@@ -146,6 +146,8 @@ def load_config(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    thorough: bool = False,
 ) -> Settings:
     """Read ``camsift.yaml`` (if given), apply environment, explicit and camera overrides, validate.
 
@@ -158,13 +160,19 @@ def load_config(
         environ: Environment to read ``CAMSIFT_*`` overrides from; default ``os.environ``.
         overrides: Dotted key paths to set (CLI options), e.g. ``{"detect.fps": 2}``;
             ``None`` values are ignored.
+        thorough: Also the checks ``camsift run`` makes at start that read files or
+            import optional libraries: the ``yolo`` model and MQTT's TLS files can be
+            read, channel URLs are ones apprise can use. ``camsift run`` and
+            ``camsift config check`` ask for them, so the two accept the same configs.
 
     Returns:
         The validated settings.
 
     Raises:
-        ConfigError: unreadable file, bad YAML, unknown key or bad value; the message
-            names the file and line (or the environment), and the key path.
+        ConfigError: unreadable file, bad YAML, unknown key, bad value, a label the
+            detector does not know, or (``thorough``) an unreadable file or unusable
+            channel URL; the message names the file and line (or the environment), and
+            the key path.
 
     Example:
         >>> settings = load_config(Path("camsift.yaml"), overrides={"detect.fps": 2})  # doctest: +SKIP
@@ -182,7 +190,7 @@ def load_config(
     camera_file = overrides_path(Path(str(doc.get("data_dir") or "camsift-data")))
     origins.add(str(camera_file), merge_overrides(doc, read_overrides(camera_file)))
     try:
-        return Settings.model_validate(doc)
+        return Settings.model_validate(doc, context={THOROUGH: thorough})
     except ConfigKeyError as err:  # a rule between sections or keys
         raise ConfigError(origins.say(err.loc, err.reason)) from err
     except ValidationError as err:

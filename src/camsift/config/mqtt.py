@@ -44,3 +44,10 @@ class MqttConfig(ConfigModel):
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
         return self
+
+    def tls_files(self) -> dict[str, Path]:
+        """The TLS files the client reads when it connects, by key (``ca_file`` …); none unless enabled with TLS."""
+        if not (self.enabled and self.tls):
+            return {}
+        given = {"ca_file": self.ca_file, "cert_file": self.cert_file, "key_file": self.key_file}
+        return {key: path for key, path in given.items() if path is not None}

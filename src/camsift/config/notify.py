@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+import logging
+import warnings
+from typing import TYPE_CHECKING, Annotated
 
-from camsift.config.base import ClockTime, ConfigModel, Fraction, Label, Percent, Seconds, TimeWindows, WebUrl
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, model_validator
+
+from camsift.config.base import ClockTime, ConfigModel, Fraction, Label, Percent, Seconds, TimeWindows, WebUrl, thorough
+from camsift.errors import ConfigError
 from camsift.faces import UNKNOWN
+
+if TYPE_CHECKING:
+    import apprise
 
 __all__ = [
     "DigestConfig",
@@ -14,13 +22,60 @@ __all__ = [
     "NotifyConfig",
     "NotifyRule",
     "ProblemsConfig",
+    "apprise_for",
+    "unusable",
 ]
+
+
+def apprise_for(url: str) -> apprise.Apprise | None:
+    """apprise set up to send to ``url``, or ``None`` when none of apprise's services takes that URL.
+
+    apprise's own log lines (and urllib3's) can carry hosts, paths and topics of the
+    secret URL: they are kept out of camsift's log.
+
+    Args:
+        url: The channel's apprise URL (a secret).
+
+    Raises:
+        ConfigError: apprise is not installed.
+    """
+    logging.getLogger("apprise").propagate = False
+    urllib3 = logging.getLogger("urllib3")
+    urllib3.setLevel(max(urllib3.getEffectiveLevel(), logging.WARNING))
+    try:
+        import apprise
+    except ImportError as err:
+        raise ConfigError("notifications need apprise: pip install 'camsift[notify]'") from err
+    asset = apprise.AppriseAsset(app_id="camsift", app_desc="camsift", app_url="https://pypi.org/project/camsift/")
+    sender = apprise.Apprise(asset=asset)
+    with warnings.catch_warnings():  # apprise's first use loads its plugins; its e-mail one imports imghdr
+        warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
+        added = sender.add(url)
+    return sender if added else None
+
+
+def _usable(url: SecretStr, info: ValidationInfo) -> SecretStr:
+    """At start-up (`thorough`): the URL must be one apprise can send to (the scheme alone is named)."""
+    if thorough(info):
+        try:
+            usable = apprise_for(url.get_secret_value()) is not None
+        except ConfigError as err:
+            raise ValueError(str(err)) from err
+        if not usable:
+            raise ValueError(unusable(url.get_secret_value()))
+    return url
+
+
+def unusable(url: str) -> str:
+    """Why apprise refuses ``url``, naming its scheme only (the rest may hold a token)."""
+    scheme = url.split("://", 1)[0] if "://" in url else "none"
+    return f"not a URL apprise can use (scheme {scheme!r})"
 
 
 class NotifyChannel(ConfigModel):
     """One place the owner is told: any service apprise knows, by its URL."""
 
-    url: SecretStr = Field(
+    url: Annotated[SecretStr, AfterValidator(_usable)] = Field(
         description="Apprise URL: mailto://, json://, slack://, tgram://, ntfy://, discord://, pover://, pbul:// … "
         "(https://github.com/caronc/apprise/wiki). It holds tokens or passwords: it is never logged; prefer "
         "setting it with CAMSIFT_NOTIFY__CHANNELS__<NAME>__URL"

@@ -102,7 +102,7 @@ def with_overrides(settings: Settings, found: Overrides, camera: str | None = No
     """``settings`` with ``found`` merged, validated (and ``camera``'s merged sections checked).
 
     Raises:
-        ConfigError: a key or value breaks a rule; the message names the key.
+        ConfigError: a key or value breaks a rule (an unknown label too); the message names the key.
     """
     doc = settings.model_dump(exclude_unset=True)
     merge_overrides(doc, found)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from camsift.config.alarm import AlarmConfig
-from camsift.config.base import ConfigKeyError, ConfigModel
+from camsift.config.base import ConfigKeyError, ConfigModel, DatabaseUrl, thorough
 from camsift.config.cameras import CameraConfig
 from camsift.config.detect import DetectConfig
 from camsift.config.events import EventsConfig
 from camsift.config.faces import FacesConfig
+from camsift.config.labels import check_labels
 from camsift.config.motion import MotionConfig
 from camsift.config.mqtt import MqttConfig
 from camsift.config.notify import NotifyConfig
@@ -24,6 +25,7 @@ from camsift.config.record import RecordConfig
 from camsift.config.retention import RetentionConfig
 from camsift.config.service import ServiceConfig
 from camsift.config.sources import SourceConfig
+from camsift.config.startup import check_files, check_libraries
 from camsift.config.web import WebConfig
 from camsift.errors import ConfigError
 
@@ -36,7 +38,9 @@ class Settings(ConfigModel):
     """The whole configuration (``camsift.yaml``)."""
 
     data_dir: Path = Field(Path("camsift-data"), description="Where pictures, clips and the database live")
-    database: str | None = Field(None, description="SQLAlchemy URL of the event store; default: <data_dir>/camsift.db")
+    database: DatabaseUrl | None = Field(
+        None, description="SQLAlchemy URL of the event store; default: <data_dir>/camsift.db"
+    )
     timezone: str | None = Field(
         None, description="IANA time zone of times in file names and of dated folders; default: this machine's"
     )
@@ -101,6 +105,17 @@ class Settings(ConfigModel):
                 update[section] = _revalidate(base, given, ("cameras", name, section))
         return self.model_copy(update=update)
 
+    def scopes(self) -> Iterator[tuple[str | None, Settings]]:
+        """The global settings (camera ``None``), then each camera's with its overrides applied."""
+        yield None, self
+        for name in self.cameras:
+            yield name, self.for_camera(name)
+
+    def key_of(self, camera: str | None, section: str, *key: str | int) -> tuple[str | int, ...]:
+        """Where ``<section>.<key>`` is set for ``camera``: under ``cameras.<camera>`` if it sets it, else globally."""
+        own = camera is not None and str(key[0]) in self.cameras[camera].overridden(section)
+        return ("cameras", str(camera), section, *key) if own else (section, *key)
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str | None) -> str | None:
@@ -111,10 +126,15 @@ class Settings(ConfigModel):
             raise ValueError(f"unknown time zone {v!r}") from err
 
     @model_validator(mode="after")
-    def _cameras_usable(self) -> Settings:
-        """Fail at load, not file by file later: every camera's merged settings are valid."""
+    def _usable(self, info: ValidationInfo) -> Settings:
+        """Fail at load, not file by file later: every camera's merged settings are valid, every label is
+        one its detector knows, and (at start-up) the files and libraries the service loads are there."""
         for name in self.cameras:
             self.for_camera(name)
+        check_labels(self)
+        if thorough(info):
+            check_files(self)
+            check_libraries(self)
         return self
 
 

@@ -9,8 +9,9 @@ constructor so that importing camsift stays cheap.
 
 from __future__ import annotations
 
+import difflib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -18,12 +19,22 @@ import numpy as np
 import numpy.typing as npt
 
 from camsift.detections import Detections
+from camsift.detectors.coco import COCO80
 from camsift.errors import DetectorError
 
 if TYPE_CHECKING:
     from camsift.config import DetectConfig
 
-__all__ = ["MODELS_DIR", "Detector", "available", "configured", "create", "register"]
+__all__ = [
+    "MODELS_DIR",
+    "Detector",
+    "available",
+    "configured",
+    "create",
+    "register",
+    "unknown_label",
+    "vocabulary",
+]
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 """Folder of the ONNX models shipped inside the package (see its MODEL_CARD.md)."""
@@ -118,11 +129,52 @@ def create(name: str, **options: Any) -> Detector:
     Raises:
         DetectorError: unknown name, missing model file or missing extra.
     """
+    return _factory(name)(**options)
+
+
+def _factory(name: str) -> Callable[..., Detector]:
     if name not in _MODULES:
         raise DetectorError(f"unknown detector {name!r}; expected one of {', '.join(available())}")
     if name not in _FACTORIES:
         importlib.import_module(_MODULES[name])
-    return _FACTORIES[name](**options)
+    return _FACTORIES[name]
+
+
+def vocabulary(detect: DetectConfig) -> frozenset[str] | None:
+    """Every label the detector that ``detect`` names can report, known before any model loads.
+
+    A backend states its labels in its class's ``labels`` (SSDLite: person; NanoDet,
+    DeepStack: the 80 COCO names; Rekognition: the labels it maps); one that sets them
+    per instance (``auto``: those asked for; ``scripted``: its one label) reports COCO
+    names; ``yolo`` reports ``detect.yolo.class_names``. Importing a backend's module is
+    cheap: heavy imports wait for its constructor.
+
+    Returns:
+        The labels, or ``None`` when only the loaded model knows them (``yolo`` without ``class_names``).
+
+    Raises:
+        DetectorError: unknown detector name.
+    """
+    if detect.detector == "yolo":
+        return frozenset(detect.yolo.class_names) if detect.yolo.class_names else None
+    known = getattr(_factory(detect.detector), "labels", None)
+    return known if isinstance(known, frozenset) else frozenset(COCO80)
+
+
+def unknown_label(label: str, known: Collection[str], detector: str) -> str:
+    """The one-line reason a label is refused, with the closest known one (difflib's ratio, as ``git`` suggests).
+
+    Example:
+        >>> unknown_label("persn", {"person", "car"}, "auto")
+        "unknown label 'persn' for detector 'auto'; did you mean 'person'?"
+    """
+    names = sorted(known)
+    close = difflib.get_close_matches(label, names, n=1)
+    if close:
+        hint = f"did you mean {close[0]!r}?"
+    else:
+        hint = f"it knows {', '.join(names[:12])}" + (f" … ({len(names)} labels)" if len(names) > 12 else "")
+    return f"unknown label {label!r} for detector {detector!r}; {hint}"
 
 
 def configured(
@@ -145,7 +197,8 @@ def configured(
         database: The ``database`` setting.
 
     Raises:
-        DetectorError: as `create`.
+        DetectorError: as `create`; or a label in ``labels`` that a model whose labels the config could
+            not know (``yolo`` without ``class_names``) does not have.
     """
     name = detect.detector
     options: dict[str, Any] = {"threads": threads}
@@ -157,4 +210,8 @@ def configured(
         options.update(dict(getattr(detect, name)))
     if name == "rekognition":
         options.update(data_dir=data_dir, database=database)
-    return create(name, **options)
+    detector = create(name, **options)
+    unknown = sorted(labels - detector.labels)
+    if unknown and vocabulary(detect) is None:  # a model naming its own classes: what is asked for is checked now
+        raise DetectorError(f"objects.labels: {unknown_label(unknown[0], detector.labels, name)}")
+    return detector

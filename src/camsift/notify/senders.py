@@ -12,14 +12,13 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import re
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from camsift.config import NotifyChannel
+from camsift.config.notify import apprise_for, unusable
 from camsift.errors import ConfigError, NotifyError
 from camsift.store.outbox import Message
 
@@ -111,27 +110,14 @@ class AppriseSender:
     """
 
     def __init__(self, name: str, channel: NotifyChannel) -> None:
-        # apprise's lines (and urllib3's debug lines) can carry hosts, paths and topics: keep them out of our log
-        logging.getLogger("apprise").propagate = False
-        urllib3 = logging.getLogger("urllib3")
-        urllib3.setLevel(max(urllib3.getEffectiveLevel(), logging.WARNING))
-        try:
-            import apprise
-        except ImportError as err:
-            raise ConfigError("notify.channels: notifications need apprise: pip install 'camsift[notify]'") from err
-
         self.name = name
         self.attach = channel.attach
         url = channel.url.get_secret_value()
         self._redact = Redactor(url)
-        asset = apprise.AppriseAsset(app_id="camsift", app_desc="camsift", app_url="https://pypi.org/project/camsift/")
-        self._apprise: apprise.Apprise = apprise.Apprise(asset=asset)
-        with warnings.catch_warnings():  # apprise's first use loads its plugins; its e-mail one imports imghdr
-            warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
-            added = self._apprise.add(url)
-        if not added:
-            scheme = url.split("://", 1)[0] if "://" in url else "none"
-            raise ConfigError(f"notify.channels.{name}.url: not an apprise URL apprise can use (scheme {scheme!r})")
+        sender = apprise_for(url)
+        if sender is None:
+            raise ConfigError(f"notify.channels.{name}.url: {unusable(url)}")
+        self._apprise: apprise.Apprise = sender
 
     def send(self, message: Message, attach: bool = True) -> None:
         """Deliver ``message``; see `Sender.send`."""
