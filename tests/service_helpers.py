@@ -47,6 +47,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listening(port: int) -> bool:
+    """Whether a server accepts connections on 127.0.0.1:``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def wait_for(check: Callable[[], object], timeout: float, what: str, step: float = 0.1) -> object:
     """Poll ``check`` until it returns something true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

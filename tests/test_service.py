@@ -363,7 +363,7 @@ def test_real_footage_uploaded_over_ftp_is_analysed_by_the_real_detector(shared_
 
     from camsift.config import load_config
     from camsift.sources.ftp import hash_password
-    from service_helpers import free_port
+    from service_helpers import free_port, listening
 
     port = free_port()
     users = {"porch": {"password_hash": hash_password("pw")}}
@@ -379,7 +379,7 @@ def test_real_footage_uploaded_over_ftp_is_analysed_by_the_real_detector(shared_
         "corridor.avi": shared_data / "clips" / "lrslibrary_i2r_shop_corridor.avi",
     }
     try:
-        wait_for(lambda: (data_dir / "ftp" / "porch").is_dir(), 20, "the FTP server")
+        wait_for(lambda: listening(port), 20, "the FTP server")  # its user folders exist before it listens
         with ftplib.FTP() as client:
             client.connect("127.0.0.1", port, timeout=10)
             client.login("porch", "pw")
