@@ -387,12 +387,12 @@ class FaceRule(_Model):
 class RecordConfig(_Model):
     """Clips of live streams: an in-memory buffer of encoded packets, pre-roll, post-roll.
 
-    Defaults follow blinkvault (a 10 s buffer, nothing on disk while idle) and
-    Frigate's event recordings (a few seconds before, 10 s after).
+    Defaults follow blinkvault, the design Blink live views come from (30 s kept in memory, so ``pre_roll_s`` can
+    reach 30 s; nothing on disk while idle), and Frigate's event recordings (a few seconds before, 10 s after).
     """
 
     buffer_s: float = Field(
-        10.0,
+        30.0,
         ge=1,
         le=60,
         description="Seconds of encoded packets a live stream keeps in memory (the pre-roll comes from it); "
@@ -604,7 +604,10 @@ class BlinkSourceConfig(_Model):
         "Each session lasts about 5 minutes and is reopened at once; this drains battery cameras",
     )
     live_reconnect_max_s: float = Field(
-        10.0, ge=1, description="Longest wait between live-view reconnection attempts (backoff doubles from 1 s)"
+        300.0,
+        ge=1,
+        description="Longest wait before asking Blink for a live view again after a refusal or failure (backoff "
+        "doubles from 1 s; a longer Retry-After is honoured); a session Blink ends is followed by the next at once",
     )
 
 
