@@ -718,11 +718,22 @@ class FakeBlink:
             await response.write(body[i : i + step])
             if self.stall_s > 0 and i + step >= len(body) // 2:
                 stall, self.stall_s = self.stall_s, 0.0
-                await asyncio.sleep(stall)
+                if not await self._silent(request, stall):
+                    return response  # the client gave up: nothing more to send
             elif self.body_s > 0:
                 await asyncio.sleep(self.body_s / pieces)
         await response.write_eof()
         return response
+
+    @staticmethod
+    async def _silent(request: web.Request, seconds: float) -> bool:
+        """Send nothing for ``seconds``; ``False`` as soon as the client hangs up instead."""
+        until = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < until:
+            if request.transport is None or request.transport.is_closing():
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     def _liveview(self, camera: FakeCamera) -> web.Response:
         """blinkpy's fixture answer (tests/test_livestream.py): 15 s polls, a 300 s session to be continued."""

@@ -435,7 +435,8 @@ def test_a_download_that_goes_silent_is_given_up_and_fetched_next_run(
     assert "Blink sent nothing for 1 s" in report.failed[0]
     assert not mp4s(data)
     assert not list(data.rglob("*.part"))
-    assert [p.read_bytes() for p in mp4s(data) or [d.path for d in fetch(logged_in, data).downloaded]] == [person_clip]
+    monkeypatch.setattr(camsift.blink.client, "_INACTIVITY_S", 30.0)  # a loaded machine may pause for a second
+    assert [d.path.read_bytes() for d in fetch(logged_in, data).downloaded] == [person_clip]
 
 
 def test_a_usb_clip_is_asked_for_until_the_sync_module_has_uploaded_it(
