@@ -1,7 +1,7 @@
 """Blink: download and analysis latency per clip, against the fake Blink account on loopback.
 
-`camsift.blink.fake.FakeBlink` (TLS on loopback, the real blinkpy and aiohttp
-code) holds real clips from ``../shared/data/clips`` as Blink motion clips;
+The fake Blink server of the tests (``tests/blink_fake.py``: TLS on loopback,
+the real blinkpy and aiohttp code) holds real clips from ``../shared/data/clips`` as Blink motion clips;
 the poll of the ``blink`` source is replayed step by step:
 
 - **list**: ``media/changed`` (pages until an empty one, 1 s apart) and the
@@ -37,11 +37,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake Blink server lives with the tests
+
 import camsift.blink.client
+from blink_fake import PASSWORD, FakeBlink
 from camsift.blink import login
 from camsift.blink.client import BlinkClient
 from camsift.blink.downloader import clip_file
-from camsift.blink.fake import PASSWORD, FakeBlink
 from camsift.config import Settings
 from camsift.scanner import analyse_file
 

@@ -20,14 +20,19 @@ from service_helpers import FFMPEG
 
 
 @pytest.fixture
-def blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBlink]:
-    """A fake Blink account that every `BlinkClient` of the test reaches; blinkpy's pauses between calls are off."""
+def blink(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[FakeBlink]:
+    """A fake Blink account that every `BlinkClient` of the test reaches: cameras ``Front Door`` and ``Back Yard``,
+    or what ``parametrize("blink", [{...FakeBlink arguments}], indirect=True)`` asks for. blinkpy's pauses between
+    calls are off, and camsift's waits are short."""
     for fn in vars(api).values():
         for cell in getattr(fn, "__closure__", None) or ():
             if isinstance(cell.cell_contents, Throttle):
                 monkeypatch.setattr(cell.cell_contents, "throttle_time", 0)
     monkeypatch.setattr(camsift.blink.client, "_PAGE_PAUSE_S", 0.0)
-    with FakeBlink(cameras=("Front Door", "Back Yard")) as fake:
+    monkeypatch.setattr(camsift.blink.client, "_UPLOAD_WAIT_S", 0.5)
+    monkeypatch.setattr(camsift.blink.client, "_SNAPSHOT_WAIT_S", 0.2)
+    arguments = {"cameras": ("Front Door", "Back Yard"), **getattr(request, "param", {})}
+    with FakeBlink(**arguments) as fake:
         monkeypatch.setattr(camsift.blink.client, "default_connector", fake.connector)
         yield fake
 

@@ -11,12 +11,15 @@ import pytest
 pytest.importorskip("blinkpy", reason="Blink tests need the blink extra: pip install 'camsift[blink]'")
 pytest.importorskip("trustme", reason="the fake Blink server needs trustme (dev extra)")
 
-from camsift.blink.fake import CODE_2FA, PASSWORD, FakeBlink
+from blink_fake import PASSWORD, FakeBlink
 from service_helpers import FFMPEG
 
-__all__ = ["CODE_2FA", "EMAIL", "PASSWORD", "FakeBlink", "minutes_ago", "ts_of"]
+__all__ = ["EMAIL", "MP4", "PASSWORD", "FakeBlink", "minutes_ago", "ts_of"]
 
 EMAIL = "owner@example.com"
+
+MP4 = b"\x00\x00\x00\x18ftypmp42"
+"""The start of an MP4 (what camsift checks a download by)."""
 
 
 def ts_of(clip: Path, seconds: float = 4.0) -> bytes:

@@ -1,8 +1,8 @@
 """Live streams: a rolling buffer of encoded packets, and clips remuxed from it.
 
 A live stream is never decoded to disk. Its *encoded* packets go into a
-`PacketRing` that holds the last ``record.buffer_s`` seconds (about 2.5 MB
-for 10 s of 720p at 2 Mbit/s), as blinkvault does. When an event starts, a
+`PacketRing` that holds the last ``record.buffer_s`` seconds (about 7.5 MB
+for the default 30 s of 720p at 2 Mbit/s), as blinkvault does. When an event starts, a
 `Recorder` opens a clip at the last keyframe at least ``pre_roll_s`` before
 it, writes the buffered packets and then the live ones, and closes the clip
 ``post_roll_s`` after the last object left (or at ``max_clip_s``, going on

@@ -1,4 +1,5 @@
-"""The real blinkpy code against Blink's HTTP API played by `FakeBlink`: login, 2FA, tokens, status, refusals."""
+"""The real blinkpy code against Blink's HTTP API played by the strict `FakeBlink`: two-step login, tokens, status of
+every model, snapshots, refusals."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from blink_helpers import CODE_2FA, EMAIL, PASSWORD, FakeBlink, minutes_ago
-from camsift.blink import AccountStatus, login, status
+from blink_helpers import EMAIL, MP4, PASSWORD, FakeBlink, minutes_ago
+from camsift.blink import AccountStatus, login, status, verify
 from camsift.blink.client import _REFRESH_MARGIN_S, BlinkClient, retry_after_s
-from camsift.blink.tokens import load_token
+from camsift.blink.tokens import load_token, pending_file
 from camsift.errors import AuthError, RateLimitError, SourceError
 
 pytest_plugins = ["blink_fixtures"]
@@ -68,42 +69,81 @@ def test_status_converts_blinks_answers_into_camsift_types(blink: FakeBlink, log
         4,
     )
     assert front.temperature_c == pytest.approx(21.1)  # 70 °F
-    assert front.summary() == "Front_Door armed, battery ok, 21.1 °C, wifi 4"
+    assert front.wifi_unit == "bars"
+    assert front.summary() == "Front_Door armed, battery ok, 21.1 °C, wifi 4 bars"
     doc = account.to_dict()
     assert json.loads(json.dumps(doc))["cameras"][1]["name"] == "Back Yard"
 
 
-@pytest.mark.parametrize("how", ["given", "asked"])
-def test_login_with_two_factor_code(blink: FakeBlink, token_file: Path, how: str) -> None:
+def test_a_login_blink_answers_with_a_code_waits_for_it_and_verify_finishes_it(
+    blink: FakeBlink, token_file: Path
+) -> None:
     blink.two_factor = True
-    asked: list[bool] = []
 
-    def ask() -> str:
-        asked.append(True)
-        return CODE_2FA
+    assert login(token_file, EMAIL, PASSWORD) is None
 
-    account = login(token_file, EMAIL, PASSWORD, CODE_2FA if how == "given" else None, ask if how == "asked" else None)
+    pending = pending_file(token_file)
+    assert stat.S_IMODE(pending.stat().st_mode) == 0o600
+    assert PASSWORD not in pending.read_text()
+    assert EMAIL not in pending.read_text()
+    assert not token_file.exists()
 
-    assert len(account.cameras) == 2
-    assert asked == ([True] if how == "asked" else [])
-    assert blink.count("POST /oauth/v2/2fa/verify") == 1
+    account = verify(token_file, blink.sent_codes[-1])  # another process, as a script or the web app runs it
+
+    assert [c.name for c in account.cameras] == ["Front Door", "Back Yard"]
     assert load_token(token_file)["refresh_token"] in blink.refresh
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert not pending.exists()
+    assert blink.count("POST /oauth/v2/signin") == 1
+    assert blink.count("POST /oauth/v2/2fa/verify") == 1
+
+
+def test_each_sign_in_sends_a_new_code_and_only_the_last_one_works(blink: FakeBlink, token_file: Path) -> None:
+    blink.two_factor = True
+    login(token_file, EMAIL, PASSWORD)
+    login(token_file, EMAIL, PASSWORD)
+    first, second = blink.sent_codes
+
+    with pytest.raises(AuthError, match=r"did not accept the two-factor code: Blink answered 400 Bad Request"):
+        verify(token_file, first)
+    assert pending_file(token_file).exists()  # a mistyped code can be given again
+
+    verify(token_file, second)
+    assert load_token(token_file)["refresh_token"] in blink.refresh
+    assert first != second
+
+
+def test_verify_with_no_sign_in_waiting_says_to_log_in_first(blink: FakeBlink, token_file: Path) -> None:
+    with pytest.raises(AuthError, match=r"no sign-in waits for a code; run 'camsift blink login' first"):
+        verify(token_file, "123456")
 
 
 @pytest.mark.parametrize(
-    ("two_factor", "password", "code", "message"),
+    ("fault", "password", "error", "message"),
     [
-        (False, "hunter2-bad", None, "Blink rejected the login: wrong e-mail or password"),
-        (True, PASSWORD, "000000", "Blink did not accept the two-factor code"),
-        (True, PASSWORD, None, "Blink asks for the two-factor code"),
+        (
+            None,
+            "hunter2-bad",
+            AuthError,
+            r"rejected the login: wrong e-mail or password \(Blink: Invalid credentials\)",
+        ),
+        (("/oauth/v2/authorize", 406, None), PASSWORD, AuthError, r"Blink's edge refused the request \(406 Not Acc"),
+        (("/oauth/v2/signin", 429, "30"), PASSWORD, RateLimitError, r"429 .*signin \(it asks to wait 30 s\)"),
+        (("/oauth/v2/signin", 403, None), PASSWORD, AuthError, r"rejected the login: Blink answered 403 Forbidden"),
     ],
 )
-def test_a_refused_login_says_why_in_one_line_and_saves_nothing(
-    blink: FakeBlink, token_file: Path, two_factor: bool, password: str, code: str | None, message: str
+def test_a_refused_login_says_blinks_reason_in_one_line_and_saves_nothing(
+    blink: FakeBlink,
+    token_file: Path,
+    fault: tuple[str, int, str | None] | None,
+    password: str,
+    error: type[Exception],
+    message: str,
 ) -> None:
-    blink.two_factor = two_factor
-    with pytest.raises(AuthError, match=message) as raised:
-        login(token_file, EMAIL, password, code)
+    if fault is not None:
+        blink.fail(fault[0], fault[1], retry_after=fault[2])
+    with pytest.raises(error, match=message) as raised:
+        login(token_file, EMAIL, password)
     assert "\n" not in str(raised.value)
     assert password not in str(raised.value)
     assert not token_file.exists()
@@ -192,11 +232,100 @@ def test_arm_disarm_and_snapshot(blink: FakeBlink, logged_in: Path) -> None:
     assert blink.armed is False
     assert arm(logged_in, "home", True) is True
     assert blink.armed is True
-    blink.picture = b"\xff\xd8\xff\xe0new picture\xff\xd9"
-    assert snapshot(logged_in, "Front_Door") == blink.picture
+    old = blink.device("Front Door").picture
+    blink.device("Front Door").next_picture = NEW_PICTURE
+    assert snapshot(logged_in, "Front_Door") == NEW_PICTURE != old
     assert blink.count("POST /network/2222/camera/3333/thumbnail") == 1
     with pytest.raises(SourceError, match="no Blink camera 'Garage' \\(cameras: Front Door, Back Yard\\)"):
         snapshot(logged_in, "Garage")
+
+
+NEW_PICTURE = b"\xff\xd8\xff\xe0the new picture\xff\xd9"
+
+HOUSEHOLD = {"cameras": ("Front Door",), "minis": ("Living Room",), "doorbells": ("Porch",)}
+"""A Blink Outdoor and a Mini on the Sync Module's network, a doorbell on a network of its own."""
+
+
+@pytest.mark.parametrize("blink", [HOUSEHOLD], indirect=True)
+def test_minis_and_doorbells_report_their_own_values_wifi_labelled_and_degrees_in_celsius(
+    blink: FakeBlink, logged_in: Path
+) -> None:
+    account = status(logged_in)
+
+    rows = {c.name: (c.network, c.model, c.battery, c.temperature_c, c.wifi, c.wifi_unit) for c in account.cameras}
+    assert rows == {
+        "Front Door": ("Home", "catalina", "ok", 21.1, 4, "bars"),  # 70 °F
+        "Living Room": ("Home", "owl", None, None, -58, "dBm"),  # wired, no thermometer, an RSSI
+        "Porch": ("Porch", "lotus", "ok", 20.0, 3, "bars"),  # 68 °F, under "signals"
+    }
+    assert sorted(n.name for n in account.networks) == ["Home", "Porch"]
+    assert sorted(c.summary() for c in account.cameras) == [
+        "Front_Door armed, battery ok, 21.1 °C, wifi 4 bars",
+        "Living_Room armed, wifi -58 dBm",
+        "Porch armed, battery ok, 20.0 °C, wifi 3 bars",
+    ]
+
+
+@pytest.mark.parametrize("blink", [HOUSEHOLD], indirect=True)
+@pytest.mark.parametrize(
+    ("camera", "command"),
+    [
+        ("Living Room", "POST /api/v1/accounts/1111/networks/2222/owls/3334/thumbnail"),
+        ("Porch", "POST /api/v1/accounts/1111/networks/6002/doorbells/3335/thumbnail"),
+    ],
+)
+def test_a_snapshot_of_a_mini_or_a_doorbell_is_the_new_picture(
+    blink: FakeBlink, logged_in: Path, camera: str, command: str
+) -> None:
+    """Minis and doorbells have no config of their own: the new picture's address is in the next home screen."""
+    from camsift.blink import snapshot
+
+    old = blink.device(camera).picture
+    blink.device(camera).next_picture = NEW_PICTURE
+
+    assert snapshot(logged_in, camera) == NEW_PICTURE != old
+    assert blink.count(command) == 1
+
+
+@pytest.mark.parametrize("blink", [HOUSEHOLD], indirect=True)
+def test_clips_of_minis_and_doorbells_are_listed_with_their_network(blink: FakeBlink, logged_in: Path) -> None:
+    blink.add_clip("Living Room", MP4, minutes_ago(9))
+    blink.add_clip("Porch", MP4, minutes_ago(8))
+
+    async def go() -> list[tuple[str, str]]:
+        async with BlinkClient(logged_in) as client:
+            await client.connect()
+            return [(c.camera, c.network) for c in await client.cloud_clips(minutes_ago(60))]
+
+    assert asyncio.run(go()) == [("Living_Room", "Home"), ("Porch", "Porch")]
+
+
+def test_a_snapshot_blink_never_shows_is_an_error_not_the_old_picture(blink: FakeBlink, logged_in: Path) -> None:
+    from camsift.blink import snapshot
+
+    blink.fail(
+        "/camera/3333/config",
+        200,
+        times=10,
+        body=json.dumps(
+            {
+                "camera": [
+                    {
+                        "id": 3333,
+                        "name": "Front Door",
+                        "network_id": 2222,
+                        "type": "catalina",
+                        "thumbnail": f"/api/v3/media/accounts/1111/networks/2222/catalina/"
+                        f"3333/thumbnail/thumbnail.jpg?ts={blink.device('Front Door').thumbnail_ts}&ext=",
+                    }
+                ]
+            }
+        ),
+        content_type="application/json",
+    )
+
+    with pytest.raises(SourceError, match="Blink shows no new picture yet; try again in a minute"):
+        snapshot(logged_in, "Front Door")
 
 
 def test_two_processes_sharing_the_token_renew_it_once(blink: FakeBlink, logged_in: Path) -> None:

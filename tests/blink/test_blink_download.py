@@ -1,27 +1,27 @@
-"""Polite downloads against `FakeBlink`: pages, watermark, local storage, limits, broken and refused downloads."""
+"""Polite downloads against the strict `FakeBlink`: pages, watermark, local storage, limits, broken and refused
+downloads, and the ways Blink's real behaviour lost clips without a word."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import stat
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from blink_helpers import FakeBlink, minutes_ago
-from camsift.blink import download
+import camsift.blink.client
+from blink_helpers import MP4, FakeBlink, minutes_ago
+from camsift.blink import download, status
 from camsift.blink.client import BlinkClient
 from camsift.blink.downloader import Downloader, DownloadReport, clip_file
 from camsift.blink.models import RemoteClip
-from camsift.errors import RateLimitError
+from camsift.blink.tokens import load_token
+from camsift.errors import RateLimitError, SourceError
 
 pytest_plugins = ["blink_fixtures"]
-
-
-MP4 = b"\x00\x00\x00\x18ftypmp42"
-"""The start of an MP4 (what camsift checks a download by)."""
 
 
 def fetch(token: Path, data_dir: Path, tz: tzinfo = UTC, **options: object) -> DownloadReport:
@@ -88,8 +88,9 @@ def test_clips_on_the_sync_modules_usb_stick_come_through_the_manifest(
     base = "/api/v1/accounts/1111/networks/2222/sync_modules/4444/local_storage/manifest"
     assert blink.count(f"POST {base}/request$") == 1  # the Sync Module builds a manifest …
     assert blink.count(f"GET {base}/request/\\d+$") == 1  # … which is read once the command is done
-    assert blink.count(f"POST {base}/6666/clip/request/{clip.clip_id}") == 1  # upload to the cloud, then
-    assert blink.count(f"GET {base}/6666/clip/request/{clip.clip_id}") == 1  # download
+    manifest = blink.manifest_id
+    assert blink.count(f"POST {base}/{manifest}/clip/request/{clip.clip_id}") == 1  # upload to the cloud, then
+    assert blink.count(f"GET {base}/{manifest}/clip/request/{clip.clip_id}") == 1  # download
     assert blink.count("GET /network/2222/command/") >= 2
 
     again = fetch(logged_in, data, local_storage=False)
@@ -333,3 +334,204 @@ def test_two_clips_of_a_camera_in_the_same_second_get_names_of_their_own_and_kee
 
     again = fetch(logged_in, data)  # both listed again (overlap): the same names, both on disk
     assert (again.downloaded, again.on_disk) == ([], 2)
+
+
+# --- the ways Blink's real behaviour lost clips without a word ----------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (403, '{"message": "Forbidden", "code": 403}', "403 Forbidden: Forbidden"),
+        (404, '{"message": "Not Found", "code": 404}', "404 Not Found: Not Found"),
+        (
+            426,
+            '{"message": "An app update is required", "code": 426}',
+            "426 Upgrade Required: An app update is required",
+        ),
+    ],
+)
+def test_a_clip_list_answer_that_is_no_clip_list_keeps_the_watermark_and_says_why(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, status: int, body: str, said: str
+) -> None:
+    """Blink has answered 403, 404 and 426 ("app update required") to ``media/changed``: not "no more clips"."""
+    clips = [blink.add_clip("Front Door", MP4 + bytes([i]), minutes_ago(50 - 5 * i)) for i in range(5)]
+    blink.fail("/media/changed", status, body=body, content_type="application/json")
+    data = tmp_path / "data"
+
+    with pytest.raises(SourceError, match=rf"clip list \(page 1\) with {said}, not a list of clips"):
+        fetch(logged_in, data)
+    assert not mp4s(data)
+    assert "watermark_utc" not in json.loads((data / "blink/1111/state.json").read_text())
+
+    again = fetch(logged_in, data)
+    assert sorted(d.clip.clip_id for d in again.downloaded) == sorted(str(c.clip_id) for c in clips)
+    assert len(mp4s(data)) == 5
+
+
+def test_a_clip_list_page_that_is_a_web_page_is_an_error_too(blink: FakeBlink, logged_in: Path, tmp_path: Path) -> None:
+    blink.add_clip("Front Door", MP4, minutes_ago(30))
+    blink.fail("/media/changed", 200, body="<html><h1>Service temporarily unavailable</h1></html>")
+
+    with pytest.raises(SourceError, match=r"page 1\) with 200 OK: Service temporarily unavailable"):
+        fetch(logged_in, tmp_path / "data")
+    assert not mp4s(tmp_path / "data")
+
+
+@pytest.mark.parametrize("page_size", [25, 500])
+def test_pages_of_25_and_of_500_clips_are_read_to_the_end(blink: FakeBlink, logged_in: Path, page_size: int) -> None:
+    blink.page_size = page_size
+    for i in range(page_size + 3):
+        blink.add_clip("Front Door", MP4, minutes_ago(600) + timedelta(seconds=i))
+
+    async def go() -> list[RemoteClip]:
+        async with BlinkClient(logged_in) as client:
+            await client.connect()
+            return await client.cloud_clips(minutes_ago(24 * 60))
+
+    clips = asyncio.run(go())
+
+    assert len(clips) == page_size + 3
+    assert blink.count("media/changed") == 3  # a full page, the rest, the empty page that ends the list
+
+
+def test_a_clip_whose_upload_ended_after_the_watermark_is_listed_by_when_it_changed(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    """Blink's "changed since" compares ``updated_at``: a clip recorded long ago but uploaded late still comes."""
+    data = tmp_path / "data"
+    fetch(logged_in, data)
+    late = blink.add_clip("Front Door", MP4 + b"late", minutes_ago(40), updated_utc=datetime.now(UTC))
+
+    report = fetch(logged_in, data)
+
+    assert [d.clip.clip_id for d in report.downloaded] == [str(late.clip_id)]
+
+
+def test_a_clip_that_takes_longer_than_ten_seconds_to_arrive_is_kept_whole(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, person_clip: bytes
+) -> None:
+    """blinkpy's requests end after 10 s in all, body included; camsift's downloads only after a silence."""
+    blink.add_clip("Front Door", person_clip, minutes_ago(3))
+    blink.body_s = 12.0
+
+    report = fetch(logged_in, tmp_path / "data")
+
+    assert report.failed == []
+    assert [p.read_bytes() for p in mp4s(tmp_path / "data")] == [person_clip]
+
+
+def test_a_download_that_goes_silent_is_given_up_and_fetched_next_run(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, person_clip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(camsift.blink.client, "_INACTIVITY_S", 1.0)
+    blink.add_clip("Front Door", person_clip, minutes_ago(3))
+    blink.stall_s = 3.0
+    data = tmp_path / "data"
+
+    report = fetch(logged_in, data)
+
+    assert len(report.failed) == 1
+    assert "Blink sent nothing for 1 s" in report.failed[0]
+    assert not mp4s(data)
+    assert not list(data.rglob("*.part"))
+    monkeypatch.setattr(camsift.blink.client, "_INACTIVITY_S", 30.0)  # a loaded machine may pause for a second
+    assert [d.path.read_bytes() for d in fetch(logged_in, data).downloaded] == [person_clip]
+
+
+def test_a_usb_clip_is_asked_for_until_the_sync_module_has_uploaded_it(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, person_clip: bytes
+) -> None:
+    clip = blink.add_clip("Back Yard", person_clip, minutes_ago(5), local=True)
+    blink.upload_delay_s = 1.2  # "Media not found" until then
+
+    report = fetch(logged_in, tmp_path / "data")
+
+    assert report.failed == []
+    assert [d.path.read_bytes() for d in report.downloaded] == [person_clip]
+    assert blink.count(f"GET /api/v1/.*/local_storage/manifest/\\d+/clip/request/{clip.clip_id}") >= 2
+
+
+def test_a_usb_clip_never_uploaded_fails_this_run_and_is_asked_for_again(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(camsift.blink.client, "_UPLOAD_WAIT_S", 0.05)
+    blink.add_clip("Back Yard", MP4, minutes_ago(5), local=True)
+    blink.upload_delay_s = 3600.0
+
+    report = fetch(logged_in, tmp_path / "data")
+
+    assert len(report.failed) == 1
+    assert "Blink has no copy yet (Media not found) after 5 tries" in report.failed[0]
+    blink.upload_delay_s = 0.0
+    assert len(fetch(logged_in, tmp_path / "data").downloaded) == 1
+
+
+def test_usb_clips_are_fetched_under_the_sync_modules_newest_manifest(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    """The service keeps one client for days; each poll the Sync Module builds a manifest with a new id."""
+    blink.add_clip("Back Yard", MP4 + b"usb", minutes_ago(5), local=True)
+
+    async def go() -> tuple[DownloadReport, DownloadReport]:
+        async with BlinkClient(logged_in) as client:
+            await client.connect()
+            downloader = Downloader(client, tmp_path / "data", UTC, request_delay_s=0)
+            first = await downloader.run(limit=0)  # listed (manifest 1), left for the next poll
+            return first, await downloader.run()  # manifest 2
+
+    first, second = asyncio.run(go())
+
+    assert (first.left, len(second.downloaded), second.failed) == (1, 1, [])
+    assert second.downloaded[0].path.read_bytes() == MP4 + b"usb"
+
+
+def test_two_usb_clips_that_began_in_the_same_second_are_both_fetched(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    """Two cameras seeing the same motion: two clips with one start time, told apart by their ids."""
+    when = minutes_ago(5).replace(microsecond=0)
+    blink.add_clip("Front Door", MP4 + b"front", when, local=True)
+    blink.add_clip("Back Yard", MP4 + b"back", when, local=True)
+
+    report = fetch(logged_in, tmp_path / "data")
+
+    assert sorted(d.path.read_bytes() for d in report.downloaded) == [MP4 + b"back", MP4 + b"front"]
+
+
+@pytest.mark.parametrize("blink", [{"expires_in": 61}], indirect=True)
+def test_a_token_running_out_during_a_pass_is_renewed_and_saved(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path
+) -> None:
+    """Blink rotates refresh tokens: a renewal that is not saved leaves a dead one in the token file."""
+    for m in (30, 20, 10):
+        blink.add_clip("Front Door", MP4, minutes_ago(m))
+
+    report = download(logged_in, tmp_path / "data", UTC, request_delay_s=0.8, min_interval_s=0)
+
+    assert len(report.downloaded) == 3
+    assert "legacy" not in blink.grants  # camsift renewed before blinkpy had to
+    saved = load_token(logged_in)
+    assert saved["refresh_token"] in blink.refresh
+    assert saved["token"] in blink.access
+    assert status(logged_in).account_id == "1111"
+
+
+@pytest.mark.parametrize("blink", [{"expires_in": 61}], indirect=True)
+def test_a_token_blinkpy_renews_by_itself_is_saved(
+    blink: FakeBlink, logged_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """blinkpy renews a token with less than 60 s left inside any request it makes; its callback saves it."""
+    monkeypatch.setattr(camsift.blink.client, "_REFRESH_MARGIN_S", 0.0)  # leave the renewal to blinkpy
+
+    async def go() -> None:
+        async with BlinkClient(logged_in) as client:
+            await client.connect()
+            await asyncio.sleep(1.5)  # now less than 60 s left
+            await client.refresh_status()
+
+    asyncio.run(go())
+
+    assert "legacy" in blink.grants
+    assert load_token(logged_in)["refresh_token"] in blink.refresh
+    assert stat.S_IMODE(logged_in.stat().st_mode) == 0o600

@@ -1,4 +1,4 @@
-"""``camsift blink login|status|download|live|arm|disarm|snapshot`` against `FakeBlink`, in this process."""
+"""``camsift blink login|verify|status|download|live|arm|disarm|snapshot`` against `FakeBlink`, in this process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from blink_helpers import CODE_2FA, EMAIL, PASSWORD, FakeBlink, minutes_ago, ts_of
+from blink_helpers import EMAIL, PASSWORD, FakeBlink, minutes_ago, ts_of
+from camsift.blink.tokens import pending_file
 from conftest import CliResult, Walk, write_clip
 from service_helpers import needs_ffmpeg
 
@@ -38,43 +39,29 @@ def test_login_writes_a_private_token_and_says_so(signed_in: Path) -> None:
     assert PASSWORD not in signed_in.read_text()
 
 
-def test_login_with_a_two_factor_code(
+def test_login_without_a_terminal_waits_for_the_code_and_verify_finishes_it(
     blink: FakeBlink, camsift_main: Cli, data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Blink sends a new code at each sign-in, so a script signs in first and gives the code it then receives."""
     blink.two_factor = True
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    result = camsift_main(
-        "blink", "login", "--email", EMAIL, "--password-stdin", "--code", CODE_2FA, "--data-dir", data
-    )
-    assert result.code == 0, result.stderr
-    assert "logged in: account 1111, 1 networks, 2 cameras" in result.stdout
 
+    first = camsift_main("blink", "login", "--email", EMAIL, "--password-stdin", "--data-dir", data)
 
-@pytest.mark.parametrize(
-    ("two_factor", "password", "message"),
-    [
-        (False, "not-the-password", "Blink rejected the login: wrong e-mail or password"),
-        (True, PASSWORD, "Blink sent a two-factor code: pass it with --code"),
-    ],
-)
-def test_a_refused_login_is_one_clear_line(
-    blink: FakeBlink,
-    camsift_main: Cli,
-    data: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    two_factor: bool,
-    password: str,
-    message: str,
-) -> None:
-    blink.two_factor = two_factor
-    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
-    result = camsift_main("blink", "login", "--email", EMAIL, "--password-stdin", "--data-dir", data)
-    assert result.code == 1
-    assert result.stderr.startswith("camsift: error: ")
-    assert message in result.stderr
-    assert result.stderr.count("\n") == 1
-    assert password not in result.stderr + result.stdout
-    assert "Traceback" not in result.stderr
+    assert first.code == 0, first.stderr
+    assert "finish with: camsift blink verify CODE" in first.stdout
+    pending = pending_file(data / "blink" / "token.json")
+    assert stat.S_IMODE(pending.stat().st_mode) == 0o600
+    assert PASSWORD not in pending.read_text()
+
+    wrong = camsift_main("blink", "verify", "000000", "--data-dir", data)
+    assert wrong.code == 1
+    assert "Blink did not accept the two-factor code: Blink answered 400 Bad Request" in wrong.stderr
+
+    done = camsift_main("blink", "verify", blink.sent_codes[-1], "--data-dir", data)
+    assert done.code == 0, done.stderr
+    assert "logged in: account 1111, 1 networks, 2 cameras" in done.stdout
+    assert not pending.exists()
 
 
 def test_status_as_table_and_json(signed_in: Path, camsift_main: Cli, data: Path) -> None:
@@ -83,9 +70,11 @@ def test_status_as_table_and_json(signed_in: Path, camsift_main: Cli, data: Path
     assert "Front Door" in table.stdout
     assert "Back Yard" in table.stdout
     assert "21.1" in table.stdout
+    assert "bars" in table.stdout
 
     doc = json.loads(camsift_main("blink", "status", "--data-dir", data, "--format", "json").stdout)
     assert [c["camera"] for c in doc["cameras"]] == ["Front_Door", "Back_Yard"]
+    assert [(c["wifi"], c["wifi_unit"], c["temperature_c"]) for c in doc["cameras"]] == [(4, "bars", 21.1)] * 2
     assert doc["networks"][0]["local_storage"] is True
 
 
@@ -145,7 +134,7 @@ def test_arm_disarm_and_snapshot(blink: FakeBlink, signed_in: Path, camsift_main
 
     shot = camsift_main("blink", "snapshot", "Front Door", "--data-dir", data)
     assert shot.code == 0, shot.stderr
-    assert Path(shot.stdout.strip()).read_bytes() == blink.picture
+    assert Path(shot.stdout.strip()).read_bytes() == blink.device("Front Door").picture
 
     unknown = camsift_main("blink", "arm", "Cabin", "--data-dir", data)
     assert unknown.code == 2
@@ -199,6 +188,6 @@ def test_live_to_a_file_leaves_no_part_behind_when_blink_refuses(
     result = camsift_main("blink", "live", "Front Door", "--output", out, "--data-dir", data)
 
     assert result.code == 2
-    assert "Blink answered something camsift cannot read (live view)" in result.stderr
+    assert "Blink gave no live view camsift can open (Blink answered 404 Not Found" in result.stderr
     assert not out.exists()
     assert list(tmp_path.glob("live.ts*")) == []

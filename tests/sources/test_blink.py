@@ -86,7 +86,7 @@ def test_a_poll_downloads_new_clips_hands_them_in_and_reports_the_cameras(
     assert all(p.read_bytes() == MP4 for p in intake.paths)
     name, kind, state, detail, error = intake.reports[-1]
     assert (name, kind, state, error) == ("cloud", "blink", "running", None)
-    cameras = "Front_Door armed, battery ok, 21.1 °C, wifi 4; Back_Yard armed, battery ok, 21.1 °C, wifi 4"
+    cameras = "Front_Door armed, battery ok, 21.1 °C, wifi 4 bars; Back_Yard armed, battery ok, 21.1 °C, wifi 4 bars"
     assert detail == f"account 1111, 2 clips; {cameras}"
 
 
@@ -167,6 +167,22 @@ def test_a_changed_answer_never_kills_the_source(
     assert "internal error: KeyError" in str(intake.reports[1][4])
 
 
+def test_a_clip_list_refused_with_426_is_shown_and_its_clips_come_at_a_later_poll(
+    blink: FakeBlink, logged_in: Path, tmp_path: Path, running: Callable[[Settings, FakeIntake], BlinkSource]
+) -> None:
+    """Blink answered 426 "app update required" to the clip list: not "no clips", which moved the watermark past
+    every clip older than 10 minutes for good."""
+    blink.add_clip("Front Door", MP4, minutes_ago(40))
+    blink.fail("/media/changed", 426, body='{"message": "An app update is required", "code": 426}')
+    intake = FakeIntake()
+    running(quick(settings_for(tmp_path / "data", logged_in)), intake)
+
+    wait_for(lambda: intake.submitted, 40, "the clip, at the next poll")
+    backing = [r for r in intake.reports if r[2] == "backing off"]
+    assert backing
+    assert "426 Upgrade Required: An app update is required" in str(backing[0][4])
+
+
 def test_the_poll_interval_cannot_go_below_30_s(logged_in: Path, tmp_path: Path) -> None:
     from camsift.errors import ConfigError
 
@@ -239,6 +255,15 @@ def test_a_live_view_is_recorded_around_an_event_and_survives_blink_ending_sessi
     assert change.after.clip is not None
     assert change.after.clip.exists()
     wait_for(lambda: blink.live_sessions >= 2, 30, "a second live session after Blink ended the first")
+
+
+def test_a_live_view_keeps_30_s_in_memory_and_may_start_its_clips_30_s_before_the_event(
+    logged_in: Path, tmp_path: Path
+) -> None:
+    """Blink live views came from a design that keeps 30 s of pre-roll in RAM (``bench/blink_live.py``: memory)."""
+    settings = settings_for(tmp_path / "data", logged_in, {"record.pre_roll_s": 30}, live=["Front Door"])
+    assert (settings.record.buffer_s, settings.record.pre_roll_s) == (30.0, 30.0)
+    assert settings.sources["cloud"].live_reconnect_max_s == 300.0  # not every 10 s forever
 
 
 @pytest.mark.parametrize(("delete_empty", "events", "kept"), [(False, 0, True), (True, 0, False), (True, 2, True)])

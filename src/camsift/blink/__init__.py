@@ -1,4 +1,5 @@
-"""Blink cameras: login, status, polite clip downloads, arm/disarm, snapshots and live view.
+"""Blink cameras (Blink Outdoor, Minis, doorbells): two-step login, status, polite clip downloads, arm/disarm,
+snapshots and live view.
 
 Built on blinkpy (``pip install 'camsift[blink]'``), wrapped at the boundary
 in `camsift.blink.client`: what comes out is camsift's dataclasses
@@ -13,7 +14,7 @@ Example:
     >>> from camsift.blink import status
     >>> for camera in status(Path("camsift-data/blink/token.json")).cameras:  # doctest: +SKIP
     ...     print(camera.summary())
-    Front_Door armed, battery ok, 21.5 °C, wifi 4
+    Front_Door armed, battery ok, 21.5 °C, wifi 4 bars
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "safe_name",
     "snapshot",
     "status",
+    "verify",
 ]
 
 
@@ -61,30 +63,45 @@ def _with_account(token_file: Path, action: Callable[[BlinkClient], Awaitable[T]
     return asyncio.run(go())
 
 
-def login(
-    token_file: Path, email: str, password: str, code: str | None = None, ask_code: Callable[[], str] | None = None
-) -> AccountStatus:
-    """Log in to Blink and save the token to ``token_file`` (mode 0600); the password is not kept.
+def login(token_file: Path, email: str, password: str) -> AccountStatus | None:
+    """Sign in to Blink: the first of two steps when Blink sends a two-factor code (each sign-in a new one).
 
     Args:
-        token_file: Where the token goes.
+        token_file: Where the token goes (mode 0600); the password is not kept.
         email: Account e-mail.
         password: Account password.
-        code: Two-factor code, if known beforehand.
-        ask_code: Asked for the code when Blink sends one and ``code`` is ``None`` (e.g. a prompt).
 
     Returns:
-        The account's networks and cameras.
+        The account's networks and cameras (logged in), or ``None``: Blink sent a code by e-mail or SMS and the
+        sign-in waits for it beside ``token_file`` (`camsift.blink.tokens.pending_file`, mode 0600): finish it with
+        `verify`, from any process (a script, the web app).
 
     Raises:
-        AuthError: Blink rejected the login or the code.
+        AuthError: Blink refused the sign-in (its reason: wrong e-mail or password, a 406 from its edge …).
+        SourceError: Blink unreachable (`RateLimitError` when it asks to slow down).
+    """
+    from camsift.blink.client import BlinkClient
+
+    async def go() -> AccountStatus | None:
+        async with BlinkClient(token_file) as client:
+            return client.status() if await client.login(email, password) else None
+
+    return asyncio.run(go())
+
+
+def verify(token_file: Path, code: str) -> AccountStatus:
+    """Finish the sign-in `login` left waiting, with the two-factor code Blink sent; saves the token.
+
+    Raises:
+        AuthError: no sign-in waits for a code, or Blink refused the code (the sign-in still waits: a mistyped
+            code can be given again).
         SourceError: Blink unreachable (`RateLimitError` when it asks to slow down).
     """
     from camsift.blink.client import BlinkClient
 
     async def go() -> AccountStatus:
         async with BlinkClient(token_file) as client:
-            await client.login(email, password, code, ask_code)
+            await client.verify(code)
             return client.status()
 
     return asyncio.run(go())
@@ -178,6 +195,6 @@ def record_live(token_file: Path, camera: str, out: IO[bytes], seconds: float | 
     Raises:
         AuthError, SourceError: see `status`; SourceError also when Blink offers no live view.
     """
-    from camsift.blink.live import record
+    from camsift.blink.immi import record
 
     return _with_account(token_file, lambda client: record(client, camera, out, seconds, sessions))

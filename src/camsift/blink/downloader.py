@@ -27,6 +27,12 @@ Manners, because Blink suspends accounts that bulk-download:
   (``failures.json`` beside the state counts the attempts), so it no longer
   holds the watermark back and is not asked for again.
 
+What counts as a failure is the client's (`camsift.blink.client`): a body is
+given up only after a silence, never for taking long, and a USB clip is
+asked for until the Sync Module has uploaded it. An answer to the clip list
+that is not a list of clips stops the run before anything moves, so the
+next run lists the same clips again.
+
 Writes are atomic (``.part`` renamed when complete): an interrupted download
 leaves nothing that looks like a clip, and the next run fetches it again.
 """

@@ -13,8 +13,10 @@ __all__ = [
     "ClipListing",
     "RemoteClip",
     "SyncModuleStatus",
+    "celsius",
     "parse_time",
     "safe_name",
+    "wifi_reading",
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -39,6 +41,31 @@ def parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def celsius(fahrenheit: object) -> float | None:
+    """A Blink temperature (°F: Blink sends Fahrenheit whatever the app shows, blinkpy issue #60) in °C, 0.1° steps;
+    ``None`` for no number."""
+    if isinstance(fahrenheit, bool) or not isinstance(fahrenheit, int | float | str):
+        return None
+    try:
+        return round((float(fahrenheit) - 32) * 5 / 9, 1)
+    except ValueError:
+        return None
+
+
+def wifi_reading(value: object) -> tuple[int | None, Literal["bars", "dBm"] | None]:
+    """A Wi-Fi reading and its unit: Blink sends bars (0-5) for most models and an RSSI in dBm (negative) for
+    some (Minis); anything else keeps its number with no unit."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None, None
+    try:
+        number = int(float(value))
+    except ValueError:
+        return None, None
+    if number < 0:
+        return number, "dBm"
+    return number, "bars" if number <= 5 else None
 
 
 @dataclass(frozen=True)
@@ -75,13 +102,15 @@ class CameraStatus:
         camera: camsift camera name: `safe_name` of ``name``.
         camera_id: Blink's camera id.
         network: Name of its network.
-        model: Blink's product type (``catalina``, ``owl`` = Mini, ``lotus`` = doorbell …).
+        model: Blink's product type (``catalina`` = Blink Outdoor, ``owl`` = Mini, ``lotus`` = doorbell …).
         armed: Motion detection is enabled for this camera (``None``: unknown).
         online: Blink reports the camera online (``None``: unknown).
         battery: Battery state as Blink says it (``ok``, ``low``), ``None`` for wired cameras.
         battery_v: Battery voltage in volts, if reported.
-        temperature_c: Temperature in °C (Blink reports °F; converted).
-        wifi: Wi-Fi signal as Blink reports it (bars 1-5 on most models, dBm on some).
+        temperature_c: Temperature in °C (Blink reports °F, blinkpy issue #60; converted), ``None`` for models
+            without a thermometer (Minis).
+        wifi: Wi-Fi signal as Blink reports it for the model: bars (0-5) or an RSSI in dBm (see ``wifi_unit``).
+        wifi_unit: ``bars`` or ``dBm`` (``None``: no reading, or one in neither range).
         sync_signal: Signal to the Sync Module (LFR, bars 1-5), if reported.
         last_motion_utc: Start of the camera's newest motion clip camsift has seen (in the first page of
             Blink's clip list, a clip listing, the local-storage manifest, or blinkpy's ``last_record``), if any.
@@ -98,11 +127,19 @@ class CameraStatus:
     battery_v: float | None
     temperature_c: float | None
     wifi: int | None
+    wifi_unit: Literal["bars", "dBm"] | None
     sync_signal: int | None
     last_motion_utc: datetime | None
 
+    @property
+    def wifi_text(self) -> str:
+        """The Wi-Fi reading with its unit (``4 bars``, ``-58 dBm``); empty with none."""
+        if self.wifi is None:
+            return ""
+        return f"{self.wifi} {self.wifi_unit}" if self.wifi_unit else str(self.wifi)
+
     def summary(self) -> str:
-        """One short line for the status board, e.g. ``Front_Door armed, battery ok, 21.5 °C, wifi 4``."""
+        """One short line for the status board, e.g. ``Front_Door armed, battery ok, 21.5 °C, wifi 4 bars``."""
         parts = [self.camera, "armed" if self.armed else "disarmed" if self.armed is False else "arm ?"]
         if self.online is False:
             parts.append("OFFLINE")
@@ -111,7 +148,7 @@ class CameraStatus:
         if self.temperature_c is not None:
             parts.append(f"{self.temperature_c:.1f} °C")
         if self.wifi is not None:
-            parts.append(f"wifi {self.wifi}")
+            parts.append(f"wifi {self.wifi_text}")
         return " ".join(parts[:2]) + (", " + ", ".join(parts[2:]) if parts[2:] else "")
 
 

@@ -1,4 +1,4 @@
-"""``camsift blink …``: log in, status, download, live view, arm/disarm, snapshot (thin layer over `camsift.blink`)."""
+"""``camsift blink …``: login, verify, status, download, live, arm/disarm, snapshot (thin, over `camsift.blink`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,8 +19,12 @@ from rich.table import Table
 from camsift.cli import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
 from camsift.config import Settings
 
+if TYPE_CHECKING:
+    from camsift.blink import AccountStatus
+
 blink_app = typer.Typer(
-    help="Blink cameras: login, status, clip downloads, live view, arm/disarm.", no_args_is_help=True
+    help="Blink cameras: login (and verify), status, clip downloads, live view, arm/disarm, snapshot.",
+    no_args_is_help=True,
 )
 app.add_typer(blink_app, name="blink")
 
@@ -60,14 +64,15 @@ def login_command(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input (one line).")
     ] = False,
-    code: Annotated[
-        str | None, typer.Option("--code", help="Two-factor code Blink sent, for headless use [prompted].")
-    ] = None,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
     token_file: TokenOption = None,
 ) -> None:
-    """Log in to Blink (then the 2FA code); saves a token (mode 0600), never the password."""
+    """Sign in to Blink; saves a token (mode 0600), never the password.
+
+    When Blink sends a two-factor code: at a terminal it is asked for at once; otherwise (--password-stdin, a
+    script) the sign-in waits for it (mode 0600, no password) and 'camsift blink verify CODE' finishes it.
+    """
     from camsift.blink import login
 
     _, token = _setup(config, data_dir, token_file)
@@ -75,13 +80,34 @@ def login_command(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else typer.prompt("Password", hide_input=True)
     if not password:
         fail("the password is empty", 2)
+    status = login(token, email, password)
+    if status is None and not password_stdin and sys.stdin.isatty():
+        status = _verify(token, str(typer.prompt("Two-factor code Blink just sent (e-mail or SMS)")))
+    if status is None:
+        typer.echo("Blink sent a two-factor code (e-mail or SMS); finish with: camsift blink verify CODE")
+        return
+    _logged_in(status, token)
 
-    def ask_code() -> str:
-        if not sys.stdin.isatty() and password_stdin:
-            fail("Blink sent a two-factor code: pass it with --code (or log in at a terminal)", 1)
-        return str(typer.prompt("Two-factor code Blink just sent (e-mail or SMS)"))
 
-    status = login(token, email, password, code, ask_code)
+@blink_app.command("verify")
+def verify_command(
+    code: Annotated[str, typer.Argument(help="The two-factor code Blink sent.", show_default=False)],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    token_file: TokenOption = None,
+) -> None:
+    """Finish a sign-in 'camsift blink login' left waiting for Blink's two-factor code."""
+    _, token = _setup(config, data_dir, token_file)
+    _logged_in(_verify(token, code), token)
+
+
+def _verify(token: Path, code: str) -> AccountStatus:
+    from camsift.blink import verify
+
+    return verify(token, code)
+
+
+def _logged_in(status: AccountStatus, token: Path) -> None:
     console.print(
         f"logged in: account {status.account_id}, {len(status.networks)} networks, {len(status.cameras)} cameras; "
         f"token saved to {token} (mode 0600)",
@@ -127,8 +153,7 @@ def status_command(
         battery = (c.battery or "wired") + (f" {c.battery_v:.2f} V" if c.battery_v else "")
         last = f"{c.last_motion_utc.astimezone():%Y-%m-%d %H:%M}" if c.last_motion_utc else ""
         temperature = "" if c.temperature_c is None else f"{c.temperature_c:.1f}"
-        wifi = "" if c.wifi is None else str(c.wifi)
-        cameras.add_row(c.name, c.network, _yes_no(c.armed), _yes_no(c.online), battery, temperature, wifi, last)
+        cameras.add_row(c.name, c.network, _yes_no(c.armed), _yes_no(c.online), battery, temperature, c.wifi_text, last)
     console.print(cameras)
 
 
@@ -209,7 +234,7 @@ def live_command(
 ) -> None:
     """Record or pipe a camera's live view as MPEG-TS (e.g. '-o - | ffplay -')."""
     from camsift.blink import record_live
-    from camsift.blink.live import finish, part_path
+    from camsift.blink.immi import finish, part_path
 
     _, token = _setup(config, data_dir, token_file)
     if output == "-":

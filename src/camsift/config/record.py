@@ -12,12 +12,12 @@ __all__ = ["RecordConfig"]
 class RecordConfig(ConfigModel):
     """Clips of live streams: an in-memory buffer of encoded packets, pre-roll, post-roll.
 
-    Defaults follow blinkvault (a 10 s buffer, nothing on disk while idle) and
-    Frigate's event recordings (a few seconds before, 10 s after).
+    Defaults follow blinkvault, the design Blink live views come from (30 s kept in memory, so ``pre_roll_s`` can
+    reach 30 s; nothing on disk while idle), and Frigate's event recordings (a few seconds before, 10 s after).
     """
 
     buffer_s: float = Field(
-        10.0,
+        30.0,
         ge=1,
         le=60,
         description="Seconds of encoded packets a live stream keeps in memory (the pre-roll comes from it); "

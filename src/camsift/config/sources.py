@@ -138,7 +138,10 @@ class BlinkSourceConfig(ConfigModel):
         "Each session lasts about 5 minutes and is reopened at once; this drains battery cameras",
     )
     live_reconnect_max_s: float = Field(
-        10.0, ge=1, description="Longest wait between live-view reconnection attempts (backoff doubles from 1 s)"
+        300.0,
+        ge=1,
+        description="Longest wait before asking Blink for a live view again after a refusal or failure (backoff "
+        "doubles from 1 s; a longer Retry-After is honoured); a session Blink ends is followed by the next at once",
     )
 
 

@@ -20,9 +20,12 @@ Nothing Blink does can stop the service or another source: every failure is
 reported and the loop goes on.
 
 With ``live: [camera, …]`` each camera's live view is served on a loopback
-port (`camsift.blink.live.LiveProxy`) and recorded around events by a
+port (`camsift.blink.immi.LiveProxy`) and recorded around events by a
 ``stream`` source of its own (pre-roll, motion, detector, reconnects), shown
-on the board as ``<source>/live/<camera>``.
+on the board as ``<source>/live/<camera>``. That reader reconnects to the
+loopback port within `LIVE_READER_RECONNECT_MAX_S`, so the drop at each
+5-minute session handover stays short; the backoff toward Blink is the
+proxy's (``live_reconnect_max_s``).
 """
 
 from __future__ import annotations
@@ -46,12 +49,16 @@ if TYPE_CHECKING:
     from camsift.blink.downloader import Downloaded
     from camsift.sources.stream import StreamSource
 
-__all__ = ["MAX_BACKOFF_S", "BlinkSource", "board_detail"]
+__all__ = ["LIVE_READER_RECONNECT_MAX_S", "MAX_BACKOFF_S", "BlinkSource", "board_detail"]
 
 log = get_logger("camsift.sources.blink")
 
 MAX_BACKOFF_S = 1800.0
 """Longest wait after repeated failures (429, 5xx, network)."""
+
+LIVE_READER_RECONNECT_MAX_S = 2.0
+"""Longest wait of a live view's stream reader between two tries of its loopback port (nothing leaves the machine:
+trying often costs nothing, and the next Blink session is there about a second after the last one ended)."""
 
 
 def board_detail(status: AccountStatus, clips: int) -> str:
@@ -107,7 +114,7 @@ class BlinkSource:
                     type="stream",
                     url=f"tcp://127.0.0.1:{port}",
                     camera=safe_name(camera),
-                    reconnect_max_s=self.config.live_reconnect_max_s,
+                    reconnect_max_s=LIVE_READER_RECONNECT_MAX_S,
                 )
                 source = StreamSource(f"{self.name}/live/{safe_name(camera)}", stream, self.settings, self.intake)
                 source.start()
@@ -170,11 +177,11 @@ class BlinkSource:
                     backoff = 0.0
                 except AuthError as err:
                     login_needed = True
-                    client.blink.available = False
+                    client.invalidate()
                     self.report("login needed", f"{self.token_file}: run 'camsift blink login'", str(err))
                     log.warning("blink login needed", source=self.name, reason=str(err))
                 except Exception as err:  # RateLimitError, SourceError (429, 5xx, network) or Blink changed an answer
-                    client.blink.available = False
+                    client.invalidate()
                     backoff = min(MAX_BACKOFF_S, max(self.config.poll_s, backoff * 2))
                     asked = err.retry_after_s if isinstance(err, RateLimitError) else None
                     wait = max(backoff, asked or 0.0)
@@ -228,7 +235,7 @@ class BlinkSource:
             log.error("cannot queue a blink clip", source=self.name, path=str(done.path), reason=str(err))
 
     async def _live(self, client: BlinkClient, camera: str, port: int) -> None:
-        from camsift.blink.live import LiveProxy
+        from camsift.blink.immi import LiveProxy
 
         while not client.connected and not self._stop.is_set():
             await asyncio.sleep(0.5)

@@ -449,7 +449,7 @@ def camera_sources(state: WebState) -> dict[str, str]:
 def camera_detail(detail: str, camera: str) -> str:
     """The part of a source's status line about one camera.
 
-    A source serving several cameras (Blink) lists them as ``…; <camera> armed, battery ok, 21.5 °C, wifi 4; …``;
+    A source serving several cameras (Blink) lists them as ``…; <camera> armed, battery ok, 21.5 °C, wifi 4 bars; …``;
     a source with one camera says it all.
     """
     return next((part for part in detail.split("; ") if part.startswith(f"{camera} ")), detail)
