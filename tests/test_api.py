@@ -40,6 +40,9 @@ MODULES = [
     "camsift.pipeline",
     "camsift.regions",
     "camsift.scanner",
+    "camsift.analysis",
+    "camsift.analysis.file",
+    "camsift.analysis.pool",
     "camsift.store",
     "camsift.detectors",
     "camsift.faces",
@@ -67,7 +70,7 @@ MODULES = [
     "camsift.overrides",
     "camsift.liveview",
     # scale out, other detectors (issue 9)
-    "camsift.cluster",
+    "camsift.analysis.cluster",
     "camsift.aiapi",
     "camsift.detectors.runtime",
     "camsift.detectors.yolo",

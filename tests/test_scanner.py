@@ -1,32 +1,22 @@
-"""``camsift.scan``: batches with bad files, snapshots on disk, the database, idempotent rescans, cameras."""
+"""`camsift.scanner`: batches with bad files, every format, the database, idempotent rescans, cameras, discovery."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from camsift import ScanReport, Settings, Store, scan
 from camsift.errors import SourceError
-from camsift.scanner import Workers, collect
-from conftest import BadFiles, SyntheticClip, Walk, cut_in_half, write_clip
+from camsift.scanner import collect
+from conftest import BadFiles, SyntheticClip, Walk, write_clip
 
 MakeClip = Callable[..., SyntheticClip]
 MakeSettings = Callable[..., Settings]
-
-SNAPSHOT = re.compile(r"events/(\d{4}-\d\d-\d\d)/([^/]+)/(\d{6})-([a-z_]+)-([0-9a-f]{12}-\d{3})(-annotated)?\.jpg$")
 
 
 def by_name(report: ScanReport) -> dict[str, object]:
@@ -120,34 +110,6 @@ def test_jobs_in_worker_processes_give_the_same_result(
     assert len(pooled.files) == 6
 
 
-def test_half_a_clip_is_an_error_that_keeps_the_events_found_before(
-    tmp_path: Path, footage: Path, scripted_settings: MakeSettings
-) -> None:
-    whole = write_clip(tmp_path / "whole.mp4", [Walk(0.5, 2.0)], seconds=8.0, faststart=True)
-    half = cut_in_half(whole.path, footage / "cam" / "half.mp4")
-
-    (result,) = scan([half], scripted_settings(**{"detect.threads": 1}), jobs=1).files
-
-    assert result.status == "error"
-    assert result.error is not None
-    assert result.error.startswith("decoding failed after")
-    assert len(result.events) == 1
-    assert 0 < result.duration_s < 8.0
-    assert result.events[0].snapshot is not None
-    assert result.events[0].snapshot.is_file()
-
-
-def test_half_a_clip_is_an_error_with_many_decoder_threads(
-    tmp_path: Path, footage: Path, scripted_settings: MakeSettings
-) -> None:
-    whole = write_clip(tmp_path / "whole.mp4", [Walk(0.5, 2.0)], seconds=8.0, faststart=True)
-    half = cut_in_half(whole.path, footage / "cam" / "half.mp4")
-
-    (result,) = scan([half], scripted_settings(**{"detect.threads": 4}), jobs=1).files
-
-    assert result.status == "error"
-
-
 @pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".avi", ".ts", ".m4v", ".gif"])
 def test_every_clip_format_is_scanned(footage: Path, scripted_settings: MakeSettings, suffix: str) -> None:
     clip = write_clip(footage / "cam" / f"clip{suffix.upper()}", [Walk(0.5, 3.5)], seconds=4.0)
@@ -156,51 +118,6 @@ def test_every_clip_format_is_scanned(footage: Path, scripted_settings: MakeSett
 
     assert (result.path, result.status, len(result.events)) == (clip.path, "ok", 1)
     assert result.duration_s == pytest.approx(4.0, abs=0.01)  # 40 frames of 0.1 s
-
-
-# --- snapshots ---------------------------------------------------------------------------------------------------
-
-
-def test_snapshots_on_disk(make_clip: MakeClip, data_dir: Path, scripted_settings: MakeSettings) -> None:
-    clip = make_clip("front door/a.mp4", [Walk(0.5, 3.5, y=0.3)], seconds=4.0, size=(320, 180), box=(24, 48))
-
-    (result,) = scan([clip.path], scripted_settings(), jobs=1).files
-
-    (event,) = result.events
-    assert event.snapshot is not None
-    assert event.snapshot_annotated is not None
-    for path, annotated in ((event.snapshot, False), (event.snapshot_annotated, True)):
-        rel = path.relative_to(data_dir.resolve()).as_posix()
-        match = SNAPSHOT.fullmatch(rel)
-        assert match, rel
-        day, camera, hhmmss, label, event_id, marked = match.groups()
-        assert (day, hhmmss) == (f"{event.start_utc:%Y-%m-%d}", f"{event.start_utc:%H%M%S}")  # UTC settings
-        assert (camera, label, event_id, bool(marked)) == ("front_door", "person", event.id, annotated)
-        with Image.open(path) as img:
-            assert (img.format, img.size) == ("JPEG", (320, 180))  # full resolution
-    clean = np.asarray(Image.open(event.snapshot).convert("RGB")).astype(int)
-    marked = np.asarray(Image.open(event.snapshot_annotated).convert("RGB")).astype(int)
-    assert np.abs(clean - marked).mean() > 1  # boxes and caption drawn
-    x1, y1, x2, y2 = (round(v) for v in event.box_xyxy)
-    inside = clean[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4]
-    assert inside[..., 0].min() > 200
-    assert inside[..., 1:].max() < 60
-    assert np.abs(clean[y1 - 20 : y1 - 10, x1:x2] - 128).max() < 12  # and nothing drawn around it
-    assert (x1, y1, x2, y2) in [clip.box_of(clip.walks[0], t) for t in clip.visible_times()]
-
-
-def test_picture_gets_full_size_snapshots(tmp_path: Path, footage: Path, scripted_settings: MakeSettings) -> None:
-    from conftest import background, write_image
-
-    path = write_image(footage / "cam" / "snap.jpg", background(400, 300, [(100, 100, 140, 200)]), quality=95)
-
-    (result,) = scan([path], scripted_settings(), jobs=1).files
-
-    (event,) = result.events
-    assert (result.status, result.duration_s, event.start_s) == ("ok", 0.0, 0.0)
-    assert event.box_xyxy == pytest.approx((100, 100, 140, 200), abs=2)
-    with Image.open(event.snapshot) as clean, Image.open(event.snapshot_annotated) as marked:
-        assert clean.size == marked.size == (400, 300)
 
 
 # --- the database ------------------------------------------------------------------------------------------------
@@ -229,46 +146,6 @@ def test_database_matches_the_returned_events(
             assert record.duration_s == pytest.approx(f.duration_s)
         assert len(store.events()) == 3
     assert rows(data_dir, "files") == 6
-
-
-def test_wall_clock_time_from_the_file_name(footage: Path, scripted_settings: MakeSettings, data_dir: Path) -> None:
-    clip = write_clip(footage / "porch" / "20261122_143005.mp4", [Walk(0.5, 3.5)], seconds=4.0)
-
-    (result,) = scan([clip.path], scripted_settings(), jobs=1).files
-
-    (event,) = result.events
-    assert event.start_utc == datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC) + timedelta(seconds=event.start_s)
-    assert event.end_utc - event.start_utc == timedelta(seconds=event.end_s - event.start_s)
-    assert event.snapshot is not None
-    assert event.snapshot.parent == data_dir.resolve() / "events" / "2026-11-22" / "porch"
-    assert result.record is not None
-    assert result.record.time_origin == "name"
-
-
-def test_wall_clock_time_from_metadata(footage: Path, scripted_settings: MakeSettings) -> None:
-    clip = write_clip(
-        footage / "porch" / "20201231_235959.mp4", [Walk(0.5, 3.5)], creation_time="2026-11-22T14:30:05.000000Z"
-    )
-
-    (result,) = scan([clip.path], scripted_settings(), jobs=1).files
-
-    (event,) = result.events
-    assert result.record is not None
-    assert result.record.time_origin == "metadata"
-    assert event.start_utc == datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC) + timedelta(seconds=event.start_s)
-
-
-def test_wall_clock_time_from_mtime(footage: Path, scripted_settings: MakeSettings) -> None:
-    clip = write_clip(footage / "porch" / "clip.mp4", [Walk(0.5, 3.5)], seconds=4.0)
-    ended = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
-    os.utime(clip.path, (ended.timestamp(), ended.timestamp()))
-
-    (result,) = scan([clip.path], scripted_settings(), jobs=1).files
-
-    assert result.record is not None
-    assert result.record.time_origin == "mtime"
-    assert result.record.start_utc is not None
-    assert ended - timedelta(seconds=4.2) <= result.record.start_utc <= ended - timedelta(seconds=3.8)
 
 
 # --- rescanning --------------------------------------------------------------------------------------------------
@@ -416,60 +293,3 @@ def test_scanning_in_process_leaves_ctrl_c_alone(make_clip: MakeClip, scripted_s
     scan([clip.path], scripted_settings(), jobs=1)
 
     assert signal.getsignal(signal.SIGINT) == before
-
-
-# --- worker processes ---------------------------------------------------------------------------------------------
-
-CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-
-
-def affinity_soon() -> list[int]:
-    """A worker's CPUs, a moment after it started its task (so that two tasks go to two workers)."""
-    time.sleep(0.5)
-    return sorted(os.sched_getaffinity(0))
-
-
-def pinned_in_a_new_process(slot: int, threads: int) -> list[int]:
-    code = (
-        "import os; from camsift.scanner import pin_worker; "
-        f"pin_worker({slot}, {threads}); print(sorted(os.sched_getaffinity(0)))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return [int(c) for c in re.findall(r"\d+", done.stdout)]
-
-
-@pytest.mark.skipif(len(CPUS) < 2, reason="needs Linux and at least 2 CPUs")
-@pytest.mark.parametrize(("slot", "threads"), [(0, 1), (1, 1), (0, 2), (1, 2), (2, 1)])
-def test_pin_worker_gives_each_slot_cpus_of_its_own(slot: int, threads: int) -> None:
-    mine = CPUS[slot * threads : (slot + 1) * threads]
-
-    got = pinned_in_a_new_process(slot, threads)
-
-    assert got == (mine if len(mine) == threads else CPUS)  # more slots than CPUs: left to the system
-
-
-@pytest.mark.skipif(len(CPUS) < 2, reason="needs Linux and at least 2 CPUs")
-def test_workers_each_take_a_cpu_of_their_own() -> None:
-    workers = Workers(Settings(), jobs=2, threads=1)
-    try:
-        pool = workers._pool(alone=False)
-        got = sorted(tuple(f.result()) for f in [pool.submit(affinity_soon) for _ in range(2)])
-    finally:
-        workers.close()
-
-    assert got == [(CPUS[0],), (CPUS[1],)]
-
-
-def test_a_worker_analyses_a_clip_without_loading_the_database_layer(tmp_path: Path) -> None:
-    """Workers write pictures, never the database: SQLAlchemy would cost each of them 22 MB. With no known
-    face, ``faces.enabled: auto`` is settled before the file reaches the worker (`faces_settled`)."""
-    clip = write_clip(tmp_path / "porch" / "a.mp4", [Walk(0.5, 2.5)], seconds=3.0).path
-    workers = Workers(Settings(data_dir=tmp_path / "data"), jobs=1, threads=1)
-    try:
-        workers.submit(clip, "porch")
-        results = workers.poll(None)
-        loaded = workers._pool(alone=False).submit(eval, "sorted({'sqlalchemy', 'alembic'} & set(sys.modules))")
-        assert [r.status for r in results] == ["ok"]
-        assert loaded.result() == []
-    finally:
-        workers.close()

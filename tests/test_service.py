@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from camsift.analysis.file import FileResult
 from camsift.config import Settings
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange, EventListener
 from camsift.notify import Notifier
-from camsift.scanner import FileResult
 from camsift.service import Alarms, Service
 from camsift.store import Store
 from camsift.store.outbox import Outbox

@@ -9,9 +9,9 @@ Example:
     {'person': 12}
 
 The names below are imported when first used (PEP 562): every scan worker
-process imports ``camsift.scanner``, which runs this file first, and eager
-imports here would load the database layer (SQLAlchemy) into workers that
-never touch the database.
+process imports ``camsift.analysis.file``, which runs this file first, and
+eager imports here would load the database layer (SQLAlchemy) into workers
+that never touch the database.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from camsift.analysis.file import FileResult
     from camsift.config import Settings, load_config
     from camsift.detections import Detections
     from camsift.errors import CamsiftError
     from camsift.events import Event
-    from camsift.scanner import FileResult, ScanReport, scan
+    from camsift.scanner import ScanReport, scan
     from camsift.store import Store
 
 __all__ = [
@@ -44,7 +45,7 @@ _HOME = {
     "CamsiftError": "camsift.errors",
     "Detections": "camsift.detections",
     "Event": "camsift.events",
-    "FileResult": "camsift.scanner",
+    "FileResult": "camsift.analysis.file",
     "ScanReport": "camsift.scanner",
     "Settings": "camsift.config",
     "Store": "camsift.store",

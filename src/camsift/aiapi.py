@@ -115,7 +115,7 @@ class _DetectionRoute(APIRoute):
 
 def _detector_for(settings: Settings) -> Detector:
     """The configured detector, asked for every COCO label (loaded once per process)."""
-    from camsift.scanner import shared_detector
+    from camsift.analysis.file import shared_detector
 
     every = settings.model_copy(update={"objects": settings.objects.model_copy(update={"labels": list(COCO80)})})
     return shared_detector(every, settings.detect.threads or 2)

@@ -7,7 +7,7 @@ One main process owns the database writes and the order of things:
    hand complete files in through `Intake.submit`, which commits a row in the
    durable job queue before the source acknowledges the file;
 2. the **dispatcher** (this process's main loop) claims jobs with a lease
-   and gives them to **workers** (`camsift.scanner.Workers`: processes that
+   and gives them to **workers** (`camsift.analysis.pool.Workers`: processes that
    load the models once and run `analyse_file`, as ``camsift scan`` does), so
    a slow detector never blocks a source;
 3. each result is **stored** (`Store.save`, one transaction per file), then
@@ -41,12 +41,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from camsift.analysis.file import FileResult
+from camsift.analysis.pool import Workers
 from camsift.config import Settings, in_time_windows
 from camsift.errors import StorageError
 from camsift.events import Event, FileRecord
 from camsift.listeners import Companion, EventChange, EventListener, Problem
 from camsift.logs import get_logger
-from camsift.scanner import FileResult, Workers
 from camsift.sources import DatabaseIntake, Source, create
 from camsift.store import Store
 from camsift.store.queue import Job, JobQueue

@@ -14,9 +14,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from camsift.analysis.file import FileResult
 from camsift.cli import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
 from camsift.errors import ConfigError
-from camsift.scanner import FileResult, ScanReport, collect, event_dict, scan
+from camsift.scanner import ScanReport, collect, event_dict, scan
 from camsift.store import Store
 
 

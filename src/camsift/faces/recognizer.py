@@ -190,8 +190,8 @@ _LIBRARIES: dict[tuple[str, str], tuple[tuple[int, int], Library]] = {}
 def faces_settled(settings: Settings) -> Settings:
     """``settings`` with ``faces.enabled: auto`` turned off while the library knows no one (one small query).
 
-    The process that owns the database calls this before it hands files to workers (`camsift.scanner.Workers`
-    for each file, so the service sees a face added at its next file; `camsift.cluster.ClusterRunner` once
+    The process that owns the database calls this before it hands files to workers (`camsift.analysis.pool.Workers`
+    for each file, so the service sees a face added at its next file; `camsift.analysis.cluster.ClusterRunner` once
     for its batch), so a worker never opens the database
     only to find the library empty: it then never loads SQLAlchemy (22 MB of its memory), and a cluster
     worker on another machine needs no access to the database. A camera's own ``faces`` settings still

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from camsift.analysis.file import FileResult
 from camsift.config import Settings
 from camsift.listeners import EventChange
 from camsift.notify.notifier import Notifier
-from camsift.scanner import FileResult
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 

@@ -245,7 +245,7 @@ class _Stream:
 
     def run(self) -> None:
         """Recover crashed clips, then keep a session open until stopped."""
-        from camsift.scanner import shared_detector
+        from camsift.analysis.file import shared_detector
 
         self.recover()
         s = self.camera_settings

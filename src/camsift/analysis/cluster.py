@@ -1,13 +1,13 @@
 """Scans on a Dask distributed cluster: ``camsift scan --cluster tcp://HOST:8786``.
 
-Importing this module needs ``camsift[cluster]`` (dask.distributed); `camsift.scanner.scan`
+Importing this module needs ``camsift[cluster]`` (dask.distributed); `camsift.analysis.runner`
 imports it only when asked for a cluster.
 
 The machine that runs the scan (the client) finds the files, skips those
 already recorded, and hands each remaining file to the cluster as one task:
-`camsift.scanner.analyse_file`, the same function a local scan runs in its
+`camsift.analysis.file.analyse_file`, the same function a local scan runs in its
 worker processes. Each Dask worker process loads the detector once (a worker
-plugin loads it as the worker joins, and `camsift.scanner.shared_detector`
+plugin loads it as the worker joins, and `camsift.analysis.file.shared_detector`
 keeps it for every later file), saves the snapshots itself, and sends back the
 `FileResult`; the client alone writes the database, one transaction per file,
 exactly as a local scan does. The same files therefore give the same events.
@@ -29,10 +29,11 @@ from distributed import Client, WorkerPlugin, as_completed
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
+from camsift.analysis.file import FileResult, analyse_file, shared_detector
+from camsift.analysis.pool import prepare_worker
 from camsift.config import Settings
 from camsift.errors import ClusterError
 from camsift.faces.recognizer import faces_settled
-from camsift.scanner import FileResult, analyse_file, prepare_worker, shared_detector
 
 __all__ = ["ClusterRunner", "connect"]
 
@@ -60,7 +61,7 @@ def connect(address: str, timeout_s: float = 10.0) -> Any:
 
 
 def _load_detector(settings: Settings, threads: int) -> None:
-    """On a worker: set it up as a local worker is (`camsift.scanner.prepare_worker`), and load
+    """On a worker: set it up as a local worker is (`camsift.analysis.pool.prepare_worker`), and load
     the detector now, not at the first file.
 
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (its config
@@ -68,7 +69,7 @@ def _load_detector(settings: Settings, threads: int) -> None:
     the system. That also pins glibc's mmap threshold at 128 kB, so every frame,
     crop and input tensor was mmap-ed, zero-filled and unmapped again: detection on
     the shop-corridor clip took 6.2 s in a worker against 2.5 s in a local worker
-    process (while ONNX Runtime's own arena was off); `camsift.scanner.tune_malloc`
+    process (while ONNX Runtime's own arena was off); `camsift.analysis.pool.tune_malloc`
     overrides it (2.4-2.7 s).
     """
     prepare_worker()

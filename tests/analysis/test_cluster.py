@@ -109,14 +109,14 @@ def test_a_second_cluster_scan_skips_recorded_files(shared_data: Path, scheduler
 
 
 def test_an_unreachable_scheduler_is_a_cluster_error() -> None:
-    from camsift.cluster import connect
+    from camsift.analysis.cluster import connect
 
     with pytest.raises(ClusterError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9: "):
         connect("tcp://127.0.0.1:9", timeout_s=0.5)
 
 
 def test_camsift_scan_cluster_option(camsift_main: Any, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from camsift.cluster import ClusterRunner
+    from camsift.analysis.cluster import ClusterRunner
 
     real = ClusterRunner.__init__
 

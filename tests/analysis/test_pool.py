@@ -1,0 +1,70 @@
+"""`camsift.analysis.pool`: worker processes, each on CPUs of its own, without the database layer."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from camsift import Settings
+from camsift.analysis.pool import Workers
+from conftest import Walk, write_clip
+
+CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def affinity_soon() -> list[int]:
+    """A worker's CPUs, a moment after it started its task (so that two tasks go to two workers)."""
+    time.sleep(0.5)
+    return sorted(os.sched_getaffinity(0))
+
+
+def pinned_in_a_new_process(slot: int, threads: int) -> list[int]:
+    code = (
+        "import os; from camsift.analysis.pool import pin_worker; "
+        f"pin_worker({slot}, {threads}); print(sorted(os.sched_getaffinity(0)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [int(c) for c in re.findall(r"\d+", done.stdout)]
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="needs Linux and at least 2 CPUs")
+@pytest.mark.parametrize(("slot", "threads"), [(0, 1), (1, 1), (0, 2), (1, 2), (2, 1)])
+def test_pin_worker_gives_each_slot_cpus_of_its_own(slot: int, threads: int) -> None:
+    mine = CPUS[slot * threads : (slot + 1) * threads]
+
+    got = pinned_in_a_new_process(slot, threads)
+
+    assert got == (mine if len(mine) == threads else CPUS)  # more slots than CPUs: left to the system
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="needs Linux and at least 2 CPUs")
+def test_workers_each_take_a_cpu_of_their_own() -> None:
+    workers = Workers(Settings(), jobs=2, threads=1)
+    try:
+        pool = workers._pool(alone=False)
+        got = sorted(tuple(f.result()) for f in [pool.submit(affinity_soon) for _ in range(2)])
+    finally:
+        workers.close()
+
+    assert got == [(CPUS[0],), (CPUS[1],)]
+
+
+def test_a_worker_analyses_a_clip_without_loading_the_database_layer(tmp_path: Path) -> None:
+    """Workers write pictures, never the database: SQLAlchemy would cost each of them 22 MB. With no known
+    face, ``faces.enabled: auto`` is settled before the file reaches the worker (`faces_settled`)."""
+    clip = write_clip(tmp_path / "porch" / "a.mp4", [Walk(0.5, 2.5)], seconds=3.0).path
+    workers = Workers(Settings(data_dir=tmp_path / "data"), jobs=1, threads=1)
+    try:
+        workers.submit(clip, "porch")
+        results = workers.poll(None)
+        loaded = workers._pool(alone=False).submit(eval, "sorted({'sqlalchemy', 'alembic'} & set(sys.modules))")
+        assert [r.status for r in results] == ["ok"]
+        assert loaded.result() == []
+    finally:
+        workers.close()
