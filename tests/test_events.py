@@ -7,6 +7,7 @@ the red rectangle as a person.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -307,3 +308,47 @@ def test_a_rejoined_track_is_one_event_and_forgotten_once_it_ends() -> None:
 
     assert (ended.id, ended.start_s, ended.end_s, ended.hits) == ("x-001", 0.0, 1.6, 4)
     assert builder._same == {}  # a stream that runs for weeks keeps no map entry per object it rejoined
+
+
+# --- the event as data ---------------------------------------------------------------------------------------------
+
+
+SHOT = Path("/data/events/2026-11-22/porch/143006-person-abc-001.jpg")
+
+FIELDS = [  # field, value, as JSON
+    ("id", "abc-001", "abc-001"),
+    ("camera", "porch", "porch"),
+    ("label", "person", "person"),
+    ("start_s", 1.5, 1.5),
+    ("end_s", 4.25, 4.25),
+    ("start_utc", EPOCH, "2026-11-22T14:30:05+00:00"),
+    ("end_utc", EPOCH + timedelta(seconds=2.75), "2026-11-22T14:30:07.750000+00:00"),
+    ("confidence", 0.93, 0.93),
+    ("box_xyxy", (10.0, 20.5, 110.0, 220.0), [10.0, 20.5, 110.0, 220.0]),
+    ("zones", ("door",), ["door"]),
+    ("hits", 7, 7),
+    ("sub_label", "Alice", "Alice"),
+    ("sub_label_score", 0.81, 0.81),
+    ("source", Path("/footage/porch/a.mp4"), "/footage/porch/a.mp4"),
+    ("snapshot", SHOT, str(SHOT)),
+    ("snapshot_annotated", None, None),
+    ("clip", None, None),
+]
+
+
+def test_to_dict_is_json_with_camsifts_and_frigates_names() -> None:
+    event = Event(**{name: value for name, value, _ in FIELDS})
+
+    doc = event.to_dict()
+
+    assert json.loads(json.dumps(doc)) == doc
+    assert doc == {
+        **{name: shown for name, _, shown in FIELDS},
+        "top_score": 0.93,
+        "start_time": EPOCH.timestamp(),
+        "end_time": EPOCH.timestamp() + 2.75,
+        "box": [10.0, 20.5, 110.0, 220.0],
+        "has_snapshot": True,
+        "has_clip": True,  # the footage is a video
+    }
+    assert event.fields() == {name: value for name, value, _ in FIELDS}  # not best, shots, faces

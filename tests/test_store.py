@@ -183,6 +183,34 @@ def test_review_filters_and_marks(filled: Store, review: ReviewFilter, ids: list
     }
 
 
+@pytest.mark.parametrize(
+    ("source", "clip", "video"),
+    [
+        ("a.mp4", None, "source"),
+        ("b.MOV", None, "source"),
+        ("c.jpg", None, None),
+        ("d.JPEG", None, None),
+        ("e.jpg", "clips/e.mp4", "clip"),  # a stream's event: the recording, not the picture
+        ("f.mp4", "clips/f.mp4", "clip"),
+        ("g.bin", None, None),  # named on the command line, not a video by its name
+    ],
+)
+def test_has_clip_is_the_events_video_in_sql(
+    store: Store, tmp_path: Path, source: str, clip: str | None, video: str | None
+) -> None:
+    path = tmp_path / source
+    recorded = store.data_dir / clip if clip else None
+    e = event(1, path).replace(clip=recorded)
+    store.save(record(path), [e])
+
+    with_clip = [x.id for x in store.events(review=ReviewFilter(has_clip=True))]
+    without = [x.id for x in store.events(review=ReviewFilter(has_clip=False))]
+
+    assert e.video == {"source": path, "clip": recorded, None: None}[video]
+    assert (with_clip, without) == ((["abc-001"], []) if video else ([], ["abc-001"]))
+    assert e.to_dict()["has_clip"] is (video is not None)
+
+
 def test_latest_per_camera_cameras_and_labels(filled: Store) -> None:
     assert {camera: e.id for camera, e in filled.latest_per_camera().items()} == {
         "garden": "abc-004",

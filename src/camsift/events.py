@@ -8,6 +8,7 @@ the file they came from.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 
 from camsift.config import EventsConfig, ObjectsConfig
 from camsift.detections import Detections
-from camsift.media import Frame
+from camsift.media import VIDEO_SUFFIXES, Frame
 
 if TYPE_CHECKING:
     from camsift.faces import FaceSighting
@@ -106,9 +107,60 @@ class Event:
         """``end_s - start_s`` in seconds."""
         return self.end_s - self.start_s
 
+    @property
+    def video(self) -> Path | None:
+        """The event's video: its recorded ``clip``, else the footage it was found in (``source``) when that is
+        a video file (`camsift.media.VIDEO_SUFFIXES`); ``None`` for an event in a still picture.
+
+        Judged by name, not on disk (the file may be gone). `camsift.store.ReviewFilter`'s ``has_clip`` is
+        the same rule in SQL.
+        """
+        if self.clip is not None:
+            return self.clip
+        if self.source is not None and self.source.suffix.lower() in VIDEO_SUFFIXES:
+            return self.source
+        return None
+
+    def fields(self) -> dict[str, Any]:
+        """The event's own values by field name: what is stored and shown, without what is held only while
+        the footage is at hand (``best``, ``shots``, ``faces``)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.compare}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-ready values: the one serialisation behind ``camsift scan --format json``,
+        ``camsift events --format json``, the web API's events and MQTT's ``camsift/events``.
+
+        Returns:
+            Every key of `fields` (times ISO 8601 UTC, paths as strings or ``None``, ``box_xyxy`` and
+            ``zones`` as lists), plus Frigate's names for the same facts: ``top_score`` (``confidence``),
+            ``start_time`` and ``end_time`` (Unix seconds), ``box`` (xyxy pixels), ``has_snapshot`` and
+            ``has_clip`` (there is a `video`).
+        """
+        out = {name: _json_ready(value) for name, value in self.fields().items()}
+        return {
+            **out,
+            "top_score": self.confidence,
+            "start_time": self.start_utc.timestamp(),
+            "end_time": self.end_utc.timestamp(),
+            "box": list(self.box_xyxy),
+            "has_snapshot": self.snapshot is not None,
+            "has_clip": self.video is not None,
+        }
+
     def replace(self, **changes: Any) -> Event:
         """A copy with some fields replaced."""
         return replace(self, **changes)
+
+
+def _json_ready(value: object) -> object:
+    """A field value as JSON has it: a time as ISO 8601, a path as a string, a tuple as a list."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 @dataclass

@@ -56,8 +56,6 @@ from camsift.errors import ConfigError
 from camsift.events import Event
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
-from camsift.notify.rules import clip_of
-from camsift.scanner import event_dict
 from camsift.store.status import Component, MotionState, ServiceBoard
 
 if TYPE_CHECKING:
@@ -112,23 +110,18 @@ def live_motion(
 def event_payload(e: Event, change: EventChange, ended: bool) -> dict[str, Any]:
     """An event as Frigate's ``frigate/events`` ``before``/``after`` objects carry it, plus camsift's own keys.
 
-    Frigate's names: ``top_score``, ``score``, ``start_time`` and ``end_time`` (Unix seconds; ``end_time``
-    null until ``ended``), ``box`` (xyxy pixels), ``entered_zones``, ``current_zones``, ``has_snapshot``,
-    ``has_clip``, ``false_positive``; camsift's: those of `camsift.scanner.event_dict` (``id``, ``camera``,
-    ``label``, ``sub_label``, ISO 8601 times, paths …), ``alarm`` and ``origin``.
+    `Event.to_dict` (camsift's keys: ``id``, ``camera``, ``label``, ``sub_label``, ISO 8601 times, paths …;
+    and Frigate's ``top_score``, ``start_time``, ``end_time``, ``box``, ``has_snapshot``, ``has_clip``), with
+    ``end_utc`` and ``end_time`` null until ``ended``, and Frigate's ``score``, ``entered_zones``,
+    ``current_zones``, ``false_positive``, and camsift's ``alarm`` and ``origin``.
     """
     return {
-        **event_dict(e),
+        **e.to_dict(),
         "end_utc": e.end_utc.isoformat() if ended else None,
-        "top_score": e.confidence,
         "score": e.confidence,
-        "start_time": e.start_utc.timestamp(),
         "end_time": e.end_utc.timestamp() if ended else None,
-        "box": list(e.box_xyxy),
         "entered_zones": list(e.zones),
         "current_zones": [] if ended else list(e.zones),
-        "has_snapshot": e.snapshot is not None,
-        "has_clip": clip_of(e) is not None,
         "false_positive": False,
         "alarm": change.alarm,
         "origin": change.origin,

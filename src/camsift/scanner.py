@@ -27,11 +27,10 @@ from camsift.analysis import runner
 from camsift.analysis.file import FileResult, Status
 from camsift.config import Settings
 from camsift.errors import SourceError
-from camsift.events import Event
 from camsift.pipeline import PipelineStats
 from camsift.store import Store
 
-__all__ = ["ScanReport", "camera_for", "collect", "event_dict", "scan"]
+__all__ = ["ScanReport", "camera_for", "collect", "scan"]
 
 
 @dataclass
@@ -84,29 +83,7 @@ def _file_dict(f: FileResult) -> dict[str, Any]:
         "status": f.status,
         "error": f.error,
         "duration_s": round(f.duration_s, 3),
-        "events": [event_dict(e) for e in f.events],
-    }
-
-
-def event_dict(e: Event) -> dict[str, Any]:
-    """An event as JSON-ready values (times ISO 8601 UTC, box in pixels)."""
-    return {
-        "id": e.id,
-        "camera": e.camera,
-        "label": e.label,
-        "sub_label": e.sub_label,
-        "sub_label_score": e.sub_label_score,
-        "start_s": e.start_s,
-        "end_s": e.end_s,
-        "start_utc": e.start_utc.isoformat(),
-        "end_utc": e.end_utc.isoformat(),
-        "confidence": e.confidence,
-        "box_xyxy": list(e.box_xyxy),
-        "zones": list(e.zones),
-        "source": str(e.source) if e.source else None,
-        "snapshot": str(e.snapshot) if e.snapshot else None,
-        "snapshot_annotated": str(e.snapshot_annotated) if e.snapshot_annotated else None,
-        "clip": str(e.clip) if e.clip else None,
+        "events": [e.to_dict() for e in f.events],
     }
 
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from camsift.analysis.file import FileResult
 from camsift.cli import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
 from camsift.errors import ConfigError
-from camsift.scanner import ScanReport, collect, event_dict, scan
+from camsift.scanner import ScanReport, collect, scan
 from camsift.store import Store
 
 
@@ -198,7 +198,7 @@ def events_command(
             limit=limit,
         )
     if output is Format.json:
-        typer.echo(json.dumps({"events": [event_dict(e) for e in found]}, indent=2))
+        typer.echo(json.dumps({"events": [e.to_dict() for e in found]}, indent=2))
         return
     table = Table(title=f"{len(found)} events", title_justify="left")
     for column in ("when (local)", "camera", "label", "confidence", "seconds", "snapshot"):

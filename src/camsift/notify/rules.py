@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from camsift.config import NotifyRule, Settings, in_time_windows
 from camsift.events import Event
 from camsift.faces import UNKNOWN
 from camsift.listeners import EventChange, Problem
-from camsift.media import IMAGE_SUFFIXES
 from camsift.store.outbox import Message
 
 __all__ = [
-    "clip_of",
     "digest_message",
     "event_message",
     "links",
@@ -70,16 +67,10 @@ def _what(e: Event) -> str:
     return f"Unknown {e.label}" if e.sub_label == UNKNOWN else e.label.capitalize()
 
 
-def clip_of(e: Event) -> Path | None:
-    """The event's video: its recorded clip, else the file it was found in unless that is a still picture."""
-    footage = e.clip or e.source
-    return footage if footage is not None and footage.suffix.lower() not in IMAGE_SUFFIXES else None
-
-
 def links(e: Event, settings: Settings) -> list[str]:
     """``Clip: …`` and ``Event: …`` lines: links into the web app when ``notify.public_url`` is set, else paths."""
     base = (settings.notify.public_url or "").rstrip("/")
-    clip = clip_of(e)
+    clip = e.video
     if base:
         lines = [f"Clip: {base}/api/events/{e.id}/clip.mp4"] if clip else []
         return [*lines, f"Event: {base}/events/{e.id}"]

@@ -34,8 +34,8 @@ class ReviewFilter:
     Attributes:
         face: ``"known"`` (a known person's name), ``"unknown"`` (a face not in the library),
             ``"none"`` (no face seen); ``None``: any.
-        has_clip: Only events with (``True``) or without (``False``) a playable clip: a recorded
-            clip, or footage that is a video file.
+        has_clip: Only events with (``True``) or without (``False``) a video (`Event.video` in SQL: a
+            recorded clip, or footage that is a video file).
         reviewed: Only reviewed (``True``) or not yet reviewed (``False``) events.
         pinned: Only pinned (``True``) or unpinned (``False``) events.
     """
@@ -179,28 +179,21 @@ class Store:
             (self.data_dir / name).unlink(missing_ok=True)
 
     def _row(self, e: Event, source: str) -> dict[str, Any]:
-        x1, y1, x2, y2 = e.box_xyxy
+        """The ``events`` row of ``e`` (`Event.fields`: the box in four columns, the zones comma-separated,
+        pictures and clip relative to the data directory)."""
+        row = e.fields()
+        x1, y1, x2, y2 = row.pop("box_xyxy")
         return {
-            "id": e.id,
-            "camera": e.camera,
-            "label": e.label,
-            "sub_label": e.sub_label,
-            "start_utc": e.start_utc,
-            "end_utc": e.end_utc,
-            "start_s": e.start_s,
-            "end_s": e.end_s,
-            "confidence": e.confidence,
+            **row,
             "x1": x1,
             "y1": y1,
             "x2": x2,
             "y2": y2,
             "zones": ",".join(e.zones),
-            "hits": e.hits,
             "source": source,
             "snapshot": self.relative(e.snapshot),
             "snapshot_annotated": self.relative(e.snapshot_annotated),
             "clip": self.relative(e.clip),
-            "sub_label_score": e.sub_label_score,
         }
 
     def _event(self, row: Any) -> Event:

@@ -25,13 +25,12 @@ from camsift.config import FalsePositive
 from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.liveview import LIVE_EVERY_S, live_frame_path
-from camsift.media import VIDEO_SUFFIXES
 from camsift.overrides import add_false_positive
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
 from camsift.web.state import WebState
 
-__all__ = ["EventOut", "StoredInt", "event_out", "event_video", "media_file", "public_router", "router", "web_state"]
+__all__ = ["EventOut", "StoredInt", "event_out", "media_file", "public_router", "router", "web_state"]
 
 public_router = APIRouter(prefix="/api", tags=["health"])
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
@@ -84,35 +83,14 @@ class EventOut(BaseModel):
     reviewed: bool
 
 
-def event_video(event: Event) -> Path | None:
-    """The playable clip of an event: its recorded clip, else its footage when that is a video file."""
-    for path in (event.clip, event.source):
-        if path is not None and path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
-            return path
-    return None
-
-
-def _has_video(event: Event) -> bool:
-    return any(p is not None and p.suffix.lower() in VIDEO_SUFFIXES for p in (event.clip, event.source))
-
-
 def event_out(event: Event, marks: EventMarks | None) -> EventOut:
-    """The API view of a stored event."""
-    return EventOut(
-        id=event.id,
-        camera=event.camera,
-        label=event.label,
-        sub_label=event.sub_label,
-        sub_label_score=event.sub_label_score,
-        start_time=event.start_utc.timestamp(),
-        end_time=event.end_utc.timestamp(),
-        top_score=event.confidence,
-        box=event.box_xyxy,
-        zones=list(event.zones),
-        has_snapshot=event.snapshot is not None,
-        has_clip=_has_video(event),
-        retain_indefinitely=bool(marks and marks.pinned),
-        reviewed=bool(marks and marks.reviewed),
+    """The API view of a stored event: its `Event.to_dict` and what the owner said about it."""
+    return EventOut.model_validate(
+        {
+            **event.to_dict(),
+            "retain_indefinitely": bool(marks and marks.pinned),
+            "reviewed": bool(marks and marks.reviewed),
+        }
     )
 
 
@@ -225,7 +203,7 @@ def thumbnail(state: State, event_id: str) -> Response:
 @router.get("/events/{event_id}/clip.mp4", response_class=FileResponse)
 def clip(state: State, event_id: str) -> FileResponse:
     """The event's clip (range requests supported, so players can seek)."""
-    video = event_video(_event(state, event_id))
+    video = _event(state, event_id).video
     media_type = _VIDEO_TYPES.get(video.suffix.lower(), "application/octet-stream") if video else "video/mp4"
     return media_file(video, media_type, "clip")
 

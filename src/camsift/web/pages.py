@@ -287,7 +287,7 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
     out = api.event_out(found, state.store.marks([event_id]).get(event_id))
     faces = state.faces.event_faces(event_id)
     known = found.sub_label not in (None, "unknown")
-    video = api.event_video(found)
+    video = found.video if found.video is not None and found.video.is_file() else None
     return _page(
         request,
         "event.html",
