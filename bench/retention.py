@@ -25,7 +25,7 @@ from pathlib import Path
 
 from camsift import load_config
 from camsift.events import Event, FileRecord
-from camsift.layout import clip_path, picture_path
+from camsift.layout import DataDir
 from camsift.retention import Retention
 from camsift.store import Store
 
@@ -35,12 +35,13 @@ KINDS = [("person", None), ("person", "unknown"), ("person", "Alice"), ("car", N
 def fill(data: Path, events: int, files: int, days: float, picture: bytes, start: datetime) -> None:
     per_file = max(1, events // files)
     step = timedelta(days=days) / files
+    layout = DataDir(data)
     with Store(data) as store:
         n = 0
         for f in range(files):
             camera = f"cam{f % 4}"
             when = start + f * step
-            clip = clip_path(data, camera, when, UTC)
+            clip = layout.clip(camera, when, UTC)
             clip.parent.mkdir(parents=True, exist_ok=True)
             clip.write_bytes(picture * 4)
             record = FileRecord(clip, len(picture) * 4, 0.0, "0" * 64, camera, "ok", None, 10.0, when, "mtime", when)
@@ -48,7 +49,7 @@ def fill(data: Path, events: int, files: int, days: float, picture: bytes, start
             for k in range(per_file if f < files - 1 else events - n):
                 label, sub = KINDS[(n + k) % len(KINDS)]
                 e = Event(f"{f:06d}-{k:03d}", camera, label, k, k + 1.0, when, when, 0.9, (0, 0, 1, 1), sub_label=sub)
-                shots = (picture_path(data, e, False, UTC), picture_path(data, e, True, UTC))
+                shots = (layout.picture(e, False, UTC), layout.picture(e, True, UTC))
                 for shot in shots:
                     shot.parent.mkdir(parents=True, exist_ok=True)
                     shot.write_bytes(picture)

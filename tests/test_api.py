@@ -36,6 +36,7 @@ MODULES = [
     "camsift.detections",
     "camsift.errors",
     "camsift.events",
+    "camsift.layout",
     "camsift.media",
     "camsift.pipeline",
     "camsift.regions",

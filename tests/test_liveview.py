@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from camsift.config import Settings, StreamSourceConfig
-from camsift.liveview import live_frame_path, write_live_frame
+from camsift.layout import DataDir
+from camsift.liveview import write_live_frame
 from camsift.sources import DatabaseIntake
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
@@ -21,10 +22,10 @@ def test_write_replaces_the_picture_and_names_stay_inside(tmp_path: Path) -> Non
     write_live_frame(tmp_path, "porch", np.zeros((20, 30, 3), np.uint8))
     write_live_frame(tmp_path, "porch", np.full((40, 60, 3), 255, np.uint8))
 
-    with Image.open(live_frame_path(tmp_path, "porch")) as picture:
+    with Image.open(DataDir(tmp_path).live_frame("porch")) as picture:
         assert picture.size == (60, 40)
     assert [p.name for p in (tmp_path / "live").iterdir()] == ["porch.jpg"]  # no temporary file left
-    assert live_frame_path(tmp_path, "../../etc/passwd").parent == (tmp_path / "live").resolve()
+    assert DataDir(tmp_path).live_frame("../../etc/passwd").parent == (tmp_path / "live").resolve()
 
 
 @needs_ffmpeg
@@ -33,7 +34,7 @@ def test_a_stream_keeps_its_latest_picture(
 ) -> None:
     port = free_port()
     clip = write_clip(tmp_path / "walker.mp4", [Walk(1.0, 4.0)], seconds=5.0, fps=10, size=(320, 180)).path
-    path = live_frame_path(data_dir, "door")
+    path = DataDir(data_dir).live_frame("door")
 
     with Store(data_dir) as store, serve_stream(clip, port) as server:
         config = StreamSourceConfig(type="stream", url=f"tcp://127.0.0.1:{port}", camera="door", timeout_s=3)

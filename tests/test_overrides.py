@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from camsift import Detections
-from camsift.config import CameraSettings, FalsePositive, ObjectsConfig, load_config, overrides_path
+from camsift.config import CameraSettings, FalsePositive, ObjectsConfig, load_config
 from camsift.errors import ConfigError
 from camsift.filters import FALSE_POSITIVE_MARGIN, ObjectFilter
+from camsift.layout import DataDir
 from camsift.overrides import add_false_positive, save_camera_settings
 
 
@@ -36,11 +37,11 @@ def test_a_bad_change_is_refused_and_not_written(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="pre_roll_s"):
         save_camera_settings(base, "porch", values)
 
-    assert not overrides_path(tmp_path).exists()
+    assert not DataDir(tmp_path).overrides.exists()
 
 
 def test_a_misshapen_file_is_a_config_error(tmp_path: Path) -> None:
-    overrides_path(tmp_path).write_text("porch: [1, 2]\n")
+    DataDir(tmp_path).overrides.write_text("porch: [1, 2]\n")
 
     with pytest.raises(ConfigError, match=r"camera-overrides\.yaml"):
         load_config(environ={}, overrides={"data_dir": str(tmp_path)})
@@ -103,5 +104,5 @@ def test_refreshed_picks_up_a_change_once(tmp_path: Path) -> None:
 
     assert first.for_camera("porch").motion.threshold == 50
     assert refreshed(base) is first  # unchanged file: no new parse
-    overrides_path(tmp_path).write_text("porch: [oops]\n")
+    DataDir(tmp_path).overrides.write_text("porch: [oops]\n")
     assert refreshed(base) is base  # a broken file is ignored, not fatal

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 
 from camsift import load_config, scan
 from camsift.config import Settings
+from camsift.layout import DataDir
 from camsift.listeners import Problem
-from camsift.retention import JOURNAL_DIR, DiskUsage, Retention, RetentionCompanion, category_of
+from camsift.retention import DiskUsage, Retention, RetentionCompanion, category_of
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table
@@ -115,7 +116,7 @@ def state(data: Path) -> tuple[set[str], set[str], set[str]]:
     on_disk = {
         p.relative_to(data).as_posix()
         for p in data.rglob("*")
-        if p.is_file() and p.name not in skip and JOURNAL_DIR not in p.parts
+        if p.is_file() and p.name not in skip and not p.is_relative_to(DataDir(data).journal)
     }
     return ids, rows, on_disk
 
@@ -376,7 +377,7 @@ def test_a_kill_midway_leaves_no_dangling_row_and_repair_finishes_the_job(filled
         child.wait(timeout=30)
     assert all(deleted)
     assert "finished" not in "".join(deleted)
-    journals = list((data / JOURNAL_DIR).glob("*.json"))
+    journals = list(DataDir(data).journal.glob("*.json"))
     assert len(journals) == 1  # the batch it was killed in
     dangling, orphans = consistency(data)
     assert dangling == []  # rows go before their files: never a row without its picture
@@ -386,7 +387,7 @@ def test_a_kill_midway_leaves_no_dangling_row_and_repair_finishes_the_job(filled
     assert report.journals == 1
     assert report.finished >= len(orphans)
     assert report.dangling == 0
-    assert not list((data / JOURNAL_DIR).glob("*.json"))
+    assert not list(DataDir(data).journal.glob("*.json"))
     assert consistency(data) == ([], [])
     # the next pass ends where an uninterrupted one ends
     run(settings_for(data), now)
@@ -404,8 +405,8 @@ def test_repair_rolls_back_a_journal_whose_rows_were_never_deleted(data: Path) -
         event = store.events(limit=1)[0]
     assert event.snapshot is not None
     name = event.snapshot.relative_to(data.resolve()).as_posix()
-    (data / JOURNAL_DIR).mkdir()
-    (data / JOURNAL_DIR / "interrupted.json").write_text(json.dumps({"paths": [name]}))
+    DataDir(data).journal.mkdir()
+    (DataDir(data).journal / "interrupted.json").write_text(json.dumps({"paths": [name]}))
     with Store(data) as store:
         report = Retention(settings_for(data), store).repair()
     assert (report.journals, report.finished, report.rolled_back) == (1, 0, 1)
@@ -522,7 +523,6 @@ def test_a_clip_two_events_share_goes_with_the_last_of_them(filled: Filled, data
 
 def test_the_same_pass_on_sqlite_and_postgresql(tmp_path: Path, database_url: str | None) -> None:
     from camsift.events import Event, FileRecord
-    from camsift.layout import clip_path, picture_path
 
     data = tmp_path / "data"
     settings = settings_for(data, database=database_url)
@@ -530,12 +530,12 @@ def test_the_same_pass_on_sqlite_and_postgresql(tmp_path: Path, database_url: st
     with Store(data, database_url) as store:
         for n, label in enumerate(["person", "car", "person", "car"]):
             when = start + n * DAY
-            clip = clip_path(data, "cam", when, UTC)
+            clip = DataDir(data).clip("cam", when, UTC)
             clip.parent.mkdir(parents=True, exist_ok=True)
             clip.write_bytes(b"clip")
             record = FileRecord(clip, 4, 0.0, "0" * 64, "cam", "ok", None, 4.0, when, "mtime", when)
             e = Event(f"e{n}", "cam", label, 0.0, 1.0, when, when, 0.9, (0, 0, 1, 1))
-            shots = (picture_path(data, e, False, UTC), picture_path(data, e, True, UTC))
+            shots = (DataDir(data).picture(e, False, UTC), DataDir(data).picture(e, True, UTC))
             for shot in shots:
                 shot.parent.mkdir(parents=True, exist_ok=True)
                 shot.write_bytes(b"jpg")

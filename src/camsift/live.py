@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from camsift.config import RecordConfig
+from camsift.layout import recording_path
 
 if TYPE_CHECKING:
     import av.packet
@@ -108,7 +109,7 @@ class ClipWriter:
         import av
 
         self.path = path
-        self.part = path.with_name(path.name + ".part")
+        self.part = recording_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._out = av.open(
             str(self.part), "w", format="mp4", options={"movflags": "frag_keyframe+empty_moov+default_base_moof"}

@@ -8,12 +8,12 @@ labels, confidence, motion threshold and false positives apply from the next
 uploaded or downloaded file; what the service and live streams hold (alarm
 cooldown, pre- and post-roll of live clips) from its next start.
 
-The file holds no secret; it is replaced atomically, so a reader never sees half of it.
+The file (`camsift.layout.DataDir.overrides`) holds no secret; it is replaced
+atomically (`camsift.layout.write_atomically`), so a reader never sees half of it.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ from typing import Any
 import yaml
 
 from camsift.config import CameraSettings, FalsePositive, Settings
-from camsift.config.overrides import Overrides, overrides_path, read_overrides, with_overrides
+from camsift.config.overrides import Overrides, read_overrides, with_overrides
 from camsift.errors import ConfigError
+from camsift.layout import DataDir, write_atomically
 
 __all__ = ["add_false_positive", "refreshed", "save_camera_settings"]
 
@@ -32,11 +33,8 @@ _SEEN: dict[Path, tuple[int, Settings, Settings]] = {}
 
 
 def _write(path: Path, doc: Overrides) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     header = "# Written by camsift's web app (camera settings); merged over camsift.yaml's 'cameras' section.\n"
-    tmp.write_text(header + yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, header + yaml.safe_dump(doc, sort_keys=True))
 
 
 def _change(settings: Settings, camera: str, sections: dict[str, dict[str, Any]]) -> Settings:
@@ -45,7 +43,7 @@ def _change(settings: Settings, camera: str, sections: dict[str, dict[str, Any]]
     Raises:
         ConfigError: the change breaks a rule (nothing is written then).
     """
-    path = overrides_path(settings.data_dir)
+    path = DataDir(settings.data_dir).overrides
     with _LOCK:
         found = read_overrides(path)
         for section, keys in sections.items():
@@ -62,7 +60,7 @@ def refreshed(settings: Settings) -> Settings:
     """
     from camsift.logs import get_logger
 
-    path = overrides_path(settings.data_dir)
+    path = DataDir(settings.data_dir).overrides
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:

@@ -7,11 +7,12 @@ What goes (`Retention.plan`):
   ``known_face`` (a recognised face), ``unknown_face``, ``person``, ``other``
   (vehicles, animals); pinned events never go;
 - **footage camsift owns** (files under the data directory: live-stream clips,
-  FTP uploads) with the last event found in it, or after ``motion_days`` when
-  nothing was found in it (``motion``); its ``files`` row goes with it. A file
-  outside the data directory (a folder given to ``camsift scan``) is never
-  deleted; its row stays while the file exists, so a later scan does not bring
-  back events that retention removed;
+  FTP uploads, Blink downloads: `camsift.layout.DataDir.owned_roots`) with the
+  last event found in it, or after ``motion_days`` when nothing was found in
+  it (``motion``); its ``files`` row goes with it. A file outside the data
+  directory (a folder given to ``camsift scan``) is never deleted; its row
+  stays while the file exists, so a later scan does not bring back events that
+  retention removed;
 - **orphan pictures**: files under ``events/`` and ``faces/`` that no row
   refers to, once older than ``orphan_age_s`` (a younger one may belong to an
   analysis whose row is not written yet);
@@ -22,7 +23,7 @@ What goes (`Retention.plan`):
 How it goes (`Retention.apply`), crash-safe, in batches:
 
 1. the batch's files are written to a journal, ``<data_dir>/retention-journal/<id>.json``
-   (fsync'd, locked by the writer while it works);
+   (`camsift.layout.DataDir.journal`; fsync'd, locked by the writer while it works);
 2. one transaction deletes the rows (checking again that each event is not
    pinned meanwhile, that footage has no event left, that an orphan is still
    unreferenced); this commit is the point of no return;
@@ -56,21 +57,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from camsift.config import (
-    BlinkSourceConfig,
-    FolderSourceConfig,
-    FtpSourceConfig,
-    RetentionCategory,
-    RetentionConfig,
-    Settings,
-)
+from camsift.config import RetentionCategory, RetentionConfig, Settings
 from camsift.errors import StorageError
 from camsift.faces import UNKNOWN
+from camsift.layout import DataDir, atomic_writer
 from camsift.listeners import Problem
 from camsift.logs import get_logger
 from camsift.media import MEDIA_SUFFIXES
@@ -96,15 +91,6 @@ log = get_logger("camsift.retention")
 
 Kind = Literal["event", "footage", "orphan"]
 Reason = Literal["age", "disk", "orphan"]
-
-JOURNAL_DIR = "retention-journal"
-"""Folder of the deletion journal, under the data directory."""
-
-PICTURE_DIRS = ("events", "faces")
-"""Folders of pictures derived from footage, under the data directory (`camsift.layout.picture_path`)."""
-
-CLIPS_DIR = "clips"
-"""Folder of live-stream clips, under the data directory (`camsift.layout.clip_path`)."""
 
 _BATCH = 200
 _CHUNK = 500  # rows per IN (...) list: far below SQLite's variable limit
@@ -330,7 +316,8 @@ class Retention:
         batch: int = _BATCH,
     ) -> None:
         self.settings, self.store = settings, store
-        self.data_dir = store.data_dir
+        self.data = DataDir(store.data_dir)
+        self.data_dir = self.data.root
         self.now = now or (lambda: datetime.now(UTC))
         self.usage = usage
         self.on_unlink = on_unlink
@@ -444,28 +431,18 @@ class Retention:
 
     def _footage_path(self, clip: str) -> bool:
         """Whether an event's ``clip`` (relative) is footage handled as a file of its own (a source file)."""
-        return clip.startswith(f"{CLIPS_DIR}/") or any(
-            (self.data_dir / clip).is_relative_to(root) for root in self._roots
-        )
+        return any((self.data_dir / clip).is_relative_to(root) for root in self._roots)
 
     @functools.cached_property
     def _roots(self) -> list[Path]:
-        """Folders under the data directory where footage that camsift owns arrives."""
-        roots = [self.data_dir / CLIPS_DIR]
-        for source in self.settings.sources.values():
-            if isinstance(source, FtpSourceConfig):
-                roots.append((source.root or self.data_dir / "ftp").resolve())
-            elif isinstance(source, FolderSourceConfig):
-                roots.append(source.path.expanduser().resolve())
-            elif isinstance(source, BlinkSourceConfig):
-                roots.append(self.data_dir / "blink")  # `camsift.blink.downloader.clip_file`
-        return [r for r in roots if r.is_relative_to(self.data_dir) and r != self.data_dir]
+        """Folders under the data directory where footage that camsift owns arrives (`DataDir.owned_roots`)."""
+        return self.data.owned_roots(self.settings.sources.values())
 
     def _owned(self, path: Path, camera: str) -> bool:
         return (
             self._rules(camera).delete_footage
             and path.is_relative_to(self.data_dir)
-            and path.relative_to(self.data_dir).parts[:1] not in {(d,) for d in PICTURE_DIRS}
+            and not any(path.is_relative_to(d) for d in self.data.picture_dirs)
         )
 
     def _footage(self, conn: Connection, events: dict[str, _Event]) -> dict[str, _Footage]:
@@ -497,8 +474,8 @@ class Retention:
     def _orphans(self, referenced: set[str], now: datetime) -> Iterator[Doomed]:
         oldest = now - timedelta(seconds=self.settings.retention.orphan_age_s)
         skip = len(str(self.data_dir)) + 1
-        for folder in PICTURE_DIRS:
-            for path, st in _walk(self.data_dir / folder):
+        for folder in self.data.picture_dirs:
+            for path, st in _walk(folder):
                 name = path[skip:].replace(os.sep, "/")
                 mtime = datetime.fromtimestamp(st.st_mtime, UTC)
                 if name not in referenced and mtime < oldest:
@@ -557,7 +534,7 @@ class Retention:
 
     def _delete(self, batch: Sequence[Doomed]) -> tuple[list[Doomed], list[Doomed]]:
         names = sorted({n for item in batch for n in item.paths})
-        with _Journal(self.data_dir, names) as _:
+        with _Journal(self.data, names) as _:
             try:
                 with _write(self.store) as conn:
                     accepted = self._accept(conn, batch)
@@ -610,7 +587,7 @@ class Retention:
     def _prune_folders(self, now: datetime) -> None:
         """Remove empty dated folders untouched for ``orphan_age_s`` (a fresh one may be about to be written)."""
         oldest = (now - timedelta(seconds=self.settings.retention.orphan_age_s)).timestamp()
-        for root in [self.data_dir / d for d in PICTURE_DIRS] + self._roots:
+        for root in [*self.data.picture_dirs, *self._roots]:
             if not root.is_dir():
                 continue
             for folder, dirs, files in os.walk(root, topdown=False):
@@ -634,7 +611,7 @@ class Retention:
         """
         report = RepairReport()
         try:
-            for journal in sorted((self.data_dir / JOURNAL_DIR).glob("*.json")):
+            for journal in sorted(self.data.journal.glob("*.json")):
                 self._settle(journal, report, dry_run)
             self._clear_dangling(report, dry_run)
         except sa.exc.SQLAlchemyError as err:
@@ -764,46 +741,33 @@ def _write(store: Store) -> Iterator[Connection]:
 class _Journal:
     """One batch's files, on disk before its rows are deleted (see the module docstring).
 
-    Written to a temporary name, fsync'd and renamed, so a journal is whole or absent; its
-    writer holds a lock on it until the batch is done, so `Retention.repair` in another
-    process leaves a live batch alone.
+    Written by `atomic_writer` (fsync'd and renamed, folder fsync'd), so a journal is whole or
+    absent; its writer locks it before the rename and holds the lock until the batch is done,
+    so `Retention.repair` in another process leaves a live batch alone.
     """
 
-    def __init__(self, data_dir: Path, names: list[str]) -> None:
-        self.folder = data_dir / JOURNAL_DIR
-        self.path = self.folder / f"{uuid.uuid4().hex}.json"
+    def __init__(self, data: DataDir, names: list[str]) -> None:
+        self.path = data.journal / f"{uuid.uuid4().hex}.json"
         self.names = names
-        self._handle: IO[str] | None = None
+        self._lock: int | None = None
 
     def __enter__(self) -> _Journal:
         try:
-            self.folder.mkdir(exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            with tmp.open("w") as out:
-                json.dump({"paths": self.names}, out)
-                out.flush()
-                os.fsync(out.fileno())
-            self._handle = tmp.open("r")
-            fcntl.flock(self._handle, fcntl.LOCK_EX)
-            os.replace(tmp, self.path)
-            _fsync_dir(self.folder)
+            with atomic_writer(self.path) as out:
+                out.write(json.dumps({"paths": self.names}).encode())
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+                self._lock = os.dup(out.fileno())  # the lock lives as long as a descriptor of the file
         except OSError as err:
+            if self._lock is not None:  # a journal renamed into place stays, and repair settles it
+                os.close(self._lock)
             raise StorageError(f"{self.path}: cannot write the retention journal: {err.strerror or err}") from err
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         if exc_type is None:  # on an error the journal stays, and repair settles it
             self.path.unlink(missing_ok=True)
-        if self._handle is not None:
-            self._handle.close()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        if self._lock is not None:
+            os.close(self._lock)
 
 
 # --- inside `camsift run` -----------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from camsift.analysis.pool import Workers
 from camsift.config import Settings, in_time_windows
 from camsift.errors import StorageError
 from camsift.events import Event, FileRecord
+from camsift.layout import DataDir
 from camsift.listeners import Companion, EventChange, EventListener, Problem
 from camsift.logs import get_logger
 from camsift.sources import DatabaseIntake, Source, create
@@ -56,8 +57,6 @@ from camsift.store.status import ServiceBoard
 __all__ = ["Alarms", "Service", "configured_parts", "service_running"]
 
 log = get_logger("camsift.service")
-
-_LOCK_NAME = "camsift-run.lock"
 
 _SOURCES_STOP_S = 10.0
 """Seconds all sources together get to stop at shutdown (they stop in parallel): the longest a source's own
@@ -430,7 +429,7 @@ class _Exclusive:
     """Holds ``<data_dir>/camsift-run.lock`` so that one service at a time uses a data directory."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / _LOCK_NAME
+        self.path = DataDir(data_dir).run_lock
         self._file: IO[str] | None = None
 
     def __enter__(self) -> Path:

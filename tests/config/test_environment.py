@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from camsift.config import Settings, load_config, overrides_path
+from camsift.config import Settings, load_config
 from camsift.errors import ConfigError
+from camsift.layout import DataDir
 
 
 def secret(value: Any) -> str:
@@ -98,7 +99,7 @@ def test_precedence_file_environment_command_line_camera_overrides(tmp_path: Pat
     assert porch(environ={}) == (10, 5)
     assert porch(environ=env) == (20, 5)
     assert porch(environ=env, overrides=cli) == (30, 5)
-    overrides_path(tmp_path).write_text("porch:\n  motion: {threshold: 40}\n")
+    DataDir(tmp_path).overrides.write_text("porch:\n  motion: {threshold: 40}\n")
     assert porch(environ=env, overrides=cli) == (40, 5)
 
 
@@ -121,7 +122,7 @@ def test_an_error_names_where_the_value_came_from(
     path = tmp_path / "camsift.yaml"
     path.write_text(f"data_dir: {tmp_path}\ndetect:\n  fps: 2\n")
     if overrides_file:
-        overrides_path(tmp_path).write_text(overrides_file)
+        DataDir(tmp_path).overrides.write_text(overrides_file)
 
     with pytest.raises(ConfigError) as err:
         load_config(path, environ=environ)

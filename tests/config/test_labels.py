@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from camsift.config import CameraSettings, load_config, overrides_path
+from camsift.config import CameraSettings, load_config
 from camsift.errors import ConfigError
+from camsift.layout import DataDir
 from camsift.overrides import save_camera_settings
 
 SUGGEST = "unknown label 'persn' for detector 'auto'; did you mean 'person'?"
@@ -105,4 +106,4 @@ def test_the_web_apps_camera_settings_refuse_an_unknown_label_and_keep_the_file(
         save_camera_settings(base, "porch", values)
 
     assert str(err.value) == f"cameras.porch.objects.labels: {SUGGEST}"
-    assert not overrides_path(tmp_path).exists()
+    assert not DataDir(tmp_path).overrides.exists()

@@ -10,7 +10,6 @@ stays free of SQLAlchemy.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from camsift.detectors import Detector, configured
 from camsift.errors import DetectorError, MediaError
 from camsift.events import Event, FileRecord
 from camsift.faces.recognizer import FrameReader, face_recognizer
-from camsift.layout import face_path, picture_path
+from camsift.layout import DataDir, atomic_writer
 from camsift.pipeline import Pipeline, PipelineStats
 
 __all__ = [
@@ -105,13 +104,15 @@ def shared_detector(settings: Settings, threads: int) -> Detector:
 
 
 def _write_jpeg(path: Path, rgb: Any) -> None:
-    """Write atomically: a crash never leaves a half picture under the final name."""
+    """Write atomically (`atomic_writer`): a crash never leaves a half picture under the final name.
+
+    Not fsync'd, as before: a sync per picture would stall the worker's decoding. A process killed after
+    the write keeps the picture; a power cut within the kernel's writeback delay may not.
+    """
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(rgb).save(tmp, format="JPEG", quality=90)
-    os.replace(tmp, path)
+    with atomic_writer(path, sync=False) as f:
+        Image.fromarray(rgb).save(f, format="JPEG", quality=90)
 
 
 @contextmanager
@@ -122,13 +123,12 @@ def frame_reader(path: Path, keep: int = 8) -> Iterator[FrameReader]:
         yield lru_cache(maxsize=keep)(again.read)
 
 
-def save_snapshots(events: list[Event], data_dir: Path, settings: Settings, read: FrameReader) -> list[Event]:
-    """Re-read each event's best frame at full resolution and save it clean and annotated.
+def save_snapshots(events: list[Event], settings: Settings, read: FrameReader) -> list[Event]:
+    """Re-read each event's best frame at full resolution and save it clean and annotated (`DataDir.picture`).
 
     Args:
         events: Events with ``best`` set.
-        data_dir: Where pictures go.
-        settings: For the time zone of folder names.
+        settings: For the data directory and the time zone of folder names.
         read: Reads the frames of the clip or image they were found in (`frame_reader`); asked in time order.
 
     Returns:
@@ -140,14 +140,14 @@ def save_snapshots(events: list[Event], data_dir: Path, settings: Settings, read
     """
     from camsift.annotate import annotate
 
-    tz = settings.tz()
+    data, tz = DataDir(settings.data_dir), settings.tz()
     shot_s = [e.best.ts_s if e.best is not None else 0.0 for e in events]
     saved: list[Event | None] = [None] * len(events)
     for i in sorted(range(len(events)), key=shot_s.__getitem__):  # in time order: the reader decodes on
         event = events[i]
         assert event.best is not None
         frame = read(event.best.pts)
-        clean, marked = picture_path(data_dir, event, False, tz), picture_path(data_dir, event, True, tz)
+        clean, marked = data.picture(event, False, tz), data.picture(event, True, tz)
         shot = (event.start_utc + timedelta(seconds=event.best.ts_s - event.start_s)).astimezone(tz)
         caption = f"{event.camera} {shot:%Y-%m-%d %H:%M:%S}"
         _write_jpeg(clean, frame)
@@ -160,7 +160,7 @@ def find_faces(events: list[Event], read: FrameReader, settings: Settings) -> li
     """Name the person events' faces when face recognition is on (`face_recognizer`); save a picture of each face.
 
     Returns:
-        The events, person events with ``faces`` (pictures saved, `face_path`) and ``sub_label`` set.
+        The events, person events with ``faces`` (pictures saved, `DataDir.face`) and ``sub_label`` set.
 
     Raises:
         MediaError: a frame cannot be read again.
@@ -170,11 +170,11 @@ def find_faces(events: list[Event], read: FrameReader, settings: Settings) -> li
     if recognizer is None:
         return events
 
-    tz = settings.tz()
+    data, tz = DataDir(settings.data_dir), settings.tz()
     named = []
     for event in events:
         event, crops = recognizer.recognise(event, read)
-        paths = [face_path(settings.data_dir, event, f.n, tz) for f in event.faces]
+        paths = [data.face(event, f.n, tz) for f in event.faces]
         for picture, crop in zip(paths, crops, strict=True):
             _write_jpeg(picture, crop)
         named.append(event.replace(faces=tuple(f.replace(crop=p) for f, p in zip(event.faces, paths, strict=True))))
@@ -218,7 +218,7 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
         with frame_reader(path) as read:
             with pipeline.stats.timed("faces"):
                 events = find_faces(events, read, s)
-            events = save_snapshots(events, s.data_dir, s, read)
+            events = save_snapshots(events, s, read)
     except MediaError as err:
         error = err.reason
     except OSError as err:

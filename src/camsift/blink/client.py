@@ -68,6 +68,7 @@ from camsift.blink.models import (
 )
 from camsift.blink.tokens import drop_pending, load_pending, load_token, save_pending, save_token
 from camsift.errors import AuthError, RateLimitError, SourceError
+from camsift.layout import recording_path
 from camsift.logs import get_logger
 
 try:
@@ -971,7 +972,7 @@ def _cloud_clip(item: object, networks: dict[str, str]) -> RemoteClip | None:
 
 async def _write_atomically(response: aiohttp.ClientResponse, path: Path) -> None:
     """Stream the body into ``<path>.part``, check it, rename it to ``path``; on any failure remove the part."""
-    part = path.with_name(path.name + ".part")
+    part = recording_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with part.open("wb") as f:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -50,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from camsift.blink.models import RemoteClip, parse_time, safe_name
 from camsift.errors import AuthError, RateLimitError, SourceError
+from camsift.layout import DataDir, write_atomically
 from camsift.logs import get_logger
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def clip_file(
         '01-30-00-0400-Front_Door.mp4'
     """
     local = clip.created_utc.astimezone(tz)
-    folder = data_dir.resolve() / "blink" / safe_name(account) / safe_name(clip.network) / clip.camera
+    folder = DataDir(data_dir).blink / safe_name(account) / safe_name(clip.network) / clip.camera
     when = f"{local:%H-%M-%S}" + (f"{local:%z}" if _repeated(clip.created_utc, tz) else "")
     suffix = f"-{safe_name(clip.clip_id)}" if with_id else ""
     return folder / f"{local:%Y-%m-%d}" / f"{when}-{clip.camera}{suffix}.mp4"
@@ -182,7 +182,7 @@ class Downloader:
     @property
     def state_file(self) -> Path:
         """``<data_dir>/blink/<account>/state.json``: watermark and last run."""
-        return self.data_dir / "blink" / safe_name(self.client.account_id) / "state.json"
+        return DataDir(self.data_dir).blink / safe_name(self.client.account_id) / "state.json"
 
     @property
     def failures_file(self) -> Path:
@@ -421,10 +421,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _write_json(path: Path, data: dict[str, Any], what: str) -> None:
     """Replace ``path`` with ``data`` atomically; a failure is logged (the next run then does more again)."""
-    part = path.with_name(path.name + ".part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(part, path)
+        write_atomically(path, json.dumps(data, indent=2))
     except OSError as err:
         log.warning("cannot save blink state", what=what, path=str(path), reason=str(err))

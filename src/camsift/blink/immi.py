@@ -36,7 +36,7 @@ from camsift.logs import get_logger
 if TYPE_CHECKING:
     from camsift.blink.client import BlinkClient
 
-__all__ = ["LiveProxy", "finish", "part_path", "record"]
+__all__ = ["LiveProxy", "finish", "record"]
 
 log = get_logger("camsift.blink.immi")
 
@@ -230,11 +230,6 @@ async def record(
         await task
     out.flush()
     return written
-
-
-def part_path(path: Path) -> Path:
-    """``<path>.part``: where a recording is written until it is complete."""
-    return path.with_name(path.name + ".part")
 
 
 def finish(part: Path, path: Path) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from camsift.layout import safe_name
 
 __all__ = [
     "AccountStatus",
@@ -18,18 +19,6 @@ __all__ = [
     "safe_name",
     "wifi_reading",
 ]
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(name: str) -> str:
-    """``name`` reduced to ``[A-Za-z0-9._-]`` (spaces become ``_``), for folder names and camsift camera names.
-
-    Example:
-        >>> safe_name("Front Door")
-        'Front_Door'
-    """
-    return _UNSAFE.sub("_", name).strip("._") or "camera"
 
 
 def parse_time(value: object) -> datetime | None:

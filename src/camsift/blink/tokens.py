@@ -9,19 +9,19 @@
   OAuth CSRF token and PKCE verifier, and Blink's sign-in session cookies.
 
 Neither ever holds the password or the e-mail. Both are created with mode
-0600 (``os.open`` with the mode, so there is no moment when they are readable
-by others) and replaced atomically, so a crash while saving never leaves
-half a file.
+0600 (`camsift.layout.atomic_writer` gives the new file that mode as it
+creates it, so there is no moment when they are readable by others) and
+replaced atomically, so a crash while saving never leaves half a file.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from camsift.errors import AuthError
+from camsift.layout import DataDir, write_atomically
 
 __all__ = [
     "KEPT_KEYS",
@@ -55,7 +55,7 @@ PENDING_KEYS = ("hardware_id", "csrf_token", "code_verifier", "cookies", "starte
 
 def default_token_file(data_dir: Path) -> Path:
     """``<data_dir>/blink/token.json``."""
-    return data_dir / "blink" / "token.json"
+    return DataDir(data_dir).blink / "token.json"
 
 
 def pending_file(token_file: Path) -> Path:
@@ -79,14 +79,9 @@ def _write_private(path: Path, doc: dict[str, Any]) -> None:
     Raises:
         AuthError: the file cannot be written.
     """
-    part = path.with_name(path.name + ".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        part.unlink(missing_ok=True)
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2)
-        os.replace(part, path)
+        write_atomically(path, json.dumps(doc, indent=2), mode=0o600)
     except OSError as err:
         raise AuthError(f"{path}: cannot save the Blink login: {err.strerror or err}") from err
 

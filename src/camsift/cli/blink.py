@@ -234,7 +234,8 @@ def live_command(
 ) -> None:
     """Record or pipe a camera's live view as MPEG-TS (e.g. '-o - | ffplay -')."""
     from camsift.blink import record_live
-    from camsift.blink.immi import finish, part_path
+    from camsift.blink.immi import finish
+    from camsift.layout import recording_path
 
     _, token = _setup(config, data_dir, token_file)
     if output == "-":
@@ -242,7 +243,7 @@ def live_command(
         err_console.print(f"{written} bytes of MPEG-TS sent", highlight=False)
         return
     path = Path(output)
-    part = part_path(path)
+    part = recording_path(path)
     try:
         with part.open("wb") as out:
             written = record_live(token, camera, out, seconds, sessions)
@@ -293,11 +294,12 @@ def snapshot_command(
 ) -> None:
     """Have a camera take a picture now and save it."""
     from camsift.blink import safe_name, snapshot
+    from camsift.layout import DataDir
 
     settings, token = _setup(config, data_dir, token_file)
     picture = snapshot(token, camera)
     now = datetime.now(UTC).astimezone(settings.tz())
-    path = output or settings.data_dir / "blink" / "snapshots" / f"{safe_name(camera)}-{now:%Y%m%d-%H%M%S}.jpg"
+    path = output or DataDir(settings.data_dir).blink / "snapshots" / f"{safe_name(camera)}-{now:%Y%m%d-%H%M%S}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(picture)
     typer.echo(str(path))

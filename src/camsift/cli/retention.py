@@ -26,13 +26,14 @@ def retention_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Delete what the retention rules no longer keep (by age, category and disk limit); repair first."""
+    from camsift.layout import DataDir
     from camsift.logs import configure
     from camsift.retention import Retention
     from camsift.store import Store
 
     configure()  # log lines to stderr: stdout is the plan (JSON for scripts)
     settings = settings_from(config, {"data_dir": data_dir and str(data_dir)})
-    if settings.database is None and not (settings.data_dir / "camsift.db").exists():
+    if not DataDir(settings.data_dir).has_store(settings.database):
         fail(f"{settings.data_dir}: no camsift database here", 2)
     with Store(settings.data_dir, settings.database) as store:
         retention = Retention(settings, store)

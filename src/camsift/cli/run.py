@@ -17,6 +17,7 @@ from camsift.cli import ConfigOption, DataDirOption, app, console, fail, setting
 from camsift.cli.remote import usage_doc, usage_line
 from camsift.cli.scan import Format, FormatOption
 from camsift.config import Settings
+from camsift.layout import DataDir
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.queue import JobQueue
@@ -71,7 +72,7 @@ def _settings(config: Any, data_dir: Any) -> Settings:
 
 
 def _open_store(settings: Settings) -> Store:
-    if settings.database is None and not (settings.data_dir / "camsift.db").exists():
+    if not DataDir(settings.data_dir).has_store(settings.database):
         fail(f"{settings.data_dir}: no camsift database here; start 'camsift run' first", 2)
     return Store(settings.data_dir, settings.database)
 

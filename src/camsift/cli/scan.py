@@ -17,6 +17,7 @@ from rich.table import Table
 from camsift.analysis.file import FileResult
 from camsift.cli import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
 from camsift.errors import ConfigError
+from camsift.layout import DataDir
 from camsift.scanner import ScanReport, collect, scan
 from camsift.store import Store
 
@@ -149,8 +150,8 @@ def _print_report(report: ScanReport, data_dir: Path, tz: tzinfo | None) -> None
         "footage", f"{s['footage_s']:.1f} s analysed in {s['wall_s']:.1f} s ({s['realtime_factor'] or 0:.1f}x realtime)"
     )
     totals.add_row("events", ", ".join(f"{n} {label}" for label, n in s["events"].items()) or "none")
-    totals.add_row("pictures", str(data_dir.resolve() / "events"))
-    totals.add_row("database", str(data_dir.resolve() / "camsift.db"))
+    totals.add_row("pictures", str(DataDir(data_dir).events))
+    totals.add_row("database", str(DataDir(data_dir).database))
     console.print(totals)
 
 
@@ -187,7 +188,7 @@ def events_command(
 ) -> None:
     """List stored events, newest first."""
     settings = settings_from(config, {"data_dir": data_dir and str(data_dir)})
-    if not (settings.data_dir / "camsift.db").exists() and settings.database is None:
+    if not DataDir(settings.data_dir).has_store(settings.database):
         fail(f"{settings.data_dir}: no camsift database here; run 'camsift scan' first", 2)
     with Store(settings.data_dir, settings.database) as store:
         found = store.events(

@@ -39,7 +39,7 @@ from camsift.config.motion import MotionConfig
 from camsift.config.mqtt import MqttConfig
 from camsift.config.notify import DigestConfig, FaceRule, NotifyChannel, NotifyConfig, NotifyRule, ProblemsConfig
 from camsift.config.objects import FalsePositive, LabelFilter, ObjectsConfig, ZoneConfig
-from camsift.config.overrides import OVERRIDES_FILE, CameraSettings, overrides_path
+from camsift.config.overrides import CameraSettings
 from camsift.config.record import RecordConfig
 from camsift.config.retention import RetentionCategory, RetentionConfig
 from camsift.config.service import ServiceConfig
@@ -55,7 +55,6 @@ from camsift.config.sources import (
 from camsift.config.web import WebConfig
 
 __all__ = [
-    "OVERRIDES_FILE",
     "AlarmConfig",
     "BlinkSourceConfig",
     "CameraConfig",
@@ -91,5 +90,4 @@ __all__ = [
     "ZoneConfig",
     "in_time_windows",
     "load_config",
-    "overrides_path",
 ]

@@ -17,9 +17,10 @@ from pydantic import ValidationError
 
 from camsift.config.base import THOROUGH, ConfigKeyError
 from camsift.config.environment import from_environment, merge
-from camsift.config.overrides import merge_overrides, overrides_path, read_overrides
+from camsift.config.overrides import merge_overrides, read_overrides
 from camsift.config.settings import Settings
 from camsift.errors import ConfigError
+from camsift.layout import DataDir
 
 __all__ = ["load_config"]
 
@@ -187,7 +188,7 @@ def load_config(
     for keys, value in given:
         _set(doc, keys, value)
     origins.add(where, [tuple(keys) for keys, _ in given])
-    camera_file = overrides_path(Path(str(doc.get("data_dir") or "camsift-data")))
+    camera_file = DataDir(Path(str(doc.get("data_dir") or "camsift-data"))).overrides
     origins.add(str(camera_file), merge_overrides(doc, read_overrides(camera_file)))
     try:
         return Settings.model_validate(doc, context={THOROUGH: thorough})

@@ -1,4 +1,4 @@
-"""Per-camera settings changed in the web app: ``<data_dir>/camera-overrides.yaml``, merged at every load.
+"""Per-camera settings changed in the web app: `camsift.layout.DataDir.overrides`, merged at every load.
 
 The web app's camera page writes the few settings owners change per camera
 (motion threshold, alarm cooldown, pre-roll, post-roll, longest clip, labels,
@@ -30,24 +30,15 @@ from camsift.config.settings import Settings
 from camsift.errors import ConfigError
 
 __all__ = [
-    "OVERRIDES_FILE",
     "CameraSettings",
     "Overrides",
     "merge_overrides",
-    "overrides_path",
     "read_overrides",
     "with_overrides",
 ]
 
-OVERRIDES_FILE = "camera-overrides.yaml"
-
 Overrides = dict[str, dict[str, dict[str, Any]]]
 """The file's content: ``{camera: {section: {key: value}}}``."""
-
-
-def overrides_path(data_dir: Path) -> Path:
-    """``<data_dir>/camera-overrides.yaml``."""
-    return data_dir / OVERRIDES_FILE
 
 
 def read_overrides(path: Path) -> Overrides:

@@ -31,6 +31,7 @@ from typing import Any
 from camsift.drive.fat import FatEntry, FatImage
 from camsift.drive.image import BLINK_MIN_FREE
 from camsift.errors import DriveError
+from camsift.layout import write_atomically
 from camsift.logs import get_logger
 from camsift.media import MEDIA_SUFFIXES
 
@@ -104,14 +105,9 @@ class Manifest:
         self.copied = {p: v for p, v in self.copied.items() if p in paths}
 
     def save(self) -> None:
-        """Write atomically (temporary file, fsync, rename)."""
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        """Write atomically (`camsift.layout.write_atomically`: temporary file, fsync, rename)."""
         try:
-            with tmp.open("w") as out:
-                json.dump({"copied": {p: list(v) for p, v in sorted(self.copied.items())}}, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
+            write_atomically(self.path, json.dumps({"copied": {p: list(v) for p, v in sorted(self.copied.items())}}))
         except OSError as err:
             raise DriveError(f"{self.path}: cannot write the sync manifest: {err.strerror or err}") from err
 

@@ -41,6 +41,7 @@ from camsift.blink.models import AccountStatus, safe_name
 from camsift.blink.tokens import default_token_file
 from camsift.config import BlinkSourceConfig, Settings, StreamSourceConfig
 from camsift.errors import AuthError, CamsiftError, RateLimitError, SourceError
+from camsift.layout import DataDir
 from camsift.logs import get_logger
 from camsift.sources import Intake, register
 
@@ -136,7 +137,7 @@ class BlinkSource:
         """Delete a downloaded clip in which nothing was found, if ``delete_empty``; a live view's
         clip (``<data_dir>/clips/<date>/<camera>/``) goes to that camera's stream source."""
         live = [stream for stream in self.streams if stream.camera == path.parent.name]
-        if live and path.is_relative_to(self.settings.data_dir / "clips"):
+        if live and path.is_relative_to(DataDir(self.settings.data_dir).clips):
             live[0].processed(path, events)
         elif events == 0 and self.config.delete_empty:
             path.unlink(missing_ok=True)

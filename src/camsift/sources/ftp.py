@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from camsift import media
 from camsift.config import FtpSourceConfig, Settings
 from camsift.errors import AuthError, CamsiftError, MediaError, SourceError
+from camsift.layout import DataDir
 from camsift.logs import get_logger
 from camsift.sources import Intake, register
 
@@ -96,7 +97,7 @@ class FtpSource:
 
     def __init__(self, name: str, config: FtpSourceConfig, settings: Settings, intake: Intake) -> None:
         self.name, self.config, self.intake = name, config, intake
-        self.root = (config.root or settings.data_dir / "ftp").expanduser().resolve()
+        self.root = DataDir(settings.data_dir).footage_root(config)
         self.max_bytes = int(config.max_size_mb * 1e6)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -42,7 +42,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from camsift.config import Settings, StreamSourceConfig
 from camsift.errors import CamsiftError
-from camsift.layout import clip_path
+from camsift.layout import RECORDING_SUFFIX, DataDir, safe_name
 from camsift.live import ClipWriter, Origin, PacketRing, Recorder
 from camsift.liveview import LIVE_EVERY_S, write_live_frame
 from camsift.logs import configure, get_logger, redact
@@ -263,16 +263,15 @@ class _Stream:
 
     def recover(self) -> None:
         """Finish and queue clips of this camera that a crash left behind (``.part``), and any not yet queued."""
-        folder = clip_path(self.settings.data_dir, self.camera, datetime.now(UTC)).parent
-        root = folder.parent.parent
-        for part in sorted(root.glob(f"*/{folder.name}/*.mp4.part")):
-            final = part.with_name(part.name[: -len(".part")])
+        root, folder = DataDir(self.settings.data_dir).clips, safe_name(self.camera)
+        for part in sorted(root.glob(f"*/{folder}/*.mp4{RECORDING_SUFFIX}")):
+            final = part.with_name(part.name.removesuffix(RECORDING_SUFFIX))
             if part.stat().st_size == 0:
                 part.unlink()
                 continue
             os.replace(part, final)
             log.info("recovered a clip cut off by a stop", source=self.name, path=str(final))
-        for clip in sorted(root.glob(f"*/{folder.name}/*.mp4")):
+        for clip in sorted(root.glob(f"*/{folder}/*.mp4")):
             self.intake.submit(clip, self.camera, self.name, "stream")
 
     def clip_done(self, path: Path, origin: Origin, requests: list[int]) -> None:
@@ -302,7 +301,7 @@ class _Session:
     def _open_clip(self, t: float) -> ClipWriter:
         assert self.template is not None
         start = self.wall_start + timedelta(seconds=t)
-        path = clip_path(self.stream.settings.data_dir, self.stream.camera, start, self.stream.settings.tz())
+        path = DataDir(self.stream.settings.data_dir).clip(self.stream.camera, start, self.stream.settings.tz())
         return ClipWriter(path, self.template, start)
 
     def run(self) -> bool:

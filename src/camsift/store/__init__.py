@@ -1,8 +1,8 @@
 """The event store: events and processed files in one database, pictures on disk.
 
 All SQL lives here (SQLAlchemy Core, so the same code runs on SQLite by
-default and on PostgreSQL when configured): ``<data_dir>/camsift.db`` by
-default. The pictures and clips it names live where `camsift.layout` says;
+default and on PostgreSQL when configured): `camsift.layout.DataDir.database`
+by default. The pictures and clips it names live where `camsift.layout` says;
 the database holds UTC.
 """
 
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
 from camsift.events import Event, FileRecord
+from camsift.layout import DataDir
 from camsift.media import VIDEO_SUFFIXES
 from camsift.store.migrate import upgrade
 from camsift.store.schema import event_faces_table, events_table, files_table
@@ -86,7 +87,7 @@ class Store:
 
     Args:
         data_dir: The data directory (created if missing).
-        url: SQLAlchemy URL, see `database_url`; default ``sqlite:///<data_dir>/camsift.db``.
+        url: SQLAlchemy URL, see `database_url`; default SQLite in the data directory (`DataDir.database`).
 
     Raises:
         StorageError: the directory or the database cannot be opened.
@@ -413,7 +414,7 @@ def database_url(url: str | None, data_dir: Path) -> str:
         data_dir: The data directory (resolved).
     """
     if url is None:
-        return f"sqlite:///{data_dir / 'camsift.db'}"
+        return f"sqlite:///{DataDir(data_dir).database}"
     for scheme in ("postgresql://", "postgres://"):
         if url.startswith(scheme):
             return "postgresql+psycopg://" + url.removeprefix(scheme)

@@ -6,7 +6,7 @@ and ``event_faces`` (every face seen on a person event, its match, its
 unknown-face group and its picture). Embeddings are float32 bytes; backups of
 the database carry the whole library.
 
-Pictures of faces live next to the snapshots (`camsift.layout.face_path`)::
+Pictures of faces live next to the snapshots (`camsift.layout.DataDir.face`)::
 
     <data_dir>/faces/YYYY-MM-DD/<camera>/<HHMMSS>-person-<event id>-face<n>.jpg
 

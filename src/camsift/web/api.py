@@ -24,7 +24,8 @@ from camsift import __version__
 from camsift.config import FalsePositive
 from camsift.errors import CamsiftError
 from camsift.events import Event
-from camsift.liveview import LIVE_EVERY_S, live_frame_path
+from camsift.layout import DataDir
+from camsift.liveview import LIVE_EVERY_S
 from camsift.overrides import add_false_positive
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
@@ -335,7 +336,7 @@ def name_face(state: State, event_id: str, n: StoredInt, body: FaceName) -> Done
 
 
 def _latest_picture(state: WebState, camera: str) -> Path | None:
-    live = live_frame_path(state.settings.data_dir, camera)
+    live = DataDir(state.settings.data_dir).live_frame(camera)
     if live.is_file():
         return live
     latest = state.store.events(camera=camera, limit=1)
@@ -357,7 +358,7 @@ async def mjpeg(
     frames: Annotated[int | None, Query(ge=1, le=100_000, description="Stop after this many pictures")] = None,
 ) -> StreamingResponse:
     """The live picture of a stream camera as MJPEG (``multipart/x-mixed-replace``), about once a second."""
-    path = live_frame_path(state.settings.data_dir, camera)
+    path = DataDir(state.settings.data_dir).live_frame(camera)
     if not path.is_file():
         raise HTTPException(404, f"no live picture of camera {camera!r}")
 
