@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh Debian machine with Python 3.11:
 #   make demo   set up, then run the main job on real footage that PyPI packages ship
 #   make test   set up, then run the tests (CI runs exactly this)
-# `make check` adds ruff and mypy.
+# `make check` adds ruff, mypy and the import-cycle check.
 
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -24,6 +24,7 @@ lint: $(BIN)/camsift
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/python tools/check_imports.py
 
 check: lint test
 

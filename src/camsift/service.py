@@ -54,7 +54,7 @@ from camsift.store import Store
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
 
-__all__ = ["Alarms", "Service", "configured_parts", "service_running"]
+__all__ = ["Alarms", "Service", "configured_parts"]
 
 log = get_logger("camsift.service")
 
@@ -446,12 +446,3 @@ class _Exclusive:
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
-
-
-def service_running(board: ServiceBoard, stale_s: float) -> bool:
-    """Whether a service reported itself running within ``stale_s`` seconds."""
-    for part in board.components():
-        if part.name == "service":
-            age = (datetime.now(UTC) - part.updated_utc).total_seconds()
-            return part.state in ("running", "starting") and age <= stale_s
-    return False

@@ -36,3 +36,15 @@ def test_motion_is_kept_per_camera_and_left_out_of_the_components(board: Service
 
     board.forget()  # at service start
     assert (board.motion(), board.components()) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("state", "stale_s", "running"),
+    [("running", 60.0, True), ("starting", 60.0, True), ("stopped", 60.0, False), ("running", -1.0, False)],
+)
+def test_the_service_runs_while_it_reports_so(board: ServiceBoard, state: str, stale_s: float, running: bool) -> None:
+    assert not board.service_running(60.0)  # never reported
+
+    board.report("service", "service", state)
+
+    assert board.service_running(stale_s) is running

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from camsift.cli import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
+from camsift.cli.common import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
 from camsift.config import Settings
 
 if TYPE_CHECKING:

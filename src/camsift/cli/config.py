@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from camsift.cli import app, console, err_console
+from camsift.cli.common import app, console, err_console
 from camsift.config import Settings, load_config
 
 config_app = typer.Typer(

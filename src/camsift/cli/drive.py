@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from camsift.cli import ConfigOption, app, console, settings_from
+from camsift.cli.common import ConfigOption, app, console, settings_from
 from camsift.cli.scan import Format, FormatOption
 
 drive_app = typer.Typer(

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from camsift import media
-from camsift.cli import ConfigOption, DataDirOption, app, console, settings_from
+from camsift.cli.common import ConfigOption, DataDirOption, app, console, settings_from
 from camsift.cli.scan import Format, FormatOption
 from camsift.config import Settings
 from camsift.errors import SourceError

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from camsift.cli import app, fail
+from camsift.cli.common import app, fail
 
 ftp_app = typer.Typer(help="FTP accounts of the ftp source.", no_args_is_help=True)
 app.add_typer(ftp_app, name="ftp")

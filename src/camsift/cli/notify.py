@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from camsift.cli import ConfigOption, app, console, fail, settings_from
+from camsift.cli.common import ConfigOption, app, console, fail, settings_from
 
 notify_app = typer.Typer(help="Notifications: check the channels in 'notify.channels'.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")

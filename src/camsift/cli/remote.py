@@ -10,7 +10,7 @@ import typer
 from pydantic import SecretStr
 from rich.markup import escape
 
-from camsift.cli import ConfigOption, app, console, fail, settings_from
+from camsift.cli.common import ConfigOption, app, console, fail, settings_from
 from camsift.config import Settings
 from camsift.detectors.rekognition import SERVICE
 from camsift.store.usage import Usage

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from camsift.cli import ConfigOption, DataDirOption, app, console, fail, settings_from
+from camsift.cli.common import ConfigOption, DataDirOption, app, console, fail, settings_from
 from camsift.cli.scan import Format, FormatOption
 
 

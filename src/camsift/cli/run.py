@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from camsift.cli import ConfigOption, DataDirOption, app, console, fail, settings_from
+from camsift.cli.common import ConfigOption, DataDirOption, app, console, fail, settings_from
 from camsift.cli.remote import usage_doc, usage_line
 from camsift.cli.scan import Format, FormatOption
 from camsift.config import Settings
@@ -96,7 +96,6 @@ def status_command(
     config: ConfigOption = None, data_dir: DataDirOption = None, output: FormatOption = Format.table
 ) -> None:
     """Show the service: sources, queue depth, last event per camera, errors."""
-    from camsift.service import service_running
 
     settings = _settings(config, data_dir)
     with _open_store(settings) as store:
@@ -106,7 +105,7 @@ def status_command(
         latest = store.latest_per_camera()
         usage = UsageBoard(store.engine).all()  # paid APIs (issue 9)
         backlog = Outbox(store.engine).backlog()  # notifications waiting or given up (issue 4)
-    running = service_running(board, settings.service.stale_s)
+    running = board.service_running(settings.service.stale_s)
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,
@@ -169,7 +168,6 @@ def record_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Save a clip of a live stream now (the running service records it; pre-roll included)."""
-    from camsift.service import service_running
 
     settings = _settings(config, data_dir)
     cameras = {(s.camera or name) for name, s in settings.sources.items() if s.type == "stream"}
@@ -178,7 +176,7 @@ def record_command(
         fail(f"no stream source for camera {camera!r} in the config (streams: {known})", 2)
     with _open_store(settings) as store:
         board = ServiceBoard(store.engine)
-        if not service_running(board, settings.service.stale_s):
+        if not board.service_running(settings.service.stale_s):
             fail("'camsift run' is not running for this data directory")
         request = board.request_clip(camera, seconds)
         deadline = time.monotonic() + seconds + settings.for_camera(camera).record.buffer_s + 30

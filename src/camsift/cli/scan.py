@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from camsift.analysis.file import FileResult
-from camsift.cli import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
+from camsift.cli.common import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
 from camsift.errors import ConfigError
 from camsift.layout import DataDir
 from camsift.scanner import ScanReport, collect, scan

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from camsift.cli import ConfigOption, DataDirOption, app, console, fail, settings_from
+from camsift.cli.common import ConfigOption, DataDirOption, app, console, fail, settings_from
 from camsift.cli.scan import Format, FormatOption
 from camsift.store import Store
 from camsift.store.users import MIN_PASSWORD, UserStore

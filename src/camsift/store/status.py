@@ -144,6 +144,14 @@ class ServiceBoard:
             rows = conn.execute(query).all()
         return [Component(**row._mapping) for row in rows]
 
+    def service_running(self, stale_s: float) -> bool:
+        """Whether a service (``camsift run``) reported itself running or starting within ``stale_s`` seconds."""
+        for part in self.components():
+            if part.name == "service":
+                age = (_now() - part.updated_utc).total_seconds()
+                return part.state in ("running", "starting") and age <= stale_s
+        return False
+
     def report_motion(self, camera: str, source: str, on: bool) -> None:
         """Write ``camera``'s motion as the stream ``source`` sees it (call it on a change only)."""
         self.report(f"{MOTION_KIND}:{camera}", MOTION_KIND, "on" if on else "off", source)

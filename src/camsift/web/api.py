@@ -389,11 +389,10 @@ class ClipRequested(BaseModel):
 @router.post("/{camera}/record")
 def record(state: State, camera: str, seconds: Annotated[float, Query(ge=1, le=3600)] = 30.0) -> ClipRequested:
     """Ask the running service to save a clip of a live stream now (pre-roll included)."""
-    from camsift.service import service_running
 
     if camera not in stream_cameras(state):
         raise HTTPException(404, f"no live stream for camera {camera!r}")
-    if not service_running(state.board, state.settings.service.stale_s):
+    if not state.board.service_running(state.settings.service.stale_s):
         raise HTTPException(409, "'camsift run' is not running")
     return ClipRequested(camera=camera, request_id=state.board.request_clip(camera, seconds), seconds=seconds)
 
@@ -476,11 +475,10 @@ def _time(when: datetime | None) -> float | None:
 @router.get("/stats")
 def stats(state: State) -> Stats:
     """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows)."""
-    from camsift.service import service_running
     from camsift.store.queue import JobQueue
 
     depth = JobQueue(state.store.engine).depth()
-    running = service_running(state.board, state.settings.service.stale_s)
+    running = state.board.service_running(state.settings.service.stale_s)
     sources = [
         SourceStats(
             name=p.name,
