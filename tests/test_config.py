@@ -311,12 +311,13 @@ def test_settings_are_frozen() -> None:
         s.detect.fps = 1  # type: ignore[misc]
 
 
-def test_at_least_raises_every_confidence() -> None:
+def test_for_still_raises_every_confidence_and_drops_the_threshold() -> None:
     objects = ObjectsConfig(filters={"car": LabelFilter(min_confidence=0.8), "dog": LabelFilter(min_confidence=0.3)})
 
-    raised = objects.at_least(0.6)
+    raised = objects.for_still(0.6)
 
     assert raised.filter_for("car").min_confidence == 0.8
     assert raised.filter_for("dog").min_confidence == 0.6
     assert raised.filter_for("person").min_confidence == 0.6
     assert objects.filter_for("person").min_confidence == 0.5
+    assert raised.filter_for("car").threshold == raised.filter_for("person").threshold == 0.0

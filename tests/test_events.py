@@ -333,6 +333,8 @@ FIELDS = [  # field, value, as JSON
     ("snapshot", SHOT, str(SHOT)),
     ("snapshot_annotated", None, None),
     ("clip", None, None),
+    ("top_score", 0.88, 0.88),
+    ("stationary", True, True),
 ]
 
 
@@ -344,7 +346,6 @@ def test_to_dict_is_json_with_camsifts_and_frigates_names() -> None:
     assert json.loads(json.dumps(doc)) == doc
     assert doc == {
         **{name: shown for name, _, shown in FIELDS},
-        "top_score": 0.93,
         "start_time": EPOCH.timestamp(),
         "end_time": EPOCH.timestamp() + 2.75,
         "box": [10.0, 20.5, 110.0, 220.0],
@@ -352,3 +353,69 @@ def test_to_dict_is_json_with_camsifts_and_frigates_names() -> None:
         "has_clip": True,  # the footage is a video
     }
     assert event.fields() == {name: value for name, value, _ in FIELDS}  # not best, shots, faces
+
+
+# --- track-level decisions and stationary objects ------------------------------------------------------------------
+
+
+def feed_track(
+    builder: EventBuilder, scores: list[float], boxes: list[tuple[float, float, float, float]], moving_at: set[int]
+) -> list[Event]:
+    """Feed one track (id 1) a look every 0.2 s: ``scores[i]`` at ``boxes[i]`` (the last box repeats), with
+    motion over the box on the looks in ``moving_at``; return the events at the end."""
+    for i, score in enumerate(scores):
+        box = boxes[min(i, len(boxes) - 1)]
+        d = Detections(xyxy=[box], confidence=[score], label=["person"], tracker_id=[1])
+        motion = np.asarray([box] if i in moving_at else [], np.float32).reshape(-1, 4)
+        builder.feed(Frame(i, i * 0.2, i, 400, 300), d, motion)
+    return builder.finish()
+
+
+def builder() -> EventBuilder:
+    return EventBuilder("cam", EPOCH, EventsConfig(min_hits=2), ObjectsConfig(), "x", 400, 300)
+
+
+STILL = [(100.0, 50.0, 160.0, 250.0)]
+WALK = [(20.0 + 30 * i, 50.0, 80.0 + 30 * i, 250.0) for i in range(8)]
+
+
+def test_one_lucky_look_in_three_is_no_event() -> None:
+    # two sure looks far apart: the median of every window of the last 10 (padded to 3) stays under 0.5
+    scores = [0.9, 0.3, 0.3, 0.3, 0.3, 0.9, 0.3, 0.3, 0.3, 0.3, 0.3]
+
+    assert feed_track(builder(), scores, WALK, moving_at=set(range(11))) == []
+
+
+def test_two_sure_looks_in_three_make_an_event_with_its_computed_score() -> None:
+    (event,) = feed_track(builder(), [0.3, 0.8, 0.7, 0.3], WALK, moving_at={0, 1, 2, 3})
+
+    assert event.top_score == 0.7  # median of (0.3, 0.8, 0.7)
+    assert event.confidence == 0.8
+    assert not event.stationary
+
+
+LOOK_ALIKE = [0.9, 0.9] + [0.4] * 20  # sure for a moment, then the detector's usual doubt
+
+
+def test_a_look_alike_that_never_moves_is_no_event_over_a_long_stay() -> None:
+    assert feed_track(builder(), LOOK_ALIKE, STILL, moving_at=set()) == []
+
+
+def test_the_same_evidence_on_something_that_moves_is_an_event() -> None:
+    (event,) = feed_track(builder(), LOOK_ALIKE, WALK, moving_at=set(range(22)))
+
+    assert not event.stationary
+    assert event.top_score == 0.9
+
+
+def test_a_person_who_walks_in_and_stands_still_stays_an_event() -> None:
+    (event,) = feed_track(builder(), LOOK_ALIKE, WALK[:1], moving_at={0})  # appeared with motion, then stood
+
+    assert not event.stationary
+
+
+def test_a_stationary_object_with_strong_evidence_is_an_event_marked_stationary() -> None:
+    (event,) = feed_track(builder(), [0.8] * 20, STILL, moving_at=set())
+
+    assert event.stationary
+    assert event.top_score == 0.8

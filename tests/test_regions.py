@@ -69,15 +69,22 @@ def test_cover_squares_of_a_16_9_frame_are_two_overlapping_squares() -> None:
 
 
 @pytest.mark.parametrize(("width", "height", "tiles"), [(320, 240, 0), (1280, 720, 8), (1920, 1080, 8)])
-def test_whole_frame_adds_finer_tiles_to_large_frames(width: int, height: int, tiles: int) -> None:
-    squares = whole_frame(width, height, 300)
+def test_whole_frame_is_the_frame_its_covering_squares_and_finer_tiles_of_large_frames(
+    width: int, height: int, tiles: int
+) -> None:
+    regions = whole_frame(width, height, 300)
 
     coarse = cover_squares(width, height)
-    assert np.array_equal(squares[: len(coarse)], coarse)
-    assert len(squares) == len(coarse) + tiles
-    assert inside_frame(squares, width, height)
+    assert regions[0].tolist() == [0, 0, width, height]  # stretched to the input, as COCO models were trained
+    assert np.array_equal(regions[1 : 1 + len(coarse)], coarse)
+    assert len(regions) == 1 + len(coarse) + tiles
+    assert inside_frame(regions, width, height)
     if tiles:
-        assert np.allclose(sides(squares[len(coarse) :]), max(300, min(width, height) // 2))
+        assert np.allclose(sides(regions[1 + len(coarse) :]), max(300, min(width, height) // 2))
+
+
+def test_the_whole_of_a_square_frame_is_its_one_covering_square() -> None:
+    assert whole_frame(400, 400, 300).tolist() == [[0, 0, 400, 400]]
 
 
 ONE_BOX = [
@@ -136,7 +143,7 @@ def test_a_frame_as_short_as_the_model_input_is_looked_at_in_its_covering_square
     regions = plan_regions(np.asarray(boxes, np.float32), 320, 240, 300, whole=False)
 
     assert regions.tolist() == picked
-    assert plan_regions(NONE, 320, 240, 300, whole=True).tolist() == cover_squares(320, 240).tolist()
+    assert plan_regions(NONE, 320, 240, 300, whole=True).tolist() == whole_frame(320, 240, 300).tolist()
 
 
 @pytest.mark.parametrize(("size", "boxes"), ONE_BOX + TWO_SIDES + TOO_BIG)
@@ -151,8 +158,9 @@ def test_planned_crops_are_squares_in_the_frame_that_contain_every_box(
     fits = all(max(b[2] - b[0], b[3] - b[1]) <= min(width, height) for b in boxes)
     assert 1 <= len(regions) <= (MAX_CROPS if fits else len(regions))
     assert inside_frame(regions, width, height)
-    assert np.all(sides(regions) >= min(300, width, height) - 1e-3)
-    assert np.all(sides(regions) <= min(width, height) + 1e-3)
+    squares = regions[~np.all(regions == [0, 0, width, height], axis=1)]  # but the whole frame of a full check
+    assert np.all(sides(squares) >= min(300, width, height) - 1e-3)
+    assert np.all(sides(squares) <= min(width, height) + 1e-3)
     for box in moving:
         if max(box[2] - box[0], box[3] - box[1]) > min(width, height):
             x1, y1, x2, y2 = np.round(box).astype(int)

@@ -75,6 +75,10 @@ person photos go from 2-6 person events on one- and two-person pictures to exact
 COCO128 person AP50 0.428 -> 0.413 (crowds where one person's box sits inside another's);
 clip recall and precision unchanged. Looser limits (area x1.5, top 0.25) cost 0.034 AP."""
 
+PART_SURE = 0.5
+"""... and the bigger box is at least this fraction of the part's confidence: a faint box around a group
+(a detector's low-score guess) must not swallow the people in it."""
+
 
 def absorb_parts(detections: Detections) -> Detections:
     """Merge boxes that lie inside a bigger box of the same label into it (as Frigate drops objects inside others).
@@ -98,6 +102,7 @@ def absorb_parts(detections: Detections) -> Detections:
         & (area[None, :] >= PART_AREA_RATIO * area[:, None])
         & (np.abs(top[:, None] - top[None, :]) <= PART_TOP * height[None, :])
         & (detections.label[:, None] == detections.label[None, :])
+        & (detections.confidence[None, :] >= PART_SURE * detections.confidence[:, None])
     )
     parts = part_of.any(axis=1)
     if not parts.any():

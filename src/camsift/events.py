@@ -9,13 +9,17 @@ the file they came from.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
+from camsift.boxes import box_ios
 from camsift.config import EventsConfig, ObjectsConfig
 from camsift.detections import Detections
 from camsift.media import VIDEO_SUFFIXES, Frame
@@ -23,12 +27,40 @@ from camsift.media import VIDEO_SUFFIXES, Frame
 if TYPE_CHECKING:
     from camsift.faces import FaceSighting
 
-__all__ = ["REJOIN_AFTER_S", "SHOT_GAP_S", "Event", "EventBuilder", "FileRecord", "Snapshot"]
+__all__ = [
+    "REJOIN_AFTER_S",
+    "SCORE_WINDOW",
+    "SHOT_GAP_S",
+    "STATIONARY_IOU",
+    "Event",
+    "EventBuilder",
+    "FileRecord",
+    "Snapshot",
+    "computed_score",
+]
 
 SHOT_GAP_S = 0.5
 """Seconds between the frames kept per event: neighbouring frames show the same pose, and a
 face turned away in one is often turned towards the camera half a second later."""
 
+
+SCORE_WINDOW = 10
+"""Detections of a tracked object whose median is its computed score (Frigate's score history of 10)."""
+
+SCORE_PAD = 3
+"""A history shorter than this is padded with zeros before the median (Frigate's rule): one lucky frame
+never makes an object, two of three sure looks do."""
+
+SCORE_BINS = 100
+"""A track's confidences are counted in this many bins for the median over all its detections."""
+
+STATIONARY_IOU = 0.6
+"""A tracked box overlapping its last resting position by at least this IoU has not moved (Frigate's
+stationary check uses the same 0.6)."""
+
+MOVING_IOS = 0.1
+"""A new object whose first box lies this much (intersection over its area) in a moving region of that
+frame appeared with motion."""
 
 REJOIN_AFTER_S = 1.0
 """Seconds a track must have been unseen before a new track of its label may continue it
@@ -72,6 +104,10 @@ class Event:
         sub_label: A refinement such as a known face's name, or ``"unknown"`` for a face seen
             and not recognised; ``None`` when there is none.
         sub_label_score: Confidence of ``sub_label``, 0..1.
+        top_score: The highest computed score of the tracked object (`computed_score`, Frigate's
+            ``top_score``), 0..1; ``None`` for events stored before it was kept.
+        stationary: The object never moved while in view (present from the start of the footage or
+            appeared without motion, and its box stayed put: Frigate's ``position_changes == 0``).
         source: The clip or image it was found in.
         snapshot: Clean full-resolution JPEG, once saved.
         snapshot_annotated: The same with boxes, labels, confidence and time drawn, once saved.
@@ -98,6 +134,8 @@ class Event:
     snapshot: Path | None = None
     snapshot_annotated: Path | None = None
     clip: Path | None = None
+    top_score: float | None = None
+    stationary: bool = False
     best: Snapshot | None = field(default=None, repr=False, compare=False)
     shots: tuple[Snapshot, ...] = field(default=(), repr=False, compare=False)
     faces: tuple[FaceSighting, ...] = field(default=(), repr=False, compare=False)
@@ -132,14 +170,15 @@ class Event:
 
         Returns:
             Every key of `fields` (times ISO 8601 UTC, paths as strings or ``None``, ``box_xyxy`` and
-            ``zones`` as lists), plus Frigate's names for the same facts: ``top_score`` (``confidence``),
+            ``zones`` as lists), plus Frigate's names for the same facts: ``top_score`` (``confidence`` for an
+            event stored before the computed score was kept),
             ``start_time`` and ``end_time`` (Unix seconds), ``box`` (xyxy pixels), ``has_snapshot`` and
             ``has_clip`` (there is a `video`).
         """
         out = {name: _json_ready(value) for name, value in self.fields().items()}
         return {
             **out,
-            "top_score": self.confidence,
+            "top_score": self.confidence if self.top_score is None else self.top_score,
             "start_time": self.start_utc.timestamp(),
             "end_time": self.end_utc.timestamp(),
             "box": list(self.box_xyxy),
@@ -163,6 +202,17 @@ def _json_ready(value: object) -> object:
     return value
 
 
+def computed_score(scores: Iterable[float]) -> float:
+    """Frigate's computed score of a tracked object: the median of its detection confidences, the history
+    padded with zeros to `SCORE_PAD` (Frigate ``TrackedObject.compute_score``).
+
+    Args:
+        scores: The object's most recent confidences (at most `SCORE_WINDOW`), each 0..1.
+    """
+    history = list(scores)
+    return float(np.median(history + [0.0] * (SCORE_PAD - len(history))))
+
+
 @dataclass
 class _Track:
     label: str
@@ -172,9 +222,36 @@ class _Track:
     sure: int = 0
     confidence: float = 0.0
     score: float = -1.0
+    top_score: float = 0.0
+    history: deque[float] = field(default_factory=lambda: deque(maxlen=SCORE_WINDOW))
+    appeared_moving: bool = False
+    scores: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(SCORE_BINS + 1, np.int64))
+    rest: npt.NDArray[np.float32] | None = None
+    position_changes: int = 0
     best: Snapshot | None = None
     zones: set[str] = field(default_factory=set)
     shots: list[tuple[float, Snapshot]] = field(default_factory=list)
+
+    def look(self, confidence: float, box: npt.NDArray[np.float32]) -> None:
+        """Add one detection: its confidence to the score history, its box to the position check."""
+        self.history.append(confidence)
+        self.top_score = max(self.top_score, computed_score(self.history))
+        self.scores[round(confidence * SCORE_BINS)] += 1
+        if self.rest is None:
+            self.rest = box
+        elif _iou(self.rest, box) < STATIONARY_IOU:
+            self.rest = box
+            self.position_changes += 1
+
+    def median_score(self) -> float:
+        """The median confidence over every detection of the track (to 1/`SCORE_BINS`)."""
+        half = (int(self.scores.sum()) + 1) // 2
+        return float(np.searchsorted(np.cumsum(self.scores), half)) / SCORE_BINS
+
+    @property
+    def never_moved(self) -> bool:
+        """Appeared without motion and stayed where it was: a stationary object."""
+        return not self.appeared_moving and self.position_changes == 0
 
     def keep(self, shot: Snapshot, score: float, count: int) -> None:
         """Keep the ``count`` best-scoring shots at least `SHOT_GAP_S` apart (a better one replaces a near one)."""
@@ -223,19 +300,23 @@ class EventBuilder:
         cut = bool(np.any(box[:2] <= 1) or np.any(box[2:] >= self._size[2:] - 1))
         return confidence - (0.25 if cut else 0.0)
 
-    def feed(self, frame: Frame, detections: Detections) -> list[Event]:
+    def feed(self, frame: Frame, detections: Detections, moving: npt.NDArray[np.float32] | None = None) -> list[Event]:
         """Add one frame's tracked detections.
 
         Args:
             frame: The frame they were found in.
             detections: Detections with ``tracker_id`` set, and optionally a
                 ``first_s`` column (when a new track was first seen).
+            moving: ``(k, 4)`` float32 moving regions of the frame (xyxy pixels, `MotionGate.check`):
+                an object first seen outside them appeared without motion (see `Event.stationary`).
 
         Returns:
             Events whose object has not been seen for ``lost_s`` seconds (ended).
         """
         zones = detections.data.get("zones")
         first = detections.data.get("first_s")
+        motion = np.zeros((0, 4), np.float32) if moving is None else moving
+        with_motion = box_ios(detections.xyxy, motion).max(axis=1, initial=0) >= MOVING_IOS
         for i, (tid, label, conf, box) in enumerate(
             zip(
                 self._rejoin(frame.ts_s, detections),
@@ -246,9 +327,12 @@ class EventBuilder:
             )
         ):
             since = frame.ts_s if first is None else float(first[i])
-            track = self._tracks.setdefault(tid, _Track(label, since, frame.ts_s))
+            if tid not in self._tracks:
+                self._tracks[tid] = _Track(label, since, frame.ts_s, appeared_moving=bool(with_motion[i]))
+            track = self._tracks[tid]
             track.last_s = frame.ts_s
             track.hits += 1
+            track.look(conf, box)
             track.sure += conf >= self.objects.filter_for(label).min_confidence
             track.confidence = max(track.confidence, conf)
             if zones is not None and zones[i]:
@@ -294,7 +378,18 @@ class EventBuilder:
         A live stream asks this between frames to start recording as soon as an event starts.
         """
         tracks = sorted(self._tracks.values(), key=lambda t: t.first_s)
-        return [t.label for t in tracks if t.sure >= self.config.min_hits]
+        return [t.label for t in tracks if self._is_object(t)]
+
+    def _is_object(self, track: _Track) -> bool:
+        """The track's whole evidence makes it an object: ``min_hits`` sure detections and a computed
+        score that reached the label's ``threshold`` (`computed_score`); and for a stationary object (one
+        that never moved: balloons in a doorway, a coat on a hook, a raccoon asleep on the porch) the median
+        of every look it was given must reach it too, so a look-alike the detector is sure of now and then
+        does not become an event over a long stay, while a person who walked in and then stood still is one."""
+        need = self.objects.filter_for(track.label).threshold
+        if track.sure < self.config.min_hits or track.top_score < need:
+            return False
+        return not track.never_moved or track.median_score() >= need
 
     def finish(self) -> list[Event]:
         """Close every open track (end of the clip) and return their events."""
@@ -306,7 +401,7 @@ class EventBuilder:
         events = []
         for tid in sorted(track_ids, key=lambda t: self._tracks[t].first_s):
             track = self._tracks.pop(tid)
-            if track.sure < self.config.min_hits or track.best is None:
+            if not self._is_object(track) or track.best is None:
                 continue
             self._count += 1
             best = track.best
@@ -324,11 +419,22 @@ class EventBuilder:
                     box_xyxy=(round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)),
                     zones=tuple(sorted(track.zones)),
                     hits=track.hits,
+                    top_score=round(track.top_score, 4),
+                    stationary=track.never_moved,
                     best=best,
                     shots=tuple(shot for _, shot in track.shots),
                 )
             )
         return events
+
+
+def _iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """IoU of two xyxy boxes."""
+    ix = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
+    iy = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
+    inter = ix * iy
+    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
+    return inter / union if union > 0 else 0.0
 
 
 FileStatus = Literal["ok", "error"]

@@ -167,7 +167,7 @@ class Pipeline:
             gate = _StillGate() if still else MotionGate(s.motion, w, h)
             track = _StillTracker() if still else Tracker(s.objects, s.events.lost_s)
             schedule = Scheduler(s.detect, w, h, self._regions.model_side)
-            objects = s.objects.at_least(s.events.still_min_confidence) if still else s.objects
+            objects = s.objects.for_still(s.events.still_min_confidence) if still else s.objects
             filt = ObjectFilter(objects, w, h)
             events_cfg = s.events.model_copy(update={"min_hits": 1}) if still else s.events
             builder = self._builder = EventBuilder(camera, start_utc, events_cfg, objects, id_prefix, w, h)
@@ -186,7 +186,7 @@ class Pipeline:
                     found = self._regions.detect(frame, plan)
                 schedule.seen(found, plan)
                 with st.timed("track"):
-                    ended = builder.feed(frame, track.update(filt.apply(found), frame.ts_s))
+                    ended = builder.feed(frame, track.update(filt.apply(found), frame.ts_s), moving)
                 yield from ended
             yield from builder.finish()
         if self._failure is not None:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from camsift.errors import StorageError
-from camsift.store import Store
-from camsift.store.migrate import HEAD, MIGRATIONS_DIR, differences, upgrade
-from camsift.store.schema import metadata
+from camsift.store import Store, migrate
+from camsift.store.migrate import HEAD, MIGRATIONS_DIR, alembic_config, differences, upgrade
 
 
 def test_the_migrated_database_matches_schema_py(data_dir: Path, database_url: str | None) -> None:
@@ -32,7 +32,9 @@ def test_opening_a_database_made_before_migrations_stamps_it(data_dir: Path, dat
     data_dir.mkdir()
     url = database_url or f"sqlite:///{data_dir / 'camsift.db'}"
     engine = sa.create_engine(url)
-    metadata.create_all(engine)  # what camsift did before migrations existed
+    with engine.begin() as conn:  # the tables as camsift made them before migrations existed, with no version
+        command.upgrade(alembic_config(conn), migrate._BASE)
+        conn.execute(sa.text("drop table alembic_version"))
     engine.dispose()
 
     with Store(data_dir, database_url) as store, store.engine.connect() as conn:

@@ -20,7 +20,14 @@ def _not_empty(labels: list[str]) -> list[str]:
 class LabelFilter(ConfigModel):
     """Per-label limits on what counts as a real detection."""
 
-    min_confidence: Fraction = Field(0.5, description="An object must reach this confidence once")
+    min_confidence: Fraction = Field(
+        0.5, description="A detection counts as a sure sighting from this confidence (Frigate's min_score)"
+    )
+    threshold: Fraction = Field(
+        0.5,
+        description="The object's computed score (median of its last 10 confidences, padded with zeros to 3: "
+        "Frigate's threshold) must reach this once for it to become an event",
+    )
     min_area: Fraction = Field(0.0, description="Smallest box, as a fraction of the frame area")
     max_area: float = Field(1.0, gt=0, le=1, description="Largest box, as a fraction of the frame area")
 
@@ -75,11 +82,12 @@ class ObjectsConfig(ConfigModel):
         """The filter that applies to ``label``."""
         return self.filters.get(label, self.default)
 
-    def at_least(self, min_confidence: float) -> ObjectsConfig:
-        """A copy where every label needs at least ``min_confidence``."""
+    def for_still(self, min_confidence: float) -> ObjectsConfig:
+        """A copy for a single picture: every label needs at least ``min_confidence`` in its one look, and
+        no ``threshold`` (a score history needs more than one look)."""
 
         def raised(f: LabelFilter) -> LabelFilter:
-            return f.model_copy(update={"min_confidence": max(f.min_confidence, min_confidence)})
+            return f.model_copy(update={"min_confidence": max(f.min_confidence, min_confidence), "threshold": 0.0})
 
         return self.model_copy(
             update={"default": raised(self.default), "filters": {k: raised(v) for k, v in self.filters.items()}}

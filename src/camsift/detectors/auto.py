@@ -1,34 +1,21 @@
-"""``auto``: both local models, each doing what it is best at.
+"""``auto``: two COCO-80 models, the cheap one everywhere, the strong one where it can change the answer.
 
-People come first from SSDLite-MobileNetV2, a person-only model that is fast
-and rarely fooled by animals. Two things widen that:
+PP-PicoDet-S (``picodet``: about SSDLite's cost, person AP50 0.68 on COCO128) looks at every crop the
+pipeline plans. NanoDet-Plus-m-1.5x (``nanodet-plus``: about 2.4 PicoDet runs, person AP50 0.71) is the
+second opinion:
 
-* Where SSDLite is unsure (0.15 <= confidence < 0.5), NanoDet-m looks at the
-  same crop, and its person box counts if it is sure (>= 0.5) and overlaps
-  SSDLite's (the models agree), with the mean of the two confidences.
-* On a thorough pass (the pipeline asks for one every ``detect.thorough_s``), NanoDet looks
-  at every crop, and a person it alone sees counts only at >= 0.65 and when no
-  animal box of its own lies over it.
+* Where PicoDet is unsure of a person (`PERSON_MAYBE` <= confidence < `PERSON_SURE`), NanoDet-Plus looks at
+  the same crop; where it sees the same person (the models agree, `AGREE_IOU`), the surer box counts.
+* On a thorough look (the pipeline asks for one every ``detect.thorough_s``, and again where the last one
+  found something new), NanoDet-Plus looks at every crop in which PicoDet is sure of no person, or of
+  anything when labels other than person are wanted; a person only it sees counts from `ALONE`.
 
-NanoDet costs nearly two SSDLite runs (int8: 26 against 15 ms a crop), so it is not asked
-what it cannot change. When ``person`` is the only label wanted, it skips the
-crops of a thorough pass in which SSDLite is already sure of a person, and an
-unsure SSDLite box lying mostly inside a sure one (a part of that person)
-asks for no second opinion. On the shared clips this took NanoDet from 694 to
-about 560 crops with the same person-second recall; what it gives up is a
-second person, in the same crop as a sure one, whom only NanoDet sees (one of
-47 events on the shared clips, in a crowd of twenty).
+A COCO-80 model scores animals too, and both models give a raccoon, a cat or a deer in the dark some person
+score: a person box is dropped when it is better explained as an animal (`_not_animals`): the animal score of
+the cell it came from beats its person score, or an animal box of either model lies over it and is surer.
 
-NanoDet calls a cat a person (0.59 in ``shared/notes/models.md``; 0.33 with
-camsift's preprocessing), so it never decides "person" near that level alone:
-on the 113 shared pictures without people (porch cats and raccoons at night,
-camera-trap animals, traffic), NanoDet's best person was 0.57. The thorough
-pass finds people SSDLite does not: a woman in a grey sweater seen from
-behind for 27 s scores SSDLite 0.00-0.40 and NanoDet 0.75-0.82.
-
-Every label other than person comes from NanoDet (on thorough passes, and
-wherever it looks anyway). Loaded models are shared per process, so building
-one `AutoDetector` per camera costs nothing.
+Every label other than person comes from PicoDet (and NanoDet-Plus where it looks anyway). Loaded models
+are shared per process, so building one `AutoDetector` per camera costs nothing.
 """
 
 from __future__ import annotations
@@ -39,43 +26,49 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import box_ios
+from camsift.boxes import nms
 from camsift.detections import Detections
 from camsift.detectors import Detector, create, register
+from camsift.detectors.coco import ANIMALS
+from camsift.detectors.gfl import ANIMAL_SCORE, PERSON_SCORE
 from camsift.detectors.runtime import CPU
 
-__all__ = ["PERSON_MAYBE", "PERSON_SURE", "AutoDetector"]
+__all__ = ["ALONE", "PERSON_MAYBE", "PERSON_SURE", "AutoDetector"]
+
+FIRST, SECOND = "picodet", "nanodet-plus"
+"""The cheap model that looks everywhere, and the strong one asked where it can change the answer."""
 
 PERSON_SURE = 0.5
-"""SSDLite person confidence from which it decides alone."""
+"""PicoDet person confidence from which it decides alone."""
 
-PERSON_MAYBE = 0.15
-"""SSDLite person confidence from which NanoDet is asked for a second look."""
+PERSON_MAYBE = 0.25
+"""PicoDet person confidence from which NanoDet-Plus is asked for a second look (PicoDet's floor)."""
 
-CONFIRM_IOS = 0.5
-"""Overlap between the two models' person boxes that counts as agreement, as
-intersection over the smaller box: SSDLite's unsure box is often a part of the person."""
+AGREE_IOU = 0.5
+"""IoU of the two models' person boxes from which they see the same person (PASCAL VOC's match criterion)."""
 
-ALONE = 0.65
-"""NanoDet person confidence from which it counts without SSDLite (thorough passes only)."""
+ALONE = 0.5
+"""NanoDet-Plus person confidence from which a person only it sees counts (thorough looks only)."""
 
-ANIMALS = frozenset(
-    {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "teddy bear"}
-)
-"""COCO labels whose box over a NanoDet-only person vetoes it."""
+ANIMAL_OVER_IOS = 0.5
+"""An animal box covering this much of a person box (intersection over the person box) explains it."""
+
+FLOOR = 0.1
+"""Confidence below which neither model reports a box (their own NMS candidates start here)."""
 
 
 @cache
-def _shared(name: str, threads: int, floor: float, providers: tuple[str, ...]) -> Detector:
-    return create(name, threads=threads, min_confidence=floor, providers=providers)
+def _shared(name: str, threads: int, providers: tuple[str, ...]) -> Detector:
+    return create(name, threads=threads, min_confidence=FLOOR, providers=providers)
 
 
 @register("auto")
 class AutoDetector:
-    """SSDLite for ``person``, with NanoDet's second opinion; NanoDet for other labels.
+    """PicoDet everywhere, NanoDet-Plus where PicoDet is unsure or a thorough look is due; no animal is a person.
 
     Args:
-        labels: Labels wanted.
+        labels: Labels wanted (NanoDet-Plus looks at crops PicoDet is sure of only when labels other than
+            ``person`` are wanted).
         threads: ONNX Runtime threads per model.
         providers: ONNX Runtime execution providers, best first (`runtime.choose_providers`).
 
@@ -88,68 +81,95 @@ class AutoDetector:
     def __init__(
         self, labels: Iterable[str] = ("person",), threads: int = 2, providers: Sequence[str] = (CPU,)
     ) -> None:
-        wanted, chosen = set(labels), tuple(providers)
-        self._person = _shared("ssdlite", threads, 0.1, chosen) if "person" in wanted else None
-        self._coco = _shared("nanodet", threads, 0.25, chosen)
-        self._other_labels = np.asarray(sorted(wanted - {"person"}), np.str_)
-        self.labels = frozenset(wanted)
-        parts = [d for d in (self._person, self._coco) if d is not None]
-        self.input_size = min((d.input_size for d in parts), key=min)
+        chosen = tuple(providers)
+        self._first = _shared(FIRST, threads, chosen)
+        self._second = _shared(SECOND, threads, chosen)
+        self._others = bool(set(labels) - {"person"})
+        self.labels = self._first.labels
+        self.input_size = self._first.input_size
 
     def detect(self, image: npt.NDArray[np.uint8]) -> Detections:
-        """See `Detector.detect` (a thorough pass)."""
+        """See `Detector.detect` (a thorough look)."""
         return self.detect_batch([image])[0]
 
     def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
-        """See `Detector.detect_batch`; ``thorough`` runs NanoDet on every image SSDLite leaves in doubt
-        (`_worth_a_second_look`)."""
-        empty = Detections.empty()
-        people = self._person.detect_batch(images) if self._person else [empty] * len(images)
-        others = len(self._other_labels) > 0 or self._person is None
-        look = [i for i, first in enumerate(people) if _worth_a_second_look(first, thorough, others)]
-        coco = dict(zip(look, self._coco.detect_batch([images[i] for i in look]), strict=True))
-        results = []
-        for i, first in enumerate(people):
-            second = coco.get(i, empty)
-            parts = [first[first.confidence >= PERSON_MAYBE], second[np.isin(second.label, self._other_labels)]]
-            if self._person is not None and i in coco:
-                parts.append(_second_opinion(first, second, alone=thorough))
-            results.append(Detections.merge(parts))
-        return results
+        """See `Detector.detect_batch`: PicoDet on every image, NanoDet-Plus on those `_worth_a_second_look`.
+
+        Returns:
+            One `Detections` per image (COCO labels, image pixels), person boxes vetted (`_not_animals`).
+        """
+        firsts = self._first.detect_batch(images)
+        look = [i for i, first in enumerate(firsts) if _worth_a_second_look(first, thorough, self._others)]
+        seconds = dict(zip(look, self._second.detect_batch([images[i] for i in look]), strict=True))
+        return [_combine(first, seconds.get(i), thorough) for i, first in enumerate(firsts)]
+
+
+def _persons(d: Detections) -> npt.NDArray[np.bool_]:
+    return np.asarray(d.label == "person")
 
 
 def _worth_a_second_look(first: Detections, thorough: bool, others: bool) -> bool:
-    """Whether NanoDet should look at an image in which SSDLite found ``first``.
-
-    On a thorough pass: always when labels other than person are wanted (``others``),
-    else when SSDLite is sure of no person there. On any pass: when an unsure person
-    box of SSDLite's lies mostly outside every sure one (`CONFIRM_IOS`), so that it may
-    be a person of its own.
-    """
-    sure = first[first.confidence >= PERSON_SURE]
-    if thorough and (others or not len(sure)):
+    """Whether NanoDet-Plus should look at an image in which PicoDet found ``first``: on a thorough look when
+    other labels are wanted or PicoDet is sure of no person; on any look when PicoDet is unsure of one."""
+    people = first.confidence[_persons(first)]
+    if thorough and (others or not np.any(people >= PERSON_SURE)):
         return True
-    unsure = first[(first.confidence >= PERSON_MAYBE) & (first.confidence < PERSON_SURE)]
-    return bool(np.any(box_ios(unsure.xyxy, sure.xyxy).max(axis=1, initial=0) < CONFIRM_IOS))
+    return bool(np.any((people >= PERSON_MAYBE) & (people < PERSON_SURE)))
 
 
-def _second_opinion(first: Detections, second: Detections, alone: bool) -> Detections:
-    """NanoDet's person boxes that count: sure and overlapping SSDLite's unsure ones, or
-    (``alone``) at least `ALONE` with no NanoDet animal box over them."""
-    people = second[(second.label == "person") & (second.confidence >= PERSON_SURE)]
-    if not len(people):
-        return people
-    unsure = first[(first.confidence >= PERSON_MAYBE) & (first.confidence < PERSON_SURE)]
-    overlap = box_ios(people.xyxy, unsure.xyxy)
-    agreed = overlap.max(axis=1, initial=0) >= CONFIRM_IOS
-    confidence = people.confidence.copy()
-    if len(unsure):
-        partner = unsure.confidence[overlap.argmax(axis=1)]
-        confidence = np.where(agreed, (people.confidence + partner) / 2, confidence)
-    if alone:
-        animals = second[np.isin(second.label, list(ANIMALS))]
-        free = box_ios(people.xyxy, animals.xyxy).max(axis=1, initial=0) < CONFIRM_IOS
-        lone = (people.confidence >= ALONE) & free
-        confidence = np.where(lone, np.maximum(confidence, people.confidence), confidence)
-        agreed |= lone
-    return people.replace(confidence=confidence)[agreed]
+def _combine(first: Detections, second: Detections | None, thorough: bool) -> Detections:
+    """One image's detections from PicoDet's ``first`` and NanoDet-Plus's ``second`` (``None``: it did not look).
+
+    Person boxes of the two models that agree (IoU >= `AGREE_IOU`) are one person, kept as the surer box; a
+    person only NanoDet-Plus sees counts on a thorough look from `ALONE`. Other labels: PicoDet's, plus
+    NanoDet-Plus's labels PicoDet did not report.
+    """
+    if second is None:
+        return _not_animals(first, first)
+    first_people, second_people = first[_persons(first)], second[_persons(second)]
+    iou = _iou(first_people.xyxy, second_people.xyxy)
+    partner = iou.argmax(axis=1) if len(second_people) else np.zeros(len(first_people), int)
+    matched = iou.max(axis=1, initial=0.0) >= AGREE_IOU
+    conf = first_people.confidence
+    if len(second_people):  # seen by both: the mean of the two (score averaging, as in weighted box fusion)
+        conf = np.where(matched, (conf + second_people.confidence[partner]) / 2, conf)
+    fused = first_people.replace(confidence=conf.astype(np.float32))
+    agree = iou.max(axis=0, initial=0.0) >= AGREE_IOU if len(first_people) else np.zeros(len(second_people), bool)
+    counted = ~agree & thorough & (second_people.confidence >= ALONE)
+    people = nms(Detections.merge([fused, second_people[counted]]), AGREE_IOU)
+    others = [first[~_persons(first)], second[~_persons(second) & ~np.isin(second.label, first.label)]]
+    return _not_animals(Detections.merge([people, *others]), Detections.merge([first, second]))
+
+
+def _not_animals(d: Detections, evidence: Detections) -> Detections:
+    """``d`` without the person boxes better explained as an animal: the cell's ``animal_score`` reaches its
+    ``person_score``, or an animal box of ``evidence`` covers it (`ANIMAL_OVER_IOS`) and is at least as sure."""
+    people = _persons(d)
+    if not people.any():
+        return d
+    cell_animal = d.data.get(ANIMAL_SCORE)
+    cell_person = d.data.get(PERSON_SCORE)
+    animal_cell = (
+        np.zeros(len(d), bool)
+        if cell_animal is None or cell_person is None
+        else np.nan_to_num(cell_animal) >= np.nan_to_num(cell_person, nan=1.0)
+    )
+    beasts = evidence[np.isin(evidence.label, list(ANIMALS))]
+    cover = _inside(d.xyxy, beasts.xyxy) >= ANIMAL_OVER_IOS
+    surer = beasts.confidence[None, :] >= d.confidence[:, None]
+    animal_box = np.any(cover & surer, axis=1) if len(beasts) else np.zeros(len(d), bool)
+    return d[~(people & (animal_cell | animal_box))]
+
+
+def _iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """``(n, m)`` IoU of every box of ``a`` ``(n, 4)`` with every box of ``b`` ``(m, 4)`` (xyxy)."""
+    import supervision as sv
+
+    return np.asarray(sv.box_iou_batch(a.astype(np.float64), b.astype(np.float64)), np.float64).reshape(len(a), len(b))
+
+
+def _inside(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """``(n, m)``: the share of each box of ``a`` ``(n, 4)`` that each box of ``b`` ``(m, 4)`` covers (xyxy)."""
+    wh = np.clip(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0, None)
+    area = np.prod(a[:, 2:] - a[:, :2], axis=1)[:, None]
+    return np.asarray(wh[..., 0] * wh[..., 1] / np.maximum(area, 1e-9), np.float64)

@@ -219,6 +219,8 @@ class Store:
             snapshot_annotated=absolute(row.snapshot_annotated),
             clip=absolute(row.clip),
             sub_label_score=row.sub_label_score,
+            top_score=row.top_score,
+            stationary=row.stationary,
         )
 
     def events(

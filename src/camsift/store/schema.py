@@ -89,6 +89,8 @@ events_table = sa.Table(
     sa.Column("snapshot_annotated", sa.Text),
     sa.Column("clip", sa.Text),
     sa.Column("sub_label_score", sa.Float),
+    sa.Column("top_score", sa.Float),
+    sa.Column("stationary", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("reviewed", sa.Boolean, nullable=False, default=False),
     sa.Column("pinned", sa.Boolean, nullable=False, default=False),
 )
