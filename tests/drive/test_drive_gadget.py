@@ -94,7 +94,9 @@ def test_an_image_this_user_cannot_write_is_refused(
     image.write_bytes(b"")
     image.chmod(0o440)
     real_access = os.access  # root may write anything: ask what the camsift group (or a sandboxed root) could do
-    monkeypatch.setattr(os, "access", lambda p, mode: not (mode & os.W_OK and Path(p) == image) and real_access(p, mode))
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: not (mode & os.W_OK and Path(p) == image) and real_access(p, mode)
+    )
     with pytest.raises(DriveError, match=r"blink\.img: not writable by this user.*read-only stick.*mode 660"):
         Gadget(image, sys_root=fake_sys).attach()
     assert not (fake_sys / "kernel" / "config" / "usb_gadget" / "camsift").exists()
