@@ -5,7 +5,6 @@ Test modules load them with ``pytest_plugins = ["blink_fixtures"]`` (and never i
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from blinkpy.helpers.util import Throttle
 import camsift.blink.client
 from blink_helpers import EMAIL, PASSWORD, FakeBlink
 from camsift.blink import tokens
-from service_helpers import FFMPEG
+from conftest import cut_clip
 
 
 @pytest.fixture
@@ -55,12 +54,7 @@ def logged_in(blink: FakeBlink, token_file: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def person_clip(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A Blink-length (14 s) real MP4 in which a woman walks in at 2 s and stays (``../shared/data``: the intel
+    """A Blink-length (14 s) real MP4 in which a woman walks in at 2 s and stays (the test data's intel
     one-by-one clip from 4 s), as Blink would serve it."""
-    if FFMPEG is None:
-        pytest.skip("ffmpeg not on PATH: it cuts the real clip to a Blink clip's length")
     out = tmp_path_factory.mktemp("blink") / "person.mp4"
-    source = shared_data / "clips" / "intel_one-by-one-person-detection.mp4"
-    command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-ss", "4", "-t", "14", "-i", str(source), "-an"]
-    subprocess.run([*command, "-c:v", "libx264", "-preset", "ultrafast", str(out)], check=True)
-    return out.read_bytes()
+    return cut_clip(shared_data / "clips" / "intel_one-by-one-person-detection.mp4", out, 4.0, 18.0).read_bytes()

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real test data in ``../shared/data`` and tiny generated footage.
+"""Shared fixtures: the real test data (`DATA`) and tiny generated footage.
 
 Generated clips show a pure-red rectangle moving over a grey background. The
 registered fake detector ``scripted`` reports every red blob as a person, so a
@@ -37,7 +37,14 @@ from camsift.faces import FaceEngine, create_engine
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""The full real test data: ``../shared/data`` next to the repository (the benchmarks read it there too)."""
+VENDORED_DATA = Path(__file__).resolve().parent / "data"
+"""The repository's own copy of the real files whose licence allows it (``tests/data``, see its ATTRIBUTION.md):
+the same paths as in `SHARED_DATA`, fewer files."""
+DATA = Path(os.environ.get("CAMSIFT_TEST_DATA") or (SHARED_DATA if SHARED_DATA.is_dir() else VENDORED_DATA))
+"""Where the tests read real footage: `SHARED_DATA` when it is there, else `VENDORED_DATA`, so a clone alone runs
+every behaviour test on real footage (``CAMSIFT_TEST_DATA=tests/data`` tries that with ../shared present)."""
 CAMSIFT = Path(sys.executable).with_name("camsift")
 
 STRICT = os.environ.get("CAMSIFT_TEST_STRICT") == "1"
@@ -69,11 +76,18 @@ def band_px(height: int) -> int:
 # --- real data ---------------------------------------------------------------------------------------------------
 
 
+def data_file(relative: str) -> Path:
+    """``DATA / relative``; skips the test when the file is not there: one of the few, and the quality claims on
+    them, that only ``../shared/data`` has (their licence keeps them out of ``tests/data``)."""
+    path = DATA / relative
+    if not path.exists():
+        pytest.skip(f"{relative} is not in {DATA}: only ../shared/data has it (not licensed for the repository)")
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` next to the repository (real clips and pictures); skips when absent."""
-    if not DATA.is_dir():
-        pytest.skip(f"real test data not found at {DATA} (expected ../shared/data next to the repository)")
+    """`DATA`: the real clips and pictures (``../shared/data``, else the repository's ``tests/data``)."""
     return DATA
 
 
@@ -231,6 +245,28 @@ def write_clip(
             out.mux(stream.encode(image))
         out.mux(stream.encode(None))
     return clip
+
+
+def cut_clip(source: Path, target: Path, start_s: float = 0.0, end_s: float = float("inf")) -> Path:
+    """Re-encode the frames of the real clip ``source`` from ``start_s`` to ``end_s`` seconds (decode times) into
+    ``target``, at the source's frame rate and size, the codec following ``target``'s suffix as in `write_clip`:
+    a shorter real clip, or one in another container (an AVI browsers cannot play)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    codec = _CODECS.get(target.suffix.lower(), "libx264")
+    with av.open(str(source)) as clip, av.open(str(target), "w") as out:
+        video = clip.streams.video[0]
+        stream = out.add_stream(codec, rate=video.average_rate)
+        stream.width, stream.height, stream.pix_fmt = video.codec_context.width, video.codec_context.height, "yuv420p"
+        stream.options = {"qscale": "2"} if codec == "mpeg4" else {"preset": "ultrafast"}
+        for frame in clip.decode(video):
+            if frame.time is None or frame.time < start_s:
+                continue
+            if frame.time >= end_s:
+                break
+            image = av.VideoFrame.from_ndarray(frame.to_ndarray(format="yuv420p"), format="yuv420p")  # no pts: anew
+            out.mux(stream.encode(image))
+        out.mux(stream.encode(None))
+    return target
 
 
 @pytest.fixture

@@ -66,12 +66,13 @@ def picture(path: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("name", "people"), [("skimage_astronaut.png", 1), ("ultralytics_zidane.jpg", 2), ("skimage_coffee.png", 0)]
+    ("name", "people"),
+    [("images/skimage_astronaut.png", 1), ("faces/two_people.jpg", 2), ("images/skimage_coffee.png", 0)],
 )
 def test_the_deepstack_detector_finds_people_through_camsifts_api(
     ai_api: str, shared_data: Path, name: str, people: int
 ) -> None:
-    image = picture(shared_data / "images" / name)
+    image = picture(shared_data / name)
     with closing(DeepStackDetector(url=ai_api, api_key=KEY, min_confidence=0.5, timeout_s=60)) as detector:
         found = detector.detect(image)
 
@@ -79,7 +80,7 @@ def test_the_deepstack_detector_finds_people_through_camsifts_api(
     assert len(person) == people
     h, w = image.shape[:2]
     assert np.all((person.xyxy >= 0) & (person.xyxy <= [w, h, w, h]))
-    if name == "skimage_astronaut.png":  # she fills the left two thirds of the 512 x 512 picture
+    if name == "images/skimage_astronaut.png":  # she fills the left two thirds of the 512 x 512 picture
         x1, _, x2, y2 = person.xyxy[0]
         assert x1 < 100
         assert x2 > 300

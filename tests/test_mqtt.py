@@ -169,7 +169,7 @@ def mqtt_settings(prefixes: tuple[str, str], **overrides: Any) -> Settings:
 @needs_broker
 def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], shared_data: Path) -> None:
     prefix, ha = prefixes
-    picture = sorted((shared_data / "snapshots" / "porch_night" / "raccoon").glob("*.jpg"))[0]
+    picture = shared_data / "images" / "skimage_rocket.jpg"
     publisher = MqttPublisher(mqtt_settings(prefixes))
     with subscribed([f"{prefix}/#"]) as sub:
         publisher.start()
@@ -395,7 +395,7 @@ def private_settings(mqtt: dict[str, Any]) -> Settings:
 
 @pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto is not installed")
 def test_tls_with_user_and_password(tmp_path: Path, shared_data: Path) -> None:
-    picture = sorted((shared_data / "snapshots" / "porch_night" / "cat").glob("*.jpg"))[0]
+    picture = shared_data / "images" / "skimage_rocket.jpg"
     with private_broker(tmp_path) as (port, ca):
         mqtt = {"host": "127.0.0.1", "port": port, "tls": True, "ca_file": str(ca), "username": "cam"}
         wrong = MqttPublisher(private_settings(mqtt))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from camsift.errors import MediaError
 from camsift.events import Event
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline, Sampler
-from conftest import DATA, EPOCH, SyntheticClip, Walk, run_pipeline
+from conftest import DATA, EPOCH, SyntheticClip, Walk, data_file, run_pipeline
 
 
 def at(*times: float) -> list[Frame]:
@@ -142,7 +141,6 @@ def defaults() -> Settings:
     ],
 )
 def test_people_found_in_street_clips(
-    shared_data: Path,
     clip_labels: dict,
     auto_detector: Detector,
     defaults: Settings,
@@ -150,9 +148,10 @@ def test_people_found_in_street_clips(
     min_events: int,
     min_long: int,
 ) -> None:
+    path = data_file(f"clips/{name}")
     truth = clip_labels[name]
 
-    events = run_pipeline(shared_data / "clips" / name, defaults, auto_detector)
+    events = run_pipeline(path, defaults, auto_detector)
 
     assert len(events) >= min_events
     assert {e.label for e in events} == {"person"}
@@ -165,21 +164,33 @@ def test_people_found_in_street_clips(
         assert 0 <= y1 < y2 <= truth["height"] + 1
 
 
-def test_no_one_in_the_waving_trees_before_the_man_walks_in(
-    shared_data: Path, auto_detector: Detector, defaults: Settings
+def test_the_first_person_through_the_empty_room(
+    clip_labels: dict, auto_detector: Detector, defaults: Settings
 ) -> None:
-    events = run_pipeline(shared_data / "clips" / "wavingtrees_15fps.mp4", defaults, auto_detector, until_s=15.0)
+    name = "intel_one-by-one-person-detection.mp4"  # an empty room; six people walk through it, one at a time
+    (start, end), (second, _) = clip_labels[name]["person_intervals_s"][:2]  # 6.0 .. 19.9, then 22.7 ..
+
+    events = run_pipeline(data_file(f"clips/{name}"), defaults, auto_detector, until_s=second - 0.5)
+
+    assert {e.label for e in events} == {"person"}
+    assert start - 0.5 <= min(e.start_s for e in events)
+    assert max(e.end_s for e in events) <= end + 0.5
+    covered = sum(e.end_s - e.start_s for e in events)
+    assert covered >= 0.8 * (end - start)  # the whole walk through, in one event or a few
+
+
+def test_no_one_in_the_waving_trees_before_the_man_walks_in(auto_detector: Detector, defaults: Settings) -> None:
+    events = run_pipeline(data_file("clips/wavingtrees_15fps.mp4"), defaults, auto_detector, until_s=15.0)
 
     assert events == []
 
 
 @pytest.mark.slow
-def test_the_one_man_passing_the_waving_trees(
-    shared_data: Path, clip_labels: dict, auto_detector: Detector, defaults: Settings
-) -> None:
+def test_the_one_man_passing_the_waving_trees(clip_labels: dict, auto_detector: Detector, defaults: Settings) -> None:
+    path = data_file("clips/wavingtrees_15fps.mp4")
     ((start, end),) = clip_labels["wavingtrees_15fps.mp4"]["person_intervals_s"]  # 16.13 .. 17.27
 
-    events = run_pipeline(shared_data / "clips" / "wavingtrees_15fps.mp4", defaults, auto_detector)
+    events = run_pipeline(path, defaults, auto_detector)
 
     assert len(events) == 1
     assert events[0].label == "person"
@@ -198,10 +209,8 @@ NO_PEOPLE = ["skimage_chelsea_cat.png", "skimage_coffee.png", "skimage_rocket.jp
         ("ultralytics_zidane.jpg", 2),
     ],
 )
-def test_person_in_pictures_of_people(
-    shared_data: Path, auto_detector: Detector, defaults: Settings, name: str, at_least: int
-) -> None:
-    path = shared_data / "images" / name
+def test_person_in_pictures_of_people(auto_detector: Detector, defaults: Settings, name: str, at_least: int) -> None:
+    path = data_file(f"images/{name}")
     (frame,) = frames(path)
 
     found = run_pipeline(path, defaults, auto_detector, still=True)
@@ -217,20 +226,16 @@ def sample_of_snapshots() -> list[str]:
     """Every fourth picture of each ``snapshots/`` folder (porch cats, raccoons and false triggers at
     night, camera-trap animals, traffic): none has a person."""
     root = DATA / "snapshots"
-    if not root.is_dir():
-        return []
     picked = []
     for folder in ["porch_night/cat", "porch_night/raccoon", "porch_night/empty", "serengeti_gallery", "wsdot_traffic"]:
-        files = sorted(p for p in (root / folder).iterdir() if p.is_file())
+        files = sorted(p for p in (root / folder).glob("*") if p.is_file())  # tests/data has only the camera trap
         picked += [str(p.relative_to(DATA)) for p in files[::4]]
     return picked
 
 
 @pytest.mark.parametrize("name", [f"images/{n}" for n in NO_PEOPLE] + sample_of_snapshots())
-def test_no_person_in_pictures_without_people(
-    shared_data: Path, auto_detector: Detector, defaults: Settings, name: str
-) -> None:
-    path = shared_data / name
+def test_no_person_in_pictures_without_people(auto_detector: Detector, defaults: Settings, name: str) -> None:
+    path = data_file(name)
 
     events = run_pipeline(path, defaults, auto_detector, still=True)
 

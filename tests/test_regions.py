@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -23,7 +21,7 @@ from camsift.regions import (
     plan_regions,
     whole_frame,
 )
-from conftest import background
+from conftest import background, data_file
 
 NONE = np.zeros((0, 4), np.float32)
 
@@ -395,9 +393,9 @@ def test_lift_dark_stretches_only_dark_pictures() -> None:
     assert lift_dark(black) is black  # nothing to stretch: noise is not amplified
 
 
-def test_lift_dark_lets_the_detector_see_a_man_in_a_dark_yard(shared_data: Path) -> None:
+def test_lift_dark_lets_the_detector_see_a_man_in_a_dark_yard() -> None:
     """ken2190_night_lowlight at 2 s: the man walks from the lit shed into the dark (labelled present)."""
-    frame = next(f for f in media.frames(shared_data / "clips" / "ken2190_night_lowlight.mp4") if f.ts_s >= 2.0)
+    frame = next(f for f in media.frames(data_file("clips/ken2190_night_lowlight.mp4")) if f.ts_s >= 2.0)
     crop = frame.rgb()[240:1080, 600:1440]
     ssdlite = create("ssdlite", threads=1, min_confidence=0.05)
 

@@ -29,6 +29,7 @@ from camsift.retention import DiskUsage, Retention, RetentionCompanion, category
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table
+from conftest import data_file
 
 pytestmark = pytest.mark.slow  # the first test scans real clips (about 10 s), the rest reuse it
 
@@ -58,14 +59,16 @@ LAYOUT = [
 
 
 @pytest.fixture(scope="session")
-def filled(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Filled:
-    """One real scan (auto detector) of clips and stills with file times ``age`` days before today."""
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
+    """One real scan (auto detector) of clips and stills with file times ``age`` days before today. The vehicles
+    it needs (the "other" category) are only in ../shared/data: no file in tests/data has one the detector finds."""
+    sources = [data_file(name) for _, name, _, _ in LAYOUT]
     root = tmp_path_factory.mktemp("retention")
     today = datetime.now(UTC).replace(microsecond=0)
-    for folder, name, target, age in LAYOUT:
+    for (folder, _, target, age), source in zip(LAYOUT, sources, strict=True):
         path = root / folder / target
         path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shared_data / name, path)
+        shutil.copyfile(source, path)
         stamp = (today - age * DAY).timestamp()
         os.utime(path, (stamp, stamp))
     settings = settings_for(root / "data")

@@ -374,9 +374,9 @@ def test_real_footage_uploaded_over_ftp_is_analysed_by_the_real_detector(shared_
     thread = threading.Thread(target=Service(settings, listeners=[listener], workers=1).run, args=(stop,))
     thread.start()
     uploads = {
-        "zidane.jpg": shared_data / "images" / "ultralytics_zidane.jpg",
-        "cat.jpg": sorted((shared_data / "snapshots" / "porch_night" / "cat").glob("*.jpg"))[0],
-        "corridor.avi": shared_data / "clips" / "lrslibrary_i2r_shop_corridor.avi",
+        "people.jpg": shared_data / "faces" / "two_people.jpg",
+        "rocket.jpg": shared_data / "images" / "skimage_rocket.jpg",  # no one
+        "hall.mp4": shared_data / "faces" / "short_hamilton_clip.mp4",
     }
     try:
         wait_for(lambda: listening(port), 20, "the FTP server")  # its user folders exist before it listens
@@ -397,7 +397,7 @@ def test_real_footage_uploaded_over_ftp_is_analysed_by_the_real_detector(shared_
             for name in uploads
         }
         snapshots = [e.snapshot_annotated for e in store.events()]
-    assert found == {"zidane.jpg": {"person"}, "cat.jpg": set(), "corridor.avi": {"person"}}
+    assert found == {"people.jpg": {"person"}, "rocket.jpg": set(), "hall.mp4": {"person"}}
     assert all(p is not None and p.exists() for p in snapshots)
     assert list((data_dir / "ftp" / "porch").iterdir()) == []  # remove_files: uploads gone, evidence kept
     assert {(c.kind, c.after.label) for c in listener.changes} == {("new", "person")}

@@ -6,11 +6,13 @@ set -euo pipefail
 python=${1:-python3.11}
 venv=${2:-.venv}
 
-# System packages: venv support, and the X/GL stubs OpenCV's wheel links against.
+# System packages: venv support, the X/GL stubs OpenCV's wheel links against, and ffmpeg, which serves the
+# tests' live streams (camsift itself decodes with the FFmpeg libraries inside PyAV's wheel).
 need=()
 "$python" -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 ldconfig -p 2>/dev/null | grep -q "libGL.so.1" || need+=(libgl1)
 ldconfig -p 2>/dev/null | grep -q "libglib-2.0.so.0" || need+=(libglib2.0-0)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
 if ((${#need[@]})); then
   echo "bootstrap: installing ${need[*]} with apt-get"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

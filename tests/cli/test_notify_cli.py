@@ -23,7 +23,7 @@ def write_config(path: Path, channels: dict[str, str]) -> Path:
 def test_a_test_message_with_a_real_snapshot_reaches_the_channel(
     camsift_main: Main, tmp_path: Path, shared_data: Path
 ) -> None:
-    picture = sorted((shared_data / "snapshots" / "porch_night" / "cat").glob("*.jpg"))[0]
+    picture = shared_data / "images" / "skimage_rocket.jpg"
     with http_receiver() as hook:
         config = write_config(tmp_path / "c.yaml", {"phone": f"json://127.0.0.1:{hook.port}/p", "mail": "json://x/y"})
         result = camsift_main("notify", "test", "-c", config, "--channel", "phone", "--picture", picture)

@@ -1,4 +1,4 @@
-"""PP-PicoDet-S (416, 320) and NanoDet-Plus: real pictures from ``../shared/data``, GFL decoding, the registry."""
+"""PP-PicoDet-S (416, 320) and NanoDet-Plus: real pictures of the test data, GFL decoding, the registry."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ from camsift.detectors.gfl import ANIMAL_SCORE, PERSON_SCORE, GFLDetector
 from camsift.detectors.nanodet_plus import NanoDetPlusDetector
 from camsift.detectors.picodet import PicoDetDetector
 from camsift.errors import DetectorError
+from conftest import data_file
 
-IMAGES = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
-needs_images = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"real test images not found at {IMAGES}")
 NAMES = ["picodet", "picodet-320", "nanodet-plus"]
 
 
 def load(name: str) -> npt.NDArray[np.uint8]:
-    bgr = cv2.imread(str(IMAGES / name), cv2.IMREAD_COLOR)
+    """``name`` under ``images/`` (or another folder of the test data: ``faces/two_people.jpg``), RGB."""
+    bgr = cv2.imread(str(data_file(name if "/" in name else f"images/{name}")), cv2.IMREAD_COLOR)
     assert bgr is not None, f"cannot read {name}"
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.uint8, copy=False)
 
@@ -52,7 +52,6 @@ def sure(found: Any, label: str) -> Any:
 # --- real pictures --------------------------------------------------------------------------------------------
 
 
-@needs_images
 @pytest.mark.parametrize(
     ("name", "person_box"),
     [
@@ -70,7 +69,6 @@ def test_finds_the_one_person(detector: GFLDetector, name: str, person_box: list
     assert people.data[ANIMAL_SCORE][0] < 0.1
 
 
-@needs_images
 def test_bus_and_the_people_before_it(detector: GFLDetector) -> None:
     found = detector.detect(load("ultralytics_bus.jpg"))  # 810x1080, portrait
 
@@ -83,7 +81,6 @@ def test_bus_and_the_people_before_it(detector: GFLDetector) -> None:
     assert np.all((found.xyxy >= 0) & (found.xyxy <= [810, 1080, 810, 1080]))
 
 
-@needs_images
 def test_zidane(detector: GFLDetector) -> None:
     people = sure(detector.detect(load("ultralytics_zidane.jpg")), "person")  # 1280x720, landscape
 
@@ -92,7 +89,6 @@ def test_zidane(detector: GFLDetector) -> None:
     assert (iou(people.xyxy, [[745, 40, 1160, 720], [100, 200, 1000, 720]]).max(axis=0) > 0.75).all()
 
 
-@needs_images
 def test_the_cat_is_a_cat_not_a_person(detector: GFLDetector) -> None:
     found = detector.detect(load("skimage_chelsea_cat.png"))
 
@@ -102,20 +98,18 @@ def test_the_cat_is_a_cat_not_a_person(detector: GFLDetector) -> None:
     assert np.all(found.data[PERSON_SCORE] < 0.1)
 
 
-@needs_images
 def test_boxes_follow_the_image_scale(detector: GFLDetector) -> None:
-    image = load("skimage_motorcycle_left.png")
+    image = load("skimage_astronaut.png")
     doubled = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC).astype(np.uint8, copy=False)
 
-    small, large = sure(detector.detect(image), "motorcycle"), sure(detector.detect(doubled), "motorcycle")
+    small, large = sure(detector.detect(image), "person"), sure(detector.detect(doubled), "person")
 
     assert len(small) == len(large) == 1
     np.testing.assert_allclose(large.xyxy[0], small.xyxy[0] * 2, atol=6)
 
 
-@needs_images
 def test_batch_equals_one_by_one(detector: GFLDetector) -> None:
-    images = [load(n) for n in ("skimage_motorcycle_left.png", "ultralytics_bus.jpg", "skimage_coffee.png")]
+    images = [load(n) for n in ("skimage_astronaut.png", "faces/two_people.jpg", "skimage_coffee.png")]
 
     for batched, single in zip(detector.detect_batch(images), [detector.detect(im) for im in images], strict=True):
         assert batched.label.tolist() == single.label.tolist()
@@ -123,9 +117,8 @@ def test_batch_equals_one_by_one(detector: GFLDetector) -> None:
     assert detector.detect_batch([]) == []
 
 
-@needs_images
 def test_floor_confidence_applies() -> None:
-    image = load("ultralytics_bus.jpg")
+    image = load("faces/two_people.jpg")
     low = PicoDetDetector(threads=1, min_confidence=0.05).detect(image)
     high = PicoDetDetector(threads=1, min_confidence=0.6).detect(image)
 

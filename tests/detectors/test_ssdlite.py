@@ -1,4 +1,4 @@
-"""SSDLite person detector on real pictures from ``../shared/data/images``."""
+"""SSDLite person detector on real pictures (``images/`` and ``faces/`` of the test data, `conftest.DATA`)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from camsift.detections import Detections
 from camsift.detectors import Detector, create
 from camsift.detectors.ssdlite import SSDLiteDetector
 from camsift.errors import DetectorError
+from conftest import DATA, data_file
 
-IMAGES = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
-needs_data = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"real test images not found at {IMAGES}")
+IMAGES = DATA / "images"
 
 
 def load(name: str) -> npt.NDArray[np.uint8]:
-    bgr = cv2.imread(str(IMAGES / name), cv2.IMREAD_COLOR)
+    """``name`` under ``images/`` (or another folder of the test data: ``faces/two_people.jpg``), RGB."""
+    bgr = cv2.imread(str(data_file(name if "/" in name else f"images/{name}")), cv2.IMREAD_COLOR)
     assert bgr is not None, f"cannot read {name}"
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.uint8, copy=False)
 
@@ -46,7 +47,6 @@ def test_is_a_registered_detector(detector: SSDLiteDetector) -> None:
     assert (detector.name, detector.labels, detector.input_size) == ("ssdlite", frozenset({"person"}), (300, 300))
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("name", "person_box"),
     [
@@ -62,14 +62,12 @@ def test_finds_the_one_person(detector: SSDLiteDetector, name: str, person_box: 
     assert iou(people.xyxy[0], person_box) > 0.7
 
 
-@needs_data
 @pytest.mark.parametrize("name", ["skimage_chelsea_cat.png", "skimage_coffee.png", "skimage_rocket.jpg"])
 def test_no_person_where_there_is_none(detector: SSDLiteDetector, name: str) -> None:
     assert len(confident(detector.detect(load(name)))) == 0
 
 
-@needs_data
-@pytest.mark.parametrize("name", ["ultralytics_bus.jpg", "ultralytics_zidane.jpg"])
+@pytest.mark.parametrize("name", ["ultralytics_bus.jpg", "ultralytics_zidane.jpg", "faces/two_people.jpg"])
 def test_finds_several_people_in_pixels_of_the_original(detector: SSDLiteDetector, name: str) -> None:
     image = load(name)
     height, width = image.shape[:2]
@@ -82,9 +80,8 @@ def test_finds_several_people_in_pixels_of_the_original(detector: SSDLiteDetecto
     assert np.all(people.area > 0.05 * width * height)  # whole people at this distance, not fragments
 
 
-@needs_data
 def test_batch_equals_one_by_one(detector: SSDLiteDetector) -> None:
-    images = [load(p.name) for p in sorted(IMAGES.iterdir())] * 2  # more than one model call's worth
+    images = [load(p.name) for p in sorted(IMAGES.iterdir())] * 2  # more than one model call's worth (5 or 8 here)
     batched = detector.detect_batch(images)
     assert len(batched) == len(images)
     for image, got in zip(images, batched, strict=True):
@@ -95,7 +92,6 @@ def test_batch_equals_one_by_one(detector: SSDLiteDetector) -> None:
     assert detector.detect_batch([]) == []
 
 
-@needs_data
 def test_floor_confidence_applies(detector: SSDLiteDetector) -> None:
     cat = load("skimage_chelsea_cat.png")
     everything = SSDLiteDetector(min_confidence=0.0).detect(cat)

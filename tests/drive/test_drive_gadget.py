@@ -3,6 +3,7 @@ on a fake sysfs tree (this machine has no USB device controller; a Pi is needed 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,21 @@ def test_attach_on_a_fake_sysfs_then_status(tmp_path: Path, fake_sys: Path) -> N
         Gadget(tmp_path / "other.img", sys_root=fake_sys).detach()
     (g / "UDC").write_text("\n")  # unbound: no host sees it any more
     assert attached_image(fake_sys) is None
+
+
+def test_an_image_this_user_cannot_write_is_refused(
+    tmp_path: Path, fake_sys: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel would open it read-only without a word: the Sync Module could not record."""
+    image = tmp_path / "blink.img"
+    image.write_bytes(b"")
+    image.chmod(0o440)
+    real_access = os.access  # root may write anything: ask what the camsift group (or a sandboxed root) could do
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: not (mode & os.W_OK and Path(p) == image) and real_access(p, mode)
+    )
+    with pytest.raises(DriveError, match=r"blink\.img: not writable by this user.*read-only stick.*mode 660"):
+        Gadget(image, sys_root=fake_sys).attach()
+    assert not (fake_sys / "kernel" / "config" / "usb_gadget" / "camsift").exists()
+    Gadget(image, sys_root=fake_sys, read_only=True).attach()  # a read-only stick was asked for
+    assert status(fake_sys).image == image.resolve()

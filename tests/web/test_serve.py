@@ -149,8 +149,8 @@ def test_ai_api_in_the_web_app_needs_a_login_and_detects(tmp_path: Path, shared_
     with Store(settings.data_dir) as store:
         UserStore(store).add("ann", PASSWORD)
         token = UserStore(store).new_token("ann")
-    picture = (shared_data / "images" / "ultralytics_bus.jpg").read_bytes()
-    files = {"image": ("bus.jpg", picture, "image/jpeg")}
+    picture = (shared_data / "faces" / "two_people.jpg").read_bytes()
+    files = {"image": ("people.jpg", picture, "image/jpeg")}
 
     with TestClient(create_app(settings, ai_api=True), base_url="https://testserver") as client:
         refused = client.post("/v1/vision/detection", files=files)
@@ -159,4 +159,4 @@ def test_ai_api_in_the_web_app_needs_a_login_and_detects(tmp_path: Path, shared_
     assert refused.status_code == 401
     assert answer.status_code == 200
     assert answer.json()["success"] is True
-    assert {"person", "bus"} <= {p["label"] for p in answer.json()["predictions"]}
+    assert [p["label"] for p in answer.json()["predictions"]].count("person") == 2

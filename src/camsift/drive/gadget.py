@@ -251,12 +251,19 @@ class Gadget:
         """Present the image; returns the shell commands (only returned on a dry run).
 
         Raises:
-            DriveError: no USB device controller, not allowed (needs root), no such image, a step failed.
+            DriveError: no USB device controller, not allowed (needs root), no such image, an image this user
+                cannot write (unless ``read_only``), a step failed.
         """
         steps = self.attach_steps()
         if not dry_run:
             if not self.image.is_file():
                 raise DriveError(f"{self.image}: no such image file (make one with 'camsift drive create')")
+            if not self.read_only and not os.access(self.image, os.R_OK | os.W_OK):
+                # The kernel would open it read-only without a word: the Sync Module could not record.
+                raise DriveError(
+                    f"{self.image}: not writable by this user: the Sync Module would see a read-only stick "
+                    "(make it group camsift, mode 660, as deploy/systemd/camsift-drive.service says)"
+                )
             if not controllers(self.sys_root):
                 raise DriveError(_NO_UDC)
             self._check_writable()
