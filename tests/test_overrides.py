@@ -32,7 +32,7 @@ def test_saved_settings_are_merged_over_the_yaml(tmp_path: Path) -> None:
 
 def test_a_bad_change_is_refused_and_not_written(tmp_path: Path) -> None:
     base = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
-    values = CameraSettings.of(base, "porch").model_copy(update={"pre_roll_s": 30.0})
+    values = CameraSettings.of(base, "porch").model_copy(update={"pre_roll_s": 45.0})  # buffer_s is 30
 
     with pytest.raises(ConfigError, match="pre_roll_s"):
         save_camera_settings(base, "porch", values)

@@ -279,7 +279,7 @@ def test_camera_settings_are_saved_and_merged(browser: Browser) -> None:
     assert merged.record.pre_roll_s == 3
     assert merged.objects.labels == ["person", "cat"]
     assert merged.objects.default.min_confidence == 0.6
-    bad = browser.client.post("/cameras/street/settings", data={**form, "pre_roll_s": "30"})
+    bad = browser.client.post("/cameras/street/settings", data={**form, "pre_roll_s": "45"})  # buffer_s is 30
     assert "cannot exceed buffer_s" in bad.text
     typo = browser.client.post("/cameras/street/settings", data={**form, "labels": "person, persn"})
     assert "settings saved" not in typo.text
