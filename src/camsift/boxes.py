@@ -41,23 +41,20 @@ def nms(detections: Detections, iou: float = 0.5, *, smaller: bool = False) -> D
 
 
 def box_ios(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-    """Intersection over the smaller box, for every pair.
+    """Intersection over the smaller box, for every pair (supervision's ``box_iou_batch`` with the IoS metric).
 
     Args:
         a: ``(n, 4)`` xyxy boxes.
         b: ``(m, 4)`` xyxy boxes, same pixels.
 
     Returns:
-        ``(n, m)`` float64 in ``[0, 1]``; 1 when one box lies inside the other.
+        ``(n, m)`` float64 in ``[0, 1]``; 1 when one box lies inside the other, 0 against an empty box.
     """
+    import supervision as sv
+
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    wh = np.clip(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    smaller = np.minimum(area_a[:, None], area_b[None, :])
-    return np.where(smaller > 0, inter / np.maximum(smaller, 1e-9), 0.0)
+    return sv.box_iou_batch(a, b, overlap_metric=sv.OverlapMetric.IOS).astype(np.float64)
 
 
 PART_IOS = 0.9
