@@ -67,10 +67,7 @@ PART_TOP = 0.1
 """... and their tops are within this fraction of the bigger box's height. Detectors report a person's head
 and shoulders, or upper body, as a second "person" inside the whole one; on the shared single-person
 photos that doubled the events. A person standing in front of another (a child before an adult) has
-its top well below the other's and stays separate. Measured (bench/eval_clips.py): the shared face and
-person photos go from 2-6 person events on one- and two-person pictures to exactly one per person;
-COCO128 person AP50 0.428 -> 0.413 (crowds where one person's box sits inside another's);
-clip recall and precision unchanged. Looser limits (area x1.5, top 0.25) cost 0.034 AP."""
+its top well below the other's and stays separate (measurements: bench/NOTES.md)."""
 
 PART_SURE = 0.5
 """... and the bigger box is at least this fraction of the part's confidence: a faint box around a group

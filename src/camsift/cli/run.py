@@ -103,8 +103,8 @@ def status_command(
         parts = board.components()
         depth = JobQueue(store.engine).depth()
         latest = store.latest_per_camera()
-        usage = UsageBoard(store.engine).all()  # paid APIs (issue 9)
-        backlog = Outbox(store.engine).backlog()  # notifications waiting or given up (issue 4)
+        usage = UsageBoard(store.engine).all()  # paid APIs
+        backlog = Outbox(store.engine).backlog()  # notifications waiting or given up
     running = board.service_running(settings.service.stale_s)
     rows: list[dict[str, Any]] = [
         {
@@ -151,7 +151,7 @@ def status_command(
     console.print(events)
     for u in usage:
         console.print(usage_line(u, settings), highlight=False)
-    for b in backlog:  # issue 4
+    for b in backlog:
         waiting = f"{b.pending} waiting since {_age(b.oldest_pending_utc)}" if b.pending else "none waiting"
         given_up = f", {b.failed} given up" if b.failed else ""
         reason = f" (last error: {b.last_error})" if b.last_error else ""

@@ -102,7 +102,7 @@ def scan_command(
     if report.interrupted:
         err_console.print("camsift: interrupted; every file finished before was recorded")
         raise typer.Exit(130)
-    if notify:  # issue 4: notifications
+    if notify:
         from camsift.notify.scan import notify_scan
 
         notices = notify_scan(settings, report.files)
