@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from camsift.alarms import Alarms
 from camsift.analysis.file import FileResult
 from camsift.config import Settings
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange, EventListener
 from camsift.notify import Notifier
-from camsift.service import Alarms, Service
+from camsift.service import Service
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.queue import JobQueue

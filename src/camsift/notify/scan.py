@@ -32,7 +32,7 @@ class ScanNotices:
 def notify_scan(settings: Settings, results: Iterable[FileResult]) -> ScanNotices:
     """Queue and send the notifications of the files a scan analysed (status ``ok``), through the outbox.
 
-    Each file's new events go through the service's alarm rules (`camsift.service.Alarms`; in
+    Each file's new events go through the service's alarm rules (`camsift.alarms.Alarms`; in
     ``new_labels`` mode the files just scanned count in what is learnt as normal), then the
     notification rules, cooldowns and quiet hours, as in ``camsift run``. Unchanged files that a scan
     skips are not told again, and an event is queued at most once per channel, so repeating a scan
@@ -45,7 +45,7 @@ def notify_scan(settings: Settings, results: Iterable[FileResult]) -> ScanNotice
     Raises:
         ConfigError: a channel's URL is not one apprise can use.
     """
-    from camsift.service import Alarms
+    from camsift.alarms import Alarms
 
     with Store(settings.data_dir, settings.database) as store:
         notifier = Notifier(settings).attach(store)
