@@ -11,9 +11,9 @@ from PIL import Image
 from camsift.config import Settings, StreamSourceConfig
 from camsift.layout import DataDir
 from camsift.liveview import write_live_frame
-from camsift.sources import DatabaseIntake
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from conftest import GREY, Walk, write_clip
 from service_helpers import free_port, needs_ffmpeg, serve_stream, wait_for
 

@@ -176,7 +176,7 @@ class MqttPublisher:
 
     def attach(self, store: Store) -> None:
         """Read live streams' motion from ``store``'s status board (`start` does it with the service's store)."""
-        self._board = ServiceBoard(store.engine)
+        self._board = store.board
 
     def start(self, service: Service | None = None) -> None:
         """Connect in the background (last will set) and start the fall-back thread; returns at once.

@@ -50,8 +50,9 @@ from camsift.events import FileRecord
 from camsift.layout import DataDir
 from camsift.listeners import Companion, EventChange, EventListener, Problem
 from camsift.logs import get_logger
-from camsift.sources import DatabaseIntake, Source, create
+from camsift.sources import Source, create
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
 
@@ -120,7 +121,7 @@ class Service:
         """Serve until ``stop`` is set, then stop within a few seconds (queue kept, clips flushed)."""
         s = self.settings
         with _Exclusive(s.data_dir) as _, Store(s.data_dir, s.database) as store:
-            queue, board = JobQueue(store.engine), ServiceBoard(store.engine)
+            queue, board = store.jobs, store.board
             board.forget()
             released = queue.release_all()
             queue.prune(s.service.keep_jobs_days * 86400)

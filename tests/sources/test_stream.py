@@ -15,9 +15,9 @@ from camsift.config import Settings, StreamSourceConfig
 from camsift.detectors import create
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline
-from camsift.sources import DatabaseIntake
 from camsift.sources.stream import MotionReporter, StreamSource, stream_url
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
 from conftest import EPOCH, SyntheticClip, Walk, write_clip

@@ -19,10 +19,6 @@ from camsift.cli.scan import Format, FormatOption
 from camsift.config import Settings
 from camsift.layout import DataDir
 from camsift.store import Store
-from camsift.store.outbox import Outbox
-from camsift.store.queue import JobQueue
-from camsift.store.status import ServiceBoard
-from camsift.store.usage import UsageBoard
 
 
 class LogFormat(StrEnum):
@@ -99,12 +95,12 @@ def status_command(
 
     settings = _settings(config, data_dir)
     with _open_store(settings) as store:
-        board = ServiceBoard(store.engine)
+        board = store.board
         parts = board.components()
-        depth = JobQueue(store.engine).depth()
+        depth = store.jobs.depth()
         latest = store.latest_per_camera()
-        usage = UsageBoard(store.engine).all()  # paid APIs
-        backlog = Outbox(store.engine).backlog()  # notifications waiting or given up
+        usage = store.usage.all()  # paid APIs
+        backlog = store.outbox.backlog()  # notifications waiting or given up
     running = board.service_running(settings.service.stale_s)
     rows: list[dict[str, Any]] = [
         {
@@ -175,7 +171,7 @@ def record_command(
         known = ", ".join(sorted(cameras)) or "none"
         fail(f"no stream source for camera {camera!r} in the config (streams: {known})", 2)
     with _open_store(settings) as store:
-        board = ServiceBoard(store.engine)
+        board = store.board
         if not board.service_running(settings.service.stale_s):
             fail("'camsift run' is not running for this data directory")
         request = board.request_clip(camera, seconds)

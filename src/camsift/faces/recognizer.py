@@ -205,10 +205,9 @@ def faces_settled(settings: Settings) -> Settings:
     if settings.faces.enabled != "auto":
         return settings
     from camsift.store import Store
-    from camsift.store.faces import FaceStore
 
     with Store(settings.data_dir, settings.database) as store:
-        if FaceStore(store).version()[0] > 0:
+        if store.faces.version()[0] > 0:
             return settings
     return settings.model_copy(update={"faces": settings.faces.model_copy(update={"enabled": False})})
 
@@ -230,10 +229,9 @@ def face_recognizer(settings: Settings) -> FaceRecognizer | None:
     if config.enabled is False:
         return None
     from camsift.store import Store
-    from camsift.store.faces import FaceStore
 
     with Store(settings.data_dir, settings.database) as store:
-        faces = FaceStore(store)
+        faces = store.faces
         version = faces.version()
         if config.enabled == "auto" and version[0] == 0:
             return None

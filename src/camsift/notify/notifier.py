@@ -105,8 +105,8 @@ class Notifier:
 
     def attach(self, store: Store) -> Notifier:
         """Use ``store``'s database for the outbox and marks (done by `start`; call it to use the notifier alone)."""
-        self.store, self.outbox, self.marks = store, Outbox(store.engine), Marks(store.engine)
-        self._board = ServiceBoard(store.engine)
+        self.store, self.outbox, self.marks = store, store.outbox, store.notify_marks
+        self._board = store.board
         self.outbox.prune(_KEEP_S)
         return self
 

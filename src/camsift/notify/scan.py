@@ -10,7 +10,6 @@ from camsift.config import Settings
 from camsift.listeners import EventChange
 from camsift.notify.notifier import Notifier
 from camsift.store import Store
-from camsift.store.outbox import Outbox
 
 __all__ = ["ScanNotices", "notify_scan"]
 
@@ -50,7 +49,7 @@ def notify_scan(settings: Settings, results: Iterable[FileResult]) -> ScanNotice
     with Store(settings.data_dir, settings.database) as store:
         notifier = Notifier(settings).attach(store)
         alarms = Alarms(settings, store)
-        outbox = Outbox(store.engine)
+        outbox = store.outbox
         before = len(outbox.messages(state="sent"))
         for result in results:
             if result.status != "ok":

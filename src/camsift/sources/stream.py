@@ -47,8 +47,9 @@ from camsift.live import ClipWriter, Origin, PacketRing, Recorder
 from camsift.liveview import LIVE_EVERY_S, write_live_frame
 from camsift.logs import configure, get_logger, redact
 from camsift.media import Frame
-from camsift.sources import DatabaseIntake, Intake, register
+from camsift.sources import Intake, register
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerProcess

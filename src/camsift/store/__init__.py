@@ -12,8 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -23,7 +24,15 @@ from camsift.events import Event, FileRecord
 from camsift.layout import DataDir
 from camsift.media import VIDEO_SUFFIXES
 from camsift.store.migrate import upgrade
+from camsift.store.outbox import Marks, Outbox
+from camsift.store.queue import JobQueue
 from camsift.store.schema import event_faces_table, events_table, files_table
+from camsift.store.status import ServiceBoard
+from camsift.store.usage import UsageBoard
+
+if TYPE_CHECKING:
+    from camsift.store.faces import FaceStore
+    from camsift.store.users import UserStore
 
 __all__ = ["EventMarks", "ReviewFilter", "Store", "database_url"]
 
@@ -125,6 +134,45 @@ class Store:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        """The durable job queue of ``camsift run`` (`camsift.store.queue`)."""
+        return JobQueue(self.engine)
+
+    @cached_property
+    def board(self) -> ServiceBoard:
+        """What the running service tells other processes (`camsift.store.status`)."""
+        return ServiceBoard(self.engine)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The durable outbox of notifications (`camsift.store.outbox`)."""
+        return Outbox(self.engine)
+
+    @cached_property
+    def notify_marks(self) -> Marks:
+        """What notifications remember between messages (`camsift.store.outbox`)."""
+        return Marks(self.engine)
+
+    @cached_property
+    def usage(self) -> UsageBoard:
+        """Requests to paid cloud APIs per UTC day (`camsift.store.usage`)."""
+        return UsageBoard(self.engine)
+
+    @cached_property
+    def users(self) -> UserStore:
+        """Web-app users, sessions and API tokens (`camsift.store.users`)."""
+        from camsift.store.users import UserStore
+
+        return UserStore(self)
+
+    @cached_property
+    def faces(self) -> FaceStore:
+        """The known-faces library and the faces seen on events (`camsift.store.faces`)."""
+        from camsift.store.faces import FaceStore
+
+        return FaceStore(self)
 
     def __enter__(self) -> Store:
         return self
