@@ -244,7 +244,7 @@ def test_a_live_cameras_motion_follows_its_stored_motion_state(prefixes: tuple[s
     publisher = MqttPublisher(mqtt_settings(prefixes))
     with Store(tmp_path / "data") as store, subscribed([f"{prefix}/+/motion"]) as sub:
         board = ServiceBoard(store.engine)
-        publisher.start(RunningService(store))  # type: ignore[arg-type]
+        publisher.start(RunningService(store))
         try:
             assert publisher.connected.wait(10)
             board.report("source:door-stream", "stream", "running")

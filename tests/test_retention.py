@@ -485,7 +485,7 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
     companion = RetentionCompanion(settings, first_pass_s=0, usage=lambda _: full)
     with Store(data) as store:
         service = FakeService(store)
-        companion.start(service)  # type: ignore[arg-type]
+        companion.start(service)
         try:
             assert service.told.wait(30)
             while companion.passes < 1:
@@ -500,7 +500,7 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
         # deleted everything it may: nothing but the user's footage rows is left
         assert store.events() == []
         # back below the limit: told once that it is resolved
-        companion._tell(service, *Retention(settings, store, usage=lambda _: DiskUsage(10 * 10**9, 90 * 10**9)).run())  # type: ignore[arg-type]
+        companion._tell(service, *Retention(settings, store, usage=lambda _: DiskUsage(10 * 10**9, 90 * 10**9)).run())
     assert [p.resolved for p in service.problems] == [False, True]
 
 

@@ -61,7 +61,7 @@ from camsift.store.status import Component, MotionState, ServiceBoard
 if TYPE_CHECKING:
     import paho.mqtt.client as paho
 
-    from camsift.service import Service
+    from camsift.listeners import ServiceContext
     from camsift.store import Store
 
 __all__ = ["MqttPublisher", "event_payload", "live_motion"]
@@ -169,7 +169,7 @@ class MqttPublisher:
         self._announced: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._service: Service | None = None
+        self._service: ServiceContext | None = None
         self.connected = threading.Event()
 
     # --- life --------------------------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ class MqttPublisher:
         """Read live streams' motion from ``store``'s status board (`start` does it with the service's store)."""
         self._board = store.board
 
-    def start(self, service: Service | None = None) -> None:
+    def start(self, service: ServiceContext | None = None) -> None:
         """Connect in the background (last will set) and start the fall-back thread; returns at once.
 
         Without a service (or before its store is open) motion follows events only.

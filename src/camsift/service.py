@@ -48,7 +48,7 @@ from camsift.config import Settings, in_time_windows
 from camsift.errors import StorageError
 from camsift.events import FileRecord
 from camsift.layout import DataDir
-from camsift.listeners import Companion, EventChange, EventListener, Problem
+from camsift.listeners import AnalysisListener, Companion, EventChange, EventListener, Problem, ProblemListener
 from camsift.logs import get_logger
 from camsift.sources import Source, create
 from camsift.store import Store
@@ -298,11 +298,10 @@ class Service:
     def _analysed(self, job: Job, error: str | None) -> None:
         """Tell listeners with ``on_analysed`` (`AnalysisListener`) whether a file could be analysed."""
         for listener in self.listeners:
-            on_analysed = getattr(listener, "on_analysed", None)
-            if on_analysed is None:
+            if not isinstance(listener, AnalysisListener):
                 continue
             try:
-                on_analysed(job.path, job.camera, error)
+                listener.on_analysed(job.path, job.camera, error)
             except Exception:
                 log.exception("analysis listener failed", listener=type(listener).__name__, path=str(job.path))
 
@@ -310,11 +309,10 @@ class Service:
         """Tell every listener with ``on_problem`` of a problem (or that it is resolved); never raises."""
         log.warning("problem reported", key=problem.key, title=problem.title, resolved=problem.resolved)
         for listener in self.listeners:
-            on_problem = getattr(listener, "on_problem", None)
-            if on_problem is None:
+            if not isinstance(listener, ProblemListener):
                 continue
             try:
-                on_problem(problem)
+                listener.on_problem(problem)
             except Exception:
                 log.exception("problem listener failed", listener=type(listener).__name__, key=problem.key)
 

@@ -131,7 +131,7 @@ def test_a_channel_that_is_down_gets_every_pending_message_exactly_once_when_it_
 ) -> None:
     hook.down()
     notifier = Notifier(make_settings(**{"notify.rules": {"all": {"cooldown_s": 0}}}))
-    notifier.start(FakeService(store))  # type: ignore[arg-type]
+    notifier.start(FakeService(store))
     try:
         for n in range(3):
             notifier.on_event(new(event(n * 10, n=n)))

@@ -41,7 +41,7 @@ from camsift.store.outbox import Marks, Message, Outbox
 from camsift.store.status import ServiceBoard
 
 if TYPE_CHECKING:
-    from camsift.service import Service
+    from camsift.listeners import ServiceContext
 
 __all__ = ["Notifier"]
 
@@ -110,7 +110,7 @@ class Notifier:
         self.outbox.prune(_KEEP_S)
         return self
 
-    def start(self, service: Service) -> None:
+    def start(self, service: ServiceContext) -> None:
         """Attach to the running service's store; start a sender thread per channel and the checks' thread."""
         assert service.store is not None
         self.attach(service.store)

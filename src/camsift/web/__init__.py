@@ -25,7 +25,7 @@ from camsift.logs import get_logger
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from camsift.service import Service
+    from camsift.listeners import ServiceContext
     from camsift.store import Store
 
 __all__ = ["WebCompanion", "create_app", "serve"]
@@ -204,7 +204,7 @@ class WebCompanion:
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
-    def start(self, service: Service) -> None:
+    def start(self, service: ServiceContext) -> None:
         """Serve on a thread; wait up to `START_TIMEOUT_S` for the port; report a `Problem` when it fails."""
         from camsift.listeners import Problem
 
