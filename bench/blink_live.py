@@ -15,7 +15,7 @@ further, by its analysis time, but loses nothing.) The baseline, measured in
 the same run, ends each session the way blinkpy's own ``feed()`` does: when
 its command poll next looks (up to ``polling_interval`` later).
 
-**Memory.** A `camsift.live.PacketRing` of ``record.buffer_s`` (30 s) is fed
+**Memory.** A `camsift.recorder.PacketRing` of ``record.buffer_s`` (30 s) is fed
 60 s of a real clip's encoded packets (looped); the figure is the bytes of
 the packets it holds and the growth of the process's resident memory, per
 camera, for the clip's bit rate (Blink does not publish its live bit rate:
@@ -53,7 +53,7 @@ from blink_helpers import ts_of
 from camsift.blink import login
 from camsift.blink.client import BlinkClient
 from camsift.blink.immi import LiveProxy
-from camsift.live import PacketRing
+from camsift.recorder import PacketRing
 from camsift.sources.blink import LIVE_READER_RECONNECT_MAX_S
 
 LIVE_CLIP = "intel_one-by-one-person-detection.mp4"

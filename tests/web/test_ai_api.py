@@ -13,7 +13,7 @@ from camsift.store import Store
 from camsift.store.users import UserStore
 from web.helpers import PASSWORD, TestClient, web_settings
 
-pytest.importorskip("camsift.aiapi", reason="the detection API needs camsift[ai-api]")
+pytest.importorskip("camsift.detection_api", reason="the detection API needs camsift[ai-api]")
 
 DETECT = "/v1/vision/detection"
 
@@ -123,7 +123,7 @@ def test_a_deepstack_client_with_an_api_token_as_api_key_gets_predictions(
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_a_body_over_the_limit_gets_413(served: tuple[TestClient, str], chunked: bool) -> None:
-    from camsift.aiapi import MAX_BODY_BYTES
+    from camsift.detection_api import MAX_BODY_BYTES
 
     client, token = served
     boundary = "camsift"

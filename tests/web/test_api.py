@@ -137,7 +137,7 @@ def test_latest_picture_of_a_camera(browser: Browser) -> None:
 def test_mjpeg_of_a_live_camera(browser: Browser) -> None:
     import numpy as np
 
-    from camsift.liveview import write_live_frame
+    from camsift.live_picture import write_live_frame
 
     write_live_frame(browser.settings.data_dir, "street", np.full((48, 64, 3), 200, np.uint8))
 

@@ -56,7 +56,7 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     Args:
         settings: The configuration (``web`` section, data directory, cameras).
         store: An open store to use (inside ``camsift run``); default: open one (closed at shutdown).
-        ai_api: Also mount the DeepStack-compatible detection API (`camsift.aiapi`);
+        ai_api: Also mount the DeepStack-compatible detection API (`camsift.detection_api`);
             default ``web.ai_api``.
 
     Returns:
@@ -126,7 +126,7 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.public_router)
     if settings.web.ai_api if ai_api is None else ai_api:
-        from camsift.aiapi import create_router  # type: ignore[import-not-found,unused-ignore]
+        from camsift.detection_api import create_router  # type: ignore[import-not-found,unused-ignore]
 
         app.include_router(create_router(settings), dependencies=[Depends(authorize)])  # login or API token
     app.include_router(api.router)

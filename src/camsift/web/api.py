@@ -21,12 +21,12 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from camsift import __version__
+from camsift.camera_overrides import add_false_positive
 from camsift.config import FalsePositive
 from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.layout import DataDir
-from camsift.liveview import LIVE_EVERY_S
-from camsift.overrides import add_false_positive
+from camsift.live_picture import LIVE_EVERY_S
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
 from camsift.web.state import WebState

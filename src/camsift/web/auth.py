@@ -59,7 +59,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 API_KEY_FIELD = "api_key"
 """The form field DeepStack clients send their key in (DeepStack's ``API-KEY``)."""
 API_KEY_PATHS = frozenset({DEEPSTACK_PATH})
-"""Where an API token is also accepted as `API_KEY_FIELD`: the DeepStack detection API (`camsift.aiapi`).
+"""Where an API token is also accepted as `API_KEY_FIELD`: the DeepStack detection API (`camsift.detection_api`).
 
 Matched on the end of the path, so that a prefix a reverse proxy adds (``root_path``) does not matter."""
 

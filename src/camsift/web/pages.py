@@ -2,7 +2,7 @@
 
 Forms post to the page routes here (with the session's CSRF token as a hidden
 field) and redirect back; the same actions exist in the JSON API for scripts.
-Every action calls the library (`Store`, `FaceStore`, `camsift.overrides`),
+Every action calls the library (`Store`, `FaceStore`, `camsift.camera_overrides`),
 never SQL.
 """
 
@@ -20,10 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from camsift.camera_overrides import save_camera_settings
 from camsift.config import CameraSettings
 from camsift.errors import AuthError, CamsiftError
 from camsift.media import IMAGE_SUFFIXES
-from camsift.overrides import save_camera_settings
 from camsift.store import ReviewFilter
 from camsift.web import api
 from camsift.web.auth import (
@@ -362,7 +362,7 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
 
 @router.post("/cameras/{camera}/settings")
 async def camera_settings(request: Request, state: State, camera: str) -> RedirectResponse:
-    """Store a camera's settings (`camsift.overrides`)."""
+    """Store a camera's settings (`camsift.camera_overrides`)."""
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k in CameraSettings.model_fields}
     labels = [part.strip() for part in values.pop("labels", "").replace(",", " ").split() if part.strip()]

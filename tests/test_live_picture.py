@@ -10,7 +10,7 @@ from PIL import Image
 
 from camsift.config import Settings, StreamSourceConfig
 from camsift.layout import DataDir
-from camsift.liveview import write_live_frame
+from camsift.live_picture import write_live_frame
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
 from camsift.store.intake import DatabaseIntake

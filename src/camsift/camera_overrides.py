@@ -71,7 +71,7 @@ def refreshed(settings: Settings) -> Settings:
     try:
         merged = with_overrides(settings, read_overrides(path))
     except ConfigError as err:
-        get_logger("camsift.overrides").warning("camera overrides ignored", reason=str(err))
+        get_logger("camsift.camera_overrides").warning("camera overrides ignored", reason=str(err))
         return settings
     _SEEN[path] = (mtime, settings, merged)
     return merged

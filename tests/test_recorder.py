@@ -9,8 +9,8 @@ import av
 import pytest
 
 from camsift.config import RecordConfig
-from camsift.live import ClipWriter, PacketRing, Recorder
 from camsift.media import capture_time, probe
+from camsift.recorder import ClipWriter, PacketRing, Recorder
 from conftest import Walk, write_clip
 from service_helpers import red_times
 

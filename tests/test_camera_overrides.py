@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from camsift import Detections
+from camsift.camera_overrides import add_false_positive, save_camera_settings
 from camsift.config import CameraSettings, FalsePositive, ObjectsConfig, load_config
 from camsift.errors import ConfigError
 from camsift.filters import FALSE_POSITIVE_MARGIN, ObjectFilter
 from camsift.layout import DataDir
-from camsift.overrides import add_false_positive, save_camera_settings
 
 
 def test_saved_settings_are_merged_over_the_yaml(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_filter_drops_detections_like_a_false_positive(
 
 
 def test_refreshed_picks_up_a_change_once(tmp_path: Path) -> None:
-    from camsift.overrides import refreshed
+    from camsift.camera_overrides import refreshed
 
     base = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
     assert refreshed(base) is base  # no file yet
