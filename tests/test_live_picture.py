@@ -14,8 +14,8 @@ from camsift.live_picture import write_live_frame
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
 from camsift.store.intake import DatabaseIntake
-from conftest import GREY, Walk, write_clip
-from service_helpers import free_port, needs_ffmpeg, serve_stream, wait_for
+from helpers.media import GREY, Walk, write_clip
+from helpers.service import free_port, needs_ffmpeg, serve_stream, wait_for
 
 
 def test_write_replaces_the_picture_and_names_stay_inside(tmp_path: Path) -> None:

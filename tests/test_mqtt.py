@@ -30,8 +30,8 @@ from camsift.listeners import EventChange, Problem
 from camsift.mqtt import MqttPublisher, live_motion
 from camsift.store import Store
 from camsift.store.status import Component, MotionState, ServiceBoard
-from conftest import CAMSIFT, clean_environ
-from service_helpers import free_port, wait_for
+from helpers.cli import CAMSIFT, clean_environ
+from helpers.service import free_port, wait_for
 
 BROKER = ("127.0.0.1", 1883)
 

@@ -29,7 +29,7 @@ from camsift.retention import DiskUsage, Retention, RetentionCompanion, category
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table
-from conftest import cut_clip, data_file
+from helpers.media import cut_clip, data_file
 
 pytestmark = pytest.mark.slow  # the first test scans real clips (about 10 s), the rest reuse it
 

@@ -21,7 +21,7 @@ import yaml
 
 from camsift.store import Store
 from camsift.store.status import ServiceBoard
-from service_helpers import free_port
+from helpers.service import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

@@ -18,8 +18,8 @@ from camsift.notify import Notifier
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.status import ServiceBoard
-from notify_helpers import HttpReceiver, http_receiver
-from service_helpers import wait_for
+from helpers.notify import HttpReceiver, http_receiver
+from helpers.service import wait_for
 
 T0 = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from camsift.sources.ftp import FtpSource, hash_password, verify_password
 from camsift.store import Store
 from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import JobQueue
-from service_helpers import free_port, wait_for
+from helpers.service import free_port, wait_for
 
 MakeSettings = Callable[..., Settings]
 PASSWORD = "correct horse"

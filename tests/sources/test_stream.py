@@ -20,8 +20,8 @@ from camsift.store import Store
 from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
-from conftest import EPOCH, SyntheticClip, Walk, write_clip
-from service_helpers import free_port, needs_ffmpeg, red_times, serve_stream, wait_for
+from helpers.media import EPOCH, SyntheticClip, Walk, write_clip
+from helpers.service import free_port, needs_ffmpeg, red_times, serve_stream, wait_for
 
 MakeSettings = Callable[..., Settings]
 RECORD = {"record.buffer_s": 4, "record.pre_roll_s": 2, "record.post_roll_s": 1, "service.heartbeat_s": 0.3}

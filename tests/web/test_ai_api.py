@@ -11,7 +11,7 @@ import pytest
 
 from camsift.store import Store
 from camsift.store.users import UserStore
-from web.helpers import PASSWORD, TestClient, web_settings
+from helpers.web import PASSWORD, TestClient, web_settings
 
 pytest.importorskip("camsift.detection_api", reason="the detection API needs camsift[ai-api]")
 
@@ -69,7 +69,7 @@ def test_without_a_valid_api_key_the_answer_is_deepstacks_401(
 def test_a_browser_session_passes_unless_a_wrong_key_is_sent_too(
     tmp_path: Path, form: dict[str, str], status: int
 ) -> None:
-    from web.helpers import make_client
+    from helpers.web import make_client
 
     clients = make_client(web_settings(tmp_path / "data", **{"web.ai_api": True}))
     b = next(clients)

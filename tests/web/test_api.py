@@ -10,7 +10,7 @@ import yaml
 
 from camsift.config import load_config
 from camsift.store import Store
-from web.helpers import Browser
+from helpers.web import Browser
 
 pytestmark = pytest.mark.slow  # the first test scans three real clips (about 10 s)
 
@@ -202,7 +202,7 @@ def test_stats_and_redacted_config(browser: Browser, tmp_path: Path) -> None:
 
 
 def test_config_secrets_are_redacted(data_dir: Path, tmp_path: Path) -> None:
-    from web.helpers import make_client, web_settings
+    from helpers.web import make_client, web_settings
 
     secrets = {
         "sources.door.type": "stream",

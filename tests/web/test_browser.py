@@ -17,8 +17,8 @@ import pytest
 
 from camsift.store import Store
 from camsift.store.users import UserStore
-from service_helpers import free_port, wait_for
-from web.helpers import PASSWORD, web_settings
+from helpers.service import free_port, wait_for
+from helpers.web import PASSWORD, web_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from camsift.store import EventMarks, Store
-from web.helpers import Browser
+from helpers.web import Browser
 
 pytestmark = pytest.mark.slow  # the first test scans three real clips (about 10 s)
 
