@@ -156,3 +156,77 @@ def test_password_hashes_verify_and_never_contain_the_password() -> None:
     assert verify_password(hashed, "s3cret")
     assert not verify_password(hashed, "S3cret")
     assert not verify_password("not a hash", "s3cret")
+
+
+def test_links_in_a_cameras_folder_are_never_written_through_or_followed(
+    server: tuple[FtpSource, JobQueue], tmp_path: Path
+) -> None:
+    source, queue = server
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "target.jpg").write_bytes(b"untouched")
+    home = source.root / "porch"
+    (home / "out").symlink_to(outside, target_is_directory=True)
+    (home / "loop").symlink_to(".", target_is_directory=True)
+    for name in ("snap.jpg", ".new.jpg.part"):  # a final name and an old-style temporary one, pointing out
+        (home / name).symlink_to(outside / "target.jpg")
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(100)
+
+    with login(source) as client:
+        assert upload(client, "new.jpg", jpeg).startswith("226")
+        for name in ("snap.jpg", "out/a.jpg", "loop/b.jpg"):
+            with pytest.raises(ftplib.error_perm, match="550"):
+                upload(client, name, jpeg)
+        with pytest.raises(ftplib.error_perm, match="550"):
+            client.cwd("out")
+
+    assert (outside / "target.jpg").read_bytes() == b"untouched"
+    assert sorted(p.name for p in outside.iterdir()) == ["target.jpg"]
+    [stored] = [job.path for job, _, _ in queue.jobs()]
+    assert stored == home / "new.jpg"
+    assert not stored.is_symlink()
+    assert stored.read_bytes() == jpeg
+    source.config = source.config.model_copy(update={"remove_files": True})
+    source.processed(home / "snap.jpg", 0)  # a link is never cleared away through
+    assert (outside / "target.jpg").exists()
+
+
+def test_same_name_uploads_are_each_kept_as_a_file_of_their_own(server: tuple[FtpSource, JobQueue]) -> None:
+    source, queue = server
+    pictures = [b"\xff\xd8\xff\xe0" + bytes([n]) * 5000 for n in range(4)]
+    with login(source) as first, login(source) as second:
+        for data in pictures[:2]:  # a camera uploading snap.jpg again before the first is analysed
+            assert upload(first, "snap.jpg", data).startswith("226")
+        # two uploads of one name at once: both data connections open, sent interleaved
+        first.voidcmd("TYPE I")
+        second.voidcmd("TYPE I")
+        one, two = first.transfercmd("STOR snap.jpg"), second.transfercmd("STOR snap.jpg")
+        for start in range(0, 5004, 1000):
+            one.sendall(pictures[2][start : start + 1000])
+            two.sendall(pictures[3][start : start + 1000])
+        one.close()
+        assert first.voidresp().startswith("226")
+        two.close()
+        assert second.voidresp().startswith("226")
+
+    jobs = [job.path for job, _, _ in queue.jobs()]
+    assert len(jobs) == len(set(jobs)) == 4
+    assert sorted(path.read_bytes() for path in jobs) == sorted(pictures)
+    assert jobs[0].name == "snap.jpg"
+    assert all(re.fullmatch(r"snap-\d{8}T\d{6}Z(-\d+)?\.jpg", path.name) for path in jobs[1:])
+    assert not list((source.root / "porch").glob(".*"))
+
+
+def test_a_name_analysed_and_removed_before_is_not_given_again(
+    server: tuple[FtpSource, JobQueue],
+) -> None:
+    source, queue = server
+    with login(source) as client:
+        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(10))
+        [first] = [job.path for job, _, _ in queue.jobs()]
+        first.unlink()  # analysed and removed (remove_files): its events stay stored under its name
+        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(20))
+
+    second = [job.path for job, _, _ in queue.jobs()][1]
+    assert second != first
+    assert second.read_bytes() == b"\xff\xd8\xff\xe0" + bytes(20)

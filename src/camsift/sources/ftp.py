@@ -6,20 +6,28 @@ to ``<root>/<user>/``, passwords kept only as Argon2 hashes
 one thread of the service's main process; analysis happens elsewhere, so a
 slow detector never delays an upload.
 
-An upload is written to ``.<name>.part`` and, once the client has sent it
-all, checked and made durable *before* the client is told ``226 Transfer
-complete``: fsync, a look at its first bytes (a file that is not the image or
-clip its suffix says is deleted with ``550`` and a log line saying why),
-rename to its name, then a row in the job queue. A camera therefore never
-sees a success for an upload that a crash could lose. An upload larger than
-``max_size_mb`` is cut off with ``552`` and deleted; an interrupted one is
-deleted.
+An upload is written to a temporary file of its own (``.<name>.<random>.part``,
+created exclusively, so two uploads of one name never mix) and, once the
+client has sent it all, checked and made durable *before* the client is told
+``226 Transfer complete``: fsync, a look at its first bytes (a file that is
+not the image or clip its suffix says is deleted with ``550`` and a log line
+saying why), an atomic move to a name no other file has had (``snap.jpg``, or
+``snap-20261207T175901Z.jpg`` once a ``snap.jpg`` was received: a camera
+uploading to a fixed name every second never overwrites an upload not yet
+analysed, nor the events of one analysed before), then a row in the job
+queue. A camera therefore never sees a success for an upload that a crash
+could lose. An upload larger than ``max_size_mb`` is cut off with ``552`` and
+deleted; an interrupted one is deleted. Symbolic links in a camera's folder
+are never followed (see `camsift.sources.contained`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +36,7 @@ from camsift.config import FtpSourceConfig, Settings
 from camsift.errors import AuthError, CamsiftError, MediaError, SourceError
 from camsift.layout import DataDir
 from camsift.logs import get_logger
-from camsift.sources import Intake, register
+from camsift.sources import Intake, contained, register
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -73,10 +81,52 @@ def _hasher() -> PasswordHasher:
 
 
 def _final_name(part: Path) -> Path:
-    """``dir/.name.part`` -> ``dir/name`` (STOU's temporary names are already final)."""
+    """``dir/.name.<random>.part`` -> ``dir/name`` (STOU's temporary names are already final)."""
     if part.name.startswith(".") and part.name.endswith(".part"):
-        return part.with_name(part.name[1 : -len(".part")])
+        return part.with_name(part.name[1 : -len(".part")].rpartition(".")[0])
     return part
+
+
+def _open_part(path: Path) -> Any:
+    """A new temporary file for an upload to ``path``, open for writing: ``.<name>.<random>.part``.
+
+    Created exclusively (``x`` mode, which also refuses to follow a link), so
+    no two uploads share one and no link is written through.
+    """
+    while True:
+        part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            return part.open("xb")
+        except FileExistsError:
+            continue
+
+
+def _candidates(name: Path) -> Any:
+    """Final names for an upload to ``name``: itself, then with its arrival time (UTC), then numbered."""
+    yield name
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    yield name.with_name(f"{name.stem}-{stamp}{name.suffix}")
+    n = 2
+    while True:
+        yield name.with_name(f"{name.stem}-{stamp}-{n}{name.suffix}")
+        n += 1
+
+
+def _place(part: Path, final: Path) -> bool:
+    """Give ``part`` the name ``final`` if no file has it, atomically; ``False`` if one has."""
+    try:
+        os.link(part, final, follow_symlinks=False)  # fails if ``final`` exists, even as a link
+    except FileExistsError:
+        return False
+    except OSError as err:  # a file system without hard links (FAT, some shares): rename, checked first
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if os.path.lexists(final):
+            return False
+        os.rename(part, final)
+        return True
+    part.unlink()
+    return True
 
 
 @register("ftp")
@@ -143,8 +193,8 @@ class FtpSource:
         self._report("stopped")
 
     def processed(self, path: Path, events: int) -> None:
-        """With ``remove_files``, delete the upload once analysed."""
-        if self.config.remove_files:
+        """With ``remove_files``, delete the upload once analysed (never through a link)."""
+        if self.config.remove_files and contained(self.root, path):
             path.unlink(missing_ok=True)
 
     def _report(self, state: str, error: str | None = None) -> None:
@@ -177,7 +227,8 @@ class FtpSource:
         if reason is not None:
             self._refuse(part, final, reason)
             return f"550 Not accepted: {reason}; deleted."
-        os.replace(part, final)
+        if part != final:
+            final = next(c for c in _candidates(final) if not self.intake.known(c) and _place(part, c))
         try:
             self.intake.submit(final, camera, self.name, self.kind)
         except CamsiftError as err:
@@ -217,11 +268,13 @@ def _handler_class(source: FtpSource) -> Any:
                 raise AuthenticationFailed("Authentication failed.") from err
 
     class UploadFS(AbstractedFS):  # type: ignore[misc]
+        def validpath(self, path: str) -> bool:
+            return bool(super().validpath(path)) and contained(Path(self.root), Path(path))
+
         def open(self, filename: str, mode: str) -> Any:
             if "w" not in mode:
                 return super().open(filename, mode)
-            path = Path(filename)
-            return path.with_name(f".{path.name}.part").open(mode)
+            return _open_part(Path(filename))
 
     class DataChannel(DTPHandler):  # type: ignore[misc]
         def handle_read(self) -> None:
