@@ -5,7 +5,9 @@ from __future__ import annotations
 import ftplib
 import io
 import re
+import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,28 +29,38 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-@pytest.fixture
-def server(data_dir: Path, scripted_settings: MakeSettings, password_hash: str) -> Iterator[tuple[FtpSource, JobQueue]]:
-    """A running FTP source for users porch and garden (max 1 MB), writing jobs to a real queue."""
-    config = FtpSourceConfig(
-        type="ftp",
-        host="127.0.0.1",
-        port=free_port(),
-        users={"porch": {"password_hash": password_hash}, "garden": {"password_hash": password_hash}},  # type: ignore[dict-item]
-        max_size_mb=1,
+@contextmanager
+def serving(
+    data_dir: Path, settings: Settings, password_hash: str, **options: object
+) -> Iterator[tuple[FtpSource, JobQueue]]:
+    """A running FTP source for users porch and garden (max 1 MB, ``options`` on top), writing to a real queue."""
+    users = {"porch": {"password_hash": password_hash}, "garden": {"password_hash": password_hash}}
+    config = FtpSourceConfig.model_validate(
+        {"type": "ftp", "host": "127.0.0.1", "port": free_port(), "users": users, "max_size_mb": 1, **options}
     )
     store = Store(data_dir)
-    source = FtpSource("uploads", config, scripted_settings(), DatabaseIntake(store))
+    source = FtpSource("uploads", config, settings, DatabaseIntake(store))
     source.start()
-    yield source, JobQueue(store.engine)
-    source.stop()
-    store.close()
+    try:
+        yield source, JobQueue(store.engine)
+    finally:
+        source.stop()
+        store.close()
+
+
+@pytest.fixture
+def server(data_dir: Path, scripted_settings: MakeSettings, password_hash: str) -> Iterator[tuple[FtpSource, JobQueue]]:
+    """A running FTP source (`serving`) and its job queue."""
+    with serving(data_dir, scripted_settings(), password_hash) as running:
+        yield running
 
 
 @contextmanager
-def login(source: FtpSource, user: str = "porch", password: str = PASSWORD) -> Iterator[ftplib.FTP]:
+def login(
+    source: FtpSource, user: str = "porch", password: str = PASSWORD, address: str = "127.0.0.1"
+) -> Iterator[ftplib.FTP]:
     assert source.address is not None
-    with ftplib.FTP() as client:
+    with ftplib.FTP(source_address=(address, 0)) as client:
         client.connect(*source.address, timeout=10)
         client.login(user, password)
         yield client
@@ -230,3 +242,72 @@ def test_a_name_analysed_and_removed_before_is_not_given_again(
     second = [job.path for job, _, _ in queue.jobs()][1]
     assert second != first
     assert second.read_bytes() == b"\xff\xd8\xff\xe0" + bytes(20)
+
+
+ATTACKER = "127.0.0.2"  # another address on the loopback network
+
+
+def _hold(source: FtpSource, count: int) -> list[socket.socket]:
+    """``count`` connections from `ATTACKER` that never log in."""
+    assert source.address is not None
+    return [socket.create_connection(source.address, timeout=10, source_address=(ATTACKER, 0)) for _ in range(count)]
+
+
+def _closed_by_server(conn: socket.socket) -> bytes:
+    """Everything the server sends until it closes ``conn``."""
+    received = b""
+    while chunk := conn.recv(1000):
+        received += chunk
+    return received
+
+
+def test_fifty_connections_from_one_address_leave_the_cameras_room(
+    data_dir: Path, scripted_settings: MakeSettings, password_hash: str
+) -> None:
+    with serving(data_dir, scripted_settings(), password_hash, login_timeout_s=2) as (source, queue):
+        held = _hold(source, 50)
+        try:
+            with login(source) as camera:
+                assert upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100)).startswith("226")
+            replies = [_closed_by_server(conn) for conn in held]  # none logs in: all closed by the login timeout
+        finally:
+            for conn in held:
+                conn.close()
+
+    assert queued(queue) == [("snap.jpg", "porch", "ftp")]
+    refused = [r for r in replies if r.startswith(b"421")]
+    assert len(refused) == 50 - 8, "all but max_connections_per_address (8) refused at once"
+    assert [r.split(b"\r\n")[1] for r in replies if not r.startswith(b"421")] == [b"421 Login timed out."] * 8
+
+
+def test_failed_logins_ban_an_address_and_a_camera_still_uploads(
+    data_dir: Path, scripted_settings: MakeSettings, password_hash: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyftpdlib.handlers import FTPHandler
+
+    monkeypatch.setattr(FTPHandler, "auth_failed_timeout", 0.1)
+    with serving(data_dir, scripted_settings(), password_hash, ban_after_failures=3) as (source, queue):
+
+        def guess(_: int) -> str:
+            try:
+                with login(source, "porch", "guess", address=ATTACKER):
+                    return "in"
+            except (ftplib.error_perm, ftplib.error_temp) as err:
+                return str(err)[:3]
+            except (ConnectionError, EOFError):
+                return "closed"
+
+        with ThreadPoolExecutor(20) as pool:
+            guesses = pool.map(guess, range(20))
+            with login(source) as camera:  # while 20 wrong-password logins run in parallel
+                reply = upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100))
+            outcomes = sorted(guesses)
+
+        with pytest.raises(ftplib.error_temp, match="421 Too many failed logins"), login(source, address=ATTACKER):
+            pass
+        assert not source.banned("127.0.0.1")
+
+    assert reply.startswith("226")
+    assert queued(queue) == [("snap.jpg", "porch", "ftp")]
+    assert "in" not in outcomes
+    assert set(outcomes) <= {"421", "530", "closed"}

@@ -72,6 +72,15 @@ class FtpSourceConfig(ConfigModel):
     )
     max_size_mb: float = Field(200.0, gt=0, description="Largest upload in MB; a bigger one is aborted and deleted")
     max_connections: int = Field(32, ge=1, description="Simultaneous connections")
+    max_connections_per_address: int = Field(
+        8, ge=1, description="Simultaneous connections from one address (more are refused with 421)"
+    )
+    login_timeout_s: Seconds = Field(30.0, description="Seconds a connection may stay without logging in")
+    idle_timeout_s: Seconds = Field(120.0, description="Seconds a logged-in connection may stay idle")
+    ban_after_failures: int = Field(
+        5, ge=0, description="Failed logins from one address within ban_s that ban it (0: never ban)"
+    )
+    ban_s: Seconds = Field(900.0, description="Seconds an address is banned for, and over which failures count")
     remove_files: bool = Field(False, description="Delete each upload once it has been analysed and recorded")
 
     @field_validator("passive_ports")

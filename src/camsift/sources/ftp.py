@@ -19,6 +19,13 @@ queue. A camera therefore never sees a success for an upload that a crash
 could lose. An upload larger than ``max_size_mb`` is cut off with ``552`` and
 deleted; an interrupted one is deleted. Symbolic links in a camera's folder
 are never followed (see `camsift.sources.contained`).
+
+One client cannot block the cameras: at most ``max_connections_per_address``
+connections from one address, a connection that has not logged in within
+``login_timeout_s`` (or is idle for ``idle_timeout_s``) is closed, and an
+address with ``ban_after_failures`` failed logins within ``ban_s`` is banned
+for ``ban_s`` (logged; its connections are refused with ``421`` and its
+logins refused without the cost of checking a password).
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import errno
 import os
 import secrets
 import threading
+import time
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,6 +163,8 @@ class FtpSource:
         self.address: tuple[str, int] | None = None
         self.received = 0
         self.rejected = 0
+        self._failures: dict[str, deque[float]] = {}  # address -> monotonic times of its recent failed logins
+        self._banned: dict[str, float] = {}  # address -> monotonic time its ban ends
 
     def start(self) -> None:
         """Open the port and serve on a thread of its own."""
@@ -172,6 +183,7 @@ class FtpSource:
                 f"sources.{self.name}: cannot listen on {self.config.host}:{self.config.port}: {err.strerror or err}"
             ) from err
         server.max_cons = self.config.max_connections
+        server.max_cons_per_ip = self.config.max_connections_per_address
         self.address = server.address
         self._thread = threading.Thread(target=self._serve, args=(server,), name=f"source-{self.name}", daemon=True)
         self._thread.start()
@@ -202,16 +214,49 @@ class FtpSource:
         detail = f"ftp://{where} ({self.received} received, {self.rejected} rejected)"
         self.intake.report(self.name, self.kind, state, detail, error)
 
-    def authenticate(self, username: str, password: str) -> None:
-        """Check a login against the configured hashes.
+    def authenticate(self, username: str, password: str, address: str = "") -> None:
+        """Check a login from ``address`` against the configured hashes; a failure counts towards a ban.
 
         Raises:
-            AuthError: unknown user or wrong password (the message names neither the password nor the hash).
+            AuthError: unknown user, wrong password, or a banned address (whose password is not even
+                checked); the message names neither the password nor the hash.
         """
+        if self.banned(address):
+            raise AuthError(f"login refused for user {username!r}: address banned")
         user = self.config.users.get(username)
         if user is None or not verify_password(user.password_hash, password):
-            log.warning("FTP login refused", source=self.name, user=username)
+            log.warning("FTP login refused", source=self.name, user=username, address=address)
+            self._failed(address)
             raise AuthError(f"login refused for user {username!r}")
+        self._failures.pop(address, None)
+
+    def banned(self, address: str) -> bool:
+        """Whether ``address`` is banned now (after ``ban_after_failures`` failed logins within ``ban_s``)."""
+        until = self._banned.get(address)
+        if until is not None and time.monotonic() >= until:
+            del self._banned[address]
+            return False
+        return until is not None
+
+    def _failed(self, address: str) -> None:
+        limit = self.config.ban_after_failures
+        if not address or limit == 0:
+            return
+        now = time.monotonic()
+        failures = self._failures.setdefault(address, deque())
+        failures.append(now)
+        while failures and failures[0] < now - self.config.ban_s:
+            failures.popleft()
+        if len(failures) >= limit:
+            del self._failures[address]
+            self._banned[address] = now + self.config.ban_s
+            log.warning(
+                "FTP address banned after failed logins",
+                source=self.name,
+                address=address,
+                failures=limit,
+                ban_s=self.config.ban_s,
+            )
 
     def accept(self, part: Path, camera: str) -> str | None:
         """Make a received upload durable work; returns the FTP error reply if it is refused.
@@ -263,7 +308,7 @@ def _handler_class(source: FtpSource) -> Any:
     class Authorizer(DummyAuthorizer):  # type: ignore[misc]
         def validate_authentication(self, username: str, password: str, handler: Any) -> None:
             try:
-                source.authenticate(username, password)
+                source.authenticate(username, password, handler.remote_ip)
             except AuthError as err:
                 raise AuthenticationFailed("Authentication failed.") from err
 
@@ -310,6 +355,28 @@ def _handler_class(source: FtpSource) -> Any:
             else None
         )
         masquerade_address = source.config.masquerade_address
+        timeout = source.config.idle_timeout_s
+        _login_timer: Any = None
+
+        def handle(self) -> None:
+            if source.banned(self.remote_ip):
+                self.respond("421 Too many failed logins from your address; try again later.")
+                self.close_when_done()
+                return
+            self._login_timer = self.ioloop.call_later(
+                source.config.login_timeout_s, self._login_expired, _errback=self.handle_error
+            )
+            super().handle()
+
+        def _login_expired(self) -> None:
+            if not self.authenticated and not self._closed and not self._closing:
+                self.respond("421 Login timed out.")
+                self.close_when_done()
+
+        def close(self) -> None:
+            if self._login_timer is not None and not self._login_timer.cancelled:
+                self._login_timer.cancel()
+            super().close()
 
         def on_incomplete_file_received(self, file: str) -> None:
             source.incomplete(Path(file), "the transfer did not complete")
