@@ -25,7 +25,15 @@ from camsift import load_config, scan
 from camsift.config import Settings
 from camsift.layout import DataDir
 from camsift.listeners import Problem
-from camsift.retention import DiskUsage, Retention, RetentionCompanion, category_of
+from camsift.retention import (
+    RESOLVE_AFTER_S,
+    DiskUsage,
+    Outcome,
+    Plan,
+    Retention,
+    RetentionCompanion,
+    category_of,
+)
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table
@@ -477,7 +485,8 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
         for c in configured_parts(settings_for(data, **{"retention.enabled": False}))[1]
     )
     full = DiskUsage(95 * 10**9, 5 * 10**9)
-    companion = RetentionCompanion(settings, first_pass_s=0, usage=lambda _: full)
+    now = [0.0]
+    companion = RetentionCompanion(settings, first_pass_s=0, usage=lambda _: full, clock=lambda: now[0])
     with Store(data) as store:
         service = FakeService(store)
         companion.start(service)  # type: ignore[arg-type]
@@ -494,9 +503,35 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
         assert "still 95 % full" in problem.detail
         # deleted everything it may: nothing but the user's footage rows is left
         assert store.events() == []
-        # back below the limit: told once that it is resolved
+        # back below the limit for an hour: told once that it is resolved
+        now[0] += RESOLVE_AFTER_S
         companion._tell(service, *Retention(settings, store, usage=lambda _: DiskUsage(10 * 10**9, 90 * 10**9)).run())  # type: ignore[arg-type]
     assert [p.resolved for p in service.problems] == [False, True]
+
+
+def test_disk_limit_messages_do_not_flap_told_once_and_once_resolved(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, **{"retention.max_disk_percent": 80})
+    now = [0.0]
+    companion = RetentionCompanion(settings, clock=lambda: now[0])
+    service = FakeService(None)  # type: ignore[arg-type]
+
+    def passes(*percents: float, every_s: float = 10.0) -> None:
+        for percent in percents:
+            disk = DiskUsage(int(percent * 10**9), int((100 - percent) * 10**9))
+            after = DiskUsage(79 * 10**9, 21 * 10**9) if percent > 80 else disk  # retention frees down to 79 %
+            companion._tell(service, Plan([], datetime.now(UTC), disk, 80.0), Outcome(disk=after))  # type: ignore[arg-type]
+            now[0] += every_s
+
+    passes(*[88, 79] * 6)  # two minutes of a disk that fills up and is freed again
+    assert [(p.resolved, p.title) for p in service.problems] == [(False, "Data disk 88 % full (limit 80 %)")]
+    passes(77, 76, every_s=RESOLVE_AFTER_S)  # under the limit, not yet by the margin: still the same problem
+    passes(*[70] * 4, every_s=RESOLVE_AFTER_S / 2)  # well below it for an hour: resolved, once
+    passes(88)  # a new episode: told again
+    assert [(p.resolved, p.title) for p in service.problems] == [
+        (False, "Data disk 88 % full (limit 80 %)"),
+        (True, "Data disk back to 70 % full"),
+        (False, "Data disk 88 % full (limit 80 %)"),
+    ]
 
 
 def test_a_clip_two_events_share_goes_with_the_last_of_them(filled: Filled, data: Path) -> None:

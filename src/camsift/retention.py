@@ -51,6 +51,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -773,32 +774,51 @@ class _Journal:
 # --- inside `camsift run` -----------------------------------------------------------------------------------------
 
 
+RESOLVE_MARGIN_PCT = 5.0
+"""Points below ``max_disk_percent`` the disk must be for its ``disk_limit`` problem to be resolved."""
+
+RESOLVE_AFTER_S = 3600.0
+"""Seconds without a pass over ``max_disk_percent`` before its ``disk_limit`` problem is resolved."""
+
+
 class RetentionCompanion:
     """Retention inside ``camsift run``: repair at start, then a pass every ``retention.interval_s``.
 
     The first pass comes ``first_pass_s`` after the start (the service settles
     first). When the disk is above ``max_disk_percent`` the owner is told once
     (`Problem` ``disk_limit``: what was deleted, and whether that was enough),
-    and once more when it is back below (``resolved=True``). The notifier's own
+    and once more when it is resolved (``resolved=True``): with hysteresis, so a
+    disk that retention keeps just under its limit is not a flapping alarm. It
+    is resolved only once the disk is `RESOLVE_MARGIN_PCT` points below the
+    limit and no pass found it over the limit for `RESOLVE_AFTER_S` seconds;
+    until then passes over the limit tell nothing new. The notifier's own
     ``disk_full`` report (``notify.problems.disk_used_pct``) is a separate alarm.
 
     Args:
         settings: The configuration.
         first_pass_s: Seconds from the start to the first pass.
         usage: Measures the data directory's disk (tests inject a small disk).
+        clock: Monotonic seconds (tests advance it).
     """
 
     name = "retention"
 
     def __init__(
-        self, settings: Settings, *, first_pass_s: float = 60.0, usage: Callable[[Path], DiskUsage] = disk_usage
+        self,
+        settings: Settings,
+        *,
+        first_pass_s: float = 60.0,
+        usage: Callable[[Path], DiskUsage] = disk_usage,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.first_pass_s = first_pass_s
         self.usage = usage
+        self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._told = False
+        self._last_over = 0.0  # clock() of the last pass that found the disk over the limit
         self.passes = 0
 
     def start(self, service: Service) -> None:
@@ -836,6 +856,8 @@ class RetentionCompanion:
         after = outcome.disk or plan.disk
         if limit is None:
             return
+        if plan.over_limit:
+            self._last_over = self.clock()
         if plan.over_limit and not self._told:
             self._told = True
             still = (
@@ -852,6 +874,11 @@ class RetentionCompanion:
                     f"{self.settings.data_dir}, least important first. {still}",
                 ),
             )
-        elif self._told and after.percent <= limit:
+        elif (
+            self._told
+            and not plan.over_limit
+            and after.percent <= limit - RESOLVE_MARGIN_PCT
+            and self.clock() - self._last_over >= RESOLVE_AFTER_S
+        ):
             self._told = False
             service.problem(Problem("disk_limit", f"Data disk back to {after.percent:.0f} % full", resolved=True))
