@@ -82,7 +82,16 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
     settings = settings_for(root / "data")
     report = scan([root / "footage", root / "data" / "clips", root / "data" / "ftp"], settings, jobs=1)
     assert not report.failed
+    for folder, _, target, age in LAYOUT:  # retention counts from arrival: each file arrived ``age`` days ago
+        arrived(root / "data", root / folder / target, today - age * DAY)
     return Filled(root / "data", root / "footage", today)
+
+
+def arrived(data: Path, path: Path, when: datetime) -> None:
+    """Make the store of ``data`` say that ``path`` was received (processed) at ``when``."""
+    with Store(data) as store, store.engine.begin() as conn:
+        query = files_table.update().where(files_table.c.path == str(path.resolve()))
+        assert conn.execute(query.values(processed_utc=when)).rowcount == 1
 
 
 def settings_for(data: Path, **overrides: Any) -> Settings:
@@ -532,6 +541,49 @@ def test_disk_limit_messages_do_not_flap_told_once_and_once_resolved(tmp_path: P
         (True, "Data disk back to 70 % full"),
         (False, "Data disk 88 % full (limit 80 %)"),
     ]
+
+
+def _archive_clip(target: Path, seconds: float, recorded: str) -> Path:
+    """The first ``seconds`` of the real person clip, remuxed, its container saying it was recorded ``recorded``."""
+    import av
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(data_file("clips/intel_one-by-one-person-detection.mp4")) as src, av.open(str(target), "w") as out:
+        out.metadata["creation_time"] = recorded
+        video = src.streams.video[0]
+        stream = out.add_stream_from_template(video)
+        for packet in src.demux(video):
+            if packet.dts is None or packet.pts is None:
+                continue
+            if packet.pts * video.time_base > seconds:
+                break
+            packet.stream = stream
+            out.mux(packet)
+    return target
+
+
+def test_archive_footage_is_kept_its_full_period_from_arrival(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    clip = _archive_clip(data / "clips" / "2017-06-01" / "yard" / "archive.mp4", 20.0, "2017-06-01T12:00:00Z")
+    settings = settings_for(data)
+    assert not scan([clip], settings, jobs=1).failed
+    with Store(data) as store:
+        record = store.file(clip.resolve())
+        assert record is not None
+        assert record.start_utc is not None
+        assert record.start_utc.year == 2017  # the recording date camsift read from the container
+        assert {e.label for e in store.events()} == {"person"}
+    arrival = datetime.now(UTC)
+
+    plan, _ = run(settings, arrival + 89 * DAY)  # person_days: 90, counted from arrival
+    assert plan.items == []
+    assert clip.exists()
+    assert events_by_file(data) == {"archive.mp4": ["person"]}
+
+    plan, _ = run(settings, arrival + 91 * DAY)
+    assert {(i.kind, i.category) for i in plan.items} == {("event", "person"), ("footage", "person")}
+    assert not clip.exists()
+    assert events_by_file(data) == {}
 
 
 def test_a_clip_two_events_share_goes_with_the_last_of_them(filled: Filled, data: Path) -> None:

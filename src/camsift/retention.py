@@ -2,6 +2,13 @@
 
 What goes (`Retention.plan`):
 
+Ages count from **arrival**: when camsift received (and analysed) the file,
+not when it was recorded. An archive imported today (a clip whose container
+says 2017, a folder of old snapshots) is kept for its full retention period
+from today instead of disappearing at the next pass; for a camera's own
+uploads the two differ by seconds. An event with no file row counts from its
+start, footage no row knows of and orphan pictures from their mtime.
+
 - **events** past their category's days (``retention.<category>_days``, per
   camera): the row, its faces, its snapshots and face pictures. Categories:
   ``known_face`` (a recognised face), ``unknown_face``, ``person``, ``other``
@@ -146,7 +153,8 @@ class Doomed:
         key: The event id; the footage's absolute path; the orphan's path relative to the data directory.
         camera: Camera name (``""`` when unknown).
         category: Retention category (``None`` for an orphan).
-        start_utc: When the footage began (an orphan: its mtime).
+        start_utc: When its retention age starts: when camsift received the file (its ``files`` row's
+            ``processed_utc``; footage no row knows of and an orphan: its mtime).
         reason: ``age`` (past its days), ``disk`` (over max_disk_percent) or ``orphan``.
         paths: Files to delete, relative to the data directory.
         size: Bytes the files take on disk (allocated blocks).
@@ -412,8 +420,8 @@ class Retention:
             crops[event_id].append(crop)
         query = sa.select(
             t.c.id, t.c.camera, t.c.label, t.c.sub_label, t.c.start_utc, t.c.source, t.c.pinned,
-            t.c.snapshot, t.c.snapshot_annotated, t.c.clip,
-        )  # fmt: skip
+            t.c.snapshot, t.c.snapshot_annotated, t.c.clip, files_table.c.processed_utc,
+        ).outerjoin(files_table, files_table.c.path == t.c.source)  # fmt: skip
         events = {}
         for row in conn.execute(query):
             names = [row.snapshot, row.snapshot_annotated, *crops.get(row.id, ())]
@@ -423,7 +431,7 @@ class Retention:
                 row.id,
                 row.camera,
                 category_of(row.label, row.sub_label),
-                row.start_utc,
+                row.processed_utc or row.start_utc,  # its age counts from its file's arrival
                 row.source,
                 bool(row.pinned),
                 tuple(n for n in dict.fromkeys(names) if n),
@@ -454,8 +462,8 @@ class Retention:
                 by_source[e.source].append(e.id)
         f = files_table
         footage = {}
-        for row in conn.execute(sa.select(f.c.path, f.c.camera, f.c.start_utc, f.c.processed_utc)):
-            start = row.start_utc or row.processed_utc
+        for row in conn.execute(sa.select(f.c.path, f.c.camera, f.c.processed_utc)):
+            start = row.processed_utc  # arrival, not the recording date its container may claim
             owned = self._owned(Path(row.path), row.camera)
             footage[row.path] = _Footage(row.path, row.camera, start, owned, True, by_source.get(row.path, []))
         if not self.settings.retention.delete_footage:
