@@ -302,6 +302,25 @@ def test_a_missing_extra_is_one_line_naming_the_install_before_anything_starts(
     assert not (tmp_path / "data").exists()  # nothing opened
 
 
+def test_config_check_and_run_refuse_a_move_to_inside_the_watched_folder(
+    tmp_path: Path, camsift_main: Callable[..., CliResult]
+) -> None:
+    path = tmp_path / "camsift.yaml"
+    path.write_text(
+        f"data_dir: {tmp_path / 'data'}\nsources:\n"
+        f"  inbox: {{type: folder, path: {tmp_path}/in, move_to: {tmp_path}/in/done}}\n"
+    )
+
+    check = camsift_main("config", "check", str(path))
+    run = camsift_main("run", "-c", str(path))
+
+    assert (check.code, run.code) == (2, 2)
+    message = f"camsift.yaml:3: sources.inbox: Value error, move_to {tmp_path}/in/done is inside the watched folder"
+    assert message in check.stderr.replace(str(path), "camsift.yaml")
+    assert message in run.stderr.replace(str(path), "camsift.yaml")
+    assert not (tmp_path / "data").exists()
+
+
 def test_config_check_warns_that_run_needs_a_source(tmp_path: Path, camsift_main: Callable[..., CliResult]) -> None:
     path = tmp_path / "camsift.yaml"
     path.write_text("detect: {fps: 2}\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -42,6 +43,10 @@ class FolderSourceConfig(ConfigModel):
     def _one_action(self) -> FolderSourceConfig:
         if self.delete_after and self.move_to is not None:
             raise ValueError("choose delete_after or move_to, not both")
+        if self.move_to is not None:  # lexically (validation reads no disk); the source checks links at start
+            moved, watched = (Path(os.path.abspath(p.expanduser())) for p in (self.move_to, self.path))
+            if moved.is_relative_to(watched):
+                raise ValueError(f"move_to {self.move_to} is inside the watched folder {self.path}")
         return self
 
 
