@@ -25,7 +25,15 @@ from camsift import load_config, scan
 from camsift.config import Settings
 from camsift.layout import DataDir
 from camsift.listeners import Problem
-from camsift.retention import DiskUsage, Retention, RetentionCompanion, category_of
+from camsift.retention import (
+    RESOLVE_AFTER_S,
+    DiskUsage,
+    Outcome,
+    Plan,
+    Retention,
+    RetentionCompanion,
+    category_of,
+)
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table
@@ -79,7 +87,16 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
     settings = settings_for(root / "data")
     report = scan([root / "footage", root / "data" / "clips", root / "data" / "ftp"], settings, jobs=1)
     assert not report.failed
+    for folder, _, target, age in LAYOUT:  # retention counts from arrival: each file arrived ``age`` days ago
+        arrived(root / "data", root / folder / target, today - age * DAY)
     return Filled(root / "data", root / "footage", today)
+
+
+def arrived(data: Path, path: Path, when: datetime) -> None:
+    """Make the store of ``data`` say that ``path`` was received (processed) at ``when``."""
+    with Store(data) as store, store.engine.begin() as conn:
+        query = files_table.update().where(files_table.c.path == str(path.resolve()))
+        assert conn.execute(query.values(processed_utc=when)).rowcount == 1
 
 
 def settings_for(data: Path, **overrides: Any) -> Settings:
@@ -482,7 +499,8 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
         for c in configured_parts(settings_for(data, **{"retention.enabled": False}))[1]
     )
     full = DiskUsage(95 * 10**9, 5 * 10**9)
-    companion = RetentionCompanion(settings, first_pass_s=0, usage=lambda _: full)
+    now = [0.0]
+    companion = RetentionCompanion(settings, first_pass_s=0, usage=lambda _: full, clock=lambda: now[0])
     with Store(data) as store:
         service = FakeService(store)
         companion.start(service)
@@ -499,9 +517,78 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
         assert "still 95 % full" in problem.detail
         # deleted everything it may: nothing but the user's footage rows is left
         assert store.events() == []
-        # back below the limit: told once that it is resolved
+        # back below the limit for an hour: told once that it is resolved
+        now[0] += RESOLVE_AFTER_S
         companion._tell(service, *Retention(settings, store, usage=lambda _: DiskUsage(10 * 10**9, 90 * 10**9)).run())
     assert [p.resolved for p in service.problems] == [False, True]
+
+
+def test_disk_limit_messages_do_not_flap_told_once_and_once_resolved(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, **{"retention.max_disk_percent": 80})
+    now = [0.0]
+    companion = RetentionCompanion(settings, clock=lambda: now[0])
+    service = FakeService(None)  # type: ignore[arg-type]
+
+    def passes(*percents: float, every_s: float = 10.0) -> None:
+        for percent in percents:
+            disk = DiskUsage(int(percent * 10**9), int((100 - percent) * 10**9))
+            after = DiskUsage(79 * 10**9, 21 * 10**9) if percent > 80 else disk  # retention frees down to 79 %
+            companion._tell(service, Plan([], datetime.now(UTC), disk, 80.0), Outcome(disk=after))  # type: ignore[arg-type]
+            now[0] += every_s
+
+    passes(*[88, 79] * 6)  # two minutes of a disk that fills up and is freed again
+    assert [(p.resolved, p.title) for p in service.problems] == [(False, "Data disk 88 % full (limit 80 %)")]
+    passes(77, 76, every_s=RESOLVE_AFTER_S)  # under the limit, not yet by the margin: still the same problem
+    passes(*[70] * 4, every_s=RESOLVE_AFTER_S / 2)  # well below it for an hour: resolved, once
+    passes(88)  # a new episode: told again
+    assert [(p.resolved, p.title) for p in service.problems] == [
+        (False, "Data disk 88 % full (limit 80 %)"),
+        (True, "Data disk back to 70 % full"),
+        (False, "Data disk 88 % full (limit 80 %)"),
+    ]
+
+
+def _archive_clip(target: Path, seconds: float, recorded: str) -> Path:
+    """The first ``seconds`` of the real person clip, remuxed, its container saying it was recorded ``recorded``."""
+    import av
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(data_file("clips/intel_one-by-one-person-detection.mp4")) as src, av.open(str(target), "w") as out:
+        out.metadata["creation_time"] = recorded
+        video = src.streams.video[0]
+        stream = out.add_stream_from_template(video)
+        for packet in src.demux(video):
+            if packet.dts is None or packet.pts is None:
+                continue
+            if packet.pts * video.time_base > seconds:
+                break
+            packet.stream = stream
+            out.mux(packet)
+    return target
+
+
+def test_archive_footage_is_kept_its_full_period_from_arrival(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    clip = _archive_clip(data / "clips" / "2017-06-01" / "yard" / "archive.mp4", 20.0, "2017-06-01T12:00:00Z")
+    settings = settings_for(data)
+    assert not scan([clip], settings, jobs=1).failed
+    with Store(data) as store:
+        record = store.file(clip.resolve())
+        assert record is not None
+        assert record.start_utc is not None
+        assert record.start_utc.year == 2017  # the recording date camsift read from the container
+        assert {e.label for e in store.events()} == {"person"}
+    arrival = datetime.now(UTC)
+
+    plan, _ = run(settings, arrival + 89 * DAY)  # person_days: 90, counted from arrival
+    assert plan.items == []
+    assert clip.exists()
+    assert events_by_file(data) == {"archive.mp4": ["person"]}
+
+    plan, _ = run(settings, arrival + 91 * DAY)
+    assert {(i.kind, i.category) for i in plan.items} == {("event", "person"), ("footage", "person")}
+    assert not clip.exists()
+    assert events_by_file(data) == {}
 
 
 def test_a_clip_two_events_share_goes_with_the_last_of_them(filled: Filled, data: Path) -> None:

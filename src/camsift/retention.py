@@ -2,6 +2,13 @@
 
 What goes (`Retention.plan`):
 
+Ages count from **arrival**: when camsift received (and analysed) the file,
+not when it was recorded. An archive imported today (a clip whose container
+says 2017, a folder of old snapshots) is kept for its full retention period
+from today instead of disappearing at the next pass; for a camera's own
+uploads the two differ by seconds. An event with no file row counts from its
+start, footage no row knows of and orphan pictures from their mtime.
+
 - **events** past their category's days (``retention.<category>_days``, per
   camera): the row, its faces, its snapshots and face pictures. Categories:
   ``known_face`` (a recognised face), ``unknown_face``, ``person``, ``other``
@@ -51,6 +58,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -145,7 +153,8 @@ class Doomed:
         key: The event id; the footage's absolute path; the orphan's path relative to the data directory.
         camera: Camera name (``""`` when unknown).
         category: Retention category (``None`` for an orphan).
-        start_utc: When the footage began (an orphan: its mtime).
+        start_utc: When its retention age starts: when camsift received the file (its ``files`` row's
+            ``processed_utc``; footage no row knows of and an orphan: its mtime).
         reason: ``age`` (past its days), ``disk`` (over max_disk_percent) or ``orphan``.
         paths: Files to delete, relative to the data directory.
         size: Bytes the files take on disk (allocated blocks).
@@ -411,8 +420,8 @@ class Retention:
             crops[event_id].append(crop)
         query = sa.select(
             t.c.id, t.c.camera, t.c.label, t.c.sub_label, t.c.start_utc, t.c.source, t.c.pinned,
-            t.c.snapshot, t.c.snapshot_annotated, t.c.clip,
-        )  # fmt: skip
+            t.c.snapshot, t.c.snapshot_annotated, t.c.clip, files_table.c.processed_utc,
+        ).outerjoin(files_table, files_table.c.path == t.c.source)  # fmt: skip
         events = {}
         for row in conn.execute(query):
             names = [row.snapshot, row.snapshot_annotated, *crops.get(row.id, ())]
@@ -422,7 +431,7 @@ class Retention:
                 row.id,
                 row.camera,
                 category_of(row.label, row.sub_label),
-                row.start_utc,
+                row.processed_utc or row.start_utc,  # its age counts from its file's arrival
                 row.source,
                 bool(row.pinned),
                 tuple(n for n in dict.fromkeys(names) if n),
@@ -453,8 +462,8 @@ class Retention:
                 by_source[e.source].append(e.id)
         f = files_table
         footage = {}
-        for row in conn.execute(sa.select(f.c.path, f.c.camera, f.c.start_utc, f.c.processed_utc)):
-            start = row.start_utc or row.processed_utc
+        for row in conn.execute(sa.select(f.c.path, f.c.camera, f.c.processed_utc)):
+            start = row.processed_utc  # arrival, not the recording date its container may claim
             owned = self._owned(Path(row.path), row.camera)
             footage[row.path] = _Footage(row.path, row.camera, start, owned, True, by_source.get(row.path, []))
         if not self.settings.retention.delete_footage:
@@ -773,32 +782,51 @@ class _Journal:
 # --- inside `camsift run` -----------------------------------------------------------------------------------------
 
 
+RESOLVE_MARGIN_PCT = 5.0
+"""Points below ``max_disk_percent`` the disk must be for its ``disk_limit`` problem to be resolved."""
+
+RESOLVE_AFTER_S = 3600.0
+"""Seconds without a pass over ``max_disk_percent`` before its ``disk_limit`` problem is resolved."""
+
+
 class RetentionCompanion:
     """Retention inside ``camsift run``: repair at start, then a pass every ``retention.interval_s``.
 
     The first pass comes ``first_pass_s`` after the start (the service settles
     first). When the disk is above ``max_disk_percent`` the owner is told once
     (`Problem` ``disk_limit``: what was deleted, and whether that was enough),
-    and once more when it is back below (``resolved=True``). The notifier's own
+    and once more when it is resolved (``resolved=True``): with hysteresis, so a
+    disk that retention keeps just under its limit is not a flapping alarm. It
+    is resolved only once the disk is `RESOLVE_MARGIN_PCT` points below the
+    limit and no pass found it over the limit for `RESOLVE_AFTER_S` seconds;
+    until then passes over the limit tell nothing new. The notifier's own
     ``disk_full`` report (``notify.problems.disk_used_pct``) is a separate alarm.
 
     Args:
         settings: The configuration.
         first_pass_s: Seconds from the start to the first pass.
         usage: Measures the data directory's disk (tests inject a small disk).
+        clock: Monotonic seconds (tests advance it).
     """
 
     name = "retention"
 
     def __init__(
-        self, settings: Settings, *, first_pass_s: float = 60.0, usage: Callable[[Path], DiskUsage] = disk_usage
+        self,
+        settings: Settings,
+        *,
+        first_pass_s: float = 60.0,
+        usage: Callable[[Path], DiskUsage] = disk_usage,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.first_pass_s = first_pass_s
         self.usage = usage
+        self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._told = False
+        self._last_over = 0.0  # clock() of the last pass that found the disk over the limit
         self.passes = 0
 
     def start(self, service: ServiceContext) -> None:
@@ -836,6 +864,8 @@ class RetentionCompanion:
         after = outcome.disk or plan.disk
         if limit is None:
             return
+        if plan.over_limit:
+            self._last_over = self.clock()
         if plan.over_limit and not self._told:
             self._told = True
             still = (
@@ -852,6 +882,11 @@ class RetentionCompanion:
                     f"{self.settings.data_dir}, least important first. {still}",
                 ),
             )
-        elif self._told and after.percent <= limit:
+        elif (
+            self._told
+            and not plan.over_limit
+            and after.percent <= limit - RESOLVE_MARGIN_PCT
+            and self.clock() - self._last_over >= RESOLVE_AFTER_S
+        ):
             self._told = False
             service.problem(Problem("disk_limit", f"Data disk back to {after.percent:.0f} % full", resolved=True))

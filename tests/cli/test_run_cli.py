@@ -267,6 +267,61 @@ def test_config_check_names_the_extra_a_configured_feature_needs(
     assert message in result.stderr.replace(str(path), "camsift.yaml")
 
 
+@pytest.mark.parametrize(
+    ("command", "yaml_text", "hidden", "message"),
+    [
+        ("serve", "", "fastapi", "the web app needs the 'web' extra: pip install 'camsift[web]' (fastapi missing)"),
+        ("serve", "", "uvicorn", "the web app needs the 'web' extra: pip install 'camsift[web]' (uvicorn missing)"),
+        ("run", "mqtt: {enabled: true}\n", "paho.mqtt", "needs paho.mqtt, which is not installed: pip install "),
+        ("run", "detect: {detector: rekognition}\n", "boto3", "needs boto3, which is not installed: pip install "),
+        ("run", "web: {enabled: true}\n", "uvicorn", "needs uvicorn, which is not installed: pip install 'camsift[web"),
+        ("ai-api", "detect: {detector: rekognition}\n", "boto3", "needs boto3, which is not installed: pip install "),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_the_install_before_anything_starts(
+    tmp_path: Path,
+    camsift_main: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    yaml_text: str,
+    hidden: str,
+    message: str,
+) -> None:
+    monkeypatch.setitem(sys.modules, hidden, None)  # as if not installed
+    path = tmp_path / "camsift.yaml"
+    path.write_text(
+        f"{yaml_text}data_dir: {tmp_path / 'data'}\nsources:\n  inbox: {{type: folder, path: {tmp_path}}}\n"
+    )
+
+    result = camsift_main(command, "-c", str(path))
+
+    assert result.code != 0
+    assert result.stdout == ""  # nothing announced ("web app on http://...")
+    [line] = result.stderr.splitlines()
+    assert message in line
+    assert "pip install 'camsift[" in line
+    assert not (tmp_path / "data").exists()  # nothing opened
+
+
+def test_config_check_and_run_refuse_a_move_to_inside_the_watched_folder(
+    tmp_path: Path, camsift_main: Callable[..., CliResult]
+) -> None:
+    path = tmp_path / "camsift.yaml"
+    path.write_text(
+        f"data_dir: {tmp_path / 'data'}\nsources:\n"
+        f"  inbox: {{type: folder, path: {tmp_path}/in, move_to: {tmp_path}/in/done}}\n"
+    )
+
+    check = camsift_main("config", "check", str(path))
+    run = camsift_main("run", "-c", str(path))
+
+    assert (check.code, run.code) == (2, 2)
+    message = f"camsift.yaml:3: sources.inbox: Value error, move_to {tmp_path}/in/done is inside the watched folder"
+    assert message in check.stderr.replace(str(path), "camsift.yaml")
+    assert message in run.stderr.replace(str(path), "camsift.yaml")
+    assert not (tmp_path / "data").exists()
+
+
 def test_config_check_warns_that_run_needs_a_source(tmp_path: Path, camsift_main: Callable[..., CliResult]) -> None:
     path = tmp_path / "camsift.yaml"
     path.write_text("detect: {fps: 2}\n")

@@ -54,6 +54,29 @@ def test_sync_copies_every_clip_with_its_name_bytes_and_time(tmp_path: Path, fil
     assert (again.copied, again.already) == ([], 3)
 
 
+def test_links_in_the_destination_are_never_written_through(tmp_path: Path, filled: tuple[Path, list[Clip]]) -> None:
+    image, clips = filled
+    inbox = tmp_path / "inbox"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "settings.conf").write_bytes(b"secret=1\n")
+    first = inbox / clips[0].path
+    first.parent.mkdir(parents=True)
+    first.with_name(f".{first.name}.part").symlink_to(outside / "settings.conf")  # a temporary name
+    second = inbox / clips[1].path
+    second.parent.mkdir(parents=True, exist_ok=True)
+    second.symlink_to(outside / "settings.conf")  # a final name
+
+    report = sync(image, inbox, settle_s=0)
+
+    assert sorted(report.copied) == sorted(c.path for c in clips)
+    assert (outside / "settings.conf").read_bytes() == b"secret=1\n"
+    assert [p.name for p in outside.iterdir()] == ["settings.conf"]
+    for clip in clips:
+        assert not (inbox / clip.path).is_symlink()
+        assert (inbox / clip.path).read_bytes() == clip.source.read_bytes()
+
+
 def test_a_clip_still_being_written_waits_for_the_next_sync(
     tmp_path: Path, filled: tuple[Path, list[Clip]], shared_data: Path
 ) -> None:

@@ -35,6 +35,9 @@ class FakeIntake:
     def report(self, source: str, kind: str, state: str, detail: str = "", error: str | None = None) -> None:
         self.reports.append((source, kind, state, detail, error))
 
+    def known(self, path: Path) -> bool:
+        return path in self.paths
+
     @property
     def paths(self) -> list[Path]:
         return [p for p, *_ in self.submitted]

@@ -103,3 +103,49 @@ def test_a_missing_folder_is_reported_not_fatal(tmp_path: Path, scripted_setting
         f"{tmp_path / 'not-yet'} (0 settling)",
         f"{tmp_path / 'not-yet'}: no such folder; waiting for it",
     )
+
+
+def _links_out(footage: Path, outside: Path) -> dict[Path, bytes]:
+    """Links to files, to folders and loops in ``footage``; returns the files outside (path -> bytes)."""
+    outside.mkdir()
+    (outside / "settings.conf").write_bytes(b"secret=1\n")
+    write_clip(outside / "other.mp4")
+    (footage / "cam").mkdir(exist_ok=True)
+    (footage / "cam" / "settings.jpg").symlink_to(outside / "settings.conf")  # a file out
+    (footage / "cam" / "clip.mp4").symlink_to(outside / "other.mp4")
+    (footage / "cam" / "passwd.jpg").symlink_to("/etc/passwd")
+    (footage / "out").symlink_to(outside, target_is_directory=True)  # a folder out
+    (footage / "loop").symlink_to(".", target_is_directory=True)  # loops
+    (footage / "cam" / "up").symlink_to("..", target_is_directory=True)
+    return {p: p.read_bytes() for p in outside.iterdir()}
+
+
+@pytest.mark.parametrize("action", ["delete_after", "move_to"])
+def test_links_out_of_the_folder_or_in_loops_are_never_followed_read_or_cleared_away(
+    start: Callable[..., tuple[FolderSource, FakeIntake]], footage: Path, tmp_path: Path, action: str
+) -> None:
+    before = _links_out(footage, tmp_path / "outside")
+    clip = write_clip(footage / "cam" / "a.mp4").path
+    (footage / "cam" / "inside.mp4").symlink_to(clip)  # a link inside: its target is seen itself
+    option = {"delete_after": True} if action == "delete_after" else {"move_to": tmp_path / "done"}
+    source, intake = start(**option)
+
+    wait_for(lambda: intake.submitted, 5, "the real clip")
+    late = write_clip(tmp_path / "late.mp4").path  # links made while watching, and a file in a linked folder
+    (footage / "cam" / "late.mp4").symlink_to(late)
+    (footage / "loop2").symlink_to(footage, target_is_directory=True)
+    write_clip(tmp_path / "outside" / "new.mp4")
+    time.sleep(2.0)
+
+    assert intake.paths == [clip]
+    for link in (footage / "cam" / "settings.jpg", footage / "cam" / "clip.mp4", footage / "loop" / "cam" / "a.mp4"):
+        source.processed(link, 1)  # as if a job named it
+    source.processed(clip, 1)
+    assert {p: p.read_bytes() for p in before} == before
+    assert late.exists()
+    assert (tmp_path / "outside" / "new.mp4").exists()
+    assert (footage / "cam" / "settings.jpg").is_symlink()
+    assert (footage / "cam" / "clip.mp4").is_symlink()
+    assert not clip.exists()
+    if action == "move_to":
+        assert sorted(p.name for p in (tmp_path / "done").rglob("*")) == ["a.mp4", "cam"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ftplib
 import io
 import re
+import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,28 +29,38 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-@pytest.fixture
-def server(data_dir: Path, scripted_settings: MakeSettings, password_hash: str) -> Iterator[tuple[FtpSource, JobQueue]]:
-    """A running FTP source for users porch and garden (max 1 MB), writing jobs to a real queue."""
-    config = FtpSourceConfig(
-        type="ftp",
-        host="127.0.0.1",
-        port=free_port(),
-        users={"porch": {"password_hash": password_hash}, "garden": {"password_hash": password_hash}},  # type: ignore[dict-item]
-        max_size_mb=1,
+@contextmanager
+def serving(
+    data_dir: Path, settings: Settings, password_hash: str, **options: object
+) -> Iterator[tuple[FtpSource, JobQueue]]:
+    """A running FTP source for users porch and garden (max 1 MB, ``options`` on top), writing to a real queue."""
+    users = {"porch": {"password_hash": password_hash}, "garden": {"password_hash": password_hash}}
+    config = FtpSourceConfig.model_validate(
+        {"type": "ftp", "host": "127.0.0.1", "port": free_port(), "users": users, "max_size_mb": 1, **options}
     )
     store = Store(data_dir)
-    source = FtpSource("uploads", config, scripted_settings(), DatabaseIntake(store))
+    source = FtpSource("uploads", config, settings, DatabaseIntake(store))
     source.start()
-    yield source, JobQueue(store.engine)
-    source.stop()
-    store.close()
+    try:
+        yield source, JobQueue(store.engine)
+    finally:
+        source.stop()
+        store.close()
+
+
+@pytest.fixture
+def server(data_dir: Path, scripted_settings: MakeSettings, password_hash: str) -> Iterator[tuple[FtpSource, JobQueue]]:
+    """A running FTP source (`serving`) and its job queue."""
+    with serving(data_dir, scripted_settings(), password_hash) as running:
+        yield running
 
 
 @contextmanager
-def login(source: FtpSource, user: str = "porch", password: str = PASSWORD) -> Iterator[ftplib.FTP]:
+def login(
+    source: FtpSource, user: str = "porch", password: str = PASSWORD, address: str = "127.0.0.1"
+) -> Iterator[ftplib.FTP]:
     assert source.address is not None
-    with ftplib.FTP() as client:
+    with ftplib.FTP(source_address=(address, 0)) as client:
         client.connect(*source.address, timeout=10)
         client.login(user, password)
         yield client
@@ -156,3 +168,146 @@ def test_password_hashes_verify_and_never_contain_the_password() -> None:
     assert verify_password(hashed, "s3cret")
     assert not verify_password(hashed, "S3cret")
     assert not verify_password("not a hash", "s3cret")
+
+
+def test_links_in_a_cameras_folder_are_never_written_through_or_followed(
+    server: tuple[FtpSource, JobQueue], tmp_path: Path
+) -> None:
+    source, queue = server
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "target.jpg").write_bytes(b"untouched")
+    home = source.root / "porch"
+    (home / "out").symlink_to(outside, target_is_directory=True)
+    (home / "loop").symlink_to(".", target_is_directory=True)
+    for name in ("snap.jpg", ".new.jpg.part"):  # a final name and an old-style temporary one, pointing out
+        (home / name).symlink_to(outside / "target.jpg")
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(100)
+
+    with login(source) as client:
+        assert upload(client, "new.jpg", jpeg).startswith("226")
+        for name in ("snap.jpg", "out/a.jpg", "loop/b.jpg"):
+            with pytest.raises(ftplib.error_perm, match="550"):
+                upload(client, name, jpeg)
+        with pytest.raises(ftplib.error_perm, match="550"):
+            client.cwd("out")
+
+    assert (outside / "target.jpg").read_bytes() == b"untouched"
+    assert sorted(p.name for p in outside.iterdir()) == ["target.jpg"]
+    [stored] = [job.path for job, _, _ in queue.jobs()]
+    assert stored == home / "new.jpg"
+    assert not stored.is_symlink()
+    assert stored.read_bytes() == jpeg
+    source.config = source.config.model_copy(update={"remove_files": True})
+    source.processed(home / "snap.jpg", 0)  # a link is never cleared away through
+    assert (outside / "target.jpg").exists()
+
+
+def test_same_name_uploads_are_each_kept_as_a_file_of_their_own(server: tuple[FtpSource, JobQueue]) -> None:
+    source, queue = server
+    pictures = [b"\xff\xd8\xff\xe0" + bytes([n]) * 5000 for n in range(4)]
+    with login(source) as first, login(source) as second:
+        for data in pictures[:2]:  # a camera uploading snap.jpg again before the first is analysed
+            assert upload(first, "snap.jpg", data).startswith("226")
+        # two uploads of one name at once: both data connections open, sent interleaved
+        first.voidcmd("TYPE I")
+        second.voidcmd("TYPE I")
+        one, two = first.transfercmd("STOR snap.jpg"), second.transfercmd("STOR snap.jpg")
+        for start in range(0, 5004, 1000):
+            one.sendall(pictures[2][start : start + 1000])
+            two.sendall(pictures[3][start : start + 1000])
+        one.close()
+        assert first.voidresp().startswith("226")
+        two.close()
+        assert second.voidresp().startswith("226")
+
+    jobs = [job.path for job, _, _ in queue.jobs()]
+    assert len(jobs) == len(set(jobs)) == 4
+    assert sorted(path.read_bytes() for path in jobs) == sorted(pictures)
+    assert jobs[0].name == "snap.jpg"
+    assert all(re.fullmatch(r"snap-\d{8}T\d{6}Z(-\d+)?\.jpg", path.name) for path in jobs[1:])
+    assert not list((source.root / "porch").glob(".*"))
+
+
+def test_a_name_analysed_and_removed_before_is_not_given_again(
+    server: tuple[FtpSource, JobQueue],
+) -> None:
+    source, queue = server
+    with login(source) as client:
+        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(10))
+        [first] = [job.path for job, _, _ in queue.jobs()]
+        first.unlink()  # analysed and removed (remove_files): its events stay stored under its name
+        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(20))
+
+    second = [job.path for job, _, _ in queue.jobs()][1]
+    assert second != first
+    assert second.read_bytes() == b"\xff\xd8\xff\xe0" + bytes(20)
+
+
+ATTACKER = "127.0.0.2"  # another address on the loopback network
+
+
+def _hold(source: FtpSource, count: int) -> list[socket.socket]:
+    """``count`` connections from `ATTACKER` that never log in."""
+    assert source.address is not None
+    return [socket.create_connection(source.address, timeout=10, source_address=(ATTACKER, 0)) for _ in range(count)]
+
+
+def _closed_by_server(conn: socket.socket) -> bytes:
+    """Everything the server sends until it closes ``conn``."""
+    received = b""
+    while chunk := conn.recv(1000):
+        received += chunk
+    return received
+
+
+def test_fifty_connections_from_one_address_leave_the_cameras_room(
+    data_dir: Path, scripted_settings: MakeSettings, password_hash: str
+) -> None:
+    with serving(data_dir, scripted_settings(), password_hash, login_timeout_s=2) as (source, queue):
+        held = _hold(source, 50)
+        try:
+            with login(source) as camera:
+                assert upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100)).startswith("226")
+            replies = [_closed_by_server(conn) for conn in held]  # none logs in: all closed by the login timeout
+        finally:
+            for conn in held:
+                conn.close()
+
+    assert queued(queue) == [("snap.jpg", "porch", "ftp")]
+    refused = [r for r in replies if r.startswith(b"421")]
+    assert len(refused) == 50 - 8, "all but max_connections_per_address (8) refused at once"
+    assert [r.split(b"\r\n")[1] for r in replies if not r.startswith(b"421")] == [b"421 Login timed out."] * 8
+
+
+def test_failed_logins_ban_an_address_and_a_camera_still_uploads(
+    data_dir: Path, scripted_settings: MakeSettings, password_hash: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyftpdlib.handlers import FTPHandler
+
+    monkeypatch.setattr(FTPHandler, "auth_failed_timeout", 0.1)
+    with serving(data_dir, scripted_settings(), password_hash, ban_after_failures=3) as (source, queue):
+
+        def guess(_: int) -> str:
+            try:
+                with login(source, "porch", "guess", address=ATTACKER):
+                    return "in"
+            except (ftplib.error_perm, ftplib.error_temp) as err:
+                return str(err)[:3]
+            except (ConnectionError, EOFError):
+                return "closed"
+
+        with ThreadPoolExecutor(20) as pool:
+            guesses = pool.map(guess, range(20))
+            with login(source) as camera:  # while 20 wrong-password logins run in parallel
+                reply = upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100))
+            outcomes = sorted(guesses)
+
+        with pytest.raises(ftplib.error_temp, match="421 Too many failed logins"), login(source, address=ATTACKER):
+            pass
+        assert not source.banned("127.0.0.1")
+
+    assert reply.startswith("226")
+    assert queued(queue) == [("snap.jpg", "porch", "ftp")]
+    assert "in" not in outcomes
+    assert set(outcomes) <= {"421", "530", "closed"}

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from camsift.cli.common import ConfigOption, app, console, fail, settings_from
 from camsift.config import Settings
+from camsift.config.startup import detector_missing
 from camsift.detectors.rekognition import SERVICE
 from camsift.store.usage import Usage
 
@@ -40,6 +41,8 @@ def ai_api_command(
     except ImportError as err:
         fail(f"the detection API needs {err.name}; run: pip install 'camsift[ai-api]'", 2)
     settings = settings_from(config, {"detect.detector": detector})
+    if missing := detector_missing(settings.detect.detector):
+        fail(missing, 2)
     key = os.environ.get(API_KEY_VARIABLE)
     app_ = create_app(settings, api_key=SecretStr(key) if key else None)
     console.print(

@@ -37,8 +37,9 @@ def serve_command(
     ] = None,
 ) -> None:
     """Run the web app: review events, watch clips, manage faces and cameras (login required)."""
-    from camsift.web import serve
+    from camsift.web import need_extra, serve
 
+    need_extra()  # one line naming the extra, before anything is opened or printed
     settings = settings_from(config, {"data_dir": data_dir and str(data_dir)})
     with Store(settings.data_dir, settings.database) as store:
         if store.users.count() == 0:

@@ -23,8 +23,9 @@ class RetentionConfig(ConfigModel):
 
     Days follow Frigate's retention by object label: an event's snapshots, face
     pictures and clip live as long as its category says; pinned events are never
-    deleted. Days count from an event's start (UTC), or from a file's first frame
-    for footage with no event. Per camera (``cameras.<name>.retention``) only the
+    deleted. Days count from the arrival of an event's file (when camsift
+    received and analysed it), not from the recording date in the file, so an
+    imported archive is kept its full period. Per camera (``cameras.<name>.retention``) only the
     ``*_days`` keys and ``delete_footage`` are read; the rest is global.
     """
 

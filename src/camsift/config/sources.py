@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -42,6 +43,10 @@ class FolderSourceConfig(ConfigModel):
     def _one_action(self) -> FolderSourceConfig:
         if self.delete_after and self.move_to is not None:
             raise ValueError("choose delete_after or move_to, not both")
+        if self.move_to is not None:  # lexically (validation reads no disk); the source checks links at start
+            moved, watched = (Path(os.path.abspath(p.expanduser())) for p in (self.move_to, self.path))
+            if moved.is_relative_to(watched):
+                raise ValueError(f"move_to {self.move_to} is inside the watched folder {self.path}")
         return self
 
 
@@ -72,6 +77,15 @@ class FtpSourceConfig(ConfigModel):
     )
     max_size_mb: float = Field(200.0, gt=0, description="Largest upload in MB; a bigger one is aborted and deleted")
     max_connections: int = Field(32, ge=1, description="Simultaneous connections")
+    max_connections_per_address: int = Field(
+        8, ge=1, description="Simultaneous connections from one address (more are refused with 421)"
+    )
+    login_timeout_s: Seconds = Field(30.0, description="Seconds a connection may stay without logging in")
+    idle_timeout_s: Seconds = Field(120.0, description="Seconds a logged-in connection may stay idle")
+    ban_after_failures: int = Field(
+        5, ge=0, description="Failed logins from one address within ban_s that ban it (0: never ban)"
+    )
+    ban_s: Seconds = Field(900.0, description="Seconds an address is banned for, and over which failures count")
     remove_files: bool = Field(False, description="Delete each upload once it has been analysed and recorded")
 
     @field_validator("passive_ports")

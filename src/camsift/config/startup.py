@@ -17,7 +17,7 @@ from camsift.config.base import ConfigKeyError
 if TYPE_CHECKING:
     from camsift.config.settings import Settings
 
-__all__ = ["check_files", "check_libraries"]
+__all__ = ["check_files", "check_libraries", "detector_missing"]
 
 Loc = tuple[str | int, ...]
 
@@ -66,6 +66,15 @@ def _libraries(settings: Settings) -> Iterator[tuple[Loc, str, str]]:
         if s.detect.detector in _DETECTOR_LIBRARIES:
             module, extra = _DETECTOR_LIBRARIES[s.detect.detector]
             yield settings.key_of(camera, "detect", "detector"), module, extra
+
+
+def detector_missing(detector: str) -> str | None:
+    """Why ``detector`` cannot run here (its extra is not installed, with the ``pip install``), or ``None``."""
+    if detector in _DETECTOR_LIBRARIES:
+        module, extra = _DETECTOR_LIBRARIES[detector]
+        if not _installed(module):
+            return f"detector {detector!r} needs {module}, which is not installed: pip install 'camsift[{extra}]'"
+    return None
 
 
 def _installed(module: str) -> bool:

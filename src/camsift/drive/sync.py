@@ -193,12 +193,13 @@ def sync(
 def _copy(fat: FatImage, entry: FatEntry, dest: Path) -> Path:
     """Copy ``entry`` to a hidden ``.part`` beside its final place under ``dest`` (fsync'd, times kept)."""
     target = dest / entry.path
-    if not target.resolve().is_relative_to(dest.resolve()):
+    if not target.parent.resolve().is_relative_to(dest.resolve()):  # a link at the name itself is replaced
         raise DriveError(f"{entry.path}: a name that leaves the destination folder")
     part = target.with_name(f".{target.name}.part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with part.open("wb") as out:
+        part.unlink(missing_ok=True)  # a copy cut short, or a link: never written through
+        with part.open("xb") as out:
             size = fat.copy(entry, out)
             out.flush()
             os.fsync(out.fileno())

@@ -20,6 +20,8 @@ Example:
 from __future__ import annotations
 
 import importlib
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +29,7 @@ from typing import Protocol
 from camsift.config import Settings, SourceConfig
 from camsift.errors import ConfigError
 
-__all__ = ["Intake", "Source", "available", "create", "register"]
+__all__ = ["Intake", "Source", "available", "contained", "create", "files_within", "register"]
 
 # kind -> module that registers it; imported only when that kind is configured.
 _MODULES: dict[str, str] = {
@@ -53,6 +55,10 @@ class Intake(Protocol):
 
     def report(self, source: str, kind: str, state: str, detail: str = "", error: str | None = None) -> None:
         """Publish a source's state for ``camsift status`` (``detail`` and ``error`` carry no secret)."""
+        ...
+
+    def known(self, path: Path) -> bool:
+        """Whether a file was ever handed in or stored under ``path`` (a new file there would replace its events)."""
         ...
 
 
@@ -82,6 +88,64 @@ class Source(Protocol):
     def processed(self, path: Path, events: int) -> None:
         """Called by the service after a file from this source is analysed and stored, with its event count."""
         ...
+
+
+def contained(folder: Path, path: Path) -> bool:
+    """Whether ``path`` is really inside ``folder``: no symbolic link on the way from ``folder`` to it.
+
+    A source reads, moves and deletes only such files: a link in its folder
+    (``settings.jpg -> ../outside/settings.conf``, ``loop -> .``) is never
+    followed, so nothing outside the folder is ever read or touched, and a
+    link pointing inside the folder loses nothing (its target is seen itself).
+
+    Args:
+        folder: The source's folder, absolute and resolved.
+        path: An absolute path under ``folder``.
+    """
+    try:
+        inner = path.relative_to(folder)
+    except ValueError:
+        return False
+    step = folder
+    for part in inner.parts:
+        step = step / part
+        if part in ("..", ".") or step.is_symlink():
+            return False
+    return True
+
+
+def _regular(path: Path) -> bool:
+    """A regular file itself (not a link, a pipe or a device)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def files_within(folder: Path, top: Path | None = None) -> list[Path]:
+    """Media files under ``top`` (default ``folder``), recursively, sorted, never through a symbolic link.
+
+    Hidden files and folders (``.name``) and partial downloads are skipped, as by `camsift.scanner.collect`;
+    links to files or folders (and loops) are skipped too (see `contained`).
+
+    Args:
+        folder: The source's folder, absolute and resolved.
+        top: A folder under ``folder`` to look in (one that just appeared).
+    """
+    from camsift import media
+
+    top = folder if top is None else top
+    if not contained(folder, top) or not top.is_dir():
+        return []
+    found: list[Path] = []
+    for where, dirs, files in os.walk(top):  # never descends into a link to a folder (followlinks=False)
+        here = Path(where)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d).is_symlink()]
+        for name in files:
+            path = here / name
+            if not name.startswith(".") and path.suffix.lower() in media.MEDIA_SUFFIXES and _regular(path):
+                found.append(path)
+    return sorted(found)
 
 
 def register(kind: str) -> Callable[[Callable[..., Source]], Callable[..., Source]]:

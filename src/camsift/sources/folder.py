@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import threading
 import time
 from pathlib import Path
@@ -20,8 +21,8 @@ from camsift import media
 from camsift.config import FolderSourceConfig, Settings
 from camsift.errors import CamsiftError
 from camsift.logs import get_logger
-from camsift.scanner import camera_for, collect
-from camsift.sources import Intake, register
+from camsift.scanner import camera_for
+from camsift.sources import Intake, contained, files_within, register
 
 __all__ = ["FolderSource"]
 
@@ -65,7 +66,10 @@ class FolderSource:
             self._thread.join(timeout=5)
 
     def processed(self, path: Path, events: int) -> None:
-        """Delete or move the file, as configured."""
+        """Delete or move the file, as configured; never anything outside the folder (see `contained`)."""
+        if (self.config.delete_after or self.config.move_to is not None) and not contained(self.folder, path):
+            log.warning("not clearing away a file reached through a link", source=self.name, path=str(path))
+            return
         try:
             if self.config.delete_after:
                 path.unlink(missing_ok=True)
@@ -114,7 +118,7 @@ class FolderSource:
         ):
             if not caught_up:  # files already there; looked for once the watch runs, so none slips between
                 caught_up = True
-                for path in collect([self.folder]):
+                for path in files_within(self.folder):
                     self._note(path)
                 self._report("running")
                 log.info("watching folder", source=self.name, folder=str(self.folder), catching_up=len(self._waiting))
@@ -122,8 +126,10 @@ class FolderSource:
                 path = Path(name)
                 if change == watchfiles.Change.deleted:
                     self._waiting.pop(path, None)
+                elif not contained(self.folder, path):  # through a link (or a loop): never followed
+                    continue
                 elif path.is_dir():  # files can land in a new folder before it is watched: look inside
-                    for inner in collect([path]):
+                    for inner in files_within(self.folder, path):
                         self._note(inner)
                 else:
                     self._note(path)
@@ -132,8 +138,10 @@ class FolderSource:
     def _note(self, path: Path) -> None:
         """Start (or restart) the settle clock of a file that appeared or changed."""
         try:
-            st = path.stat()
+            st = path.lstat()
         except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):  # gone, a link, a pipe or a device
             self._waiting.pop(path, None)
             return
         self._waiting[path] = (st.st_size, st.st_mtime_ns, time.monotonic())
@@ -149,6 +157,9 @@ class FolderSource:
             if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
                 self._waiting[path] = (st.st_size, st.st_mtime_ns, now)
             elif now - since >= self.config.settle_s and os.access(path, os.R_OK):
+                if not contained(self.folder, path):  # replaced by a link while it settled
+                    del self._waiting[path]
+                    continue
                 camera = camera_for(path, self.settings, self.config.camera)
                 try:
                     new = self.intake.submit(path, camera, self.name, self.kind)

@@ -6,20 +6,37 @@ to ``<root>/<user>/``, passwords kept only as Argon2 hashes
 one thread of the service's main process; analysis happens elsewhere, so a
 slow detector never delays an upload.
 
-An upload is written to ``.<name>.part`` and, once the client has sent it
-all, checked and made durable *before* the client is told ``226 Transfer
-complete``: fsync, a look at its first bytes (a file that is not the image or
-clip its suffix says is deleted with ``550`` and a log line saying why),
-rename to its name, then a row in the job queue. A camera therefore never
-sees a success for an upload that a crash could lose. An upload larger than
-``max_size_mb`` is cut off with ``552`` and deleted; an interrupted one is
-deleted.
+An upload is written to a temporary file of its own (``.<name>.<random>.part``,
+created exclusively, so two uploads of one name never mix) and, once the
+client has sent it all, checked and made durable *before* the client is told
+``226 Transfer complete``: fsync, a look at its first bytes (a file that is
+not the image or clip its suffix says is deleted with ``550`` and a log line
+saying why), an atomic move to a name no other file has had (``snap.jpg``, or
+``snap-20261207T175901Z.jpg`` once a ``snap.jpg`` was received: a camera
+uploading to a fixed name every second never overwrites an upload not yet
+analysed, nor the events of one analysed before), then a row in the job
+queue. A camera therefore never sees a success for an upload that a crash
+could lose. An upload larger than ``max_size_mb`` is cut off with ``552`` and
+deleted; an interrupted one is deleted. Symbolic links in a camera's folder
+are never followed (see `camsift.sources.contained`).
+
+One client cannot block the cameras: at most ``max_connections_per_address``
+connections from one address, a connection that has not logged in within
+``login_timeout_s`` (or is idle for ``idle_timeout_s``) is closed, and an
+address with ``ban_after_failures`` failed logins within ``ban_s`` is banned
+for ``ban_s`` (logged; its connections are refused with ``421`` and its
+logins refused without the cost of checking a password).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +45,7 @@ from camsift.config import FtpSourceConfig, Settings
 from camsift.errors import AuthError, CamsiftError, MediaError, SourceError
 from camsift.layout import DataDir
 from camsift.logs import get_logger
-from camsift.sources import Intake, register
+from camsift.sources import Intake, contained, register
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -73,10 +90,52 @@ def _hasher() -> PasswordHasher:
 
 
 def _final_name(part: Path) -> Path:
-    """``dir/.name.part`` -> ``dir/name`` (STOU's temporary names are already final)."""
+    """``dir/.name.<random>.part`` -> ``dir/name`` (STOU's temporary names are already final)."""
     if part.name.startswith(".") and part.name.endswith(".part"):
-        return part.with_name(part.name[1 : -len(".part")])
+        return part.with_name(part.name[1 : -len(".part")].rpartition(".")[0])
     return part
+
+
+def _open_part(path: Path) -> Any:
+    """A new temporary file for an upload to ``path``, open for writing: ``.<name>.<random>.part``.
+
+    Created exclusively (``x`` mode, which also refuses to follow a link), so
+    no two uploads share one and no link is written through.
+    """
+    while True:
+        part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            return part.open("xb")
+        except FileExistsError:
+            continue
+
+
+def _candidates(name: Path) -> Any:
+    """Final names for an upload to ``name``: itself, then with its arrival time (UTC), then numbered."""
+    yield name
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    yield name.with_name(f"{name.stem}-{stamp}{name.suffix}")
+    n = 2
+    while True:
+        yield name.with_name(f"{name.stem}-{stamp}-{n}{name.suffix}")
+        n += 1
+
+
+def _place(part: Path, final: Path) -> bool:
+    """Give ``part`` the name ``final`` if no file has it, atomically; ``False`` if one has."""
+    try:
+        os.link(part, final, follow_symlinks=False)  # fails if ``final`` exists, even as a link
+    except FileExistsError:
+        return False
+    except OSError as err:  # a file system without hard links (FAT, some shares): rename, checked first
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if os.path.lexists(final):
+            return False
+        os.rename(part, final)
+        return True
+    part.unlink()
+    return True
 
 
 @register("ftp")
@@ -104,6 +163,8 @@ class FtpSource:
         self.address: tuple[str, int] | None = None
         self.received = 0
         self.rejected = 0
+        self._failures: dict[str, deque[float]] = {}  # address -> monotonic times of its recent failed logins
+        self._banned: dict[str, float] = {}  # address -> monotonic time its ban ends
 
     def start(self) -> None:
         """Open the port and serve on a thread of its own."""
@@ -122,6 +183,7 @@ class FtpSource:
                 f"sources.{self.name}: cannot listen on {self.config.host}:{self.config.port}: {err.strerror or err}"
             ) from err
         server.max_cons = self.config.max_connections
+        server.max_cons_per_ip = self.config.max_connections_per_address
         self.address = server.address
         self._thread = threading.Thread(target=self._serve, args=(server,), name=f"source-{self.name}", daemon=True)
         self._thread.start()
@@ -143,8 +205,8 @@ class FtpSource:
         self._report("stopped")
 
     def processed(self, path: Path, events: int) -> None:
-        """With ``remove_files``, delete the upload once analysed."""
-        if self.config.remove_files:
+        """With ``remove_files``, delete the upload once analysed (never through a link)."""
+        if self.config.remove_files and contained(self.root, path):
             path.unlink(missing_ok=True)
 
     def _report(self, state: str, error: str | None = None) -> None:
@@ -152,16 +214,49 @@ class FtpSource:
         detail = f"ftp://{where} ({self.received} received, {self.rejected} rejected)"
         self.intake.report(self.name, self.kind, state, detail, error)
 
-    def authenticate(self, username: str, password: str) -> None:
-        """Check a login against the configured hashes.
+    def authenticate(self, username: str, password: str, address: str = "") -> None:
+        """Check a login from ``address`` against the configured hashes; a failure counts towards a ban.
 
         Raises:
-            AuthError: unknown user or wrong password (the message names neither the password nor the hash).
+            AuthError: unknown user, wrong password, or a banned address (whose password is not even
+                checked); the message names neither the password nor the hash.
         """
+        if self.banned(address):
+            raise AuthError(f"login refused for user {username!r}: address banned")
         user = self.config.users.get(username)
         if user is None or not verify_password(user.password_hash, password):
-            log.warning("FTP login refused", source=self.name, user=username)
+            log.warning("FTP login refused", source=self.name, user=username, address=address)
+            self._failed(address)
             raise AuthError(f"login refused for user {username!r}")
+        self._failures.pop(address, None)
+
+    def banned(self, address: str) -> bool:
+        """Whether ``address`` is banned now (after ``ban_after_failures`` failed logins within ``ban_s``)."""
+        until = self._banned.get(address)
+        if until is not None and time.monotonic() >= until:
+            del self._banned[address]
+            return False
+        return until is not None
+
+    def _failed(self, address: str) -> None:
+        limit = self.config.ban_after_failures
+        if not address or limit == 0:
+            return
+        now = time.monotonic()
+        failures = self._failures.setdefault(address, deque())
+        failures.append(now)
+        while failures and failures[0] < now - self.config.ban_s:
+            failures.popleft()
+        if len(failures) >= limit:
+            del self._failures[address]
+            self._banned[address] = now + self.config.ban_s
+            log.warning(
+                "FTP address banned after failed logins",
+                source=self.name,
+                address=address,
+                failures=limit,
+                ban_s=self.config.ban_s,
+            )
 
     def accept(self, part: Path, camera: str) -> str | None:
         """Make a received upload durable work; returns the FTP error reply if it is refused.
@@ -177,7 +272,8 @@ class FtpSource:
         if reason is not None:
             self._refuse(part, final, reason)
             return f"550 Not accepted: {reason}; deleted."
-        os.replace(part, final)
+        if part != final:
+            final = next(c for c in _candidates(final) if not self.intake.known(c) and _place(part, c))
         try:
             self.intake.submit(final, camera, self.name, self.kind)
         except CamsiftError as err:
@@ -212,16 +308,18 @@ def _handler_class(source: FtpSource) -> Any:
     class Authorizer(DummyAuthorizer):  # type: ignore[misc]
         def validate_authentication(self, username: str, password: str, handler: Any) -> None:
             try:
-                source.authenticate(username, password)
+                source.authenticate(username, password, handler.remote_ip)
             except AuthError as err:
                 raise AuthenticationFailed("Authentication failed.") from err
 
     class UploadFS(AbstractedFS):  # type: ignore[misc]
+        def validpath(self, path: str) -> bool:
+            return bool(super().validpath(path)) and contained(Path(self.root), Path(path))
+
         def open(self, filename: str, mode: str) -> Any:
             if "w" not in mode:
                 return super().open(filename, mode)
-            path = Path(filename)
-            return path.with_name(f".{path.name}.part").open(mode)
+            return _open_part(Path(filename))
 
     class DataChannel(DTPHandler):  # type: ignore[misc]
         def handle_read(self) -> None:
@@ -257,6 +355,28 @@ def _handler_class(source: FtpSource) -> Any:
             else None
         )
         masquerade_address = source.config.masquerade_address
+        timeout = source.config.idle_timeout_s
+        _login_timer: Any = None
+
+        def handle(self) -> None:
+            if source.banned(self.remote_ip):
+                self.respond("421 Too many failed logins from your address; try again later.")
+                self.close_when_done()
+                return
+            self._login_timer = self.ioloop.call_later(
+                source.config.login_timeout_s, self._login_expired, _errback=self.handle_error
+            )
+            super().handle()
+
+        def _login_expired(self) -> None:
+            if not self.authenticated and not self._closed and not self._closing:
+                self.respond("421 Login timed out.")
+                self.close_when_done()
+
+        def close(self) -> None:
+            if self._login_timer is not None and not self._login_timer.cancelled:
+                self._login_timer.cancel()
+            super().close()
 
         def on_incomplete_file_received(self, file: str) -> None:
             source.incomplete(Path(file), "the transfer did not complete")

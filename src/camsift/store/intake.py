@@ -21,6 +21,7 @@ class DatabaseIntake:
     """
 
     def __init__(self, store: Store, wake: Callable[[], None] | None = None) -> None:
+        self.store = store
         self.queue = store.jobs
         self.board = store.board
         self._wake = wake
@@ -35,3 +36,7 @@ class DatabaseIntake:
     def report(self, source: str, kind: str, state: str, detail: str = "", error: str | None = None) -> None:
         """See `camsift.sources.Intake.report`."""
         self.board.report(f"source:{source}", kind, state, detail, error=error)
+
+    def known(self, path: Path) -> bool:
+        """See `camsift.sources.Intake.known`."""
+        return self.queue.known(path) or self.store.file(path) is not None

@@ -124,6 +124,12 @@ class JobQueue:
             raise StorageError(f"{path}: cannot queue: {err.__class__.__name__}") from err
         return True
 
+    def known(self, path: Path) -> bool:
+        """Whether any job (in any state, until pruned) was ever queued for ``path``."""
+        query = sa.select(jobs_table.c.id).where(jobs_table.c.path == str(path)).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def claim(self, limit: int, lease_s: float, max_attempts: int, skip: frozenset[str] = frozenset()) -> list[Job]:
         """Lease up to ``limit`` jobs, oldest first.
 

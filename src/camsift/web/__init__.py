@@ -38,7 +38,12 @@ START_TIMEOUT_S = 10.0
 STATIC = Path(__file__).parent / "static"
 
 
-def _need_extra() -> None:
+def need_extra() -> None:
+    """Check that the ``web`` extra is installed, before anything starts.
+
+    Raises:
+        DetectorError: one of its libraries is missing; the message names the ``pip install`` to run.
+    """
     try:
         import fastapi  # noqa: F401
         import jinja2  # noqa: F401
@@ -66,7 +71,7 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
         DetectorError: the ``web`` extra is not installed.
         StorageError: the store cannot be opened.
     """
-    _need_extra()
+    need_extra()
     from contextlib import asynccontextmanager
 
     from fastapi import Depends, FastAPI, Request

@@ -475,9 +475,8 @@ def _time(when: datetime | None) -> float | None:
 @router.get("/stats")
 def stats(state: State) -> Stats:
     """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows)."""
-    from camsift.store.queue import JobQueue
 
-    depth = JobQueue(state.store.engine).depth()
+    depth = state.store.jobs.depth()
     running = state.board.service_running(state.settings.service.stale_s)
     sources = [
         SourceStats(
