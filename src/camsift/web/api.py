@@ -9,7 +9,6 @@ API token; state changes made with a session cookie need the CSRF token.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,21 +16,33 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from camsift import __version__
+from camsift import __version__, frigate
 from camsift.config import FalsePositive
 from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.layout import DataDir
 from camsift.liveview import LIVE_EVERY_S
 from camsift.overrides import add_false_positive
+from camsift.redaction import REDACTED, redact
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
 from camsift.web.state import WebState
 
-__all__ = ["EventOut", "StoredInt", "event_out", "media_file", "public_router", "router", "web_state"]
+__all__ = [
+    "REDACTED",
+    "EventOut",
+    "StoredInt",
+    "camera_names",
+    "event_out",
+    "media_file",
+    "public_router",
+    "redact",
+    "router",
+    "web_state",
+]
 
 public_router = APIRouter(prefix="/api", tags=["health"])
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
@@ -446,7 +457,22 @@ class SourceStats(BaseModel):
 
 
 class CameraStats(BaseModel):
-    """One camera in ``/api/stats``."""
+    """One camera in ``/api/stats``: Frigate's figures (frames per second, process ids) and camsift's.
+
+    camsift does not measure frame rates per camera: ``camera_fps`` and ``process_fps`` are
+    ``detect.fps`` while a live stream is reading and 0 otherwise; ``detection_fps`` and ``skipped_fps`` are 0.
+    """
+
+    camera_fps: float = 0.0
+    process_fps: float = 0.0
+    skipped_fps: float = 0.0
+    detection_fps: float = 0.0
+    detection_enabled: int = 1
+    pid: int | None = None
+    capture_pid: int | None = None
+    ffmpeg_pid: int | None = None
+    audio_rms: float = 0.0
+    audio_dBFS: float = 0.0  # noqa: N815 (Frigate's name)
 
     source: str | None = Field(description="The source that feeds it, where the config says")
     state: str | None = Field(
@@ -458,9 +484,34 @@ class CameraStats(BaseModel):
     events: int
 
 
-class Stats(BaseModel):
-    """Service, queue, sources and per-camera figures (Frigate's ``/api/stats``, camsift's fields)."""
+class ServiceStats(BaseModel):
+    """Frigate's ``service`` block of ``/api/stats``."""
 
+    uptime: int = Field(description="Seconds since 'camsift run' started (0 when it is not running)")
+    version: str = Field(description="What /api/version answers")
+    latest_version: str
+    storage: dict[str, dict[str, float | str]] = Field(description="Per path: total, used, free in MB, mount_type")
+    temperatures: dict[str, float]
+    last_updated: int = Field(description="Unix seconds of these figures")
+
+
+class DetectorStats(BaseModel):
+    """One detector in Frigate's ``detectors`` block."""
+
+    inference_speed: float = Field(description="Milliseconds per inference (not measured: 0)")
+    detection_start: float
+    pid: int | None
+
+
+class Stats(BaseModel):
+    """Service, queue, sources and per-camera figures: Frigate's ``/api/stats`` keys and camsift's."""
+
+    service: ServiceStats
+    detectors: dict[str, DetectorStats]
+    detection_fps: float
+    cpu_usages: dict[str, dict[str, str]]
+    gpu_usages: dict[str, dict[str, str]]
+    processes: dict[str, dict[str, int | None]]
     running: bool = Field(description="'camsift run' reported itself within three heartbeats")
     queue: dict[str, int | float | None]
     sources: list[SourceStats]
@@ -472,13 +523,43 @@ def _time(when: datetime | None) -> float | None:
     return None if when is None else when.timestamp()
 
 
+def camera_names(state: WebState) -> list[str]:
+    """Every camera the API knows: configured, fed by a source, or with stored events (sorted).
+
+    ``/api/stats`` and ``/api/config`` list the same cameras: Frigate's clients look each camera of the
+    one up in the other.
+    """
+    latest = state.store.cameras()
+    return sorted({*state.settings.cameras, *latest, *camera_sources(state)})
+
+
+def _storage(state: WebState) -> dict[str, dict[str, float | str]]:
+    import shutil
+
+    try:
+        usage = shutil.disk_usage(state.settings.data_dir)
+    except OSError:
+        return {}
+    mb = 1024 * 1024
+    return {
+        "/media/frigate/clips": {
+            "total": round(usage.total / mb, 1),
+            "used": round(usage.used / mb, 1),
+            "free": round(usage.free / mb, 1),
+            "mount_type": "",
+        }
+    }
+
+
 @router.get("/stats")
 def stats(state: State) -> Stats:
-    """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows)."""
+    """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows), with
+    Frigate's ``service``, ``detectors``, ``detection_fps`` and per-camera ``*_fps`` keys."""
     from camsift.store.queue import JobQueue
 
     depth = JobQueue(state.store.engine).depth()
     running = state.board.service_running(state.settings.service.stale_s)
+    components = state.board.components()
     sources = [
         SourceStats(
             name=p.name,
@@ -489,17 +570,24 @@ def stats(state: State) -> Stats:
             last_error=p.last_error,
             last_error_time=_time(p.last_error_utc),
         )
-        for p in state.board.components()
+        for p in components
     ]
     parts = {p.name: p for p in sources}
+    pids = {p.name: p.pid for p in components}
     latest = state.store.latest_per_camera()
     feeds = camera_sources(state)
-    names = sorted({*state.settings.cameras, *latest, *feeds})
+    live = stream_cameras(state)
     cameras = {}
-    for name in names:
-        part = parts.get(f"source:{feeds[name]}") if name in feeds else None
-        part = parts.get(f"source:{name}", part)  # a live view reports under its camera's name
+    for name in camera_names(state):
+        key = f"source:{name}" if f"source:{name}" in parts else f"source:{feeds.get(name)}"
+        part = parts.get(key)  # a live view reports under its camera's name
+        reading = running and part is not None and part.state in ("running", "recording") and name in live
+        fps = state.settings.for_camera(name).detect.fps if reading else 0.0
         cameras[name] = CameraStats(
+            camera_fps=fps,
+            process_fps=fps,
+            pid=pids.get(key),
+            capture_pid=pids.get(key),
             source=feeds.get(name),
             state=part.state if part else None,
             detail=camera_detail(part.detail, name) if part else "",
@@ -507,7 +595,24 @@ def stats(state: State) -> Stats:
             last_event_time=_time(latest[name].start_utc) if name in latest else None,
             events=state.store.count_events(camera=name),
         )
+    service = next((p for p in components if p.name == "service"), None)
+    now = datetime.now(UTC)
+    uptime = int((now - service.started_utc).total_seconds()) if running and service and service.started_utc else 0
+    detector = state.settings.detect.detector
     return Stats(
+        service=ServiceStats(
+            uptime=max(0, uptime),
+            version=frigate.version(),
+            latest_version=frigate.version(),
+            storage=_storage(state),
+            temperatures={},
+            last_updated=int(now.timestamp()),
+        ),
+        detectors={detector: DetectorStats(inference_speed=0.0, detection_start=0.0, pid=service and service.pid)},
+        detection_fps=0.0,
+        cpu_usages={},
+        gpu_usages={},
+        processes={},
         running=running,
         queue={"waiting": depth.pending, "in_analysis": depth.leased, "oldest_waiting": _time(depth.oldest_utc)},
         sources=sources,
@@ -516,30 +621,42 @@ def stats(state: State) -> Stats:
     )
 
 
-REDACTED = "**********"
-_SECRET_KEY = re.compile(r"pass|secret|token|hash|key_file", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """A JSON config with secrets replaced: keys naming a password, token, secret or hash, user:password@ in URLs.
-
-    ``SecretStr`` fields (apprise URLs, stream and MQTT passwords) are already
-    ``**********`` in pydantic's JSON dump.
-    """
-    if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    if isinstance(value, str):
-        if _SECRET_KEY.search(key) and value:
-            return REDACTED
-        return _URL_USERINFO.sub(rf"\g<scheme>{REDACTED}@", value)
-    return value
-
-
 @router.get("/config")
 def config(state: State) -> dict[str, Any]:
-    """The configuration in effect (camera overrides merged), secrets redacted."""
-    doc: dict[str, Any] = redact(state.settings.model_dump(mode="json"))
-    return doc
+    """The configuration in effect (camera overrides merged), secrets redacted (`camsift.redaction`).
+
+    camsift's keys, with Frigate's over them where Frigate's clients read them: ``cameras`` (each camera's
+    camsift overrides plus Frigate's keys, `camsift.frigate.camera_config`), ``mqtt`` (camsift's keys plus
+    ``user``), ``model``, ``detectors``, ``go2rtc``, ``version`` …
+    """
+    doc: dict[str, Any] = state.settings.model_dump(mode="json")
+    live = stream_cameras(state)
+    names = camera_names(state)
+    shaped = frigate.frigate_config(state.settings, {name: name in live for name in names})
+    own_cameras = doc.pop("cameras")
+    own_mqtt = doc.pop("mqtt")
+    doc.update(shaped)
+    doc["cameras"] = {name: {**(own_cameras.get(name) or {}), **shaped["cameras"][name]} for name in names}
+    doc["mqtt"] = {**own_mqtt, **shaped["mqtt"]}
+    redacted: dict[str, Any] = redact(doc)
+    return redacted
+
+
+@public_router.get("/version", response_class=PlainTextResponse)
+def version() -> PlainTextResponse:
+    """Frigate's version string with camsift's as a tag (`camsift.frigate.version`), as plain text; needs no
+    login (as ``/api/health``, it says nothing about the footage)."""
+    return PlainTextResponse(frigate.version())
+
+
+class Profile(BaseModel):
+    """Who is logged in (Frigate's ``/api/profile``)."""
+
+    username: str
+    role: Literal["admin", "viewer"]
+
+
+@router.get("/profile")
+def profile(user: User) -> Profile:
+    """The logged-in user; every camsift user is an admin."""
+    return Profile(username=user.user.name, role="admin")
