@@ -85,3 +85,98 @@ def test_config_zones_per_camera_and_secrets_redacted(tmp_path: Path) -> None:
     assert config["mqtt"]["topic_prefix"] == "frigate"
     assert set(get(b, "/api/stats")["cameras"]) == {"drive", "front"}
     clients.close()
+
+
+def test_events_take_frigates_filters_and_have_its_shape(browser: Browser) -> None:
+    every = get(browser, "/api/events")
+    item = every[0]
+
+    assert {"id", "camera", "label", "sub_label", "zones", "start_time", "end_time", "has_clip", "has_snapshot"} <= set(
+        item
+    )
+    assert item["retain_indefinitely"] is False
+    assert item["false_positive"] is False
+    assert item["data"]["type"] == "object"
+    x, y, w, h = item["data"]["box"]
+    assert all(0 <= v < 1 for v in (x, y))
+    assert all(0 < v <= 1 for v in (w, h))
+    assert item["data"]["top_score"] >= 0.5
+    assert "source" not in item  # no file system paths
+    two = get(browser, "/api/events", cameras="street,hall")
+    assert {e["camera"] for e in two} == {"street", "hall"}
+    assert len(get(browser, "/api/events", cameras="all", labels="all")) == len(every)
+    assert get(browser, "/api/events", labels="car,dog") == []
+    assert {e["camera"] for e in get(browser, "/api/events", sub_labels="unknown")} == {"hall"}
+    assert all(e["sub_label"] is None for e in get(browser, "/api/events", sub_label="None"))
+    assert get(browser, "/api/events", zones="gate") == []
+    assert len(get(browser, "/api/events", has_snapshot=1)) == len(every)
+    assert get(browser, "/api/events", has_snapshot=0) == []
+    assert get(browser, "/api/events", in_progress=1) == []
+    assert len(get(browser, "/api/events", in_progress=0, include_thumbnails=0)) == len(every)
+    assert get(browser, "/api/events", min_score=1.0) == []
+    with_thumbs = get(browser, "/api/events", limit=1, include_thumbnails=1)
+    import base64
+
+    assert base64.b64decode(with_thumbs[0]["thumbnail"])[:3] == b"\xff\xd8\xff"
+    refused = browser.client.get("/api/events", params={"min_length": 5})
+    assert refused.status_code == 400
+    assert "min_length" in refused.json()["message"]
+    neutral = {"sort": "date_desc", "time_range": "00:00,24:00"}
+    assert browser.client.get("/api/events", params=neutral).status_code == 200
+
+
+def test_favorites_retain_sub_label_and_false_positive(browser: Browser) -> None:
+    c, headers = browser.client, {"X-CSRF-Token": browser.csrf}
+    event = get(browser, "/api/events", cameras="corridor")[0]
+    url = f"/api/events/{event['id']}"
+
+    kept = c.post(f"{url}/retain", headers=headers).json()
+    assert kept["success"] is True
+    assert kept["message"] == f"Event {event['id']} retained"
+    assert [e["id"] for e in get(browser, "/api/events", favorites=1)] == [event["id"]]
+    named = c.post(f"{url}/sub_label", headers=headers, json={"subLabel": "Ann, Bob", "subLabelScore": 0.87})
+    assert named.json() == {"success": True, "message": f"Event {event['id']} sub label set to Ann, Bob"}
+    got = get(browser, url)
+    assert (got["sub_label"], got["sub_label_score"]) == ("Ann, Bob", 0.87)
+    assert [e["id"] for e in get(browser, "/api/events", sub_labels="Bob")] == [event["id"]]
+    assert [e["id"] for e in get(browser, "/api/events", sub_label="Ann")] == [event["id"]]
+    assert get(browser, "/api/events", sub_labels="An") == []
+    assert c.post(f"{url}/sub_label", headers=headers, json={"subLabel": ""}).json()["success"] is True
+    assert get(browser, url)["sub_label"] is None
+    assert c.put(f"{url}/false_positive", headers=headers).json()["success"] is True
+    assert get(browser, url)["false_positive"] is True
+    assert c.delete(f"{url}/retain", headers=headers).json()["retain_indefinitely"] is False
+    missing = c.post("/api/events/nope/sub_label", headers=headers, json={"subLabel": "Ann"})
+    assert missing.status_code == 404
+    assert missing.json()["success"] is False
+
+
+def test_pictures_with_frigates_parameters(browser: Browser) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    c = browser.client
+    event = get(browser, "/api/events", cameras="street")[0]
+    url = f"/api/events/{event['id']}"
+
+    def size(response: Any) -> tuple[int, int]:
+        assert response.status_code == 200, response.text
+        with Image.open(BytesIO(response.content)) as image:
+            return image.size
+
+    full = size(c.get(f"{url}/snapshot.jpg"))
+    small = size(c.get(f"{url}/snapshot.jpg", params={"h": 120, "quality": 60}))
+    assert small[1] == 120
+    assert abs(small[0] / small[1] - full[0] / full[1]) < 0.05
+    cropped = size(c.get(f"{url}/snapshot.jpg", params={"crop": 1, "bbox": 1}))
+    assert cropped[0] < full[0]
+    webp = c.get(f"{url}/thumbnail.webp")
+    assert webp.headers["content-type"] == "image/webp"
+    assert webp.content[8:12] == b"WEBP"
+    assert size(c.get("/api/street/latest.jpg", params={"h": 100}))[1] == 100
+    assert c.get("/api/street/person/snapshot.jpg").content[:3] == b"\xff\xd8\xff"
+    assert size(c.get("/api/street/person/snapshot.jpg", params={"h": 90}))[1] == 90
+    assert c.get("/api/street/car/snapshot.jpg").status_code == 404
+    assert c.get("/api/street/person/thumbnail.jpg").content[:3] == b"\xff\xd8\xff"
+    assert c.get("/api/street/person/clip.mp4").headers["content-type"] == "video/mp4"

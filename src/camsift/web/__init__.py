@@ -116,7 +116,8 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, err: HTTPException) -> Response:
         if request.url.path.startswith("/api/") or request.method != "GET" or err.status_code in (401, 429):
-            return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=err.headers)
+            body = {"detail": err.detail, "success": False, "message": str(err.detail)}  # camsift's and Frigate's
+            return JSONResponse(body, status_code=err.status_code, headers=err.headers)
         page = pages.templates.TemplateResponse(
             request, "error.html", {"user": None, "flash": None, "status": err.status_code, "detail": err.detail}
         )
