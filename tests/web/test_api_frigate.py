@@ -180,3 +180,72 @@ def test_pictures_with_frigates_parameters(browser: Browser) -> None:
     assert c.get("/api/street/car/snapshot.jpg").status_code == 404
     assert c.get("/api/street/person/thumbnail.jpg").content[:3] == b"\xff\xd8\xff"
     assert c.get("/api/street/person/clip.mp4").headers["content-type"] == "video/mp4"
+
+
+def test_frigate_login_gives_a_jwt_cookie_that_opens_the_api(empty_browser: Browser) -> None:
+    import jwt
+    from fastapi.testclient import TestClient
+
+    from web.helpers import PASSWORD
+
+    app = empty_browser.client.app
+    with TestClient(app, base_url="http://camsift.lan:5000") as fresh:  # a client on the LAN, plain HTTP
+        assert fresh.get("/api/stats").status_code == 401
+        assert fresh.post("/api/login", json={"user": "ann", "password": "wrong"}).status_code == 401
+        response = fresh.post("/api/login", json={"user": "ann", "password": PASSWORD})
+        assert response.status_code == 200
+        header = response.headers["set-cookie"]  # the HA integration parses this header
+        assert header.startswith("frigate_token=")
+        assert "secure" not in header.lower()  # plain HTTP: Go's cookie jar (frigate-notify) would drop it
+        token = header.split(";")[0].split("=", 1)[1]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["sub"] == "ann"
+        assert claims["exp"] > 0
+        assert fresh.get("/api/profile").json() == {"username": "ann", "role": "admin"}  # the cookie
+    with TestClient(app, base_url="http://camsift.lan:5000") as bearer:
+        headers = {"Authorization": f"Bearer {token}"}
+        assert bearer.get("/api/stats", headers=headers).status_code == 200
+        forged = jwt.encode({**claims, "sub": "root"}, "not-the-key-" * 4, algorithm="HS256")
+        assert bearer.get("/api/stats", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+        bearer.cookies.set("frigate_token", token)
+        assert bearer.post("/api/events/x/retain").status_code in (401, 403)  # a cookie alone changes nothing
+        assert bearer.get("/api/logout").status_code == 200
+        assert bearer.get("/api/stats", headers=headers).status_code == 401  # logged out: the JWT is dead
+
+
+def test_unauthenticated_port_is_off_by_default_and_refuses_web_pages(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    import httpx
+
+    from camsift.service import configured_parts
+    from camsift.store import Store
+    from service_helpers import free_port, wait_for
+
+    port, open_port = free_port(), free_port()
+    settings = web_settings(
+        tmp_path / "data", **{"web.enabled": True, "web.port": port, "web.unauthenticated_port": open_port}
+    )
+    assert web_settings(tmp_path / "x").web.unauthenticated_port is None
+    _, companions = configured_parts(settings)
+    [web] = [c for c in companions if c.name == "web"]
+    with Store(settings.data_dir) as store:
+        web.start(SimpleNamespace(store=store))  # type: ignore[arg-type]
+        try:
+            wait_for(lambda: _up(f"http://127.0.0.1:{open_port}"), 20, "the unauthenticated port")
+            assert httpx.get(f"http://127.0.0.1:{port}/api/stats").status_code == 401
+            assert httpx.get(f"http://127.0.0.1:{open_port}/api/stats").status_code == 200
+            page = httpx.post(f"http://127.0.0.1:{open_port}/api/events/x/retain", headers={"Origin": "http://evil"})
+            assert page.status_code == 403
+            assert httpx.post(f"http://127.0.0.1:{open_port}/api/events/x/retain").status_code == 404  # let in
+        finally:
+            web.stop()
+
+
+def _up(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/api/version", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -173,6 +173,61 @@ def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
+# --- Frigate's login ---------------------------------------------------------------------------------------------
+
+
+class FrigateLogin(BaseModel):
+    """Frigate's body of ``POST /api/login``."""
+
+    user: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@public_router.post("/login")
+def frigate_login(request: Request, state: State, body: FrigateLogin) -> Response:
+    """Log in as Frigate's clients do: a JSON ``{user, password}``, answered with the ``frigate_token`` cookie
+    (a JWT standing for a new camsift session, `camsift.web.auth.frigate_token`); rate-limited as the login
+    page. 401 on a wrong name or password, 429 after too many."""
+    from fastapi.responses import JSONResponse
+
+    from camsift.errors import AuthError
+    from camsift.web.auth import FRIGATE_COOKIE, frigate_token, set_cookie
+
+    client = request.client.host if request.client else "unknown"
+    keys = [f"ip:{client}", f"user:{body.user.strip().lower()}"]
+    wait = state.limiter.retry_after(keys)
+    if wait is not None:
+        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": f"{wait:.0f}"})
+    try:
+        user = state.users.verify(body.user.strip(), body.password)
+    except AuthError:
+        state.limiter.failed(keys)
+        return JSONResponse({"success": False, "message": "Login failed"}, status_code=401)
+    state.limiter.succeeded(keys)
+    lifetime = state.settings.web.session_hours * 3600
+    token, session = state.users.start_session(user, lifetime)
+    done = JSONResponse({"success": True, "message": f"logged in as {user.name}"})
+    # Secure only over HTTPS: Frigate's clients on plain HTTP (Go's cookie jar) would never send it back.
+    set_cookie(done, FRIGATE_COOKIE, frigate_token(token, session), int(lifetime), request.url.scheme == "https")
+    return done
+
+
+@public_router.get("/logout")
+def frigate_logout(request: Request, state: State) -> Response:
+    """End the session a ``frigate_token`` cookie stands for and clear the cookie (Frigate's ``/api/logout``)."""
+    from fastapi.responses import JSONResponse
+
+    from camsift.web.auth import FRIGATE_COOKIE, frigate_session_key
+
+    cookie = request.cookies.get(FRIGATE_COOKIE)
+    key = frigate_session_key(cookie) if cookie else None
+    if key is not None:
+        state.users.end_session(key)
+    done = JSONResponse({"success": True, "message": "logged out"})
+    done.delete_cookie(FRIGATE_COOKIE, path="/")
+    return done
+
+
 # --- events ---------------------------------------------------------------------------------------------------
 
 
