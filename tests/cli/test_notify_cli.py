@@ -100,7 +100,7 @@ def test_scan_notify_tells_each_alarm_once_and_sends_what_was_pending(
 def test_scan_notify_needs_a_channel(camsift_main: Main, footage: Path) -> None:
     result = camsift_main("scan", footage, "--notify")
     assert result.code == 2
-    assert "--notify: no channel configured in 'notify.channels'" in result.stderr
+    assert "--notify: no channel in 'notify.channels' and MQTT not enabled" in result.stderr
 
 
 def test_status_shows_what_waits_for_a_channel(camsift_main: Main, data_dir: Path) -> None:

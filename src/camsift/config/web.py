@@ -40,3 +40,12 @@ class WebConfig(ConfigModel):
     ai_api: bool = Field(
         False, description="Also serve the DeepStack-compatible detection API (POST /v1/vision/detection)"
     )
+    unauthenticated_port: Port | None = Field(
+        None,
+        description="A second port where every request is let in without a login, as Frigate's internal port "
+        "5000, for Frigate clients on this machine that cannot log in. RISK: any program on this machine (and any "
+        "web page a browser here opens, for reading) gets the whole API; off (null) by default",
+    )
+    unauthenticated_host: str = Field(
+        "127.0.0.1", description="Address of unauthenticated_port (keep it 127.0.0.1: this machine only)"
+    )

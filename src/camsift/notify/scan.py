@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from camsift.analysis.file import FileResult
@@ -28,7 +28,9 @@ class ScanNotices:
     pending: int
 
 
-def notify_scan(settings: Settings, results: Iterable[FileResult]) -> ScanNotices:
+def notify_scan(
+    settings: Settings, results: Iterable[FileResult], also: Callable[[list[EventChange]], object] | None = None
+) -> ScanNotices:
     """Queue and send the notifications of the files a scan analysed (status ``ok``), through the outbox.
 
     Each file's new events go through the service's alarm rules (`camsift.alarms.Alarms`; in
@@ -40,6 +42,7 @@ def notify_scan(settings: Settings, results: Iterable[FileResult]) -> ScanNotice
     Args:
         settings: The configuration (``notify`` section, data directory).
         results: The scan's file results (`camsift.scanner.ScanReport.files`).
+        also: Called once with every new event as the notifier saw it (MQTT: `camsift.mqtt.publish_scan`).
 
     Raises:
         ConfigError: a channel's URL is not one apprise can use.
@@ -51,12 +54,17 @@ def notify_scan(settings: Settings, results: Iterable[FileResult]) -> ScanNotice
         alarms = Alarms(settings, store)
         outbox = store.outbox
         before = len(outbox.messages(state="sent"))
+        changes: list[EventChange] = []
         for result in results:
             if result.status != "ok":
                 continue
             decided = alarms.decide(result.events)
             for event in sorted(result.events, key=lambda e: e.start_utc):
-                notifier.on_event(EventChange("new", None, event, decided[event.id], "scan"))
+                change = EventChange("new", None, event, decided[event.id], "scan")
+                notifier.on_event(change)
+                changes.append(change)
+        if also is not None:
+            also(changes)
         notifier.flush(settings.notify.scan_wait_s)
         sent = len(outbox.messages(state="sent")) - before
         return ScanNotices(sent, len(outbox.messages(state="pending")))

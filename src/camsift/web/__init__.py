@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from camsift.listeners import ServiceContext
     from camsift.store import Store
 
-__all__ = ["WebCompanion", "create_app", "serve"]
+__all__ = ["WebCompanion", "create_app", "run_server", "serve"]
 
 log = get_logger("camsift.web")
 
@@ -121,7 +121,8 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, err: HTTPException) -> Response:
         if request.url.path.startswith("/api/") or request.method != "GET" or err.status_code in (401, 429):
-            return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=err.headers)
+            body = {"detail": err.detail, "success": False, "message": str(err.detail)}  # camsift's and Frigate's
+            return JSONResponse(body, status_code=err.status_code, headers=err.headers)
         page = pages.templates.TemplateResponse(
             request, "error.html", {"user": None, "flash": None, "status": err.status_code, "detail": err.detail}
         )
@@ -167,7 +168,7 @@ def serve(
     """
     server = _server(settings, host, port, ai_api, store)
     if stop is None:
-        server.run()
+        run_server(server, settings)
         return
 
     def watch() -> None:
@@ -175,7 +176,7 @@ def serve(
         server.should_exit = True
 
     threading.Thread(target=watch, daemon=True).start()
-    server.run()
+    run_server(server, settings)
 
 
 def _server(settings: Settings, host: str | None, port: int | None, ai_api: bool | None, store: Store | None) -> Any:
@@ -193,6 +194,38 @@ def _server(settings: Settings, host: str | None, port: int | None, ai_api: bool
         server_header=False,
     )
     return uvicorn.Server(config)
+
+
+def run_server(server: Any, settings: Settings) -> None:
+    """Run a uvicorn server of `_server` until it exits, also on ``web.unauthenticated_port`` when set.
+
+    Raises:
+        SystemExit: a port cannot be listened on (logged; uvicorn does the same for its own port).
+    """
+    import socket
+
+    web = settings.web
+    if web.unauthenticated_port is None:
+        server.run()
+        return
+    main = server.config.bind_socket()
+    try:
+        extra = socket.create_server((web.unauthenticated_host, web.unauthenticated_port), reuse_port=False)
+    except OSError as err:
+        main.close()
+        log.error(
+            "cannot listen on web.unauthenticated_port",
+            host=web.unauthenticated_host,
+            port=web.unauthenticated_port,
+            reason=err.strerror or str(err),
+        )
+        raise SystemExit(1) from err
+    log.warning(
+        "web app also listening WITHOUT login (web.unauthenticated_port)",
+        host=web.unauthenticated_host,
+        port=web.unauthenticated_port,
+    )
+    server.run(sockets=[main, extra])
 
 
 class WebCompanion:
@@ -235,7 +268,7 @@ class WebCompanion:
 
     def _run(self) -> None:
         try:
-            self._server.run()
+            run_server(self._server, self.settings)
         except SystemExit:  # uvicorn exits when it cannot listen; it has logged why, start() reports it
             return
 
