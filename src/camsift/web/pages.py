@@ -18,16 +18,23 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
+import numpy as np
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from camsift.config import CameraSettings
+from camsift.config import CameraSettings, FalsePositive
 from camsift.errors import AuthError, CamsiftError
 from camsift.events import Event
 from camsift.media import IMAGE_SUFFIXES
-from camsift.overrides import save_camera_settings
+from camsift.overrides import (
+    false_positive_index,
+    false_positive_of,
+    remove_false_positive,
+    save_camera_settings,
+)
 from camsift.review import ReviewItem, is_live, review_items
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web import api
@@ -537,7 +544,14 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
         video=video is not None and video.suffix.lower() in api.PLAYABLE,
         download=video is not None and video.suffix.lower() not in api.PLAYABLE,
         bbox=request.query_params.get("bbox") == "1",
+        false_positive=_marked_false_positive(state, found),
     )
+
+
+def _marked_false_positive(state: WebState, event: Event) -> int | None:
+    """1-based number of the false positive ``event`` is in its camera's list (``None``: not marked)."""
+    listed = state.settings.for_camera(event.camera).objects.false_positives
+    return next((n for n, f in enumerate(listed, 1) if f.event == event.id), None)
 
 
 @router.post("/events/{event_id}/action")
@@ -547,9 +561,10 @@ def event_action(
     action: Annotated[
         Literal["reviewed", "unreviewed", "pin", "unpin", "delete", "false_positive", "wrong_match"], Form()
     ],
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> RedirectResponse:
     """The event page's buttons."""
-    here = f"/events/{event_id}"
+    here = f"/events/{quote(event_id, safe='')}"
     match action:
         case "reviewed" | "unreviewed":
             api.reviewed(state, event_id) if action == "reviewed" else api.unreviewed(state, event_id)
@@ -561,9 +576,80 @@ def event_action(
             api.delete(state, event_id)
             return _back("/", f"event {event_id} deleted")
         case "false_positive":
+            if confirm != "yes":
+                return _back(f"{here}/false_positive")
             return _back(here, api.false_positive(state, event_id).message)
         case _:
             return _back(here, api.wrong_match(state, event_id).message)
+
+
+SUPPRESSED_SHOWN = 12
+"""Stored events a false-positive confirmation shows of those it would have hidden."""
+
+
+def _suppressed(state: WebState, event: Event, entry: FalsePositive) -> list[Event]:
+    """``event``'s camera's stored events of its label that ``entry`` matches where they were best seen."""
+    from camsift.config import ObjectsConfig
+    from camsift.detections import Detections
+    from camsift.filters import ObjectFilter
+
+    others = [e for e in state.store.events(camera=event.camera, label=event.label) if e.id != event.id]
+    if not others:
+        return []
+    width, height = _snapshot_size(event)
+    filt = ObjectFilter(ObjectsConfig(labels=[event.label], false_positives=[entry]), width, height)
+    boxes = Detections(
+        xyxy=np.array([e.box_xyxy for e in others], np.float32),
+        confidence=np.array([e.confidence for e in others], np.float32),
+        label=np.array([e.label for e in others], np.str_),
+    )
+    return [e for e, hit in zip(others, filt.matches_false_positive(boxes), strict=True) if hit]
+
+
+def _snapshot_size(event: Event) -> tuple[int, int]:
+    from PIL import Image
+
+    assert event.snapshot is not None
+    with Image.open(event.snapshot) as image:
+        return image.size
+
+
+@router.get("/events/{event_id}/false_positive", response_class=HTMLResponse)
+def false_positive_page(request: Request, state: State, user: User, event_id: str) -> HTMLResponse:
+    """Confirm a false positive: what it is, whether it looks real, and which stored events it would have hidden."""
+    found = state.store.event(event_id)
+    if found is None:
+        raise HTTPException(404, "no such event")
+    try:
+        entry = false_positive_of(found)
+    except CamsiftError as err:
+        raise HTTPException(409, str(err)) from err
+    hidden = _suppressed(state, found, entry)
+    return _page(
+        request,
+        "false_positive.html",
+        user,
+        event=found,
+        when=_local(found.start_utc, state),
+        known=false_positive_index(state.settings, found.camera, entry) is not None,
+        hidden=[(e, _local(e.start_utc, state)) for e in hidden[:SUPPRESSED_SHOWN]],
+        hidden_total=len(hidden),
+    )
+
+
+@router.post("/cameras/{camera}/false_positives/{n}/remove")
+def remove_false_positive_entry(
+    state: State,
+    camera: str,
+    n: Annotated[int, PathParam(ge=1, le=100_000)],
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> RedirectResponse:
+    """Take back false positive ``n`` (1-based) of a camera (the undo of the "false positive" button)."""
+    try:
+        state.settings = remove_false_positive(state.settings, camera, n - 1)
+    except CamsiftError as err:
+        return _back(_safe_next(back or "/cameras"), str(err))
+    return _back(_safe_next(back or "/cameras"), f"{camera}: false positive {n} removed; that place is watched again")
 
 
 @router.post("/events/{event_id}/faces/{n}")
@@ -590,6 +676,7 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
             "last": _local(datetime.fromtimestamp(cam.last_event_time, UTC), state) if cam.last_event_time else None,
             "live": name in live,
             "settings": CameraSettings.of(state.settings, name),
+            "false_positives": state.settings.for_camera(name).objects.false_positives,
         }
         for name, cam in stats.cameras.items()
     ]
