@@ -7,20 +7,15 @@ with a reason when it is absent.
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from camsift.store import Store
-from camsift.store.users import UserStore
-from service_helpers import free_port, wait_for
-from web.helpers import PASSWORD, web_settings
+from service_helpers import wait_for
+from web.helpers import CHROMIUM, PASSWORD, chromium, serve, web_settings
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
 pytestmark = [
@@ -32,37 +27,16 @@ pytestmark = [
 @pytest.fixture
 def server(data_dir: Path) -> Iterator[str]:
     """The web app over a copy of the real events, served by uvicorn on a free loopback port."""
-    import uvicorn
-
-    from camsift.web import create_app
-
-    settings = web_settings(data_dir)
-    with Store(settings.data_dir) as store:
-        UserStore(store).add("ann", PASSWORD)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 20, "the web app to start")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(web_settings(data_dir)) as url:
+        yield url
 
 
 @pytest.fixture
 def page(server: str) -> Iterator[Any]:
     """A Chromium page (headless, the system's executable)."""
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
-        )
-        context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with chromium(server) as opened:
+        yield opened
 
 
 def shot(page: Any, name: str) -> None:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from camsift.config import CameraSettings, FalsePositive
 from camsift.errors import AuthError, CamsiftError
 from camsift.events import Event
+from camsift.liveview import LIVE_EVERY_S
 from camsift.media import IMAGE_SUFFIXES
 from camsift.overrides import (
     false_positive_index,
@@ -680,7 +681,7 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
         }
         for name, cam in stats.cameras.items()
     ]
-    return _page(request, "cameras.html", user, cameras=rows, stats=stats)
+    return _page(request, "cameras.html", user, cameras=rows, stats=stats, live_every_ms=round(LIVE_EVERY_S * 1000))
 
 
 @router.post("/cameras/{camera}/settings")

@@ -14,6 +14,30 @@ document.addEventListener("DOMContentLoaded", () => {
       if (start > 1 && start < clip.duration) clip.currentTime = start - 1;
     }, { once: true });
   }
+  // Live pictures: each camera's latest JPEG fetched again every second while in view. A request ends as
+  // soon as its picture is in, so twelve cameras never hold Chromium's six connections per host (MJPEG did).
+  const lives = Array.from(document.querySelectorAll("img[data-live]"));
+  if (lives.length) {
+    const shown = new Set();
+    const observer = new IntersectionObserver((entries) => entries.forEach((entry) => {
+      if (entry.isIntersecting) shown.add(entry.target); else shown.delete(entry.target);
+    }));
+    lives.forEach((img) => observer.observe(img));
+    const refresh = (img) => fetch(img.dataset.live, { cache: "no-store", credentials: "same-origin" })
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
+      .then((blob) => {
+        const old = img.src;
+        img.src = URL.createObjectURL(blob);
+        img.dataset.updated = String(Date.now());
+        if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+      })
+      .catch(() => { img.classList.add("stale"); });
+    const every = parseInt(lives[0].dataset.every || "1000", 10);
+    setInterval(() => {
+      if (document.hidden) return;
+      shown.forEach((img) => refresh(img));
+    }, every);
+  }
   const itemNav = document.getElementById("item-actions");
   if (itemNav) {  // the item page: j/k (or arrows) older/newer, r reviewed (then the next item), Esc back
     document.addEventListener("keydown", (e) => {
