@@ -31,6 +31,7 @@ __all__ = [
     "ReviewData",
     "ReviewItem",
     "Severity",
+    "is_live",
     "review_items",
 ]
 
@@ -127,7 +128,7 @@ def _score(event: Event) -> float:
     return event.confidence if event.top_score is None else event.top_score
 
 
-def _live(event: Event) -> bool:
+def is_live(event: Event) -> bool:
     """A live-stream event: found in its own recording, or in no file at all."""
     return event.source is None or (event.clip is not None and event.clip == event.source)
 
@@ -142,7 +143,7 @@ def review_items(
     """Group events into review items, newest first.
 
     Events of one camera are one item when they come from the same file, or, for live streams
-    (`_live`), when one starts at most ``gap_s`` after the activity so far ended. Events of
+    (`is_live`), when one starts at most ``gap_s`` after the activity so far ended. Events of
     different cameras are never together.
 
     Args:
@@ -162,7 +163,7 @@ def review_items(
     files: dict[tuple[str, Path], list[Event]] = {}
     live: dict[str, list[Event]] = {}
     for event in events:
-        if _live(event):
+        if is_live(event):
             live.setdefault(event.camera, []).append(event)
         else:
             assert event.source is not None

@@ -37,6 +37,10 @@ class WebConfig(ConfigModel):
         5, ge=1, description="Failed logins allowed per client address and per user name in login_window_s"
     )
     login_window_s: Seconds = Field(300.0, description="Seconds over which failed logins are counted")
+    alert_labels: list[str] = Field(
+        default_factory=lambda: ["person", "car"],
+        description="Labels that make a review item an alert rather than a detection (Frigate's review.alerts.labels)",
+    )
     ai_api: bool = Field(
         False, description="Also serve the DeepStack-compatible detection API (POST /v1/vision/detection)"
     )

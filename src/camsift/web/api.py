@@ -20,8 +20,8 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response, Streami
 from pydantic import BaseModel, Field
 
 from camsift import __version__, frigate
-from camsift.camera_overrides import add_false_positive
-from camsift.config import FalsePositive, Settings
+from camsift.camera_overrides import add_false_positive, false_positive_of
+from camsift.config import Settings
 from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.layout import DataDir
@@ -523,22 +523,9 @@ def false_positive(state: State, event_id: str) -> Done:
     The event itself is kept (delete it separately). ``camsift run`` applies it
     from the next file (live streams: from its next start).
     """
-    from PIL import Image, UnidentifiedImageError
-
     found = _event(state, event_id)
-    if found.snapshot is None or not found.snapshot.is_file():
-        raise HTTPException(409, "the event has no snapshot to measure its box against")
     try:
-        with Image.open(found.snapshot) as image:
-            width, height = image.size
-    except (OSError, UnidentifiedImageError) as err:
-        raise HTTPException(409, "the event's snapshot is unreadable") from err
-    x1, y1, x2, y2 = found.box_xyxy
-    box = (x1 / width, y1 / height, x2 / width, y2 / height)
-    box = tuple(min(1.0, max(0.0, round(v, 4))) for v in box)  # type: ignore[assignment]
-    entry = FalsePositive(label=found.label, box=box, confidence=found.confidence, event=found.id)
-    try:
-        state.settings = add_false_positive(state.settings, found.camera, entry)
+        state.settings = add_false_positive(state.settings, found.camera, false_positive_of(found))
     except CamsiftError as err:
         raise HTTPException(409, str(err)) from err
     return Done(message=f"{found.label} at that place on {found.camera} will be ignored from now on")

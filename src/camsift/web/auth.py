@@ -78,7 +78,7 @@ API_KEY_PATHS = frozenset({DEEPSTACK_PATH})
 Matched on the end of the path, so that a prefix a reverse proxy adds (``root_path``) does not matter."""
 
 CSP = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; style-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; script-src 'self'; style-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 """No inline script or style anywhere: scripts and CSS come from /static only."""
