@@ -329,3 +329,33 @@ def test_ftp_passwd_prints_a_hash_that_verifies(camsift_cli: Cli) -> None:
     assert result.returncode == 0
     assert "s3cret" not in result.stdout
     assert verify_password(entry["porch"]["password_hash"], "s3cret")
+
+
+def test_status_lists_given_up_files_and_retry_queues_them_again(
+    tmp_path: Path, data_dir: Path, camsift_main: Callable[..., CliResult]
+) -> None:
+    inbox = tmp_path / "inbox"
+    bad = write_clip(inbox / "porch" / "bad.mp4").path
+    config = write_config(tmp_path / "camsift.yaml", data_dir, inbox)
+    with Store(data_dir) as store:
+        queue = JobQueue(store.engine)
+        queue.submit(bad, "porch", "inbox", "folder")
+        [job] = queue.claim(1, lease_s=600, max_attempts=1)
+        assert queue.crashed(job, "the decoder crashed on this file", 1)
+
+    shown = camsift_main("status", "-c", config, "--format", "json")
+    table = camsift_main("status", "-c", config)
+    unknown = camsift_main("retry", "-c", config, tmp_path / "other.mp4")
+    retried = camsift_main("retry", "-c", config)
+    again = camsift_main("retry", "-c", config)
+
+    [entry] = json.loads(shown.stdout)["given_up"]
+    assert (entry["path"], entry["camera"], entry["source"]) == (str(bad), "porch", "inbox")
+    assert entry["reason"] == "given up: the decoder crashed on this file (1 time)"
+    assert "1 files given up ('camsift retry' queues them again)" in table.stdout
+    assert f"{bad} (camera porch" in table.stdout
+    assert (unknown.code, unknown.stderr.count("\n")) == (2, 1)
+    assert "other.mp4: not among the given-up files" in unknown.stderr
+    assert (retried.code, retried.stdout) == (0, f"queued again: {bad}\n")
+    assert again.stdout == "no given-up files\n"
+    assert jobs(data_dir) == [("bad.mp4", "pending", None)]

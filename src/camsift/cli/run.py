@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -105,6 +106,7 @@ def status_command(
         latest = store.latest_per_camera()
         usage = UsageBoard(store.engine).all()  # paid APIs (issue 9)
         backlog = Outbox(store.engine).backlog()  # notifications waiting or given up (issue 4)
+        dropped = JobQueue(store.engine).given_up()  # files the service gave up on
     running = board.service_running(settings.service.stale_s)
     rows: list[dict[str, Any]] = [
         {
@@ -128,6 +130,16 @@ def status_command(
         },
         "api_usage": [usage_doc(u, settings) for u in usage],
         "notifications": [{**b.__dict__, "oldest_pending_utc": _iso(b.oldest_pending_utc)} for b in backlog],
+        "given_up": [
+            {
+                "path": str(g.path),
+                "camera": g.camera,
+                "source": g.source,
+                "reason": g.reason,
+                "when_utc": _iso(g.when_utc),
+            }
+            for g in dropped
+        ],
     }
     if output is Format.json:
         typer.echo(json.dumps(doc, indent=2))
@@ -158,6 +170,37 @@ def status_command(
         console.print(
             f"notifications to {b.channel}: {waiting}{given_up}{reason}", highlight=False, markup=False, soft_wrap=True
         )
+    if dropped:
+        console.print(f"{len(dropped)} files given up ('camsift retry' queues them again):", highlight=False)
+    for g in dropped:
+        console.print(
+            f"  {g.path} (camera {g.camera}, {_age(g.when_utc)}): {g.reason}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@app.command("retry")
+def retry_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Given-up files to retry [default: all of them].", show_default=False)
+    ] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Queue files the service gave up on again (see 'camsift status'); the running service analyses them."""
+    settings = _settings(config, data_dir)
+    wanted = [p.expanduser().absolute() for p in paths or []]
+    with _open_store(settings) as store:
+        queued = JobQueue(store.engine).retry(wanted)
+    missing = sorted(set(wanted) - {job.path for job in queued})
+    for job in queued:
+        typer.echo(f"queued again: {job.path}")
+    if missing:
+        fail(f"{', '.join(map(str, missing))}: not among the given-up files (see 'camsift status')", 2)
+    if not queued:
+        typer.echo("no given-up files")
 
 
 @app.command("record")

@@ -458,6 +458,16 @@ class CameraStats(BaseModel):
     events: int
 
 
+class GivenUpFile(BaseModel):
+    """A file the service gave up on (``camsift retry`` queues it again)."""
+
+    path: str
+    camera: str
+    source: str
+    reason: str
+    time: float | None = Field(description="When it was given up (Unix seconds)")
+
+
 class Stats(BaseModel):
     """Service, queue, sources and per-camera figures (Frigate's ``/api/stats``, camsift's fields)."""
 
@@ -466,6 +476,7 @@ class Stats(BaseModel):
     sources: list[SourceStats]
     cameras: dict[str, CameraStats]
     events: int
+    given_up: list[GivenUpFile] = Field(description="Files the service gave up on, oldest first")
 
 
 def _time(when: datetime | None) -> float | None:
@@ -477,7 +488,8 @@ def stats(state: State) -> Stats:
     """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows)."""
     from camsift.store.queue import JobQueue
 
-    depth = JobQueue(state.store.engine).depth()
+    queue = JobQueue(state.store.engine)
+    depth = queue.depth()
     running = state.board.service_running(state.settings.service.stale_s)
     sources = [
         SourceStats(
@@ -513,6 +525,10 @@ def stats(state: State) -> Stats:
         sources=sources,
         cameras=cameras,
         events=state.store.count_events(),
+        given_up=[
+            GivenUpFile(path=str(g.path), camera=g.camera, source=g.source, reason=g.reason, time=_time(g.when_utc))
+            for g in queue.given_up()
+        ],
     )
 
 
