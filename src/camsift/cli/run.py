@@ -19,6 +19,7 @@ from camsift.cli.remote import usage_doc, usage_line
 from camsift.cli.scan import Format, FormatOption
 from camsift.config import Settings
 from camsift.layout import DataDir
+from camsift.mqtt import OUTBOX_CHANNEL
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.queue import JobQueue
@@ -167,9 +168,8 @@ def status_command(
         waiting = f"{b.pending} waiting since {_age(b.oldest_pending_utc)}" if b.pending else "none waiting"
         given_up = f", {b.failed} given up" if b.failed else ""
         reason = f" (last error: {b.last_error})" if b.last_error else ""
-        console.print(
-            f"notifications to {b.channel}: {waiting}{given_up}{reason}", highlight=False, markup=False, soft_wrap=True
-        )
+        what = "MQTT events" if b.channel == OUTBOX_CHANNEL else f"notifications to {b.channel}"
+        console.print(f"{what}: {waiting}{given_up}{reason}", highlight=False, markup=False, soft_wrap=True)
     if dropped:
         console.print(f"{len(dropped)} files given up ('camsift retry' queues them again):", highlight=False)
     for g in dropped:
