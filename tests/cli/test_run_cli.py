@@ -23,6 +23,7 @@ from camsift.config import load_config
 from camsift.sources.ftp import verify_password
 from camsift.store import Store
 from camsift.store.queue import JobQueue
+from camsift.store.status import ServiceBoard
 from conftest import CAMSIFT, CliResult, Walk, clean_environ, write_clip
 from service_helpers import wait_for
 
@@ -97,6 +98,12 @@ def test_a_kill_mid_queue_then_a_restart_records_every_file_exactly_once(
     first.wait()
     unfinished = sum(state != "done" for _, state, _ in jobs(data_dir))
     assert unfinished >= 2
+    with Store(data_dir) as store:  # what 'camsift status' shows once the heartbeat is stale
+        board = ServiceBoard(store.engine)
+        assert {p.name: s for p, s in board.shown_states(stale_s=0)} == {
+            "service": "crashed",
+            "source:inbox": "stopped",
+        }
 
     second = service(config)
     wait_for(lambda: sum(s == "done" for _, s, _ in jobs(data_dir)) == len(names), 90, "every job done")
@@ -141,6 +148,10 @@ def test_sigterm_stops_within_seconds_and_status_tells_from_another_process(
     assert again.returncode == 1
     assert "another 'camsift run' is using this data directory" in again.stderr
     assert json.loads(stopped.stdout)["running"] is False
+    assert {c["name"]: c["state"] for c in json.loads(stopped.stdout)["components"]} == {
+        "service": "stopped",
+        "source:inbox": "stopped",
+    }
 
 
 def test_record_needs_a_stream_source_and_a_running_service(tmp_path: Path, data_dir: Path, camsift_cli: Cli) -> None:

@@ -103,3 +103,34 @@ def test_a_missing_folder_is_reported_not_fatal(tmp_path: Path, scripted_setting
         f"{tmp_path / 'not-yet'} (0 settling)",
         f"{tmp_path / 'not-yet'}: no such folder; waiting for it",
     )
+
+
+def test_an_unreadable_file_is_reported_once_and_handed_in_once_readable(
+    start: Callable[..., tuple[FolderSource, FakeIntake]],
+    footage: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+
+    import camsift.sources.folder as folder
+
+    locked = write_clip(footage / "porch" / "locked.mp4").path
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads a chmod-000 file: make this process see it as any other user would
+        real = folder.unreadable
+        monkeypatch.setattr(
+            folder, "unreadable", lambda p: "Permission denied" if p.stat().st_mode & 0o444 == 0 else real(p)
+        )
+    _, intake = start()
+    time.sleep(2.0)  # several settle periods: reported once, not handed in
+
+    errors = [r[4] for r in intake.reports if r[4]]
+    assert errors == [f"{locked}: cannot read: Permission denied"]
+    assert intake.submitted == []
+    assert capsys.readouterr().out.count("file cannot be read") == 1
+
+    locked.chmod(0o644)
+    wait_for(lambda: intake.submitted, 5, "the file once readable")
+    assert intake.paths == [locked]

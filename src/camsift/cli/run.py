@@ -102,7 +102,7 @@ def status_command(
     settings = _settings(config, data_dir)
     with _open_store(settings) as store:
         board = ServiceBoard(store.engine)
-        parts = board.components()
+        parts = board.shown_states(settings.service.stale_s)
         depth = JobQueue(store.engine).depth()
         latest = store.latest_per_camera()
         usage = UsageBoard(store.engine).all()  # paid APIs (issue 9)
@@ -113,13 +113,13 @@ def status_command(
         {
             "name": p.name,
             "kind": p.kind,
-            "state": p.state if running or p.name == "service" else "stopped",
+            "state": state,
             "detail": p.detail,
             "updated_utc": _iso(p.updated_utc),
             "last_error": p.last_error,
             "last_error_utc": _iso(p.last_error_utc),
         }
-        for p in parts
+        for p, state in parts
     ]
     doc = {
         "running": running,
@@ -152,7 +152,7 @@ def status_command(
     table = Table(title="Parts", title_justify="left")
     for column in ("name", "state", "detail", "updated", "last error"):
         table.add_column(column, overflow="fold")
-    for p, row in zip(parts, rows, strict=True):
+    for (p, _), row in zip(parts, rows, strict=True):
         error = f"{p.last_error} ({_age(p.last_error_utc)})" if p.last_error else ""
         table.add_row(p.name, row["state"], p.detail, _age(p.updated_utc), error)
     console.print(table)

@@ -495,13 +495,13 @@ def stats(state: State) -> Stats:
         SourceStats(
             name=p.name,
             kind=p.kind,
-            state=p.state if running or p.name == "service" else "stopped",
+            state=shown,
             detail=p.detail,
             updated=p.updated_utc.timestamp(),
             last_error=p.last_error,
             last_error_time=_time(p.last_error_utc),
         )
-        for p in state.board.components()
+        for p, shown in state.board.shown_states(state.settings.service.stale_s)
     ]
     parts = {p.name: p for p in sources}
     latest = state.store.latest_per_camera()
