@@ -206,8 +206,8 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
     assert (after["has_snapshot"], after["has_clip"], after["alarm"]) == (True, True, True)
     assert (update["before"]["sub_label"], update["after"]["sub_label"]) == (None, ["alice", None])
     assert update["after"]["camsift_sub_label"] == "alice"
-    assert sub.payloads(f"{prefix}/porch/person") == [b"1", b"0"]
-    assert sub.payloads(f"{prefix}/porch/all") == [b"1", b"0"]
+    assert sub.payloads(f"{prefix}/porch/person") == [b"0", b"1", b"0"]  # 0 on connecting, whatever was retained
+    assert sub.payloads(f"{prefix}/porch/all") == [b"0", b"1", b"0"]
     assert sub.payloads(f"{prefix}/path/person") == [b"1", b"0"]  # a zone
     assert json.loads(sub.payloads(f"{prefix}/porch/person/event")[0])["id"] == "porch-1"
     assert sub.payloads(f"{prefix}/porch/person/snapshot") == [picture.read_bytes()]
@@ -412,6 +412,57 @@ def test_a_live_cameras_motion_follows_its_stored_motion_state(prefixes: tuple[s
 
     assert sub.payloads(door) == [b"ON", b"OFF", b"ON", b"OFF"]
     assert sub.payloads(f"{prefix}/porch/motion") == [b"OFF"]  # a camera of the config, on connecting
+
+
+@needs_broker
+def test_events_stored_while_the_broker_was_away_are_published_after_a_kill_and_counts_reset(
+    prefixes: tuple[str, str], tmp_path: Path
+) -> None:
+    """The broker is away, ten events are told, the service is killed; the next start publishes all ten once."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from camsift.mqtt import OUTBOX_CHANNEL
+    from camsift.store.outbox import Outbox
+
+    prefix = prefixes[0]
+    stale = paho.Client(CallbackAPIVersion.VERSION2)  # what a killed run left retained: 5 people on the porch
+    stale.connect(*BROKER)
+    stale.loop_start()
+    stale.publish(f"{prefix}/porch/person", b"5", qos=1, retain=True).wait_for_publish(5)
+    stale.disconnect()
+    stale.loop_stop()
+    events = [stored_event(tmp_path / "none.jpg", n) for n in range(10)]
+    with Store(tmp_path / "data") as store:
+        away = MqttPublisher(mqtt_settings(prefixes, **{"mqtt.port": free_port()}))  # nobody listens there
+        away.start(RunningService(store))  # type: ignore[arg-type]
+        for e in events:
+            away.on_event(EventChange("new", None, e, True, "ftp"))
+        away._stop.set()  # killed: no goodbye, nothing flushed
+        assert away._client is not None
+        away._client.loop_stop()
+        assert len(Outbox(store.engine).messages(OUTBOX_CHANNEL, "pending")) == 20
+
+        back = MqttPublisher(mqtt_settings(prefixes))
+        with subscribed([f"{prefix}/#"]) as sub:
+            back.start(RunningService(store))  # type: ignore[arg-type]
+            try:
+                assert back.connected.wait(10)
+                for e in events[:3]:  # the restarted service tells the events stored before the kill again
+                    back.on_event(EventChange("new", None, e, True, "ftp"))
+                wait_for(lambda: len(sub.got(f"{prefix}/events")) >= 20, 20, "the twenty queued messages")
+                threading.Event().wait(1.0)  # nothing more may follow
+            finally:
+                back.stop()
+        assert Outbox(store.engine).messages(OUTBOX_CHANNEL, "pending") == []
+
+    published = [json.loads(m.payload) for m in sub.got(f"{prefix}/events")]
+    assert [(m["type"], m["after"]["id"]) for m in published] == [
+        (kind, e.id) for e in events for kind in ("new", "end")
+    ]
+    counts = sub.payloads(f"{prefix}/porch/person")
+    assert counts[:2] == [b"5", b"0"]  # the retained 5, then 0 as the new run connects
+    assert counts[-1] == b"0"
 
 
 NOW = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)

@@ -403,3 +403,85 @@ def test_real_footage_uploaded_over_ftp_is_analysed_by_the_real_detector(shared_
     assert list((data_dir / "ftp" / "porch").iterdir()) == []  # remove_files: uploads gone, evidence kept
     assert {(c.kind, c.after.label) for c in listener.changes} == {("new", "person")}
     assert sum(c.alarm for c in listener.changes) == 1  # all within one minute: the cooldown holds the rest
+
+
+class FlakyWorkers:
+    """`Workers` in this process whose worker "dies" on each file its first ``crashes`` times (a kill from outside)."""
+
+    crashes = 2
+
+    def __init__(self, settings: Settings, *_args: object, **_kwargs: object) -> None:
+        self.settings = settings
+        self.tries: dict[Path, int] = {}
+        self.todo: list[tuple[Path, str]] = []
+
+    @property
+    def busy(self) -> int:
+        return len(self.todo)
+
+    def submit(self, path: Path, camera: str) -> None:
+        self.todo.append((path, camera))
+
+    def poll(self, timeout: float | None) -> list[FileResult]:
+        from camsift.analysis.file import analyse_file
+        from camsift.analysis.pool import CRASHED
+
+        results = []
+        for path, camera in self.todo:
+            self.tries[path] = self.tries.get(path, 0) + 1
+            if self.tries[path] <= self.crashes:
+                results.append(FileResult(path, camera, "error", CRASHED, crashed=True))
+            else:
+                results.append(analyse_file(path, camera, self.settings, 1))
+        self.todo.clear()
+        return results
+
+    def close(self, now: bool = False) -> None:
+        """Nothing to stop."""
+
+
+def given_up(data_dir: Path) -> list[tuple[str, str]]:
+    with Store(data_dir) as store:
+        return [(g.path.name, g.reason) for g in JobQueue(store.engine).given_up()]
+
+
+def test_a_worker_killed_twice_on_a_healthy_file_is_retried_and_the_file_then_deleted(
+    serve: Callable[..., tuple[Service, Recorder]], footage: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("camsift.service.Workers", FlakyWorkers)
+    clip = write_clip(footage / "porch" / "walker.mp4", [Walk(0.5, 3.5)]).path
+    _, listener = serve(**{"sources.inbox.delete_after": True, "service.max_attempts": 3})
+
+    wait_for(jobs_done(data_dir, 1), 60, "the file analysed at its third try")
+
+    with Store(data_dir) as store:
+        assert [(j.path, s, o) for j, s, o in JobQueue(store.engine).jobs()] == [(clip, "done", "ok")]
+        assert [r.status for r in store.files()] == ["ok"]
+    assert [(c.kind, c.after.label) for c in listener.changes] == [("new", "person")]
+    assert given_up(data_dir) == []
+    wait_for(lambda: not clip.exists(), 10, "delete_after to delete the file")
+
+
+def test_a_file_that_kills_its_worker_is_given_up_shown_and_retried_on_request(
+    serve: Callable[..., tuple[Service, Recorder]],
+    footage: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("camsift.service.Workers", FlakyWorkers)
+    clip = write_clip(footage / "porch" / "bad.mp4", [Walk(0.5, 3.5)]).path
+    service, listener = serve(**{"sources.inbox.delete_after": True, "service.max_attempts": 2})
+
+    wait_for(lambda: given_up(data_dir), 60, "the file given up")
+    assert given_up(data_dir) == [("bad.mp4", "given up: the decoder crashed on this file (2 times)")]
+    assert clip.exists()  # kept for a retry
+    assert listener.changes == []
+
+    with Store(data_dir) as store:
+        [job] = JobQueue(store.engine).retry([clip])
+    assert job.path == clip
+    service.wake.set()
+    wait_for(jobs_done(data_dir, 1), 60, "the retried file analysed")
+    assert given_up(data_dir) == []
+    assert [(c.kind, c.after.label) for c in listener.changes] == [("new", "person")]
+    wait_for(lambda: not clip.exists(), 10, "delete_after to delete the file")

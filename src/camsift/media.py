@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -169,6 +169,67 @@ def sniff(path: Path, name: str | None = None) -> str | None:
         raise MediaError(path, f"cannot read: {err.strerror or err}") from err
     what, looks_right = _MAGIC[suffix]
     return None if looks_right(head) else f"not a {what}: it starts with {head[:8].hex(' ')}"
+
+
+_JPEG_TAIL = 1024
+"""Bytes at the end of a JPEG searched for its end marker (some cameras pad after it)."""
+
+
+def cut_off(path: Path, name: str | None = None) -> str | None:
+    """Check that a file ends where its format says it ends (an upload whose sender stopped halfway does not).
+
+    JPEG: its end-of-image marker (``FF D9``, which entropy-coded data never contains) is in its last
+    `_JPEG_TAIL` bytes; PNG: it ends with its ``IEND`` chunk; MP4/QuickTime: no top-level box runs past
+    the end of the file (ISO/IEC 14496-12 box sizes); AVI: the RIFF size is all there. Other formats are
+    not checked. Call it after `sniff`.
+
+    Args:
+        path: The file.
+        name: The name whose suffix says what the file should be; default: ``path``'s own.
+
+    Returns:
+        ``None`` when it looks whole, else a one-line reason (``"cut off: no JPEG end marker"``).
+
+    Raises:
+        MediaError: unreadable file.
+    """
+    suffix = Path(name or path.name).suffix.lower()
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            if suffix in (".jpg", ".jpeg"):
+                f.seek(max(0, size - _JPEG_TAIL))
+                return None if b"\xff\xd9" in f.read() else "cut off: no JPEG end marker"
+            if suffix == ".png":
+                f.seek(max(0, size - 8))
+                return None if f.read() == b"IEND\xaeB`\x82" else "cut off: no PNG end chunk"
+            if suffix == ".avi":
+                declared = int.from_bytes(f.read(8)[4:8], "little") + 8
+                return None if declared <= size else f"cut off: {size} of {declared} bytes"
+            if suffix in (".mp4", ".m4v", ".mov"):
+                return _boxes_cut_off(f, size)
+    except OSError as err:
+        raise MediaError(path, f"cannot read: {err.strerror or err}") from err
+    return None
+
+
+def _boxes_cut_off(f: BinaryIO, size: int) -> str | None:
+    """Walk an ISO base media file's top-level boxes; a reason if one runs past ``size`` bytes."""
+    offset = 0
+    while offset + 8 <= size:
+        f.seek(offset)
+        header = f.read(16)
+        length, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
+        if length == 1 and len(header) == 16:
+            length = int.from_bytes(header[8:16], "big")
+        elif length == 0:  # the last box, to the end of the file
+            return None
+        if length < 8:
+            return f"cut off: a broken {kind!r} box at byte {offset}"
+        if offset + length > size:
+            return f"cut off: its {kind!r} box needs {offset + length} bytes, {size} arrived"
+        offset += length
+    return None if offset == size else f"cut off: {size - offset} stray bytes at the end"
 
 
 def _kind(path: Path) -> Literal["video", "image"]:

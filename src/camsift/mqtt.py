@@ -54,6 +54,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -70,6 +71,7 @@ from camsift.events import Event
 from camsift.frigate import tracked_object
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
+from camsift.store.outbox import Message, Outbox
 from camsift.store.status import Component, MotionState, ServiceBoard
 
 if TYPE_CHECKING:
@@ -78,9 +80,24 @@ if TYPE_CHECKING:
     from camsift.listeners import ServiceContext
     from camsift.store import Store
 
-__all__ = ["MqttPublisher", "default_client_id", "event_payload", "in_view_together", "live_motion", "publish_scan"]
+__all__ = [
+    "OUTBOX_CHANNEL",
+    "MqttPublisher",
+    "default_client_id",
+    "event_payload",
+    "in_view_together",
+    "live_motion",
+    "publish_scan",
+]
 
 log = get_logger("camsift.mqtt")
+
+OUTBOX_CHANNEL = "@mqtt"
+"""Channel of ``events`` messages in the notification outbox (`camsift.store.outbox`); a notification channel's
+name cannot start with ``@``, so no notifier ever takes them."""
+
+_ACK_WAIT_S = 5.0
+"""Seconds to wait for the broker to acknowledge an outbox message before trying it again later."""
 
 _TOPIC_UNSAFE = re.compile(r"[+#/\s]+")
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -202,6 +219,10 @@ class MqttPublisher:
         self._live: dict[str, bool] = {}  # camera with a live stream -> its motion (`live_motion`)
         self._motion_on: dict[str, bool] = {}  # camera -> motion last published
         self._board: ServiceBoard | None = None
+        self._outbox: Outbox | None = None
+        self._store: Store | None = None
+        self._due = threading.Event()  # outbox messages were queued
+        self._outbox_failing = False  # the last outbox read or write failed (logged once)
         self._board_failing = False  # the last read of the board failed (logged once)
         self._announced: set[str] = set()
         self._stop = threading.Event()
@@ -212,8 +233,11 @@ class MqttPublisher:
     # --- life --------------------------------------------------------------------------------------------------
 
     def attach(self, store: Store) -> None:
-        """Read live streams' motion from ``store``'s status board (`start` does it with the service's store)."""
+        """Read live streams' motion from ``store``'s status board and queue events in its outbox (`start` does
+        it with the service's store)."""
         self._board = store.board
+        self._outbox = store.outbox
+        self._store = store
 
     def start(self, service: ServiceContext | None = None) -> None:
         """Connect in the background (last will set) and start the fall-back thread; returns at once.
@@ -258,6 +282,7 @@ class MqttPublisher:
     def stop(self) -> None:
         """Say motion ``OFF`` where it is ON and ``offline`` (retained), disconnect, stop the threads."""
         self._stop.set()
+        self._due.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         client = self._client
@@ -302,7 +327,27 @@ class MqttPublisher:
             self._sweep_stale_discovery(client)
         for camera, on in sorted(motion.items()):  # the state now, over what a killed run left retained
             self._publish(self._motion_topic(camera), "ON" if on else "OFF", retain=True)
+        for topic, count in self._all_counts(cameras):  # likewise: 0 after a start, not a killed run's 5
+            self._publish(topic, str(count), retain=True)
         self.connected.set()
+        self._due.set()
+
+    def _all_counts(self, cameras: set[str]) -> list[tuple[str, int]]:
+        """Every count topic known (cameras and labels of the config and the store, ``all``, and what is counted
+        now) with its count, 0 where nothing is in view."""
+        labels: set[str] = set()
+        if self._store is not None:
+            try:
+                cameras = cameras | set(self._store.cameras())
+                labels = set(self._store.labels())
+            except SQLAlchemyError as err:
+                log.warning("cannot read the store's cameras and labels", reason=type(err).__name__)
+        with self._lock:
+            counts = dict(self._counts)
+        for camera in cameras:
+            for label in labels | set(self.settings.for_camera(camera).objects.labels) | {"all"}:
+                counts.setdefault(f"{self.prefix}/{_topic_part(camera)}/{_topic_part(label)}", 0)
+        return sorted(counts.items())
 
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self.connected.clear()
@@ -330,12 +375,12 @@ class MqttPublisher:
                 "before": event_payload(before, change, True),
                 "after": event_payload(e, change, True),
             }
-            self._publish(f"{self.prefix}/events", json.dumps(message))
+            self._publish_event(f"event:{e.id}:update:{time.time_ns()}", message)
             return
         started = event_payload(e, change, False)
-        self._publish(f"{self.prefix}/events", json.dumps({"type": "new", "before": started, "after": started}))
+        self._publish_event(f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
         ended = event_payload(e, change, True)
-        self._publish(f"{self.prefix}/events", json.dumps({"type": "end", "before": started, "after": ended}))
+        self._publish_event(f"event:{e.id}:end", {"type": "end", "before": started, "after": ended})
         camera, label = _topic_part(e.camera), _topic_part(e.label)
         self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(ended), retain=True)
         picture = e.snapshot_annotated or e.snapshot
@@ -366,6 +411,50 @@ class MqttPublisher:
             counts[topic] = in_view_together(events)
             counts[f"{topic}/active"] = in_view_together([e for e in events if not e.stationary])
         return counts
+
+    def _publish_event(self, key: str, message: dict[str, Any]) -> None:
+        """Queue an ``events`` message in the outbox (`deliver` publishes it), or publish it at once without a
+        store or when the outbox cannot be written (a full disk: paho then keeps it in memory)."""
+        payload = json.dumps(message)
+        if self._outbox is not None:
+            try:
+                self._outbox.put(OUTBOX_CHANNEL, Message(key, "mqtt", f"{self.prefix}/events", payload))
+            except SQLAlchemyError as err:
+                log.warning("cannot queue an MQTT event; publishing it directly", key=key, reason=type(err).__name__)
+            else:
+                self._due.set()
+                return
+        self._publish(f"{self.prefix}/events", payload)
+
+    def deliver(self) -> int:
+        """Publish the outbox's due ``events`` messages while connected, each marked sent once the broker has
+        acknowledged it; returns how many were sent. Stops at the first one not acknowledged in time (it is
+        tried again later, keeping the order)."""
+        outbox, client = self._outbox, self._client
+        sent = 0
+        try:
+            while outbox is not None and client is not None and self.connected.is_set():
+                due = outbox.due(OUTBOX_CHANNEL, limit=50)
+                if not due:
+                    break
+                for queued in due:
+                    if not outbox.claim(queued.id, lease_s=2 * _ACK_WAIT_S):
+                        continue
+                    info = client.publish(queued.message.title, queued.message.body, qos=1)
+                    with contextlib.suppress(RuntimeError, ValueError):  # the client lost its connection meanwhile
+                        info.wait_for_publish(timeout=_ACK_WAIT_S)
+                    if not info.is_published():
+                        outbox.retry(queued.id, "the broker did not acknowledge it")
+                        return sent
+                    outbox.sent(queued.id)
+                    sent += 1
+        except SQLAlchemyError as err:
+            if not self._outbox_failing:
+                log.warning("cannot read the MQTT outbox; trying again", reason=type(err).__name__)
+            self._outbox_failing = True
+            return sent
+        self._outbox_failing = False
+        return sent
 
     def _publish_counts(self) -> None:
         now = time.monotonic()
@@ -420,11 +509,14 @@ class MqttPublisher:
             self._live = live
 
     def _fall_back(self) -> None:
-        """Every half second: live motion is read, counts and event motion fall back; a broker away for
-        ``problems.source_down_s`` is reported."""
+        """Every half second (and as soon as events are queued): the outbox is delivered, live motion is read,
+        counts and event motion fall back; a broker away for ``problems.source_down_s`` is reported."""
         away_since = time.monotonic()
         told = False
-        while not self._stop.wait(0.5):
+        while not self._stop.is_set():
+            if self._due.wait(0.5):
+                self._due.clear()
+            self.deliver()
             self._read_live_motion()
             self._publish_counts()
             self._publish_motion()

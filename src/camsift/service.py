@@ -22,7 +22,10 @@ again). Listeners are told at least once: a job whose file was stored but
 that was not marked done is settled at the next start by telling the
 listeners of the file's stored events again (see `Service._settle_stored`).
 A clean stop (``stop`` set) hands the jobs in analysis back without counting
-the attempt, so only crashes count towards ``service.max_attempts``.
+the attempt, and so does the next start after a kill: only a worker dying on a
+file while the service lives counts towards ``service.max_attempts``
+(`JobQueue.crashed`); a given-up file is logged, listed by ``camsift status``
+and ``camsift retry`` queues it again.
 
 Example:
     >>> stop = threading.Event()  # set it (e.g. from a signal handler) to stop
@@ -258,10 +261,8 @@ class Service:
         """Store a result, tell the listeners, clear the file away, mark the job done (in this order, see
         `_settle_stored`)."""
         store, queue = parts.store, parts.queue
-        if result.record is None:  # its worker died on it twice: nothing to store
-            queue.done(job, f"error: {result.error}")
-            log.error("analysis failed", path=str(job.path), camera=job.camera, reason=result.error)
-            self._analysed(job, result.error or "analysis failed")
+        if result.record is None:  # its worker died on it: nothing to store
+            self._crashed(job, result.error or "its worker died", parts)
             return
         events = result.events
         if job.origin in ("stream", "record"):
@@ -286,6 +287,21 @@ class Service:
         else:
             log.info("file analysed", **fields)
         self._analysed(job, result.error if result.record.status == "error" else None)
+
+    def _crashed(self, job: Job, reason: str, parts: _Parts) -> None:
+        """Count a crash against a file: queue it again, or give it up after ``service.max_attempts``.
+
+        A given-up file stays where it is (``remove_files`` and ``delete_after`` wait for it), is listed
+        by ``camsift status`` and the web app, and ``camsift retry`` queues it again.
+        """
+        limit = self.settings.service.max_attempts
+        fields = {"path": str(job.path), "camera": job.camera, "reason": reason, "crashes": job.attempts}
+        if parts.queue.crashed(job, reason, limit):
+            log.error("file given up; 'camsift retry' queues it again", max_attempts=limit, **fields)
+            self._analysed(job, f"given up: {reason}")
+        else:
+            log.warning("worker died on a file; retrying it", max_attempts=limit, **fields)
+            self.wake.set()
 
     def _processed(self, job: Job, events: int) -> None:
         name = job.source  # a part of a source ("<source>/live/<camera>") is handled by its source

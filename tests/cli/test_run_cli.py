@@ -23,6 +23,7 @@ from camsift.config import load_config
 from camsift.sources.ftp import verify_password
 from camsift.store import Store
 from camsift.store.queue import JobQueue
+from camsift.store.status import ServiceBoard
 from helpers.cli import CAMSIFT, CliResult, clean_environ
 from helpers.media import Walk, write_clip
 from helpers.service import wait_for
@@ -98,6 +99,12 @@ def test_a_kill_mid_queue_then_a_restart_records_every_file_exactly_once(
     first.wait()
     unfinished = sum(state != "done" for _, state, _ in jobs(data_dir))
     assert unfinished >= 2
+    with Store(data_dir) as store:  # what 'camsift status' shows once the heartbeat is stale
+        board = ServiceBoard(store.engine)
+        assert {p.name: s for p, s in board.shown_states(stale_s=0)} == {
+            "service": "crashed",
+            "source:inbox": "stopped",
+        }
 
     second = service(config)
     wait_for(lambda: sum(s == "done" for _, s, _ in jobs(data_dir)) == len(names), 90, "every job done")
@@ -142,6 +149,10 @@ def test_sigterm_stops_within_seconds_and_status_tells_from_another_process(
     assert again.returncode == 1
     assert "another 'camsift run' is using this data directory" in again.stderr
     assert json.loads(stopped.stdout)["running"] is False
+    assert {c["name"]: c["state"] for c in json.loads(stopped.stdout)["components"]} == {
+        "service": "stopped",
+        "source:inbox": "stopped",
+    }
 
 
 def test_record_needs_a_stream_source_and_a_running_service(tmp_path: Path, data_dir: Path, camsift_cli: Cli) -> None:
@@ -385,3 +396,33 @@ def test_ftp_passwd_prints_a_hash_that_verifies(camsift_cli: Cli) -> None:
     assert result.returncode == 0
     assert "s3cret" not in result.stdout
     assert verify_password(entry["porch"]["password_hash"], "s3cret")
+
+
+def test_status_lists_given_up_files_and_retry_queues_them_again(
+    tmp_path: Path, data_dir: Path, camsift_main: Callable[..., CliResult]
+) -> None:
+    inbox = tmp_path / "inbox"
+    bad = write_clip(inbox / "porch" / "bad.mp4").path
+    config = write_config(tmp_path / "camsift.yaml", data_dir, inbox)
+    with Store(data_dir) as store:
+        queue = JobQueue(store.engine)
+        queue.submit(bad, "porch", "inbox", "folder")
+        [job] = queue.claim(1, lease_s=600, max_attempts=1)
+        assert queue.crashed(job, "the decoder crashed on this file", 1)
+
+    shown = camsift_main("status", "-c", config, "--format", "json")
+    table = camsift_main("status", "-c", config)
+    unknown = camsift_main("retry", "-c", config, tmp_path / "other.mp4")
+    retried = camsift_main("retry", "-c", config)
+    again = camsift_main("retry", "-c", config)
+
+    [entry] = json.loads(shown.stdout)["given_up"]
+    assert (entry["path"], entry["camera"], entry["source"]) == (str(bad), "porch", "inbox")
+    assert entry["reason"] == "given up: the decoder crashed on this file (1 time)"
+    assert "1 files given up ('camsift retry' queues them again)" in table.stdout
+    assert f"{bad} (camera porch" in table.stdout
+    assert (unknown.code, unknown.stderr.count("\n")) == (2, 1)
+    assert "other.mp4: not among the given-up files" in unknown.stderr
+    assert (retried.code, retried.stdout) == (0, f"queued again: {bad}\n")
+    assert again.stdout == "no given-up files\n"
+    assert jobs(data_dir) == [("bad.mp4", "pending", None)]

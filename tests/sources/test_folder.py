@@ -149,3 +149,34 @@ def test_links_out_of_the_folder_or_in_loops_are_never_followed_read_or_cleared_
     assert not clip.exists()
     if action == "move_to":
         assert sorted(p.name for p in (tmp_path / "done").rglob("*")) == ["a.mp4", "cam"]
+
+
+def test_an_unreadable_file_is_reported_once_and_handed_in_once_readable(
+    start: Callable[..., tuple[FolderSource, FakeIntake]],
+    footage: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+
+    import camsift.sources.folder as folder
+
+    locked = write_clip(footage / "porch" / "locked.mp4").path
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads a chmod-000 file: make this process see it as any other user would
+        real = folder.unreadable
+        monkeypatch.setattr(
+            folder, "unreadable", lambda p: "Permission denied" if p.stat().st_mode & 0o444 == 0 else real(p)
+        )
+    _, intake = start()
+    time.sleep(2.0)  # several settle periods: reported once, not handed in
+
+    errors = [r[4] for r in intake.reports if r[4]]
+    assert errors == [f"{locked}: cannot read: Permission denied"]
+    assert intake.submitted == []
+    assert capsys.readouterr().out.count("file cannot be read") == 1
+
+    locked.chmod(0o644)
+    wait_for(lambda: intake.submitted, 5, "the file once readable")
+    assert intake.paths == [locked]

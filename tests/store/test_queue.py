@@ -132,12 +132,38 @@ def test_release_leaves_a_job_another_service_claimed_since(queue: JobQueue, tmp
     assert [(j.attempts, state) for j, state, _ in queue.jobs()] == [(theirs.attempts, "leased")] == [(2, "leased")]
 
 
-def test_leases_left_by_a_crash_count_as_attempts(queue: JobQueue, tmp_path: Path) -> None:
-    """`release_all` (at start, after a crash) keeps the count, so a file that kills the service is given up."""
-    queue.submit(touch(tmp_path / "crash.mp4"), "cam", "s", "folder")
-    for _ in range(2):
+def test_leases_left_by_a_killed_service_never_count(queue: JobQueue, tmp_path: Path) -> None:
+    """`release_all` (at start, after a kill of the service) hands the claims back uncounted: not the file's fault."""
+    clip = touch(tmp_path / "long.mp4")
+    queue.submit(clip, "cam", "s", "folder")
+    for _ in range(5):
         assert queue.claim(1, lease_s=600, max_attempts=2)
         assert queue.release_all() == 1
 
-    assert queue.claim(1, lease_s=600, max_attempts=2) == []
-    assert [(state, outcome) for _, state, outcome in queue.jobs()] == [("failed", "given up after 2 attempts")]
+    [job] = queue.claim(1, lease_s=600, max_attempts=2)
+    assert (job.path, job.attempts) == (clip, 1)
+    assert queue.given_up() == []
+
+
+def test_crashes_of_its_worker_are_retried_then_given_up_and_retry_queues_it_again(
+    queue: JobQueue, tmp_path: Path
+) -> None:
+    clip = touch(tmp_path / "bad.mp4")
+    queue.submit(clip, "porch", "inbox", "folder")
+    for crash in range(1, 4):
+        [job] = queue.claim(1, lease_s=600, max_attempts=3)
+        assert job.attempts == crash
+        assert queue.crashed(job, "the decoder crashed on this file", 3) is (crash == 3)
+
+    assert queue.claim(1, lease_s=600, max_attempts=3) == []
+    [given_up] = queue.given_up()
+    assert (given_up.path, given_up.camera, given_up.source) == (clip, "porch", "inbox")
+    assert given_up.reason == "given up: the decoder crashed on this file (3 times)"
+    assert given_up.when_utc is not None
+    assert queue.prune(older_than_s=0) == 0  # kept for 'camsift status' until retried
+
+    assert [j.path for j in queue.retry([tmp_path / "other.mp4"])] == []
+    assert [j.path for j in queue.retry()] == [clip]
+    assert queue.given_up() == []
+    [job] = queue.claim(1, lease_s=600, max_attempts=3)
+    assert (job.path, job.attempts) == (clip, 1)

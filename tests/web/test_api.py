@@ -194,7 +194,21 @@ def test_false_positive_is_stored_for_the_camera_and_filters_it(browser: Browser
 
 
 def test_stats_and_redacted_config(browser: Browser, tmp_path: Path) -> None:
+    from camsift.store import Store
+    from camsift.store.queue import JobQueue
+
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"x")
+    with Store(browser.settings.data_dir, browser.settings.database) as store:
+        queue = JobQueue(store.engine)
+        queue.submit(bad, "hall", "inbox", "folder")
+        [job] = queue.claim(1, lease_s=600, max_attempts=1)
+        queue.crashed(job, "the decoder crashed on this file", 1)
     stats = browser.client.get("/api/stats").json()
+
+    [given_up] = stats["given_up"]
+    assert (given_up["path"], given_up["camera"]) == (str(bad), "hall")
+    assert given_up["reason"] == "given up: the decoder crashed on this file (1 time)"
 
     assert set(stats["cameras"]) == {"street", "corridor", "hall"}
     assert stats["events"] == sum(c["events"] for c in stats["cameras"].values())

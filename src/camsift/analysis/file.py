@@ -54,6 +54,8 @@ class FileResult:
         events: Events found (for a skipped file: those stored earlier).
         stats: Pipeline figures (``None`` when skipped).
         record: What was stored about the file (``None`` when skipped).
+        crashed: Its worker process died on it (analysing it alone, so the file is the suspect); ``record``
+            is then ``None``.
     """
 
     path: Path
@@ -64,6 +66,7 @@ class FileResult:
     events: list[Event] = field(default_factory=list)
     stats: PipelineStats | None = field(default=None, repr=False)
     record: FileRecord | None = field(default=None, repr=False)
+    crashed: bool = False
 
 
 def _sha256(path: Path) -> str:

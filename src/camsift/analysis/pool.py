@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
 
 __all__ = [
+    "CRASHED",
     "MMAP_THRESHOLD",
     "TRIM_THRESHOLD",
     "LocalRunner",
@@ -36,6 +37,10 @@ __all__ = [
     "prepare_worker",
     "tune_malloc",
 ]
+
+
+CRASHED = "the decoder crashed on this file"
+"""`FileResult.error` of a file whose worker died while analysing it alone (`FileResult.crashed`)."""
 
 
 def prepare_worker() -> None:
@@ -157,7 +162,9 @@ class Workers:
     `submit` files, `poll` for results. A worker that dies (a decoder crash)
     breaks its pool: every file that was in it is retried alone in a
     one-worker pool, so the file that kills its worker is reported as an
-    error (``"the decoder crashed on this file"``) and the others complete.
+    error (`CRASHED`, `FileResult.crashed` set) and the others complete. The
+    service counts such a crash against the file and retries it (a worker
+    killed from outside is no reason to give a healthy file up at once).
 
     Args:
         settings: Settings (each file's camera overrides are applied in the worker).
@@ -232,7 +239,7 @@ class Workers:
             if not isinstance(future.exception(), BrokenProcessPool):
                 results.append(future.result())
             elif alone:
-                results.append(FileResult(path, camera, "error", "the decoder crashed on this file"))
+                results.append(FileResult(path, camera, "error", CRASHED, crashed=True))
                 broken.add(True)
             else:
                 self._suspects.append((path, camera))

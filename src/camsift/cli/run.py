@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +19,7 @@ from camsift.cli.remote import usage_doc, usage_line
 from camsift.cli.scan import Format, FormatOption
 from camsift.config import Settings
 from camsift.layout import DataDir
+from camsift.mqtt import OUTBOX_CHANNEL
 from camsift.store import Store
 
 
@@ -96,23 +98,24 @@ def status_command(
     settings = _settings(config, data_dir)
     with _open_store(settings) as store:
         board = store.board
-        parts = board.components()
+        parts = board.shown_states(settings.service.stale_s)
         depth = store.jobs.depth()
         latest = store.latest_per_camera()
         usage = store.usage.all()  # paid APIs
         backlog = store.outbox.backlog()  # notifications waiting or given up
+        dropped = store.jobs.given_up()  # files the service gave up on
     running = board.service_running(settings.service.stale_s)
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,
             "kind": p.kind,
-            "state": p.state if running or p.name == "service" else "stopped",
+            "state": state,
             "detail": p.detail,
             "updated_utc": _iso(p.updated_utc),
             "last_error": p.last_error,
             "last_error_utc": _iso(p.last_error_utc),
         }
-        for p in parts
+        for p, state in parts
     ]
     doc = {
         "running": running,
@@ -124,6 +127,16 @@ def status_command(
         },
         "api_usage": [usage_doc(u, settings) for u in usage],
         "notifications": [{**b.__dict__, "oldest_pending_utc": _iso(b.oldest_pending_utc)} for b in backlog],
+        "given_up": [
+            {
+                "path": str(g.path),
+                "camera": g.camera,
+                "source": g.source,
+                "reason": g.reason,
+                "when_utc": _iso(g.when_utc),
+            }
+            for g in dropped
+        ],
     }
     if output is Format.json:
         typer.echo(json.dumps(doc, indent=2))
@@ -135,7 +148,7 @@ def status_command(
     table = Table(title="Parts", title_justify="left")
     for column in ("name", "state", "detail", "updated", "last error"):
         table.add_column(column, overflow="fold")
-    for p, row in zip(parts, rows, strict=True):
+    for (p, _), row in zip(parts, rows, strict=True):
         error = f"{p.last_error} ({_age(p.last_error_utc)})" if p.last_error else ""
         table.add_row(p.name, row["state"], p.detail, _age(p.updated_utc), error)
     console.print(table)
@@ -151,9 +164,39 @@ def status_command(
         waiting = f"{b.pending} waiting since {_age(b.oldest_pending_utc)}" if b.pending else "none waiting"
         given_up = f", {b.failed} given up" if b.failed else ""
         reason = f" (last error: {b.last_error})" if b.last_error else ""
+        what = "MQTT events" if b.channel == OUTBOX_CHANNEL else f"notifications to {b.channel}"
+        console.print(f"{what}: {waiting}{given_up}{reason}", highlight=False, markup=False, soft_wrap=True)
+    if dropped:
+        console.print(f"{len(dropped)} files given up ('camsift retry' queues them again):", highlight=False)
+    for g in dropped:
         console.print(
-            f"notifications to {b.channel}: {waiting}{given_up}{reason}", highlight=False, markup=False, soft_wrap=True
+            f"  {g.path} (camera {g.camera}, {_age(g.when_utc)}): {g.reason}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
+
+
+@app.command("retry")
+def retry_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Given-up files to retry [default: all of them].", show_default=False)
+    ] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Queue files the service gave up on again (see 'camsift status'); the running service analyses them."""
+    settings = _settings(config, data_dir)
+    wanted = [p.expanduser().absolute() for p in paths or []]
+    with _open_store(settings) as store:
+        queued = store.jobs.retry(wanted)
+    missing = sorted(set(wanted) - {job.path for job in queued})
+    for job in queued:
+        typer.echo(f"queued again: {job.path}")
+    if missing:
+        fail(f"{', '.join(map(str, missing))}: not among the given-up files (see 'camsift status')", 2)
+    if not queued:
+        typer.echo("no given-up files")
 
 
 @app.command("record")

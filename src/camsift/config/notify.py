@@ -167,8 +167,10 @@ class ProblemsConfig(ConfigModel):
 class NotifyConfig(ConfigModel):
     """Notifications: channels (apprise URLs), rules, a daily digest and problem alerts, through a durable outbox."""
 
-    channels: dict[str, NotifyChannel] = Field(
-        default_factory=dict, description="Channels by name; nothing is sent without at least one"
+    channels: dict[Annotated[str, Field(pattern=r"^[^@]")], NotifyChannel] = Field(
+        default_factory=dict,
+        description="Channels by name (not starting with '@', kept for camsift's own queues such as MQTT's); "
+        "nothing is sent without at least one",
     )
     rules: dict[str, NotifyRule] = Field(
         default_factory=dict, description="Rules by name; empty = every alarm to every channel"

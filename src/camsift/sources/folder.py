@@ -24,7 +24,7 @@ from camsift.logs import get_logger
 from camsift.scanner import camera_for
 from camsift.sources import Intake, contained, files_within, register
 
-__all__ = ["FolderSource"]
+__all__ = ["FolderSource", "unreadable"]
 
 log = get_logger("camsift.sources.folder")
 
@@ -32,6 +32,15 @@ log = get_logger("camsift.sources.folder")
 def _wanted(path: Path) -> bool:
     """A media file that is not hidden and not a partial download (the same rule as `collect`)."""
     return path.suffix.lower() in media.MEDIA_SUFFIXES and not path.name.startswith(".")
+
+
+def unreadable(path: Path) -> str | None:
+    """Why this process cannot read ``path`` (``"Permission denied"`` …), or ``None`` if it can."""
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as err:
+        return err.strerror or str(err)
 
 
 @register("folder")
@@ -53,6 +62,7 @@ class FolderSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._waiting: dict[Path, tuple[int, int, float]] = {}  # path -> (size, mtime_ns, unchanged since)
+        self._unreadable: set[Path] = set()  # settled files that cannot be read (reported once each)
 
     def start(self) -> None:
         """See `Source.start`."""
@@ -146,6 +156,20 @@ class FolderSource:
             return
         self._waiting[path] = (st.st_size, st.st_mtime_ns, time.monotonic())
 
+    def _readable(self, path: Path) -> bool:
+        """Whether a settled file can be read; one that cannot is reported once (log and status) and waits."""
+        reason = unreadable(path)
+        if reason is None:
+            if path in self._unreadable:
+                self._unreadable.discard(path)
+                log.info("file readable again", source=self.name, path=str(path))
+            return True
+        if path not in self._unreadable:
+            self._unreadable.add(path)
+            log.warning("file cannot be read; waiting until it can", source=self.name, path=str(path), reason=reason)
+            self._report("running", f"{path}: cannot read: {reason}")
+        return False
+
     def _hand_in_settled(self) -> None:
         now = time.monotonic()
         for path, (size, mtime_ns, since) in list(self._waiting.items()):
@@ -156,9 +180,11 @@ class FolderSource:
                 continue
             if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
                 self._waiting[path] = (st.st_size, st.st_mtime_ns, now)
-            elif now - since >= self.config.settle_s and os.access(path, os.R_OK):
+            elif now - since >= self.config.settle_s:
                 if not contained(self.folder, path):  # replaced by a link while it settled
                     del self._waiting[path]
+                    continue
+                if not self._readable(path):
                     continue
                 camera = camera_for(path, self.settings, self.config.camera)
                 try:

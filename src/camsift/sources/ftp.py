@@ -17,7 +17,11 @@ uploading to a fixed name every second never overwrites an upload not yet
 analysed, nor the events of one analysed before), then a row in the job
 queue. A camera therefore never sees a success for an upload that a crash
 could lose. An upload larger than ``max_size_mb`` is cut off with ``552`` and
-deleted; an interrupted one is deleted. Symbolic links in a camera's folder
+deleted; an interrupted one is deleted: one whose data connection was reset,
+or that does not end where its format says it ends (`camsift.media.cut_off`:
+a sender that stopped halfway and closed the connection), gets ``426`` or
+``550``, never ``226``. A command with a NUL byte is refused with one log
+line. Symbolic links in a camera's folder
 are never followed (see `camsift.sources.contained`).
 
 One client cannot block the cameras: at most ``max_connections_per_address``
@@ -33,6 +37,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -266,7 +271,7 @@ class FtpSource:
         """
         final = _final_name(part)
         try:
-            reason = media.sniff(part, final.name)
+            reason = media.sniff(part, final.name) or media.cut_off(part, final.name)
         except MediaError as err:
             reason = err.reason
         if reason is not None:
@@ -283,6 +288,7 @@ class FtpSource:
             return "451 Cannot queue the upload now; try again."
         self.received += 1
         log.info("upload queued", source=self.name, camera=camera, path=str(final), bytes=final.stat().st_size)
+        self._report("running")
         return None
 
     def _refuse(self, part: Path, final: Path, reason: str) -> None:
@@ -332,6 +338,16 @@ def _handler_class(source: FtpSource) -> Any:
 
         handle_read_event = handle_read
 
+        def recv(self, buffer_size: int) -> bytes:
+            # pyftpdlib takes a reset for the end of an upload, as a close is; a reset upload was cut off
+            if self.receive and self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                self._resp = ("426 Connection reset; upload deleted.", ftp_logger.warning)
+                self.transfer_finished = False
+                log.warning("FTP upload cut off: the client reset the connection", source=source.name)
+                self.close()
+                return b""
+            return bytes(super().recv(buffer_size))
+
         def close(self) -> None:
             upload = self.file_obj
             if not self._closed and self.receive and self.transfer_finished and upload and not upload.closed:
@@ -377,6 +393,13 @@ def _handler_class(source: FtpSource) -> Any:
             if self._login_timer is not None and not self._login_timer.cancelled:
                 self._login_timer.cancel()
             super().close()
+
+        def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
+            if "\0" in line:  # no path may hold one (open() would raise on it)
+                log.warning("FTP command refused: NUL byte in it", source=source.name, command=cmd[:8])
+                self.respond("501 Invalid character (NUL) in the command.")
+                return
+            super().pre_process_command(line, cmd, arg)
 
         def on_incomplete_file_received(self, file: str) -> None:
             source.incomplete(Path(file), "the transfer did not complete")

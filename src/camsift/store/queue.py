@@ -11,15 +11,20 @@ and `Store.save` replaces a file's events), so a repeat changes nothing.
 States::
 
     pending ──claim──> leased ──done──> done
-       ^                 │  └──give up──> failed   (claimed max_attempts times without finishing)
-       ├──lease expired──┤
-       └────release──────┘   (a clean shutdown: the claim is not counted)
+       ^                 │  └──crashed──> failed   (its worker died on it max_attempts times: given up)
+       ├───crashed───────┤                  │
+       ├──lease expired──┤                  │
+       ├────release──────┘                  │
+       └─────────────retry──────────────────┘   (``camsift retry``: queued again, its count reset)
 
 One service owns a data directory at a time (``camsift run`` holds a lock),
 so `JobQueue.release_all` at start hands back what the previous run held.
-Only attempts that ended in a crash count towards ``max_attempts``: a service
-that stops cleanly hands its jobs back with `JobQueue.release`, uncounted, and
-what `release_all` finds at the next start was left by a crash.
+Only crashes the file itself causes count towards ``max_attempts``: its worker
+dying on it while the service lives (`JobQueue.crashed`). The service going
+down is never the file's fault: a clean stop hands its jobs back with
+`JobQueue.release` and a kill's leases are handed back by `release_all` at the
+next start, neither counted. A lease that runs out while its service lives on
+(another node of a shared PostgreSQL store took too long) counts.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from sqlalchemy.engine import Engine
 from camsift.errors import StorageError
 from camsift.store.schema import jobs_table
 
-__all__ = ["Job", "JobQueue", "QueueDepth"]
+__all__ = ["GivenUp", "Job", "JobQueue", "QueueDepth"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class Job:
         camera: Camera its events belong to.
         source: Name of the source that received it (``sources.<name>`` in the config).
         origin: Kind of that source: ``folder``, ``ftp``, ``stream``, ``record`` …
-        attempts: Times it has been claimed, this claim included.
+        attempts: Claims that count against the file, this claim included: the current one, crashes its
+            worker had on it, leases that ran out (never a claim cut short by the service going down).
         enqueued_utc: When it was submitted (aware, UTC).
     """
 
@@ -74,6 +80,25 @@ class QueueDepth:
     pending: int
     leased: int
     oldest_utc: datetime | None
+
+
+@dataclass(frozen=True)
+class GivenUp:
+    """A file the service gave up on (its worker died on it ``service.max_attempts`` times).
+
+    Attributes:
+        path: Absolute path of the file (kept where it was, for ``camsift retry``).
+        camera: Its camera.
+        source: The source that received it.
+        reason: One line: why, and how often.
+        when_utc: When it was given up (aware, UTC).
+    """
+
+    path: Path
+    camera: str
+    source: str
+    reason: str
+    when_utc: datetime | None
 
 
 def _now() -> datetime:
@@ -136,7 +161,7 @@ class JobQueue:
         Args:
             limit: Most jobs to return.
             lease_s: Seconds before an unfinished claim is handed out again.
-            max_attempts: A job already claimed this often is marked ``failed`` instead.
+            max_attempts: A job whose lease ran out after this many counted claims is marked ``failed`` instead.
             skip: Paths not to hand out now (already being analysed under an earlier job).
         """
         t = jobs_table
@@ -200,13 +225,63 @@ class JobQueue:
     def release_all(self) -> int:
         """Hand every leased job back (at service start: the previous run is gone); returns how many.
 
-        The previous run did not stop cleanly (it would have used `release`), so the claims count as attempts.
+        The claims are not counted: a service that was killed, lost power or ran out of memory went down
+        with its jobs, which were not at fault (a file that kills its worker is counted by `crashed`).
         """
+        t = jobs_table
         with self.engine.begin() as conn:
             result = conn.execute(
-                jobs_table.update().where(jobs_table.c.state == "leased").values(state="pending", lease_until_utc=None)
+                t.update()
+                .where(t.c.state == "leased")
+                .values(
+                    state="pending",
+                    lease_until_utc=None,
+                    attempts=sa.case((t.c.attempts > 0, t.c.attempts - 1), else_=0),
+                )
             )
         return result.rowcount
+
+    def crashed(self, job: Job, reason: str, max_attempts: int) -> bool:
+        """Count a crash the file caused (its worker died on it); queue it again, or give it up.
+
+        Args:
+            job: The job, as claimed by this process.
+            reason: One line, e.g. ``"the decoder crashed on this file"``.
+            max_attempts: Crashes after which the file is given up (state ``failed``).
+
+        Returns:
+            ``True`` if the file was given up, ``False`` if it waits for another try.
+        """
+        t = jobs_table
+        given_up = job.attempts >= max_attempts
+        values: dict[str, object] = (
+            {
+                "state": "failed",
+                "done_utc": _now(),
+                "outcome": f"given up: {reason} ({job.attempts} time{'s' * (job.attempts != 1)})",
+            }
+            if given_up
+            else {"state": "pending", "outcome": f"retrying: {reason}"}
+        )
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id == job.id).values(lease_until_utc=None, **values))
+        return given_up
+
+    def retry(self, paths: Iterable[Path] = ()) -> list[Job]:
+        """Queue given-up jobs again, their count reset (``camsift retry``); returns them.
+
+        Args:
+            paths: The files to retry (absolute); none: every given-up file.
+        """
+        t = jobs_table
+        wanted = [str(p) for p in paths]
+        query = t.c.state == "failed"
+        if wanted:
+            query = sa.and_(query, t.c.path.in_(wanted))
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(t).where(query).order_by(t.c.id)).all()
+            conn.execute(t.update().where(query).values(state="pending", attempts=0, outcome=None, done_utc=None))
+        return [Job(r.id, Path(r.path), r.camera, r.source, r.origin, 0, r.enqueued_utc) for r in rows]
 
     def depth(self) -> QueueDepth:
         """Pending and leased jobs, and the age of the oldest pending one."""
@@ -215,6 +290,16 @@ class JobQueue:
             counts: dict[str, int] = dict(conn.execute(sa.select(t.c.state, sa.func.count()).group_by(t.c.state)).all())
             oldest = conn.execute(sa.select(sa.func.min(t.c.enqueued_utc)).where(t.c.state == "pending")).scalar()
         return QueueDepth(counts.get("pending", 0), counts.get("leased", 0), oldest)
+
+    def given_up(self) -> list[GivenUp]:
+        """Files given up (state ``failed``), oldest first: what ``camsift status`` and the web app show."""
+        t = jobs_table
+        query = sa.select(t).where(t.c.state == "failed").order_by(t.c.id)
+        with self.engine.connect() as conn:
+            return [
+                GivenUp(Path(r.path), r.camera, r.source, r.outcome or "given up", r.done_utc)
+                for r in conn.execute(query)
+            ]
 
     def jobs(self, state: str | None = None) -> list[tuple[Job, str, str | None]]:
         """Every job (or those in ``state``) with its state and outcome, in submission order."""
@@ -233,9 +318,12 @@ class JobQueue:
             ]
 
     def prune(self, older_than_s: float) -> int:
-        """Delete finished jobs done more than ``older_than_s`` seconds ago; returns how many."""
+        """Delete jobs done more than ``older_than_s`` seconds ago; returns how many.
+
+        Given-up jobs are kept until `retry` queues them again: they are what ``camsift status`` lists.
+        """
         cutoff = _now() - timedelta(seconds=older_than_s)
         t = jobs_table
         with self.engine.begin() as conn:
-            result = conn.execute(t.delete().where(t.c.state.in_(("done", "failed")), t.c.done_utc < cutoff))
+            result = conn.execute(t.delete().where(t.c.state == "done", t.c.done_utc < cutoff))
         return result.rowcount

@@ -770,6 +770,16 @@ class CameraStats(BaseModel):
     events: int
 
 
+class GivenUpFile(BaseModel):
+    """A file the service gave up on (``camsift retry`` queues it again)."""
+
+    path: str
+    camera: str
+    source: str
+    reason: str
+    time: float | None = Field(description="When it was given up (Unix seconds)")
+
+
 class ServiceStats(BaseModel):
     """Frigate's ``service`` block of ``/api/stats``."""
 
@@ -803,6 +813,7 @@ class Stats(BaseModel):
     sources: list[SourceStats]
     cameras: dict[str, CameraStats]
     events: int
+    given_up: list[GivenUpFile] = Field(description="Files the service gave up on, oldest first")
 
 
 def _time(when: datetime | None) -> float | None:
@@ -842,20 +853,21 @@ def stats(state: State) -> Stats:
     """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows), with
     Frigate's ``service``, ``detectors``, ``detection_fps`` and per-camera ``*_fps`` keys."""
 
-    depth = state.store.jobs.depth()
+    queue = state.store.jobs
+    depth = queue.depth()
     running = state.board.service_running(state.settings.service.stale_s)
     components = state.board.components()
     sources = [
         SourceStats(
             name=p.name,
             kind=p.kind,
-            state=p.state if running or p.name == "service" else "stopped",
+            state=shown,
             detail=p.detail,
             updated=p.updated_utc.timestamp(),
             last_error=p.last_error,
             last_error_time=_time(p.last_error_utc),
         )
-        for p in components
+        for p, shown in state.board.shown_states(state.settings.service.stale_s)
     ]
     parts = {p.name: p for p in sources}
     pids = {p.name: p.pid for p in components}
@@ -903,6 +915,10 @@ def stats(state: State) -> Stats:
         sources=sources,
         cameras=cameras,
         events=state.store.count_events(),
+        given_up=[
+            GivenUpFile(path=str(g.path), camera=g.camera, source=g.source, reason=g.reason, time=_time(g.when_utc))
+            for g in queue.given_up()
+        ],
     )
 
 
