@@ -348,3 +348,17 @@ def _try_login(source: FtpSource, password: str, address: str = "127.0.0.1") -> 
         return str(err)
     except (ConnectionError, EOFError):
         return "closed"
+
+
+def test_uploads_cut_off_by_a_stop_are_deleted_at_the_next_start(
+    data_dir: Path, scripted_settings: MakeSettings, password_hash: str
+) -> None:
+    home = data_dir / "ftp" / "porch"
+    home.mkdir(parents=True)
+    (home / ".snap.jpg.0badcafe.part").write_bytes(b"\xff\xd8\xff\xe0 half")
+    (home / "kept.jpg").write_bytes(b"\xff\xd8\xff\xe0 whole")
+
+    with serving(data_dir, scripted_settings(), password_hash) as (source, _):
+        assert source.root / "porch" == home
+
+    assert sorted(p.name for p in home.iterdir()) == ["kept.jpg"]

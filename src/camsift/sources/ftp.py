@@ -193,6 +193,9 @@ class FtpSource:
             raise SourceError("the FTP source needs pyftpdlib: pip install pyftpdlib") from err
         for user in self.config.users:
             (self.root / user).mkdir(parents=True, exist_ok=True, mode=0o750)
+            for stale in (self.root / user).rglob(".*.part"):  # uploads cut off by a stop: none was acknowledged
+                stale.unlink(missing_ok=True)
+                log.info("incomplete upload of an earlier run deleted", source=self.name, path=str(stale))
         handler = _handler_class(self)
         try:
             server = FTPServer((self.config.host, self.config.port), handler, ioloop=IOLoop())
