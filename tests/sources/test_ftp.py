@@ -362,3 +362,30 @@ def test_uploads_cut_off_by_a_stop_are_deleted_at_the_next_start(
         assert source.root / "porch" == home
 
     assert sorted(p.name for p in home.iterdir()) == ["kept.jpg"]
+
+
+def test_a_client_gone_while_its_password_is_checked_leaves_the_server_serving(
+    server: tuple[FtpSource, JobQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import camsift.sources.ftp as ftp
+
+    source, queue = server
+    release, calls = threading.Event(), []
+    real = ftp.verify_password
+
+    def held(password_hash: str, password: str) -> bool:
+        calls.append(password)
+        release.wait(20)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(ftp, "verify_password", held)
+    assert source.address is not None
+    with socket.create_connection(source.address, timeout=10) as gone:
+        gone.recv(1000)
+        gone.sendall(f"USER porch\r\nPASS {PASSWORD}\r\n".encode())
+        wait_for(lambda: calls, 10, "the password check")
+    release.set()  # its answer comes after the client left
+
+    with login(source) as camera:
+        assert upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(10)).startswith("226")
+    assert queued(queue) == [("snap.jpg", "porch", "ftp")]

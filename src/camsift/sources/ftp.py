@@ -217,7 +217,11 @@ class FtpSource:
             while not self._stop.is_set():  # the loop itself: serve_forever logs a banner at every call
                 server.ioloop.loop(timeout=0.05, blocking=False)
                 while not self._calls.empty():
-                    self._calls.get_nowait()()
+                    call = self._calls.get_nowait()
+                    try:
+                        call()
+                    except Exception:  # one client's login must not end the server
+                        log.exception("FTP login could not resume", source=self.name)
         finally:
             server.close_all()
 
