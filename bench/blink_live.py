@@ -1,6 +1,6 @@
 """Blink live view: the gap at each session handover, and the memory of a 30 s pre-roll buffer per camera.
 
-**Handover gap.** The fake Blink server of the tests (``tests/blink_fake.py``:
+**Handover gap.** The fake Blink server of the tests (``tests/helpers/blink_fake.py``:
 TLS on loopback, the real blinkpy and aiohttp code, blinkpy's fixture answer
 with ``polling_interval`` 15 s) plays ``--session-s`` seconds of a real clip
 (``../shared/data``) as IMMI packets, then hangs up, as Blink does after
@@ -15,7 +15,7 @@ further, by its analysis time, but loses nothing.) The baseline, measured in
 the same run, ends each session the way blinkpy's own ``feed()`` does: when
 its command poll next looks (up to ``polling_interval`` later).
 
-**Memory.** A `camsift.live.PacketRing` of ``record.buffer_s`` (30 s) is fed
+**Memory.** A `camsift.recorder.PacketRing` of ``record.buffer_s`` (30 s) is fed
 60 s of a real clip's encoded packets (looped); the figure is the bytes of
 the packets it holds and the growth of the process's resident memory, per
 camera, for the clip's bit rate (Blink does not publish its live bit rate:
@@ -48,13 +48,13 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake Blink server lives with the tests
 
 import camsift.blink.client
-from blink_fake import PASSWORD, FakeBlink
-from blink_helpers import ts_of
 from camsift.blink import login
 from camsift.blink.client import BlinkClient
 from camsift.blink.immi import LiveProxy
-from camsift.live import PacketRing
+from camsift.recorder import PacketRing
 from camsift.sources.blink import LIVE_READER_RECONNECT_MAX_S
+from helpers.blink import ts_of
+from helpers.blink_fake import PASSWORD, FakeBlink
 
 LIVE_CLIP = "intel_one-by-one-person-detection.mp4"
 RING_CLIPS = ["ken2190_night_lowlight.mp4", "ken2190_ecuador_street.mp4"]

@@ -39,7 +39,7 @@ from camsift.notify import Notifier, sample_picture
 from camsift.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from notify_helpers import http_receiver, smtp_receiver
+from helpers.notify import http_receiver, smtp_receiver
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -10,7 +10,7 @@ import pytest
 from camsift import Detections, load_config
 from camsift.boxes import absorb_parts, nms
 from camsift.detectors import Detector
-from conftest import run_pipeline
+from helpers.media import run_pipeline
 
 
 def found(*rows: tuple[float, float, float, float, float], label: str = "person") -> Detections:

@@ -8,7 +8,7 @@ from camsift.config import EventsConfig, ObjectsConfig
 from camsift.detections import Detections
 from camsift.events import EventBuilder
 from camsift.media import Frame
-from conftest import EPOCH
+from helpers.media import EPOCH
 
 
 def shots_of(confidences: list[float], best_frames: int, step_s: float = 0.2) -> list[float]:

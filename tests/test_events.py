@@ -21,7 +21,7 @@ from camsift.detectors import create
 from camsift.events import Event, EventBuilder
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline
-from conftest import EPOCH, SyntheticClip, Walk, background, run_pipeline, write_image
+from helpers.media import EPOCH, SyntheticClip, Walk, background, run_pipeline, write_image
 
 MakeClip = Callable[..., SyntheticClip]
 

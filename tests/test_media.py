@@ -22,7 +22,7 @@ import pytest
 from camsift import media
 from camsift.errors import MediaError
 from camsift.pipeline import Sampler
-from conftest import DATA, BadFiles, SyntheticClip, background, data_file, write_image
+from helpers.media import DATA, BadFiles, SyntheticClip, background, data_file, write_image
 
 EVERY_CLIP = [
     pytest.param(f"{folder}/{path.name}", marks=[pytest.mark.slow] if path.name == "ken2190_night_lowlight.mp4" else [])

@@ -9,7 +9,7 @@ import pytest
 from camsift.config import MotionConfig
 from camsift.media import Frame
 from camsift.motion import MotionGate
-from conftest import background
+from helpers.media import background
 
 
 def frame(index: int, rgb: npt.NDArray[np.uint8]) -> Frame:

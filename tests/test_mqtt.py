@@ -27,11 +27,11 @@ import yaml
 from camsift.config import Settings, load_config
 from camsift.events import Event
 from camsift.listeners import EventChange, Problem
-from camsift.mqtt import MqttPublisher, live_motion
+from camsift.mqtt import DISCOVERY_NODE, MqttPublisher, live_motion
 from camsift.store import Store
 from camsift.store.status import Component, MotionState, ServiceBoard
-from conftest import CAMSIFT, clean_environ
-from service_helpers import free_port, wait_for
+from helpers.cli import CAMSIFT, clean_environ
+from helpers.service import free_port, wait_for
 
 BROKER = ("127.0.0.1", 1883)
 
@@ -195,12 +195,21 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
         "camera": "porch",
         "label": "person",
         "top_score": 0.87,
-        "box": [10.0, 20.0, 110.0, 220.0],
+        "box": [10, 20, 110, 220],  # Frigate's pixels
         "entered_zones": ["path"],
     }
-    assert (end["after"]["has_snapshot"], end["after"]["has_clip"], end["after"]["alarm"]) == (True, True, True)
-    assert (update["before"]["sub_label"], update["after"]["sub_label"]) == (None, "alice")
+    after = end["after"]
+    assert (after["area"], after["ratio"], after["region"]) == (20000, 0.5, [10, 20, 110, 220])
+    assert (after["active"], after["stationary"], after["current_zones"]) == (True, False, [])
+    assert new["after"]["current_zones"] == ["path"]
+    assert {"frame_time", "snapshot", "motionless_count", "position_changes", "attributes"} <= set(after)
+    assert (after["has_snapshot"], after["has_clip"], after["alarm"]) == (True, True, True)
+    assert (update["before"]["sub_label"], update["after"]["sub_label"]) == (None, ["alice", None])
+    assert update["after"]["camsift_sub_label"] == "alice"
     assert sub.payloads(f"{prefix}/porch/person") == [b"1", b"0"]
+    assert sub.payloads(f"{prefix}/porch/all") == [b"1", b"0"]
+    assert sub.payloads(f"{prefix}/path/person") == [b"1", b"0"]  # a zone
+    assert json.loads(sub.payloads(f"{prefix}/porch/person/event")[0])["id"] == "porch-1"
     assert sub.payloads(f"{prefix}/porch/person/snapshot") == [picture.read_bytes()]
     assert sub.payloads(f"{prefix}/available") == [b"online", b"offline"]
 
@@ -211,19 +220,152 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
     assert retained[f"{prefix}/porch/motion"] == b"OFF"
     assert retained[f"{prefix}/available"] == b"offline"
     configs = {t: json.loads(p) for t, p in retained.items() if t.startswith(ha)}
-    assert sorted(configs) == [
-        f"{ha}/binary_sensor/{prefix}/porch_motion/config",
-        f"{ha}/camera/{prefix}/porch_car_snapshot/config",
-        f"{ha}/camera/{prefix}/porch_person_snapshot/config",
-        f"{ha}/sensor/{prefix}/porch_car_count/config",
-        f"{ha}/sensor/{prefix}/porch_person_count/config",
+    assert sorted(configs) == [  # the node id is never the topic prefix
+        f"{ha}/binary_sensor/camsift/porch_motion/config",
+        f"{ha}/image/camsift/porch_car_snapshot/config",
+        f"{ha}/image/camsift/porch_person_snapshot/config",
+        f"{ha}/sensor/camsift/porch_car_count/config",
+        f"{ha}/sensor/camsift/porch_person_count/config",
     ]
-    count = configs[f"{ha}/sensor/{prefix}/porch_person_count/config"]
+    count = configs[f"{ha}/sensor/camsift/porch_person_count/config"]
+    assert count["unique_id"] == "camsift_porch_person_count"
     assert count["state_topic"] == f"{prefix}/porch/person"
+    assert count["json_attributes_topic"] == f"{prefix}/porch/person/event"
     assert count["availability_topic"] == f"{prefix}/available"
-    assert count["device"]["identifiers"] == [f"{prefix}_porch"]
-    assert configs[f"{ha}/camera/{prefix}/porch_person_snapshot/config"]["topic"] == f"{prefix}/porch/person/snapshot"
-    assert configs[f"{ha}/binary_sensor/{prefix}/porch_motion/config"]["device_class"] == "motion"
+    assert count["device"]["identifiers"] == ["camsift_porch"]
+    assert count["device"]["sw_version"] == count["origin"]["sw_version"]
+    assert count["origin"]["name"] == "camsift"
+    image = configs[f"{ha}/image/camsift/porch_person_snapshot/config"]
+    assert (image["image_topic"], image["content_type"]) == (f"{prefix}/porch/person/snapshot", "image/jpeg")
+    assert configs[f"{ha}/binary_sensor/camsift/porch_motion/config"]["device_class"] == "motion"
+    for config in configs.values():  # Home Assistant's documented MQTT discovery keys
+        assert set(config) <= HA_KEYS, set(config) - HA_KEYS
+        assert set(config["device"]) <= {
+            "identifiers",
+            "name",
+            "manufacturer",
+            "model",
+            "sw_version",
+            "configuration_url",
+        }
+
+
+HA_KEYS = {
+    "name",
+    "unique_id",
+    "state_topic",
+    "json_attributes_topic",
+    "state_class",
+    "unit_of_measurement",
+    "device_class",
+    "payload_on",
+    "payload_off",
+    "image_topic",
+    "content_type",
+    "availability_topic",
+    "payload_available",
+    "payload_not_available",
+    "device",
+    "origin",
+}
+"""Keys of Home Assistant's MQTT sensor, binary_sensor and image discovery schemas that camsift uses."""
+
+
+@needs_broker
+def test_counts_are_objects_in_view_together_not_events(prefixes: tuple[str, str], shared_data: Path) -> None:
+    prefix, _ = prefixes
+    picture = shared_data / "images" / "skimage_rocket.jpg"
+    publisher = MqttPublisher(mqtt_settings(prefixes, **{"mqtt.off_delay_s": 1.0, "mqtt.discovery": False}))
+    first, second = stored_event(picture, 1), stored_event(picture, 2)  # together from T0 to T0 + 2 s
+    later = stored_event(picture, 3).replace(start_utc=T0 + timedelta(seconds=10), end_utc=T0 + timedelta(seconds=12))
+    parked = stored_event(picture, 4).replace(stationary=True)
+    with subscribed([f"{prefix}/#"]) as sub:
+        publisher.start()
+        try:
+            assert publisher.connected.wait(10)
+            for e in (first, second, later, parked):
+                publisher.on_event(EventChange("new", None, e, False, "folder"))
+            wait_for(lambda: sub.payloads(f"{prefix}/porch/person")[-1:] == [b"0"], 10, "counts back to 0")
+        finally:
+            publisher.stop()
+    counts = sub.payloads(f"{prefix}/porch/person")
+    assert max(int(c) for c in counts) == 3  # three people together, not four events
+    assert max(int(c) for c in sub.payloads(f"{prefix}/porch/person/active")) == 2  # the parked one never moved
+
+
+@needs_broker
+def test_two_publishers_with_default_client_ids_do_not_disconnect_each_other(prefixes: tuple[str, str]) -> None:
+    from camsift.mqtt import default_client_id
+
+    settings = mqtt_settings(prefixes, **{"mqtt.discovery": False})
+    assert settings.mqtt.client_id is None
+    assert default_client_id().startswith("camsift-")
+    one, two = MqttPublisher(settings), MqttPublisher(settings)
+    with subscribed([f"{prefixes[0]}/available"]) as sub:
+        one.start()
+        two.start()
+        try:
+            assert one.connected.wait(10)
+            assert two.connected.wait(10)
+            assert one.client_id != two.client_id
+            threading.Event().wait(2)
+            assert one.connected.is_set()
+            assert two.connected.is_set()
+        finally:
+            one.stop()
+            two.stop()
+    assert sub.payloads(f"{prefixes[0]}/available").count(b"online") == 2  # once each: nobody was kicked
+
+
+@needs_broker
+def test_discovery_configs_of_cameras_no_longer_configured_are_removed(prefixes: tuple[str, str]) -> None:
+    ha = prefixes[1]
+    old = MqttPublisher(mqtt_settings(prefixes, cameras={"porch": {}, "shed": {}}))
+    old.start()
+    assert old.connected.wait(10)
+    old.stop()
+    new = MqttPublisher(mqtt_settings(prefixes, **{"cameras": {"porch": {}}, "objects.labels": ["person"]}))
+    with subscribed([f"{ha}/#"]) as sub:
+        new.start()
+        try:
+            assert new.connected.wait(10)
+            shed = f"{ha}/sensor/camsift/shed_person_count/config"
+            wait_for(lambda: sub.payloads(shed)[-1:] == [b""], 10, "the shed's config removed")
+        finally:
+            new.stop()
+    removed = {m.topic for m in sub.messages if m.payload == b""}
+    assert f"{ha}/sensor/camsift/porch_car_count/config" in removed  # car is no longer a label
+    assert f"{ha}/sensor/camsift/porch_person_count/config" not in removed
+
+
+@needs_broker
+def test_scan_notify_publishes_the_events_on_mqtt(
+    prefixes: tuple[str, str], camsift_main: Any, tmp_path: Path, footage: Path
+) -> None:
+    from helpers.media import Walk, write_clip
+
+    prefix, ha = prefixes
+    write_clip(footage / "porch" / "walker.mp4", [Walk(0.5, 3.5)])
+    doc = {
+        "detect": {"detector": "scripted"},
+        "timezone": "UTC",
+        "mqtt": {"enabled": True, "topic_prefix": prefix, "discovery_prefix": ha},
+    }
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    with subscribed([f"{prefix}/#"]) as sub:
+        result = camsift_main("scan", footage, "-c", config, "--notify")
+        wait_for(lambda: len(sub.got(f"{prefix}/events")) >= 2, 10, "the scan's events")
+
+    assert result.code == 0, result.stderr
+    events = [json.loads(m.payload) for m in sub.got(f"{prefix}/events")]
+    assert [(m["type"], m["after"]["camera"], m["after"]["label"]) for m in events] == [
+        ("new", "porch", "person"),
+        ("end", "porch", "person"),
+    ]
+    assert events[0]["after"]["origin"] == "scan"
+    assert sub.payloads(f"{prefix}/available") == []  # a scan leaves camsift run's availability alone
+    assert sub.payloads(f"{prefix}/porch/person")[-1:] == [b"0"]
 
 
 @dataclass
@@ -244,7 +386,7 @@ def test_a_live_cameras_motion_follows_its_stored_motion_state(prefixes: tuple[s
     publisher = MqttPublisher(mqtt_settings(prefixes))
     with Store(tmp_path / "data") as store, subscribed([f"{prefix}/+/motion"]) as sub:
         board = ServiceBoard(store.engine)
-        publisher.start(RunningService(store))  # type: ignore[arg-type]
+        publisher.start(RunningService(store))
         try:
             assert publisher.connected.wait(10)
             board.report("source:door-stream", "stream", "running")
@@ -336,7 +478,7 @@ def test_the_last_will_says_offline_when_camsift_run_is_killed(prefixes: tuple[s
                 run.kill()
                 run.wait()
             kill_group(run.pid)
-    assert f"{ha}/binary_sensor/{prefix}/yard_motion/config" in {m.topic for m in sub.messages}
+    assert f"{ha}/binary_sensor/{DISCOVERY_NODE}/yard_motion/config" in {m.topic for m in sub.messages}
 
 
 def kill_group(pid: int) -> None:

@@ -13,7 +13,7 @@ from camsift.errors import MediaError
 from camsift.events import Event
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline, Sampler
-from conftest import DATA, EPOCH, SyntheticClip, Walk, data_file, run_pipeline
+from helpers.media import DATA, EPOCH, SyntheticClip, Walk, data_file, run_pipeline
 
 
 def at(*times: float) -> list[Frame]:

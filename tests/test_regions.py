@@ -21,7 +21,7 @@ from camsift.regions import (
     plan_regions,
     whole_frame,
 )
-from conftest import background, data_file
+from helpers.media import background, data_file
 
 NONE = np.zeros((0, 4), np.float32)
 

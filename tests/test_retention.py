@@ -37,7 +37,7 @@ from camsift.retention import (
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table
-from conftest import data_file
+from helpers.media import cut_clip, data_file
 
 pytestmark = pytest.mark.slow  # the first test scans real clips (about 10 s), the rest reuse it
 
@@ -58,12 +58,14 @@ class Filled:
 # footage camsift owns (a live clip, FTP uploads); footage/ is the user's own folder.
 LAYOUT = [
     ("footage/street", "clips/anubhav666_example_01_street.mp4", "street.mp4", 2),  # person
-    ("footage/highway", "clips/bgslibrary_video02_highway_cctv.avi", "highway.avi", 40),  # cars
+    ("footage/highway", "clips/bgslibrary_video02_highway_cctv.avi", "highway.avi", 40),  # cars (cut: CUTS)
     ("data/clips/2026-10-01/yard", "clips/lrslibrary_i2r_shop_corridor.avi", "yard.avi", 60),  # person, owned
     ("data/ftp/porch", "snapshots/porch_night/empty/NoCoon2024-09-15T20_09_08.333136.jpg", "porch.jpg", 35),
     ("data/ftp/traffic", "snapshots/wsdot_traffic/01.png", "empty.png", 10),  # nothing found, owned
-    ("data/ftp/traffic", "snapshots/wsdot_traffic/49.png", "car.png", 20),  # a car (0.65; a still needs 0.6), owned
+    ("data/ftp/traffic", "snapshots/wsdot_traffic/25.png", "car.png", 20),  # a car (0.65; a still needs 0.6), owned
 ]
+CUTS = {"highway.avi": (0.0, 2.2)}
+"""Clips used only in part (seconds): the highway's first 2.2 s, cars before the cyclist rides in at 2.4 s."""
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +78,10 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
     for (folder, _, target, age), source in zip(LAYOUT, sources, strict=True):
         path = root / folder / target
         path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, path)
+        if target in CUTS:
+            cut_clip(source, path, *CUTS[target])
+        else:
+            shutil.copyfile(source, path)
         stamp = (today - age * DAY).timestamp()
         os.utime(path, (stamp, stamp))
     settings = settings_for(root / "data")
@@ -498,7 +503,7 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
     companion = RetentionCompanion(settings, first_pass_s=0, usage=lambda _: full, clock=lambda: now[0])
     with Store(data) as store:
         service = FakeService(store)
-        companion.start(service)  # type: ignore[arg-type]
+        companion.start(service)
         try:
             assert service.told.wait(30)
             while companion.passes < 1:
@@ -514,7 +519,7 @@ def test_the_service_runs_retention_and_tells_the_owner_once(data: Path) -> None
         assert store.events() == []
         # back below the limit for an hour: told once that it is resolved
         now[0] += RESOLVE_AFTER_S
-        companion._tell(service, *Retention(settings, store, usage=lambda _: DiskUsage(10 * 10**9, 90 * 10**9)).run())  # type: ignore[arg-type]
+        companion._tell(service, *Retention(settings, store, usage=lambda _: DiskUsage(10 * 10**9, 90 * 10**9)).run())
     assert [p.resolved for p in service.problems] == [False, True]
 
 

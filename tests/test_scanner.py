@@ -13,7 +13,7 @@ import pytest
 from camsift import ScanReport, Settings, Store, scan
 from camsift.errors import SourceError
 from camsift.scanner import collect
-from conftest import BadFiles, SyntheticClip, Walk, write_clip
+from helpers.media import BadFiles, SyntheticClip, Walk, write_clip
 
 MakeClip = Callable[..., SyntheticClip]
 MakeSettings = Callable[..., Settings]

@@ -12,19 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from camsift.alarms import Alarms
 from camsift.analysis.file import FileResult
 from camsift.config import Settings
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange, EventListener
 from camsift.notify import Notifier
-from camsift.service import Alarms, Service
+from camsift.service import Service
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.queue import JobQueue
 from camsift.store.status import ServiceBoard
-from conftest import Walk, write_clip
-from notify_helpers import http_receiver
-from service_helpers import wait_for
+from helpers.media import Walk, write_clip
+from helpers.notify import http_receiver
+from helpers.service import wait_for
 
 MakeSettings = Callable[..., Settings]
 
@@ -382,7 +383,7 @@ def test_real_footage_uploaded_over_ftp_is_analysed_by_the_real_detector(shared_
 
     from camsift.config import load_config
     from camsift.sources.ftp import hash_password
-    from service_helpers import free_port, listening
+    from helpers.service import free_port, listening
 
     port = free_port()
     users = {"porch": {"password_hash": hash_password("pw")}}

@@ -18,7 +18,7 @@ from camsift.events import FileRecord
 from camsift.store import EventMarks, ReviewFilter
 from camsift.store import database_url as url_of  # the name database_url is the fixture
 from camsift.store.schema import events_table
-from conftest import Walk, write_clip
+from helpers.media import Walk, write_clip
 
 T0 = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
 

@@ -41,23 +41,20 @@ def nms(detections: Detections, iou: float = 0.5, *, smaller: bool = False) -> D
 
 
 def box_ios(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
-    """Intersection over the smaller box, for every pair.
+    """Intersection over the smaller box, for every pair (supervision's ``box_iou_batch`` with the IoS metric).
 
     Args:
         a: ``(n, 4)`` xyxy boxes.
         b: ``(m, 4)`` xyxy boxes, same pixels.
 
     Returns:
-        ``(n, m)`` float64 in ``[0, 1]``; 1 when one box lies inside the other.
+        ``(n, m)`` float64 in ``[0, 1]``; 1 when one box lies inside the other, 0 against an empty box.
     """
+    import supervision as sv
+
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    wh = np.clip(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    smaller = np.minimum(area_a[:, None], area_b[None, :])
-    return np.where(smaller > 0, inter / np.maximum(smaller, 1e-9), 0.0)
+    return sv.box_iou_batch(a, b, overlap_metric=sv.OverlapMetric.IOS).astype(np.float64)
 
 
 PART_IOS = 0.9
@@ -70,10 +67,7 @@ PART_TOP = 0.1
 """... and their tops are within this fraction of the bigger box's height. Detectors report a person's head
 and shoulders, or upper body, as a second "person" inside the whole one; on the shared single-person
 photos that doubled the events. A person standing in front of another (a child before an adult) has
-its top well below the other's and stays separate. Measured (bench/eval_clips.py): the shared face and
-person photos go from 2-6 person events on one- and two-person pictures to exactly one per person;
-COCO128 person AP50 0.428 -> 0.413 (crowds where one person's box sits inside another's);
-clip recall and precision unchanged. Looser limits (area x1.5, top 0.25) cost 0.034 AP."""
+its top well below the other's and stays separate (measurements: bench/NOTES.md)."""
 
 PART_SURE = 0.5
 """... and the bigger box is at least this fraction of the part's confidence: a faint box around a group

@@ -1,4 +1,4 @@
-"""Object filters: labels, confidence, size, masks and zones.
+"""Object filters: labels, confidence, size, masks and zones; marked false positives after tracking.
 
 Zones and masks are polygons in relative coordinates (0..1, origin top-left);
 an object is inside one when the bottom centre of its box is (where a person
@@ -54,6 +54,7 @@ class ObjectFilter:
         self._zones = {name: (zone(z.polygon), set(z.labels)) for name, z in config.zones.items()}
         size = np.array([width, height, width, height], np.float64)
         self._wrong = [(f.label, np.asarray(f.box, np.float64) * size, f.confidence) for f in config.false_positives]
+        self._moved: set[int] = set()  # tracks seen outside every false positive (`after_tracking`)
         labels = sorted(set(config.labels))
         self._labels = np.asarray(labels, np.str_)
         limits = [config.filter_for(label) for label in labels]
@@ -78,8 +79,6 @@ class ObjectFilter:
         area = d.area / self._frame_area
         keep = (d.confidence >= self._floor[row]) & (area >= self._min_area[row]) & (area <= self._max_area[row])
         d = d[keep]
-        if self._wrong and len(d):
-            d = d[~self._false_positive(d)]
         if self._masks and len(d):
             sv_d = self._sv.Detections(xyxy=d.xyxy.astype(np.float64))
             d = d[~np.any([m.trigger(sv_d) for m in self._masks], axis=0)]
@@ -97,7 +96,28 @@ class ObjectFilter:
             d = d[np.array([bool(required & set(n)) for n in names], bool)]
         return d
 
-    def _false_positive(self, d: Detections) -> np.ndarray:
+    def after_tracking(self, tracked: Detections) -> Detections:
+        """Drop the tracked detections that are a marked false positive (``config.false_positives``).
+
+        A detection like a marked false positive (`matches_false_positive`) is dropped only while its
+        track has never been seen elsewhere: a coat on a hook never leaves its place, a person walking
+        through that place came from somewhere else and is kept. Detections not tracked yet
+        (``tracker_id`` -1) are dropped when they match.
+
+        Args:
+            tracked: The tracker's output for one frame (``tracker_id`` set).
+        """
+        if not self._wrong or not len(tracked):
+            return tracked
+        hit = self.matches_false_positive(tracked)
+        for track_id in tracked.tracker_id[~hit]:
+            if track_id >= 0:
+                self._moved.add(int(track_id))
+        moved = np.isin(tracked.tracker_id, np.fromiter(self._moved, np.int64, len(self._moved)))
+        keep: np.ndarray = ~hit | ((tracked.tracker_id >= 0) & moved)
+        return tracked[keep]
+
+    def matches_false_positive(self, d: Detections) -> np.ndarray:
         """``(n,)`` bool: each detection matches a marked false positive (see `FALSE_POSITIVE_IOU`)."""
         boxes = np.stack([box for _, box, _ in self._wrong])
         iou = self._sv.box_iou_batch(d.xyxy.astype(np.float64), boxes)  # (n detections, m false positives)

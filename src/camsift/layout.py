@@ -10,7 +10,7 @@ Layout::
     <data_dir>/ftp/<user>/…              FTP uploads (unless the source sets ``root``)
     <data_dir>/blink/…                   Blink login token, downloaded clips and download state
     <data_dir>/retention-journal/        retention's deletion journal (`camsift.retention`)
-    <data_dir>/camera-overrides.yaml     camera settings changed in the web app (`camsift.overrides`)
+    <data_dir>/camera-overrides.yaml     camera settings changed in the web app (`camsift.camera_overrides`)
     <data_dir>/camsift-run.lock          held by the one ``camsift run`` using the directory
 
 Dates and times in folder and file names are local wall-clock time (what an
@@ -100,7 +100,7 @@ class DataDir:
     ftp = _Place("ftp", "FTP uploads, when the ``ftp`` source sets no ``root`` of its own.")
     blink = _Place("blink", "Blink's login token, downloaded clips and download state (`camsift.blink`).")
     journal = _Place("retention-journal", "Retention's deletion journal (`camsift.retention`).")
-    overrides = _Place("camera-overrides.yaml", "Camera settings changed in the web app (`camsift.overrides`).")
+    overrides = _Place("camera-overrides.yaml", "Camera settings changed in the web app (`camsift.camera_overrides`).")
     run_lock = _Place("camsift-run.lock", "Held by the ``camsift run`` that uses the directory.")
 
     def __post_init__(self) -> None:

@@ -29,14 +29,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from camsift.events import Event
 
 if TYPE_CHECKING:
-    from camsift.service import Service
+    from camsift.store import Store
 
-__all__ = ["AnalysisListener", "Companion", "EventChange", "EventListener", "Problem", "ProblemListener"]
+__all__ = [
+    "AnalysisListener",
+    "Companion",
+    "EventChange",
+    "EventListener",
+    "Problem",
+    "ProblemListener",
+    "ServiceContext",
+]
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class Problem:
     resolved: bool = False
 
 
+@runtime_checkable
 class ProblemListener(Protocol):
     """Receives `Problem` reports from `Service.problem` (rate-limiting is the listener's job)."""
 
@@ -97,11 +106,25 @@ class ProblemListener(Protocol):
         ...
 
 
+@runtime_checkable
 class AnalysisListener(Protocol):
     """Hears, per file, whether its analysis failed (e.g. to report repeated failures as a `Problem`)."""
 
     def on_analysed(self, path: Path, camera: str, error: str | None) -> None:
         """Called in the service's main process once per analysed file; ``error`` is ``None`` when it worked."""
+        ...
+
+
+class ServiceContext(Protocol):
+    """The narrow seam a companion gets from the running service: its open store and a way to report trouble."""
+
+    @property
+    def store(self) -> Store | None:
+        """The service's open store (``None`` before it opens and after it closes)."""
+        ...
+
+    def problem(self, problem: Problem) -> None:
+        """Report a problem (or that it is resolved) to every `ProblemListener`; never raises."""
         ...
 
 
@@ -116,7 +139,7 @@ class Companion(Protocol):
 
     name: str
 
-    def start(self, service: Service) -> None:
+    def start(self, service: ServiceContext) -> None:
         """Start background work (threads); return quickly."""
         ...
 

@@ -4,9 +4,22 @@ Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
 
     <prefix>/available                   "online" / "offline" (retained; "offline" is also the last will)
     <prefix>/events                      JSON {"type": "new"|"update"|"end", "before": {...}, "after": {...}}
-    <prefix>/<camera>/<label>            objects of that label seen in the last off_delay_s seconds (a number)
+                                         (Frigate's tracked-object keys, `camsift.frigate.tracked_object`)
+    <prefix>/<camera>/<label>            objects of that label in view together (a number), see below
+    <prefix>/<camera>/<label>/active     the same, of the objects that moved
+    <prefix>/<camera>/all[/active]       the same over every label
+    <prefix>/<zone>/<label>, <zone>/all  the same in a zone
     <prefix>/<camera>/<label>/snapshot   JPEG bytes of the newest event's annotated snapshot (retained, QoS 0)
     <prefix>/<camera>/motion             "ON" / "OFF" (retained): the motion gate of a live stream, see below
+
+Counts: camsift stores an event once its footage is complete, so "in view now"
+is the newest footage's: the largest number of objects of that label whose
+sightings overlap in time (not the number of events), held for
+``mqtt.off_delay_s`` after they were stored, then 0.
+
+The client id is ``mqtt.client_id``, by default ``camsift-<host>-<pid>``: two
+camsift processes (or a test and a service) on one broker never take each
+other's connection.
 
 Home Assistant discovery (``mqtt.discovery``), retained, per camera: a count
 sensor per label, a motion binary sensor, and an MQTT camera per label showing
@@ -54,6 +67,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
+from camsift.frigate import tracked_object
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
 from camsift.store.status import Component, MotionState, ServiceBoard
@@ -61,10 +75,10 @@ from camsift.store.status import Component, MotionState, ServiceBoard
 if TYPE_CHECKING:
     import paho.mqtt.client as paho
 
-    from camsift.service import Service
+    from camsift.listeners import ServiceContext
     from camsift.store import Store
 
-__all__ = ["MqttPublisher", "event_payload", "live_motion"]
+__all__ = ["MqttPublisher", "default_client_id", "event_payload", "in_view_together", "live_motion", "publish_scan"]
 
 log = get_logger("camsift.mqtt")
 
@@ -79,6 +93,9 @@ def _topic_part(name: str) -> str:
 def _object_id(*parts: str) -> str:
     return _ID_UNSAFE.sub("_", "_".join(parts))
 
+
+DISCOVERY_SWEEP_S = 2.0
+"""Seconds spent reading the retained discovery configs after connecting, before stale ones are removed."""
 
 _STREAMING = frozenset({"running", "recording"})
 """States of a stream's own status row in which its frames reach the motion gate (`camsift.sources.stream`)."""
@@ -110,22 +127,36 @@ def live_motion(
 def event_payload(e: Event, change: EventChange, ended: bool) -> dict[str, Any]:
     """An event as Frigate's ``frigate/events`` ``before``/``after`` objects carry it, plus camsift's own keys.
 
-    `Event.to_dict` (camsift's keys: ``id``, ``camera``, ``label``, ``sub_label``, ISO 8601 times, paths …;
-    and Frigate's ``top_score``, ``start_time``, ``end_time``, ``box``, ``has_snapshot``, ``has_clip``), with
-    ``end_utc`` and ``end_time`` null until ``ended``, and Frigate's ``score``, ``entered_zones``,
-    ``current_zones``, ``false_positive``, and camsift's ``alarm`` and ``origin``.
+    `camsift.frigate.tracked_object` (Frigate's keys, ``sub_label`` as ``[name, score]``; camsift's
+    `Event.to_dict`, its sub-label string as ``camsift_sub_label``), with ``end_utc`` and ``end_time`` null
+    until ``ended``, and camsift's ``alarm`` and ``origin``.
     """
-    return {
-        **e.to_dict(),
-        "end_utc": e.end_utc.isoformat() if ended else None,
-        "score": e.confidence,
-        "end_time": e.end_utc.timestamp() if ended else None,
-        "entered_zones": list(e.zones),
-        "current_zones": [] if ended else list(e.zones),
-        "false_positive": False,
-        "alarm": change.alarm,
-        "origin": change.origin,
-    }
+    return tracked_object(e, ended=ended, extra={"alarm": change.alarm, "origin": change.origin})
+
+
+def default_client_id() -> str:
+    """``camsift-<host name>-<process id>-<4 random hex digits>``: unique per publisher, also for two in one
+    process (``camsift run`` and a ``scan --notify`` on one host, or tests). MQTT 3.1.1 brokers must take 23
+    characters and Mosquitto, EMQX, HiveMQ take far more."""
+    import os
+    import secrets
+    import socket
+
+    host = _ID_UNSAFE.sub("-", socket.gethostname()) or "host"
+    return f"camsift-{host[:40]}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def in_view_together(events: Iterable[Event]) -> int:
+    """The largest number of ``events`` whose sightings (``start_utc`` .. ``end_utc``) overlap at one instant."""
+    edges = sorted(
+        [(e.start_utc.timestamp(), 1) for e in events] + [(e.end_utc.timestamp(), -1) for e in events],
+        key=lambda edge: (edge[0], -edge[1]),  # touching sightings count as together
+    )
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
 
 
 class MqttPublisher:
@@ -140,6 +171,9 @@ class MqttPublisher:
 
     Args:
         settings: The configuration (``mqtt`` section; cameras and labels for discovery; ``service.stale_s``).
+        availability: Say ``online``/``offline`` on ``<prefix>/available`` (with the last will) and publish
+            discovery and motion state on connecting; off for a one-off publisher (``camsift scan --notify``)
+            beside a running ``camsift run``.
 
     Attributes:
         connected: Set while connected to the broker.
@@ -152,15 +186,18 @@ class MqttPublisher:
 
     name = "mqtt"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, availability: bool = True) -> None:
         self.settings = settings
+        self.availability = availability
         self.config: MqttConfig = settings.mqtt
         self.prefix = self.config.topic_prefix
         self.available = f"{self.prefix}/available"
         self._client: paho.Client | None = None
+        self.client_id: str | None = None
+        self._last: paho.MQTTMessageInfo | None = None
         self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], dict[str, float]] = {}  # (camera, label) -> event id -> expiry
-        self._counts: dict[tuple[str, str], int] = {}
+        self._held: dict[str, tuple[float, Event]] = {}  # event id -> (expiry, event), for the counts
+        self._counts: dict[str, int] = {}  # count topic -> last published
         self._event_motion: dict[str, float] = {}  # camera -> when its event-driven motion goes OFF (monotonic)
         self._live: dict[str, bool] = {}  # camera with a live stream -> its motion (`live_motion`)
         self._motion_on: dict[str, bool] = {}  # camera -> motion last published
@@ -169,16 +206,16 @@ class MqttPublisher:
         self._announced: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._service: Service | None = None
+        self._service: ServiceContext | None = None
         self.connected = threading.Event()
 
     # --- life --------------------------------------------------------------------------------------------------
 
     def attach(self, store: Store) -> None:
         """Read live streams' motion from ``store``'s status board (`start` does it with the service's store)."""
-        self._board = ServiceBoard(store.engine)
+        self._board = store.board
 
-    def start(self, service: Service | None = None) -> None:
+    def start(self, service: ServiceContext | None = None) -> None:
         """Connect in the background (last will set) and start the fall-back thread; returns at once.
 
         Without a service (or before its store is open) motion follows events only.
@@ -190,7 +227,8 @@ class MqttPublisher:
             raise ConfigError("mqtt.enabled: MQTT needs paho-mqtt: pip install 'camsift[mqtt]'") from err
 
         c = self.config
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=c.client_id)
+        self.client_id = c.client_id or default_client_id()
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
         if c.username is not None:
             client.username_pw_set(c.username, c.password.get_secret_value() if c.password else None)
         if c.tls:
@@ -200,7 +238,8 @@ class MqttPublisher:
                 keyfile=str(c.key_file) if c.key_file else None,
             )
             client.tls_insecure_set(c.tls_insecure)
-        client.will_set(self.available, "offline", qos=1, retain=True)
+        if self.availability:
+            client.will_set(self.available, "offline", qos=1, retain=True)
         client.reconnect_delay_set(1, 30)
         client.max_queued_messages_set(1000)  # while the broker is away: bounded memory
         client.on_connect = self._on_connect
@@ -228,9 +267,17 @@ class MqttPublisher:
             with self._lock:
                 on = sorted(camera for camera, was in self._motion_on.items() if was)
                 self._motion_on.clear()
+                counted = sorted(topic for topic, count in self._counts.items() if count)
+                self._counts.clear()
+                self._held.clear()
             for camera in on:
                 self._publish(self._motion_topic(camera), "OFF", retain=True)
-            client.publish(self.available, "offline", qos=1, retain=True).wait_for_publish(timeout=3)
+            for topic in counted:  # nothing is in view once camsift is gone
+                self._publish(topic, "0", retain=True)
+            if self._last is not None:
+                self._last.wait_for_publish(timeout=5)
+            if self.availability:
+                client.publish(self.available, "offline", qos=1, retain=True).wait_for_publish(timeout=3)
         client.disconnect()
         client.loop_stop()
         self._client = None
@@ -240,6 +287,9 @@ class MqttPublisher:
             log.warning("mqtt connection refused", host=self.config.host, reason=str(reason))
             return
         log.info("mqtt connected", host=self.config.host, port=self.config.port)
+        if not self.availability:
+            self.connected.set()
+            return
         client.publish(self.available, "online", qos=1, retain=True)
         cameras = self._cameras()
         with self._lock:
@@ -248,6 +298,8 @@ class MqttPublisher:
             self._motion_on.update(motion)
         for camera in sorted(cameras):
             self._announce(camera)
+        if self.config.discovery:
+            self._sweep_stale_discovery(client)
         for camera, on in sorted(motion.items()):  # the state now, over what a killed run left retained
             self._publish(self._motion_topic(camera), "ON" if on else "OFF", retain=True)
         self.connected.set()
@@ -261,7 +313,7 @@ class MqttPublisher:
 
     def _publish(self, topic: str, payload: str | bytes, retain: bool = False, qos: int = 1) -> None:
         if self._client is not None:
-            self._client.publish(topic, payload, qos=qos, retain=retain)
+            self._last = self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def _motion_topic(self, camera: str) -> str:
         return f"{self.prefix}/{_topic_part(camera)}/motion"
@@ -285,6 +337,7 @@ class MqttPublisher:
         ended = event_payload(e, change, True)
         self._publish(f"{self.prefix}/events", json.dumps({"type": "end", "before": started, "after": ended}))
         camera, label = _topic_part(e.camera), _topic_part(e.label)
+        self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(ended), retain=True)
         picture = e.snapshot_annotated or e.snapshot
         if picture is not None and picture.is_file():
             # QoS 0 on purpose (Frigate publishes its snapshots so too): paho keeps a QoS 1 message in memory
@@ -294,23 +347,40 @@ class MqttPublisher:
             self._publish(f"{self.prefix}/{camera}/{label}/snapshot", picture.read_bytes(), retain=True, qos=0)
         until = time.monotonic() + self.config.off_delay_s
         with self._lock:
-            self._seen.setdefault((e.camera, e.label), {})[e.id] = until
+            self._held[e.id] = (until, e)
             self._event_motion[e.camera] = until
         self._publish_counts()
         self._publish_motion()
 
+    def _wanted_counts(self) -> dict[str, int]:
+        """Count topic -> objects in view together (`in_view_together`) of the events still held."""
+        groups: dict[tuple[str, str], list[Event]] = {}
+        for _, e in self._held.values():
+            scopes = [e.camera, *e.zones]
+            for scope in scopes:
+                for label in (e.label, "all"):
+                    groups.setdefault((scope, label), []).append(e)
+        counts: dict[str, int] = {}
+        for (scope, label), events in groups.items():
+            topic = f"{self.prefix}/{_topic_part(scope)}/{_topic_part(label)}"
+            counts[topic] = in_view_together(events)
+            counts[f"{topic}/active"] = in_view_together([e for e in events if not e.stationary])
+        return counts
+
     def _publish_counts(self) -> None:
         now = time.monotonic()
         with self._lock:
-            changed = []
-            for key, seen in self._seen.items():
-                for event_id in [i for i, until in seen.items() if until <= now]:
-                    del seen[event_id]
-                if self._counts.get(key) != len(seen):
-                    self._counts[key] = len(seen)
-                    changed.append((key, len(seen)))
-        for (camera, label), count in changed:
-            self._publish(f"{self.prefix}/{_topic_part(camera)}/{_topic_part(label)}", str(count), retain=True)
+            for event_id in [i for i, (until, _) in self._held.items() if until <= now]:
+                del self._held[event_id]
+            wanted = self._wanted_counts()
+            changed = sorted(
+                (topic, wanted.get(topic, 0))
+                for topic in wanted.keys() | self._counts.keys()
+                if wanted.get(topic, 0) != self._counts.get(topic)
+            )
+            self._counts.update(changed)
+        for topic, count in changed:
+            self._publish(topic, str(count), retain=True)
 
     def _publish_motion(self) -> None:
         """Publish each camera's motion that differs from what was published last.
@@ -389,6 +459,42 @@ class MqttPublisher:
                 names.add(source.camera)
         return names
 
+    def _sweep_stale_discovery(self, client: paho.Client) -> None:
+        """Remove (empty retained payload) the discovery configs this prefix left for cameras or labels no longer
+        configured, or under an older node id (the topic prefix): read the retained ones for
+        `DISCOVERY_SWEEP_S`, then clear those not announced now whose availability topic is this prefix's."""
+        nodes = sorted({DISCOVERY_NODE, _object_id(self.prefix)})  # before: the node was the topic prefix
+        patterns = [f"{self.config.discovery_prefix}/+/{node}/+/config" for node in nodes]
+        found: dict[str, bytes] = {}
+
+        def collect(_client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+            if message.retain and message.payload:
+                found[message.topic] = bytes(message.payload)
+
+        for pattern in patterns:
+            client.message_callback_add(pattern, collect)
+            client.subscribe(pattern, qos=1)
+
+        def sweep() -> None:
+            for pattern in patterns:
+                client.unsubscribe(pattern)
+                client.message_callback_remove(pattern)
+            with self._lock:
+                announced = set(self._announced)
+            wanted = {t for camera in announced for t, _ in discovery_configs(self.settings, camera)}
+            for topic, payload in sorted(found.items()):
+                try:
+                    ours = json.loads(payload).get("availability_topic") == self.available
+                except (ValueError, AttributeError):
+                    ours = False
+                if ours and topic not in wanted:
+                    log.info("mqtt discovery config removed (no longer configured)", topic=topic)
+                    self._publish(topic, b"", retain=True)
+
+        timer = threading.Timer(DISCOVERY_SWEEP_S, sweep)
+        timer.daemon = True
+        timer.start()
+
     def _announce(self, camera: str) -> None:
         """Publish ``camera``'s discovery configs once per connection (retained)."""
         if not self.config.discovery:
@@ -401,27 +507,54 @@ class MqttPublisher:
             self._publish(topic, json.dumps(config), retain=True)
 
 
+DISCOVERY_NODE = "camsift"
+"""Node id of every discovery topic and first part of every ``unique_id``: never the topic prefix, so that
+setting ``topic_prefix: frigate`` keeps the entities Home Assistant already has."""
+
+
+def configuration_url(settings: Settings) -> str | None:
+    """Where the camera's device page in Home Assistant links to: ``notify.public_url``, else the web app's
+    address when it runs inside ``camsift run``; ``None`` without either."""
+    if settings.notify.public_url:
+        return str(settings.notify.public_url).rstrip("/")
+    web = settings.web
+    if web.enabled:
+        host = "localhost" if web.host in ("0.0.0.0", "::") else web.host  # noqa: S104 (a URL, not a bind)
+        return f"http://{host}:{web.port}"
+    return None
+
+
 def discovery_configs(settings: Settings, camera: str) -> list[tuple[str, dict[str, Any]]]:
     """Home Assistant MQTT discovery ``(topic, config)`` pairs for one camera.
 
-    Per label in the camera's ``objects.labels``: a count ``sensor`` and a ``camera`` entity showing the
-    snapshot; per camera a motion ``binary_sensor``. Topics follow
-    ``<discovery_prefix>/<component>/<node>/<object>/config`` (Home Assistant's MQTT discovery docs).
+    Per label in the camera's ``objects.labels``: a count ``sensor`` whose attributes are the newest event of
+    that label (``json_attributes_topic``) and an ``image`` entity showing its snapshot; per camera a motion
+    ``binary_sensor``. Topics follow ``<discovery_prefix>/<component>/camsift/<object>/config`` and
+    ``unique_id``s are ``camsift_<camera>_…`` whatever ``topic_prefix`` is (`DISCOVERY_NODE`). Each config has
+    Home Assistant's ``origin`` (camsift and its version) and a ``device`` per camera with ``sw_version`` and,
+    where known, ``configuration_url`` (`configuration_url`).
     """
+    from camsift import __version__
+
     c = settings.mqtt
-    prefix, node = c.topic_prefix, _object_id(c.topic_prefix)
+    prefix, node = c.topic_prefix, DISCOVERY_NODE
     cam = _topic_part(camera)
-    device = {
+    device: dict[str, Any] = {
         "identifiers": [f"{node}_{_object_id(camera)}"],
         "name": f"{camera} (camsift)",
         "manufacturer": "camsift",
         "model": "camera",
+        "sw_version": __version__,
     }
+    url = configuration_url(settings)
+    if url:
+        device["configuration_url"] = url
     common = {
         "availability_topic": f"{prefix}/available",
         "payload_available": "online",
         "payload_not_available": "offline",
         "device": device,
+        "origin": {"name": "camsift", "sw_version": __version__},
     }
     configs: list[tuple[str, dict[str, Any]]] = []
     motion_id = _object_id(camera, "motion")
@@ -441,28 +574,66 @@ def discovery_configs(settings: Settings, camera: str) -> list[tuple[str, dict[s
     )
     for label in settings.for_camera(camera).objects.labels:
         count_id, snap_id = _object_id(camera, label, "count"), _object_id(camera, label, "snapshot")
+        base = f"{prefix}/{cam}/{_topic_part(label)}"
         configs.append(
             (
                 f"{c.discovery_prefix}/sensor/{node}/{count_id}/config",
                 {
                     "name": f"{label.capitalize()} count",
                     "unique_id": f"{node}_{count_id}",
-                    "state_topic": f"{prefix}/{cam}/{_topic_part(label)}",
+                    "state_topic": base,
+                    "json_attributes_topic": f"{base}/event",
                     "state_class": "measurement",
-                    "unit_of_measurement": label,
+                    "unit_of_measurement": "objects",
                     **common,
                 },
             )
         )
         configs.append(
             (
-                f"{c.discovery_prefix}/camera/{node}/{snap_id}/config",
+                f"{c.discovery_prefix}/image/{node}/{snap_id}/config",
                 {
                     "name": f"{label.capitalize()} snapshot",
                     "unique_id": f"{node}_{snap_id}",
-                    "topic": f"{prefix}/{cam}/{_topic_part(label)}/snapshot",
+                    "image_topic": f"{base}/snapshot",
+                    "content_type": "image/jpeg",
                     **common,
                 },
             )
         )
     return configs
+
+
+def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: float = 10.0) -> int:
+    """Publish a scan's new events (``camsift scan --notify``) as ``camsift run`` would, then disconnect.
+
+    It does not touch ``<prefix>/available`` (a ``camsift run`` on the same prefix keeps it) and uses its own
+    client id. Counts go back to 0 when it is done.
+
+    Args:
+        settings: The configuration (``mqtt`` section).
+        changes: The scan's new events.
+        connect_s: Seconds to wait for the broker.
+
+    Returns:
+        How many events were published.
+
+    Raises:
+        ConfigError: paho-mqtt is not installed.
+        SourceError: the broker could not be reached within ``connect_s``.
+    """
+    from camsift.errors import SourceError
+
+    publisher = MqttPublisher(settings, availability=False)
+    publisher.start()
+    try:
+        if not publisher.connected.wait(connect_s):
+            c = settings.mqtt
+            raise SourceError(f"mqtt: cannot reach the broker {c.host}:{c.port} within {connect_s:.0f} s")
+        done = 0
+        for change in changes:
+            publisher.on_event(change)
+            done += 1
+        return done
+    finally:
+        publisher.stop()

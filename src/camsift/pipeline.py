@@ -186,7 +186,8 @@ class Pipeline:
                     found = self._regions.detect(frame, plan)
                 schedule.seen(found, plan)
                 with st.timed("track"):
-                    ended = builder.feed(frame, track.update(filt.apply(found), frame.ts_s), moving)
+                    tracked = filt.after_tracking(track.update(filt.apply(found), frame.ts_s))
+                    ended = builder.feed(frame, tracked, moving)
                 yield from ended
             yield from builder.finish()
         if self._failure is not None:

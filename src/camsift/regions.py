@@ -69,7 +69,7 @@ def whole_frame(width: int, height: int, model_side: int) -> npt.NDArray[np.floa
     shrink below what the detector sees in the coarse squares.
 
     The whole frame sees people whom every covering square cuts in two (a group photo, a person close to the
-    camera): on COCO128 it took the person AP50 of a full check from 0.60 to 0.64, for one model run more.
+    camera), for one model run more.
     """
     coarse = cover_squares(width, height)
     whole = np.array([[0, 0, width, height]], np.float32)
@@ -363,13 +363,10 @@ def lift_dark(crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """``crop`` as the detector should see it: a dark one linearly stretched so its 1st-99.5th percentiles
     span 0-255 (the display "auto levels"), any other unchanged.
 
-    Both bundled models were trained on daylight photos (COCO) and lose a man
-    walking across a dark yard (mean value 7 of 255) although he stays plainly
-    visible once brightened; the motion gate stretches its grey copy the same
-    way. On the shared night clip SSDLite's confidence on him rose from
-    0.08-0.29 to 0.32-0.86, and person-second recall there from 0.81 to 1.00,
-    with no new false alarm on the 117 pictures without people (many of them
-    night porch and camera-trap pictures of animals).
+    The bundled models were trained on daylight photos (COCO) and lose a man
+    walking across a dark yard although he stays plainly visible once
+    brightened; the motion gate stretches its grey copy the same way
+    (measurements: bench/NOTES.md).
 
     Args:
         crop: ``(h, w, 3)`` uint8 RGB pixels.

@@ -81,7 +81,7 @@ from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table, jobs_table
 
 if TYPE_CHECKING:
-    from camsift.service import Service
+    from camsift.listeners import ServiceContext
 
 __all__ = [
     "DiskUsage",
@@ -829,7 +829,7 @@ class RetentionCompanion:
         self._last_over = 0.0  # clock() of the last pass that found the disk over the limit
         self.passes = 0
 
-    def start(self, service: Service) -> None:
+    def start(self, service: ServiceContext) -> None:
         """Repair at once (in the caller: before any source starts), then pass on a thread."""
         store = service.store
         assert store is not None, "the service starts companions once its store is open"
@@ -847,7 +847,7 @@ class RetentionCompanion:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def _loop(self, service: Service, retention: Retention) -> None:
+    def _loop(self, service: ServiceContext, retention: Retention) -> None:
         wait = self.first_pass_s
         while not self._stop.wait(wait):
             wait = self.settings.retention.interval_s
@@ -859,7 +859,7 @@ class RetentionCompanion:
             self.passes += 1
             self._tell(service, plan, outcome)
 
-    def _tell(self, service: Service, plan: Plan, outcome: Outcome) -> None:
+    def _tell(self, service: ServiceContext, plan: Plan, outcome: Outcome) -> None:
         limit = plan.limit_percent
         after = outcome.disk or plan.disk
         if limit is None:

@@ -41,20 +41,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from camsift.alarms import Alarms
 from camsift.analysis.file import FileResult
 from camsift.analysis.pool import Workers
 from camsift.config import Settings, in_time_windows
 from camsift.errors import StorageError
-from camsift.events import Event, FileRecord
+from camsift.events import FileRecord
 from camsift.layout import DataDir
-from camsift.listeners import Companion, EventChange, EventListener, Problem
+from camsift.listeners import AnalysisListener, Companion, EventChange, EventListener, Problem, ProblemListener
 from camsift.logs import get_logger
-from camsift.sources import DatabaseIntake, Source, create
+from camsift.sources import Source, create
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
 
-__all__ = ["Alarms", "Service", "configured_parts"]
+__all__ = ["Service", "configured_parts"]
 
 log = get_logger("camsift.service")
 
@@ -72,73 +74,6 @@ class _Parts:
     board: ServiceBoard
     workers: Workers
     alarms: Alarms
-
-
-class Alarms:
-    """Decides which new events raise an alarm, per camera (``alarm`` settings).
-
-    ``labels`` mode: the event's label is listed (or the list is empty).
-    ``new_labels`` mode: the label is neither listed as normal nor learnt as
-    normal (found in at least ``learn_fraction`` of the camera's last
-    ``learn_files`` analysed files, once that many exist). Then
-    ``cooldown_s``: one alarm per camera and label in that many seconds of
-    footage time. The cooldown is kept in memory (a restart forgets it).
-
-    Args:
-        settings: The configuration.
-        store: Where the learning looks at past files.
-    """
-
-    def __init__(self, settings: Settings, store: Store) -> None:
-        self.settings, self.store = settings, store
-        self._last: dict[tuple[str, str], datetime] = {}
-
-    def normal_labels(self, camera: str, leave_out: set[str] | None = None) -> set[str]:
-        """Labels normally in ``camera``'s picture: listed plus learnt (``new_labels`` mode).
-
-        Args:
-            camera: The camera.
-            leave_out: The labels of one stored file not to learn from (the file whose alarms are decided).
-        """
-        cfg = self.settings.for_camera(camera).alarm
-        normal = set(cfg.labels)
-        files = self.store.recent_labels(camera, cfg.learn_files + (leave_out is not None)) if cfg.learn_files else []
-        if leave_out is not None and leave_out in files:
-            files.remove(leave_out)
-        del files[cfg.learn_files :]
-        if files and len(files) >= cfg.learn_files:
-            seen = {label for found in files for label in found}
-            normal |= {label for label in seen if sum(label in f for f in files) >= cfg.learn_fraction * len(files)}
-        return normal
-
-    def decide(self, events: list[Event], stored: FileRecord | None = None) -> dict[str, bool]:
-        """Whether each event (by id) raises an alarm; call once per file, before storing it.
-
-        Args:
-            events: New events of one file.
-            stored: The file's record when it is stored already (its alarms decided again after a restart,
-                ``events`` being all its stored events): a file stored ``ok`` is among the files learnt
-                from, and is left out of them, as it was when its alarms were first decided.
-        """
-        decided: dict[str, bool] = {}
-        normal: dict[str, set[str]] = {}
-        learnt = {e.label for e in events} if stored is not None and stored.status == "ok" else None
-        for event in sorted(events, key=lambda e: e.start_utc):
-            cfg = self.settings.for_camera(event.camera).alarm
-            if cfg.mode == "labels":
-                hit = not cfg.labels or event.label in cfg.labels
-            else:
-                if event.camera not in normal:
-                    normal[event.camera] = self.normal_labels(event.camera, learnt)
-                hit = event.label not in normal[event.camera]
-            key = (event.camera, event.label)
-            last = self._last.get(key)
-            if hit and last is not None and abs((event.start_utc - last).total_seconds()) < cfg.cooldown_s:
-                hit = False
-            if hit:
-                self._last[key] = event.start_utc
-            decided[event.id] = hit
-        return decided
 
 
 class Service:
@@ -186,7 +121,7 @@ class Service:
         """Serve until ``stop`` is set, then stop within a few seconds (queue kept, clips flushed)."""
         s = self.settings
         with _Exclusive(s.data_dir) as _, Store(s.data_dir, s.database) as store:
-            queue, board = JobQueue(store.engine), ServiceBoard(store.engine)
+            queue, board = store.jobs, store.board
             board.forget()
             released = queue.release_all()
             queue.prune(s.service.keep_jobs_days * 86400)
@@ -367,11 +302,10 @@ class Service:
     def _analysed(self, job: Job, error: str | None) -> None:
         """Tell listeners with ``on_analysed`` (`AnalysisListener`) whether a file could be analysed."""
         for listener in self.listeners:
-            on_analysed = getattr(listener, "on_analysed", None)
-            if on_analysed is None:
+            if not isinstance(listener, AnalysisListener):
                 continue
             try:
-                on_analysed(job.path, job.camera, error)
+                listener.on_analysed(job.path, job.camera, error)
             except Exception:
                 log.exception("analysis listener failed", listener=type(listener).__name__, path=str(job.path))
 
@@ -379,11 +313,10 @@ class Service:
         """Tell every listener with ``on_problem`` of a problem (or that it is resolved); never raises."""
         log.warning("problem reported", key=problem.key, title=problem.title, resolved=problem.resolved)
         for listener in self.listeners:
-            on_problem = getattr(listener, "on_problem", None)
-            if on_problem is None:
+            if not isinstance(listener, ProblemListener):
                 continue
             try:
-                on_problem(problem)
+                listener.on_problem(problem)
             except Exception:
                 log.exception("problem listener failed", listener=type(listener).__name__, key=problem.key)
 

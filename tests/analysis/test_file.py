@@ -14,7 +14,7 @@ from PIL import Image
 
 from camsift import Settings
 from camsift.analysis.file import analyse_file
-from conftest import SyntheticClip, Walk, cut_in_half, write_clip
+from helpers.media import SyntheticClip, Walk, cut_in_half, write_clip
 
 MakeClip = Callable[..., SyntheticClip]
 MakeSettings = Callable[..., Settings]
@@ -96,7 +96,7 @@ def test_snapshots_on_disk(make_clip: MakeClip, data_dir: Path, scripted_setting
 
 
 def test_picture_gets_full_size_snapshots(tmp_path: Path, footage: Path, scripted_settings: MakeSettings) -> None:
-    from conftest import background, write_image
+    from helpers.media import background, write_image
 
     path = write_image(footage / "cam" / "snap.jpg", background(400, 300, [(100, 100, 140, 200)]), quality=95)
 

@@ -13,7 +13,7 @@ import pytest
 
 from camsift import Settings
 from camsift.analysis.pool import Workers
-from conftest import Walk, write_clip
+from helpers.media import Walk, write_clip
 
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 

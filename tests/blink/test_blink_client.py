@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from blink_helpers import EMAIL, MP4, PASSWORD, FakeBlink, minutes_ago
 from camsift.blink import AccountStatus, login, status, verify
 from camsift.blink.client import _REFRESH_MARGIN_S, BlinkClient, retry_after_s
 from camsift.blink.tokens import load_token, pending_file
 from camsift.errors import AuthError, RateLimitError, SourceError
+from helpers.blink import EMAIL, MP4, PASSWORD, FakeBlink, minutes_ago
 
-pytest_plugins = ["blink_fixtures"]
+pytest_plugins = ["helpers.blink_fixtures"]
 
 
 def test_login_saves_a_private_token_without_the_password_and_lists_the_cameras(

@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import camsift.blink.client
-from blink_helpers import MP4, FakeBlink, minutes_ago
 from camsift.blink import download, status
 from camsift.blink.client import BlinkClient
 from camsift.blink.downloader import Downloader, DownloadReport, clip_file
 from camsift.blink.models import RemoteClip
 from camsift.blink.tokens import load_token
 from camsift.errors import RateLimitError, SourceError
+from helpers.blink import MP4, FakeBlink, minutes_ago
 
-pytest_plugins = ["blink_fixtures"]
+pytest_plugins = ["helpers.blink_fixtures"]
 
 
 def fetch(token: Path, data_dir: Path, tz: tzinfo = UTC, **options: object) -> DownloadReport:

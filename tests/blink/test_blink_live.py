@@ -11,14 +11,14 @@ from pathlib import Path
 import av
 import pytest
 
-from blink_helpers import FakeBlink, ts_of
 from camsift.blink import record_live
 from camsift.blink.client import BlinkClient
 from camsift.blink.immi import LiveProxy
 from camsift.errors import SourceError
-from service_helpers import needs_ffmpeg
+from helpers.blink import FakeBlink, ts_of
+from helpers.service import needs_ffmpeg
 
-pytest_plugins = ["blink_fixtures"]
+pytest_plugins = ["helpers.blink_fixtures"]
 
 
 def frames_in(ts: bytes) -> int:

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from blink_helpers import EMAIL, PASSWORD, FakeBlink, minutes_ago, ts_of
 from camsift.blink.tokens import pending_file
-from conftest import CliResult, Walk, write_clip
-from service_helpers import needs_ffmpeg
+from helpers.blink import EMAIL, PASSWORD, FakeBlink, minutes_ago, ts_of
+from helpers.cli import CliResult
+from helpers.media import Walk, write_clip
+from helpers.service import needs_ffmpeg
 
 Cli = Callable[..., CliResult]
 
-pytest_plugins = ["blink_fixtures"]
+pytest_plugins = ["helpers.blink_fixtures"]
 
 
 @pytest.fixture

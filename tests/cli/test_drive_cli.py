@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from drive.drive_helpers import Clip, blink_path, needs_mtools, put
+from helpers.drive import Clip, blink_path, needs_mtools, put
 
 Run = Callable[..., Any]
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from camsift import load_config, scan
-from conftest import CliResult, Walk, write_clip
+from helpers.cli import CliResult
+from helpers.media import Walk, write_clip
 
 Cli = Callable[..., CliResult]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import CliResult
+from helpers.cli import CliResult
 
 Cli = Callable[..., CliResult]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from conftest import CliResult
-from notify_helpers import HttpReceiver, http_receiver
-from service_helpers import free_port
+from helpers.cli import CliResult
+from helpers.notify import HttpReceiver, http_receiver
+from helpers.service import free_port
 
 Main = Callable[..., CliResult]
 
@@ -71,7 +71,7 @@ def test_an_unknown_channel_or_none_configured_is_a_usage_error(camsift_main: Ma
 def test_scan_notify_tells_each_alarm_once_and_sends_what_was_pending(
     camsift_main: Main, tmp_path: Path, footage: Path
 ) -> None:
-    from conftest import Walk, write_clip
+    from helpers.media import Walk, write_clip
 
     write_clip(footage / "porch" / "walker.mp4", [Walk(0.5, 3.5)])
     hook = HttpReceiver()  # down at first: its port refuses connections
@@ -100,7 +100,7 @@ def test_scan_notify_tells_each_alarm_once_and_sends_what_was_pending(
 def test_scan_notify_needs_a_channel(camsift_main: Main, footage: Path) -> None:
     result = camsift_main("scan", footage, "--notify")
     assert result.code == 2
-    assert "--notify: no channel configured in 'notify.channels'" in result.stderr
+    assert "--notify: no channel in 'notify.channels' and MQTT not enabled" in result.stderr
 
 
 def test_status_shows_what_waits_for_a_channel(camsift_main: Main, data_dir: Path) -> None:

@@ -23,8 +23,9 @@ from camsift.config import load_config
 from camsift.sources.ftp import verify_password
 from camsift.store import Store
 from camsift.store.queue import JobQueue
-from conftest import CAMSIFT, CliResult, Walk, clean_environ, write_clip
-from service_helpers import wait_for
+from helpers.cli import CAMSIFT, CliResult, clean_environ
+from helpers.media import Walk, write_clip
+from helpers.service import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 Cli = Callable[..., subprocess.CompletedProcess[str]]

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import CAMSIFT, CliResult, SyntheticClip, Walk, clean_environ
+from helpers.cli import CAMSIFT, CliResult, clean_environ
+from helpers.media import SyntheticClip, Walk
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 Main = Callable[..., CliResult]

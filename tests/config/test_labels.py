@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from camsift.camera_overrides import save_camera_settings
 from camsift.config import CameraSettings, load_config
 from camsift.errors import ConfigError
 from camsift.layout import DataDir
-from camsift.overrides import save_camera_settings
 
 SUGGEST = "unknown label 'persn' for detector 'auto'; did you mean 'person'?"
 

@@ -21,7 +21,7 @@ import yaml
 
 from camsift.store import Store
 from camsift.store.status import ServiceBoard
-from service_helpers import free_port
+from helpers.service import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -150,8 +150,8 @@ def test_serve_and_ai_api_are_healthy_while_their_health_endpoint_answers(web_he
 
 
 def test_the_endpoints_it_asks_exist() -> None:
-    from camsift.aiapi import create_app
     from camsift.config import Settings
+    from camsift.detection_api import create_app
     from camsift.web.api import public_router
 
     assert "/api/health" in {getattr(r, "path", None) for r in public_router.routes}

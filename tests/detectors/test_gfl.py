@@ -18,7 +18,7 @@ from camsift.detectors.gfl import ANIMAL_SCORE, PERSON_SCORE, GFLDetector
 from camsift.detectors.nanodet_plus import NanoDetPlusDetector
 from camsift.detectors.picodet import PicoDetDetector
 from camsift.errors import DetectorError
-from conftest import data_file
+from helpers.media import data_file
 
 NAMES = ["picodet", "picodet-320", "nanodet-plus"]
 

@@ -16,7 +16,7 @@ from camsift.detectors import MODELS_DIR, Detector, create
 from camsift.detectors.coco import COCO80
 from camsift.detectors.nanodet import NanoDetDetector
 from camsift.errors import DetectorError
-from conftest import DATA, data_file
+from helpers.media import DATA, data_file
 
 IMAGES = DATA / "images"
 COCO128 = DATA / "coco128"

@@ -1,4 +1,4 @@
-"""SSDLite person detector on real pictures (``images/`` and ``faces/`` of the test data, `conftest.DATA`)."""
+"""SSDLite person detector on real pictures (``images/`` and ``faces/`` of the test data, `helpers.media.DATA`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from camsift.detections import Detections
 from camsift.detectors import Detector, create
 from camsift.detectors.ssdlite import SSDLiteDetector
 from camsift.errors import DetectorError
-from conftest import DATA, data_file
+from helpers.media import DATA, data_file
 
 IMAGES = DATA / "images"
 

@@ -6,10 +6,10 @@ import struct
 from pathlib import Path
 
 import pytest
-from drive_helpers import PARTITION, fsck, mtools, needs_mtools, new_image
 
 from camsift.drive import create_image, parse_size, partition
 from camsift.errors import DriveError
+from helpers.drive import PARTITION, fsck, mtools, needs_mtools, new_image
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from drive_helpers import PARTITION, Clip, blink_path, fsck, mtools, needs_mtools, new_image, put
 
 from camsift.config import load_config
 from camsift.drive import Gadget, clean, retention_days, storage, sync
 from camsift.drive.sync import MANIFEST_NAME
 from camsift.errors import DriveError
+from helpers.drive import PARTITION, Clip, blink_path, fsck, mtools, needs_mtools, new_image, put
 
 pytestmark = needs_mtools
 

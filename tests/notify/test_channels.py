@@ -20,8 +20,8 @@ from camsift.errors import ConfigError, NotifyError
 from camsift.notify import sample_picture
 from camsift.notify.senders import Redactor, create_sender
 from camsift.store.outbox import Message
-from notify_helpers import attachments, http_receiver, smtp_receiver
-from service_helpers import free_port
+from helpers.notify import attachments, http_receiver, smtp_receiver
+from helpers.service import free_port
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from camsift.notify import Notifier
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.status import ServiceBoard
-from notify_helpers import HttpReceiver, http_receiver
-from service_helpers import wait_for
+from helpers.notify import HttpReceiver, http_receiver
+from helpers.service import wait_for
 
 T0 = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)
 
@@ -131,7 +131,7 @@ def test_a_channel_that_is_down_gets_every_pending_message_exactly_once_when_it_
 ) -> None:
     hook.down()
     notifier = Notifier(make_settings(**{"notify.rules": {"all": {"cooldown_s": 0}}}))
-    notifier.start(FakeService(store))  # type: ignore[arg-type]
+    notifier.start(FakeService(store))
     try:
         for n in range(3):
             notifier.on_event(new(event(n * 10, n=n)))

@@ -15,8 +15,8 @@ from camsift.config import load_config
 from camsift.service import Service, configured_parts
 from camsift.store import Store
 from camsift.store.outbox import Outbox
-from notify_helpers import attachments, http_receiver, smtp_receiver
-from service_helpers import wait_for
+from helpers.notify import attachments, http_receiver, smtp_receiver
+from helpers.service import wait_for
 
 
 @pytest.mark.slow

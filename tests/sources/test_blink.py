@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from blink_helpers import EMAIL, PASSWORD, FakeBlink, minutes_ago, ts_of
 from camsift.blink import login
 from camsift.blink.client import BlinkClient
 from camsift.config import BlinkSourceConfig, Settings, load_config
@@ -20,13 +19,14 @@ from camsift.service import Service
 from camsift.sources import create
 from camsift.sources.blink import BlinkSource
 from camsift.store import Store
-from conftest import Walk, write_clip
-from service_helpers import FakeIntake, needs_ffmpeg, wait_for
+from helpers.blink import EMAIL, PASSWORD, FakeBlink, minutes_ago, ts_of
+from helpers.media import Walk, write_clip
+from helpers.service import FakeIntake, needs_ffmpeg, wait_for
 from test_service import Recorder
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
 
-pytest_plugins = ["blink_fixtures"]
+pytest_plugins = ["helpers.blink_fixtures"]
 
 
 def settings_for(data_dir: Path, token: Path, extra: dict[str, Any] | None = None, **blink_keys: Any) -> Settings:

@@ -10,8 +10,8 @@ import pytest
 
 from camsift.config import FolderSourceConfig, Settings
 from camsift.sources.folder import FolderSource
-from conftest import write_clip
-from service_helpers import FakeIntake, wait_for
+from helpers.media import write_clip
+from helpers.service import FakeIntake, wait_for
 
 MakeSettings = Callable[..., Settings]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from camsift.config import FtpSourceConfig, Settings
-from camsift.sources import DatabaseIntake
 from camsift.sources.ftp import FtpSource, hash_password, verify_password
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import JobQueue
-from service_helpers import free_port, wait_for
+from helpers.service import free_port, wait_for
 
 MakeSettings = Callable[..., Settings]
 PASSWORD = "correct horse"

@@ -15,13 +15,13 @@ from camsift.config import Settings, StreamSourceConfig
 from camsift.detectors import create
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline
-from camsift.sources import DatabaseIntake
 from camsift.sources.stream import MotionReporter, StreamSource, stream_url
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import Job, JobQueue
 from camsift.store.status import ServiceBoard
-from conftest import EPOCH, SyntheticClip, Walk, write_clip
-from service_helpers import free_port, needs_ffmpeg, red_times, serve_stream, wait_for
+from helpers.media import EPOCH, SyntheticClip, Walk, write_clip
+from helpers.service import free_port, needs_ffmpeg, red_times, serve_stream, wait_for
 
 MakeSettings = Callable[..., Settings]
 RECORD = {"record.buffer_s": 4, "record.pre_roll_s": 2, "record.post_roll_s": 1, "service.heartbeat_s": 0.3}

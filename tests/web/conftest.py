@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from camsift import scan
-from conftest import cut_clip
-from web.helpers import CLIPS, Browser, make_client, web_settings
+from helpers.media import cut_clip
+from helpers.web import CLIPS, Browser, make_client, web_settings
 
 
 @pytest.fixture(scope="session")

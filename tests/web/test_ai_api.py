@@ -11,9 +11,9 @@ import pytest
 
 from camsift.store import Store
 from camsift.store.users import UserStore
-from web.helpers import PASSWORD, TestClient, web_settings
+from helpers.web import PASSWORD, TestClient, web_settings
 
-pytest.importorskip("camsift.aiapi", reason="the detection API needs camsift[ai-api]")
+pytest.importorskip("camsift.detection_api", reason="the detection API needs camsift[ai-api]")
 
 DETECT = "/v1/vision/detection"
 
@@ -69,7 +69,7 @@ def test_without_a_valid_api_key_the_answer_is_deepstacks_401(
 def test_a_browser_session_passes_unless_a_wrong_key_is_sent_too(
     tmp_path: Path, form: dict[str, str], status: int
 ) -> None:
-    from web.helpers import make_client
+    from helpers.web import make_client
 
     clients = make_client(web_settings(tmp_path / "data", **{"web.ai_api": True}))
     b = next(clients)
@@ -123,7 +123,7 @@ def test_a_deepstack_client_with_an_api_token_as_api_key_gets_predictions(
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_a_body_over_the_limit_gets_413(served: tuple[TestClient, str], chunked: bool) -> None:
-    from camsift.aiapi import MAX_BODY_BYTES
+    from camsift.detection_api import MAX_BODY_BYTES
 
     client, token = served
     boundary = "camsift"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import yaml
 
 from camsift.config import load_config
 from camsift.store import Store
-from web.helpers import Browser
+from helpers.web import Browser
 
 pytestmark = pytest.mark.slow  # the first test scans three real clips (about 10 s)
 
@@ -137,7 +138,7 @@ def test_latest_picture_of_a_camera(browser: Browser) -> None:
 def test_mjpeg_of_a_live_camera(browser: Browser) -> None:
     import numpy as np
 
-    from camsift.liveview import write_live_frame
+    from camsift.live_picture import write_live_frame
 
     write_live_frame(browser.settings.data_dir, "street", np.full((48, 64, 3), 200, np.uint8))
 
@@ -202,7 +203,7 @@ def test_stats_and_redacted_config(browser: Browser, tmp_path: Path) -> None:
 
 
 def test_config_secrets_are_redacted(data_dir: Path, tmp_path: Path) -> None:
-    from web.helpers import make_client, web_settings
+    from helpers.web import make_client, web_settings
 
     secrets = {
         "sources.door.type": "stream",
@@ -228,8 +229,8 @@ def test_pages_render_real_events(browser: Browser) -> None:
     event = events(browser, camera="hall", face="unknown")[0]
 
     assert grid.status_code == 200
-    assert f"/events/{event['id']}" in grid.text
-    assert "/events/" in grid.text
+    assert re.search(rf'data-events="[^"]*\b{event["id"]}\b', grid.text)  # on the card of its review item
+    assert "/items/" in grid.text
     page = c.get(f"/events/{event['id']}")
     assert page.status_code == 200
     assert f"/api/events/{event['id']}/clip.mp4" in page.text

@@ -8,7 +8,7 @@ import pytest
 
 from camsift.store import Store
 from camsift.store.users import UserStore
-from web.helpers import PASSWORD, Browser, TestClient, csrf_of, log_in, web_settings
+from helpers.web import PASSWORD, Browser, TestClient, csrf_of, log_in, web_settings
 
 
 @pytest.fixture

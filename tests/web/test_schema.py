@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from camsift.store import Store
 from camsift.store.users import UserStore
-from web.helpers import PASSWORD, web_settings
+from helpers.web import PASSWORD, web_settings
 
 pytestmark = pytest.mark.slow
 

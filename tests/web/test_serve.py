@@ -16,8 +16,8 @@ from camsift.config import load_config
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.users import UserStore
-from service_helpers import free_port, wait_for
-from web.helpers import PASSWORD, web_settings
+from helpers.service import free_port, wait_for
+from helpers.web import PASSWORD, web_settings
 
 
 def test_users_commands(camsift_main: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +85,7 @@ def test_ai_api_is_mounted_on_request(tmp_path: Path) -> None:
 
 def test_cameras_show_their_source_state_and_blink_figures(tmp_path: Path) -> None:
     from camsift.store.status import ServiceBoard
-    from web.helpers import make_client
+    from helpers.web import make_client
 
     settings = web_settings(
         tmp_path / "data",
@@ -143,7 +143,7 @@ def test_web_companion_reports_a_taken_port(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ai_api_in_the_web_app_needs_a_login_and_detects(tmp_path: Path, shared_data: Path) -> None:
     from camsift.web import create_app
-    from web.helpers import TestClient
+    from helpers.web import TestClient
 
     settings = web_settings(tmp_path / "data")
     with Store(settings.data_dir) as store:

@@ -205,7 +205,7 @@ class Workers:
         return self._pools[alone]
 
     def _start(self, path: Path, camera: str, alone: bool) -> None:
-        from camsift.overrides import refreshed  # camera settings changed in the web app apply from the next file
+        from camsift.camera_overrides import refreshed  # web-app camera settings apply from the next file
 
         settings = faces_settled(refreshed(self.settings))
         future = self._pool(alone).submit(analyse_file, path, camera, settings, self.threads)

@@ -27,13 +27,13 @@ def _exit_code(err: CamsiftError) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``camsift`` console script."""
-    from camsift.cli import blink as _blink  # noqa: F401 - issue 5
+    from camsift.cli import blink as _blink  # noqa: F401 - registers `camsift blink`
     from camsift.cli import config as _config  # noqa: F401
     from camsift.cli import drive as _drive  # noqa: F401
     from camsift.cli import faces as _faces  # noqa: F401
     from camsift.cli import ftp as _ftp  # noqa: F401
     from camsift.cli import notify as _notify  # noqa: F401
-    from camsift.cli import remote as _remote  # noqa: F401 - issue 9: camsift ai-api, camsift check aws
+    from camsift.cli import remote as _remote  # noqa: F401 - camsift ai-api, camsift check aws
     from camsift.cli import retention as _retention  # noqa: F401
     from camsift.cli import run as _run  # noqa: F401
     from camsift.cli import scan as _scan  # noqa: F401 - registers its commands

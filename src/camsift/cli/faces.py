@@ -36,7 +36,7 @@ def _library(config: Path | None, data_dir: Path | None) -> Iterator[tuple[Setti
     """The settings and the face library of a command."""
     settings = settings_from(config, {"data_dir": data_dir and str(data_dir)})
     with Store(settings.data_dir, settings.database) as store:
-        yield settings, FaceStore(store)
+        yield settings, store.faces
 
 
 def _print(output: Format, doc: dict[str, Any], lines: list[str] | Table) -> None:

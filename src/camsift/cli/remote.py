@@ -37,7 +37,7 @@ def ai_api_command(
     try:
         import uvicorn
 
-        from camsift.aiapi import PATH, create_app
+        from camsift.detection_api import PATH, create_app
     except ImportError as err:
         fail(f"the detection API needs {err.name}; run: pip install 'camsift[ai-api]'", 2)
     settings = settings_from(config, {"detect.detector": detector})

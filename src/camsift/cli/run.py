@@ -19,10 +19,6 @@ from camsift.cli.scan import Format, FormatOption
 from camsift.config import Settings
 from camsift.layout import DataDir
 from camsift.store import Store
-from camsift.store.outbox import Outbox
-from camsift.store.queue import JobQueue
-from camsift.store.status import ServiceBoard
-from camsift.store.usage import UsageBoard
 
 
 class LogFormat(StrEnum):
@@ -99,12 +95,12 @@ def status_command(
 
     settings = _settings(config, data_dir)
     with _open_store(settings) as store:
-        board = ServiceBoard(store.engine)
+        board = store.board
         parts = board.components()
-        depth = JobQueue(store.engine).depth()
+        depth = store.jobs.depth()
         latest = store.latest_per_camera()
-        usage = UsageBoard(store.engine).all()  # paid APIs (issue 9)
-        backlog = Outbox(store.engine).backlog()  # notifications waiting or given up (issue 4)
+        usage = store.usage.all()  # paid APIs
+        backlog = store.outbox.backlog()  # notifications waiting or given up
     running = board.service_running(settings.service.stale_s)
     rows: list[dict[str, Any]] = [
         {
@@ -151,7 +147,7 @@ def status_command(
     console.print(events)
     for u in usage:
         console.print(usage_line(u, settings), highlight=False)
-    for b in backlog:  # issue 4
+    for b in backlog:
         waiting = f"{b.pending} waiting since {_age(b.oldest_pending_utc)}" if b.pending else "none waiting"
         given_up = f", {b.failed} given up" if b.failed else ""
         reason = f" (last error: {b.last_error})" if b.last_error else ""
@@ -175,7 +171,7 @@ def record_command(
         known = ", ".join(sorted(cameras)) or "none"
         fail(f"no stream source for camera {camera!r} in the config (streams: {known})", 2)
     with _open_store(settings) as store:
-        board = ServiceBoard(store.engine)
+        board = store.board
         if not board.service_running(settings.service.stale_s):
             fail("'camsift run' is not running for this data directory")
         request = board.request_clip(camera, seconds)

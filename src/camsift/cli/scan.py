@@ -16,8 +16,9 @@ from rich.table import Table
 
 from camsift.analysis.file import FileResult
 from camsift.cli.common import ConfigOption, DataDirOption, app, console, err_console, fail, settings_from
-from camsift.errors import ConfigError
+from camsift.errors import ConfigError, SourceError
 from camsift.layout import DataDir
+from camsift.listeners import EventChange
 from camsift.scanner import ScanReport, collect, scan
 from camsift.store import Store
 
@@ -75,8 +76,8 @@ def scan_command(
             "detect.detector": detector,
         },
     )
-    if notify and not settings.notify.channels:
-        fail("--notify: no channel configured in 'notify.channels' (see camsift.example.yaml)", 2)
+    if notify and not settings.notify.channels and not settings.mqtt.enabled:
+        fail("--notify: no channel in 'notify.channels' and MQTT not enabled (see camsift.example.yaml)", 2)
     files = collect(paths)  # a missing path fails here, before any work
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -102,10 +103,20 @@ def scan_command(
     if report.interrupted:
         err_console.print("camsift: interrupted; every file finished before was recorded")
         raise typer.Exit(130)
-    if notify:  # issue 4: notifications
+    if notify:
         from camsift.notify.scan import notify_scan
 
-        notices = notify_scan(settings, report.files)
+        also = None
+        if settings.mqtt.enabled:  # MQTT too, as 'camsift run' publishes
+            from camsift.mqtt import publish_scan
+
+            def also(changes: list[EventChange]) -> None:
+                try:
+                    publish_scan(settings, changes)
+                except SourceError as err:  # the notifications still go out
+                    err_console.print(f"camsift: {err}")
+
+        notices = notify_scan(settings, report.files, also)
         if notices.pending:
             fail(f"{notices.pending} notifications not delivered yet (a channel is down); the next run sends them")
     if report.failed:

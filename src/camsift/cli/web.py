@@ -42,7 +42,7 @@ def serve_command(
     need_extra()  # one line naming the extra, before anything is opened or printed
     settings = settings_from(config, {"data_dir": data_dir and str(data_dir)})
     with Store(settings.data_dir, settings.database) as store:
-        if UserStore(store).count() == 0:
+        if store.users.count() == 0:
             console.print("[yellow]No user can log in yet:[/] create one with 'camsift users add NAME'.")
         shown = host or settings.web.host
         console.print(f"camsift web app on http://{shown}:{port or settings.web.port}/ (Ctrl-C stops)", highlight=False)
@@ -52,7 +52,7 @@ def serve_command(
 def _users(config: ConfigOption, data_dir: DataDirOption) -> tuple[Store, UserStore]:
     settings = settings_from(config, {"data_dir": data_dir and str(data_dir)})
     store = Store(settings.data_dir, settings.database)
-    return store, UserStore(store)
+    return store, store.users
 
 
 def _password(name: str, from_stdin: bool) -> str:

@@ -73,17 +73,15 @@ class DetectConfig(ConfigModel):
     recheck_s: Seconds = Field(
         5.0,
         description="Check the whole frame at least this often (seconds) even without motion, so a person "
-        "who stopped moving is not lost (10 s: 12 % less detector time, but person-second recall on the "
-        "shared clips fell from 0.885 to 0.864)",
+        "who stopped moving is not lost (longer saves detector time and loses people: bench/NOTES.md)",
     )
     refresh_s: Seconds = Field(
         0.4, description="Look again at tracked objects this often (seconds) when nothing new moves"
     )
     thorough_s: Seconds = Field(
         1.0,
-        description="Give the detector's slower second opinion (auto: NanoDet) this often (seconds). 1 s since "
-        "NanoDet runs in int8 (26 ms a crop, was 41): a person only NanoDet sees is found within a second; "
-        "at 2 s the shared clips' person-second recall was 0.898-0.901, at 1 s 0.903",
+        description="Give the detector's slower second opinion (auto: NanoDet-Plus) this often (seconds), so "
+        "a person only it sees is found within a second",
     )
     nms_iou: float = Field(0.5, gt=0, le=1, description="IoU above which duplicate boxes of one label are merged")
     threads: int | None = Field(None, ge=1, description="Inference threads per worker; default: CPUs / jobs")

@@ -26,7 +26,13 @@ class MqttConfig(ConfigModel):
     cert_file: Path | None = Field(None, description="Client certificate (PEM), for brokers that ask for one")
     key_file: Path | None = Field(None, description="Key of the client certificate (PEM)")
     tls_insecure: bool = Field(False, description="Do not check the broker's host name (self-signed test brokers)")
-    client_id: str = Field("camsift", description="MQTT client id (unique per broker)")
+    client_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="MQTT client id; it must be unique on the broker (a second client with the same id disconnects "
+        "the first). Default: camsift-<host name>-<process id>-<random>, unique per publisher",
+    )
     topic_prefix: str = Field(
         "camsift", pattern=r"^[^#+\s]+[^#+\s/]$", description="First level of every topic ('camsift/events' …)"
     )
@@ -34,8 +40,9 @@ class MqttConfig(ConfigModel):
     discovery_prefix: str = Field("homeassistant", description="Home Assistant's discovery prefix")
     off_delay_s: Seconds = Field(
         30.0,
-        description="Counts fall back this many seconds after the last event; so does motion of cameras without "
-        "a live stream (a live stream's motion follows its motion gate: motion.mqtt_off_delay_s)",
+        description="Object counts (the objects in view together in the newest footage) fall back to 0 this many "
+        "seconds after it was stored; so does motion of cameras without a live stream (a live stream's motion "
+        "follows its motion gate: motion.mqtt_off_delay_s)",
     )
     keepalive_s: int = Field(30, ge=5, description="MQTT keep-alive; the broker declares camsift offline after 1.5x")
 

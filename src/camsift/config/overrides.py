@@ -14,7 +14,7 @@ file beside the database, shaped like the ``cameras`` section::
 `camsift.config.load_config` merges it key by key over ``camsift.yaml``'s
 ``cameras`` section (its keys win: they were set last), after the environment and
 command-line overrides, so every command sees them. This module reads and merges
-the file; `camsift.overrides` writes it (atomically) and notices changes.
+the file; `camsift.camera_overrides` writes it (atomically) and notices changes.
 """
 
 from __future__ import annotations

@@ -37,6 +37,19 @@ class WebConfig(ConfigModel):
         5, ge=1, description="Failed logins allowed per client address and per user name in login_window_s"
     )
     login_window_s: Seconds = Field(300.0, description="Seconds over which failed logins are counted")
+    alert_labels: list[str] = Field(
+        default_factory=lambda: ["person", "car"],
+        description="Labels that make a review item an alert rather than a detection (Frigate's review.alerts.labels)",
+    )
     ai_api: bool = Field(
         False, description="Also serve the DeepStack-compatible detection API (POST /v1/vision/detection)"
+    )
+    unauthenticated_port: Port | None = Field(
+        None,
+        description="A second port where every request is let in without a login, as Frigate's internal port "
+        "5000, for Frigate clients on this machine that cannot log in. RISK: any program on this machine (and any "
+        "web page a browser here opens, for reading) gets the whole API; off (null) by default",
+    )
+    unauthenticated_host: str = Field(
+        "127.0.0.1", description="Address of unauthenticated_port (keep it 127.0.0.1: this machine only)"
     )

@@ -7,7 +7,7 @@ server was started with one) and reply
 "x_max", "y_max"}]}`` with boxes in pixels of the picture sent (DeepStack's
 object detection API, https://docs.deepstack.cc/object-detection/; CodeProject.AI
 keeps it). Their labels are COCO names, camsift's own vocabulary. camsift
-itself can be such a server: `camsift.aiapi`.
+itself can be such a server: `camsift.detection_api`.
 
 Each call sends one JPEG (quality 90); a server that cannot be reached or
 answers with an error stops the scan with a `DetectorError` (every file would

@@ -193,8 +193,7 @@ class GFLDetector(ABC):
     def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
         """`detect` on each image in turn.
 
-        The graphs are fixed at batch 1: a dynamic-batch NanoDet-m was measured no faster (1 thread, 4 images:
-        within 5 % of four single calls, either way, over three runs).
+        The graphs are fixed at batch 1: a dynamic-batch export was no faster (bench/NOTES.md).
 
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.

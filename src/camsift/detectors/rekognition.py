@@ -215,14 +215,13 @@ class RekognitionDetector:
         """
         if self._usage is None:
             from camsift.store import Store
-            from camsift.store.usage import UsageBoard
 
             data_dir, database = self._store_at
             if data_dir is None:
                 raise DetectorError("rekognition: no event store to count requests in (data_dir)")
             self._store = Store(data_dir, database)
             self._closer = weakref.finalize(self, self._store.close)
-            self._usage = UsageBoard(self._store.engine)
+            self._usage = self._store.usage
         if self._usage.spend(SERVICE, self.daily_budget) is None:
             raise DetectorError(
                 f"rekognition: today's budget of {self.daily_budget} requests (UTC day) is used up; "

@@ -94,9 +94,7 @@ class SSDLiteDetector:
     def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
         """`detect` on several images, one model call each.
 
-        The graph takes batches, but they were measured slower, not faster, with ONNX Runtime 1.32 on the CPU
-        (per 300x300 image, batch 1 / 2 / 4: 16.5 / 16.3 / 21.3 ms with 1 thread, 11.0 / 13.6 / 14.3 ms
-        with 2), and a batch of 4 holds ~57 MB more working memory.
+        The graph takes batches, but on the CPU they were slower and held more memory (bench/NOTES.md).
 
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.

@@ -144,8 +144,9 @@ class FaceRecognizer:
 def _owner(detections: Detections, face: tuple[float, float, float, float]) -> int | None:
     """Row of the person box a face belongs to: among person boxes holding the face's centre, the one
     with the most of the face inside (share of its area) less its horizontal offset from the box's
-    centre (share of the box width). Two people side by side: the centred one; a detector box that
-    cuts a face in half loses to one that holds it whole."""
+    centre (share of the box width) and less its depth below the box's top (share of the box height).
+    Two people side by side: the centred one; a detector box that cuts a face in half loses to one that
+    holds it whole; a child's face in front of an adult's chest belongs to the child, whose head it is."""
     xyxy = detections.xyxy
     fx1, fy1, fx2, fy2 = face
     cx, cy = (fx1 + fx2) / 2, (fy1 + fy2) / 2
@@ -157,7 +158,8 @@ def _owner(detections: Detections, face: tuple[float, float, float, float]) -> i
     overlap_h = np.clip(np.minimum(xyxy[:, 3], fy2) - np.maximum(xyxy[:, 1], fy1), 0, None)
     held = overlap_w * overlap_h / max((fx2 - fx1) * (fy2 - fy1), 1.0)
     offset = np.abs(cx - (xyxy[:, 0] + xyxy[:, 2]) / 2) / np.maximum(xyxy[:, 2] - xyxy[:, 0], 1)
-    return int(np.argmax(np.where(inside, held - offset, -np.inf)))
+    depth = (cy - xyxy[:, 1]) / np.maximum(xyxy[:, 3] - xyxy[:, 1], 1)
+    return int(np.argmax(np.where(inside, held - offset - depth, -np.inf)))
 
 
 def _crop(image: npt.NDArray[np.uint8], box: tuple[float, float, float, float]) -> npt.NDArray[np.uint8]:
@@ -203,10 +205,9 @@ def faces_settled(settings: Settings) -> Settings:
     if settings.faces.enabled != "auto":
         return settings
     from camsift.store import Store
-    from camsift.store.faces import FaceStore
 
     with Store(settings.data_dir, settings.database) as store:
-        if FaceStore(store).version()[0] > 0:
+        if store.faces.version()[0] > 0:
             return settings
     return settings.model_copy(update={"faces": settings.faces.model_copy(update={"enabled": False})})
 
@@ -228,10 +229,9 @@ def face_recognizer(settings: Settings) -> FaceRecognizer | None:
     if config.enabled is False:
         return None
     from camsift.store import Store
-    from camsift.store.faces import FaceStore
 
     with Store(settings.data_dir, settings.database) as store:
-        faces = FaceStore(store)
+        faces = store.faces
         version = faces.version()
         if config.enabled == "auto" and version[0] == 0:
             return None

@@ -41,7 +41,7 @@ from camsift.store.outbox import Marks, Message, Outbox
 from camsift.store.status import ServiceBoard
 
 if TYPE_CHECKING:
-    from camsift.service import Service
+    from camsift.listeners import ServiceContext
 
 __all__ = ["Notifier"]
 
@@ -105,12 +105,12 @@ class Notifier:
 
     def attach(self, store: Store) -> Notifier:
         """Use ``store``'s database for the outbox and marks (done by `start`; call it to use the notifier alone)."""
-        self.store, self.outbox, self.marks = store, Outbox(store.engine), Marks(store.engine)
-        self._board = ServiceBoard(store.engine)
+        self.store, self.outbox, self.marks = store, store.outbox, store.notify_marks
+        self._board = store.board
         self.outbox.prune(_KEEP_S)
         return self
 
-    def start(self, service: Service) -> None:
+    def start(self, service: ServiceContext) -> None:
         """Attach to the running service's store; start a sender thread per channel and the checks' thread."""
         assert service.store is not None
         self.attach(service.store)

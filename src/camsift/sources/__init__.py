@@ -2,8 +2,8 @@
 
 A source receives footage (a watched folder, an FTP server, a live stream)
 and hands every complete file to the service through one narrow seam,
-`Intake.submit`, which makes the file durable work (a row in the job queue)
-before it returns; a source acknowledges a file (an FTP ``226``) only after
+`Intake.submit`, which makes the file durable work (a row in the job queue,
+`camsift.store.intake.DatabaseIntake`) before it returns; a source acknowledges a file (an FTP ``226``) only after
 that. The service analyses the file in its workers, stores the events, then
 calls the source's `Source.processed` (delete or move the file if configured).
 
@@ -28,11 +28,8 @@ from typing import Protocol
 
 from camsift.config import Settings, SourceConfig
 from camsift.errors import ConfigError
-from camsift.store import Store
-from camsift.store.queue import JobQueue
-from camsift.store.status import ServiceBoard
 
-__all__ = ["DatabaseIntake", "Intake", "Source", "available", "contained", "create", "files_within", "register"]
+__all__ = ["Intake", "Source", "available", "contained", "create", "files_within", "register"]
 
 # kind -> module that registers it; imported only when that kind is configured.
 _MODULES: dict[str, str] = {
@@ -91,36 +88,6 @@ class Source(Protocol):
     def processed(self, path: Path, events: int) -> None:
         """Called by the service after a file from this source is analysed and stored, with its event count."""
         ...
-
-
-class DatabaseIntake:
-    """`Intake` writing to the event store's database (usable from any process).
-
-    Args:
-        store: The open store.
-        wake: Called after each new job (the service's dispatcher wakes up at once).
-    """
-
-    def __init__(self, store: Store, wake: Callable[[], None] | None = None) -> None:
-        self.store = store
-        self.queue = JobQueue(store.engine)
-        self.board = ServiceBoard(store.engine)
-        self._wake = wake
-
-    def submit(self, path: Path, camera: str, source: str, origin: str) -> bool:
-        """See `Intake.submit`."""
-        new = self.queue.submit(path, camera, source, origin)
-        if new and self._wake is not None:
-            self._wake()
-        return new
-
-    def report(self, source: str, kind: str, state: str, detail: str = "", error: str | None = None) -> None:
-        """See `Intake.report`."""
-        self.board.report(f"source:{source}", kind, state, detail, error=error)
-
-    def known(self, path: Path) -> bool:
-        """See `Intake.known`."""
-        return self.queue.known(path) or self.store.file(path) is not None
 
 
 def contained(folder: Path, path: Path) -> bool:

@@ -43,12 +43,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from camsift.config import Settings, StreamSourceConfig
 from camsift.errors import CamsiftError
 from camsift.layout import RECORDING_SUFFIX, DataDir, safe_name
-from camsift.live import ClipWriter, Origin, PacketRing, Recorder
-from camsift.liveview import LIVE_EVERY_S, write_live_frame
+from camsift.live_picture import LIVE_EVERY_S, write_live_frame
 from camsift.logs import configure, get_logger, redact
 from camsift.media import Frame
-from camsift.sources import DatabaseIntake, Intake, register
+from camsift.recorder import ClipWriter, Origin, PacketRing, Recorder
+from camsift.sources import Intake, register
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerProcess
@@ -424,7 +425,7 @@ class _Session:
                 if pipeline.ongoing():
                     self.recorder.want(ts - pre, ts + post)
                 frame = Frame.of_video(vf, index, ts)
-                if ts >= next_live:  # the web app's live picture (camsift.liveview)
+                if ts >= next_live:  # the web app's live picture (camsift.live_picture)
                     next_live = ts + LIVE_EVERY_S
                     write_live_frame(self.stream.settings.data_dir, self.stream.camera, frame.rgb())
                 yield frame

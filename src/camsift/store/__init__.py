@@ -12,8 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -23,7 +24,15 @@ from camsift.events import Event, FileRecord
 from camsift.layout import DataDir
 from camsift.media import VIDEO_SUFFIXES
 from camsift.store.migrate import upgrade
+from camsift.store.outbox import Marks, Outbox
+from camsift.store.queue import JobQueue
 from camsift.store.schema import event_faces_table, events_table, files_table
+from camsift.store.status import ServiceBoard
+from camsift.store.usage import UsageBoard
+
+if TYPE_CHECKING:
+    from camsift.store.faces import FaceStore
+    from camsift.store.users import UserStore
 
 __all__ = ["EventMarks", "ReviewFilter", "Store", "database_url"]
 
@@ -39,12 +48,27 @@ class ReviewFilter:
             recorded clip, or footage that is a video file).
         reviewed: Only reviewed (``True``) or not yet reviewed (``False``) events.
         pinned: Only pinned (``True``) or unpinned (``False``) events.
+        cameras: Only these cameras (empty: any).
+        labels: Only these labels (empty: any).
+        sub_labels: Only these sub-labels (names, ``"unknown"``), alone or in a comma-separated list of names
+            (``"Ann, Bob"`` is found by ``Bob``); ``None`` in it stands for events without one.
+        zones: Only events that entered one of these zones (empty: anywhere).
+        has_snapshot: Only events with (``True``) or without (``False``) a snapshot.
+        min_score: Only events whose top score (`Event.top_score`, else the confidence) is at least this.
+        max_score: Only events whose top score is at most this.
     """
 
     face: Literal["known", "unknown", "none"] | None = None
     has_clip: bool | None = None
     reviewed: bool | None = None
     pinned: bool | None = None
+    cameras: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    sub_labels: tuple[str | None, ...] = ()
+    zones: tuple[str, ...] = ()
+    has_snapshot: bool | None = None
+    min_score: float | None = None
+    max_score: float | None = None
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         """SQL conditions on the ``events`` table."""
@@ -64,7 +88,33 @@ class ReviewFilter:
         for column, wanted in ((t.c.reviewed, self.reviewed), (t.c.pinned, self.pinned)):
             if wanted is not None:
                 found.append(column.is_(sa.true()) if wanted else column.is_(sa.false()))
+        for column, values in ((t.c.camera, self.cameras), (t.c.label, self.labels)):
+            if values:
+                found.append(column.in_(values))
+        if self.sub_labels:
+            names = [v for v in self.sub_labels if v is not None]
+            listed = sa.literal(", ") + t.c.sub_label + sa.literal(",")  # Double Take writes "Ann, Bob"
+            either = [t.c.sub_label.in_(names)] if names else []
+            either += [listed.like(f"%, {_like(name)},%", escape="\\") for name in names]
+            if None in self.sub_labels:
+                either.append(t.c.sub_label.is_(None))
+            found.append(sa.or_(*either))
+        if self.zones:
+            padded = sa.literal(",") + t.c.zones + sa.literal(",")
+            found.append(sa.or_(*(padded.like(f"%,{_like(z)},%", escape="\\") for z in self.zones)))
+        if self.has_snapshot is not None:
+            found.append(t.c.snapshot.is_not(None) if self.has_snapshot else t.c.snapshot.is_(None))
+        score = sa.func.coalesce(t.c.top_score, t.c.confidence)
+        if self.min_score is not None:
+            found.append(score >= self.min_score)
+        if self.max_score is not None:
+            found.append(score <= self.max_score)
         return found
+
+
+def _like(text: str) -> str:
+    """``text`` as a literal in a SQL LIKE pattern (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -125,6 +175,45 @@ class Store:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        """The durable job queue of ``camsift run`` (`camsift.store.queue`)."""
+        return JobQueue(self.engine)
+
+    @cached_property
+    def board(self) -> ServiceBoard:
+        """What the running service tells other processes (`camsift.store.status`)."""
+        return ServiceBoard(self.engine)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The durable outbox of notifications (`camsift.store.outbox`)."""
+        return Outbox(self.engine)
+
+    @cached_property
+    def notify_marks(self) -> Marks:
+        """What notifications remember between messages (`camsift.store.outbox`)."""
+        return Marks(self.engine)
+
+    @cached_property
+    def usage(self) -> UsageBoard:
+        """Requests to paid cloud APIs per UTC day (`camsift.store.usage`)."""
+        return UsageBoard(self.engine)
+
+    @cached_property
+    def users(self) -> UserStore:
+        """Web-app users, sessions and API tokens (`camsift.store.users`)."""
+        from camsift.store.users import UserStore
+
+        return UserStore(self)
+
+    @cached_property
+    def faces(self) -> FaceStore:
+        """The known-faces library and the faces seen on events (`camsift.store.faces`)."""
+        from camsift.store.faces import FaceStore
+
+        return FaceStore(self)
 
     def __enter__(self) -> Store:
         return self
@@ -313,6 +402,24 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t.c.id, t.c.reviewed, t.c.pinned).where(t.c.id.in_(event_ids)))
             return {row.id: EventMarks(bool(row.reviewed), bool(row.pinned)) for row in rows}
+
+    def set_sub_label(self, event_id: str, sub_label: str | None, score: float | None = None) -> bool:
+        """Set (or clear, with ``None``) an event's sub-label and its score (0..1); returns whether the event exists.
+
+        A later change of the event's faces (naming one, a wrong match) sets it from the faces again.
+
+        Raises:
+            StorageError: the database refused the write.
+        """
+        t = events_table
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    t.update().where(t.c.id == event_id).values(sub_label=sub_label, sub_label_score=score)
+                )
+                return bool(done.rowcount)
+        except sa.exc.SQLAlchemyError as err:
+            raise StorageError(f"event store: cannot set the sub-label of event {event_id}: {_reason(err)}") from err
 
     def mark(self, event_ids: list[str], *, reviewed: bool | None = None, pinned: bool | None = None) -> int:
         """Set the reviewed and/or pinned mark of events; returns how many events exist among ``event_ids``.

@@ -269,7 +269,7 @@ notify_marks_table = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, default=""),
 )
 
-# --- paid cloud APIs (camsift/store/usage.py; issue 9) ------------------------------------------------------------
+# --- paid cloud APIs (camsift/store/usage.py) -------------------------------------------------------------
 
 api_usage_table = sa.Table(
     "api_usage",

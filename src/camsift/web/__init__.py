@@ -25,10 +25,10 @@ from camsift.logs import get_logger
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from camsift.service import Service
+    from camsift.listeners import ServiceContext
     from camsift.store import Store
 
-__all__ = ["WebCompanion", "create_app", "serve"]
+__all__ = ["WebCompanion", "create_app", "run_server", "serve"]
 
 log = get_logger("camsift.web")
 
@@ -61,7 +61,7 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     Args:
         settings: The configuration (``web`` section, data directory, cameras).
         store: An open store to use (inside ``camsift run``); default: open one (closed at shutdown).
-        ai_api: Also mount the DeepStack-compatible detection API (`camsift.aiapi`);
+        ai_api: Also mount the DeepStack-compatible detection API (`camsift.detection_api`);
             default ``web.ai_api``.
 
     Returns:
@@ -121,7 +121,8 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, err: HTTPException) -> Response:
         if request.url.path.startswith("/api/") or request.method != "GET" or err.status_code in (401, 429):
-            return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=err.headers)
+            body = {"detail": err.detail, "success": False, "message": str(err.detail)}  # camsift's and Frigate's
+            return JSONResponse(body, status_code=err.status_code, headers=err.headers)
         page = pages.templates.TemplateResponse(
             request, "error.html", {"user": None, "flash": None, "status": err.status_code, "detail": err.detail}
         )
@@ -131,7 +132,7 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.public_router)
     if settings.web.ai_api if ai_api is None else ai_api:
-        from camsift.aiapi import create_router  # type: ignore[import-not-found,unused-ignore]
+        from camsift.detection_api import create_router  # type: ignore[import-not-found,unused-ignore]
 
         app.include_router(create_router(settings), dependencies=[Depends(authorize)])  # login or API token
     app.include_router(api.router)
@@ -167,7 +168,7 @@ def serve(
     """
     server = _server(settings, host, port, ai_api, store)
     if stop is None:
-        server.run()
+        run_server(server, settings)
         return
 
     def watch() -> None:
@@ -175,7 +176,7 @@ def serve(
         server.should_exit = True
 
     threading.Thread(target=watch, daemon=True).start()
-    server.run()
+    run_server(server, settings)
 
 
 def _server(settings: Settings, host: str | None, port: int | None, ai_api: bool | None, store: Store | None) -> Any:
@@ -195,6 +196,38 @@ def _server(settings: Settings, host: str | None, port: int | None, ai_api: bool
     return uvicorn.Server(config)
 
 
+def run_server(server: Any, settings: Settings) -> None:
+    """Run a uvicorn server of `_server` until it exits, also on ``web.unauthenticated_port`` when set.
+
+    Raises:
+        SystemExit: a port cannot be listened on (logged; uvicorn does the same for its own port).
+    """
+    import socket
+
+    web = settings.web
+    if web.unauthenticated_port is None:
+        server.run()
+        return
+    main = server.config.bind_socket()
+    try:
+        extra = socket.create_server((web.unauthenticated_host, web.unauthenticated_port), reuse_port=False)
+    except OSError as err:
+        main.close()
+        log.error(
+            "cannot listen on web.unauthenticated_port",
+            host=web.unauthenticated_host,
+            port=web.unauthenticated_port,
+            reason=err.strerror or str(err),
+        )
+        raise SystemExit(1) from err
+    log.warning(
+        "web app also listening WITHOUT login (web.unauthenticated_port)",
+        host=web.unauthenticated_host,
+        port=web.unauthenticated_port,
+    )
+    server.run(sockets=[main, extra])
+
+
 class WebCompanion:
     """The web app inside ``camsift run``: uvicorn on a thread of the service, sharing its store.
 
@@ -209,7 +242,7 @@ class WebCompanion:
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
-    def start(self, service: Service) -> None:
+    def start(self, service: ServiceContext) -> None:
         """Serve on a thread; wait up to `START_TIMEOUT_S` for the port; report a `Problem` when it fails."""
         from camsift.listeners import Problem
 
@@ -235,7 +268,7 @@ class WebCompanion:
 
     def _run(self) -> None:
         try:
-            self._server.run()
+            run_server(self._server, self.settings)
         except SystemExit:  # uvicorn exits when it cannot listen; it has logged why, start() reports it
             return
 

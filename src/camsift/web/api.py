@@ -9,7 +9,6 @@ API token; state changes made with a session cookie need the CSRF token.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,21 +16,33 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from camsift import __version__
-from camsift.config import FalsePositive
+from camsift import __version__, frigate
+from camsift.camera_overrides import add_false_positive, false_positive_of
+from camsift.config import Settings
 from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.layout import DataDir
-from camsift.liveview import LIVE_EVERY_S
-from camsift.overrides import add_false_positive
+from camsift.live_picture import LIVE_EVERY_S
+from camsift.redaction import REDACTED, redact
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
 from camsift.web.state import WebState
 
-__all__ = ["EventOut", "StoredInt", "event_out", "media_file", "public_router", "router", "web_state"]
+__all__ = [
+    "REDACTED",
+    "EventOut",
+    "StoredInt",
+    "camera_names",
+    "event_out",
+    "media_file",
+    "public_router",
+    "redact",
+    "router",
+    "web_state",
+]
 
 public_router = APIRouter(prefix="/api", tags=["health"])
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
@@ -65,8 +76,20 @@ Bounded to SQLite's 64-bit INTEGER, so that a larger one is a 422 and not an ove
 """
 
 
+class EventData(BaseModel):
+    """Frigate's ``data`` of an event: boxes relative to the frame, ``[x, y, width, height]`` in 0..1."""
+
+    box: list[float] | None = Field(description="The object's box; null when the snapshot is missing")
+    region: list[float] | None = Field(description="The detection region (camsift: the box)")
+    score: float = Field(description="Highest detector confidence, 0..1")
+    top_score: float = Field(description="Highest computed score (median of the last detections), 0..1")
+    attributes: list[Any]
+    type: Literal["object"]
+    sub_label_score: float | None
+
+
 class EventOut(BaseModel):
-    """An event as the API shows it (Frigate's field names where they exist)."""
+    """An event as the API shows it: Frigate's ``/api/events`` item, with camsift's keys."""
 
     id: str
     camera: str
@@ -75,24 +98,40 @@ class EventOut(BaseModel):
     sub_label_score: float | None
     start_time: float = Field(description="Unix seconds of the first sighting")
     end_time: float = Field(description="Unix seconds of the last sighting")
-    top_score: float = Field(description="Highest detector confidence, 0..1")
+    top_score: float = Field(description="Highest computed score, 0..1 (Frigate moved it to data.top_score)")
     box: tuple[float, float, float, float] = Field(description="[x1, y1, x2, y2] in pixels of the snapshot")
     zones: list[str]
     has_snapshot: bool
     has_clip: bool
     retain_indefinitely: bool = Field(description="Pinned: retention never deletes it")
+    false_positive: bool = Field(description="Marked as a false positive on its camera")
+    plus_id: None = None
+    model_hash: None = None
+    model_type: None = None
+    detector_type: None = None
+    data: EventData
+    thumbnail: str | None = Field(None, description="Base64 JPEG, with include_thumbnails=1")
     reviewed: bool
 
 
-def event_out(event: Event, marks: EventMarks | None) -> EventOut:
-    """The API view of a stored event: its `Event.to_dict` and what the owner said about it."""
-    return EventOut.model_validate(
-        {
-            **event.to_dict(),
-            "retain_indefinitely": bool(marks and marks.pinned),
-            "reviewed": bool(marks and marks.reviewed),
-        }
+def marked_false(settings: Settings, event: Event) -> bool:
+    """Whether an event was marked as a false positive on its camera."""
+    return any(fp.event == event.id for fp in settings.for_camera(event.camera).objects.false_positives)
+
+
+def event_out(
+    event: Event, marks: EventMarks | None, settings: Settings | None = None, thumbnail: str | None = None
+) -> EventOut:
+    """The API view of a stored event: Frigate's item (`camsift.frigate.api_event`) and what the owner said
+    about it (``false_positive`` needs ``settings``)."""
+    doc = frigate.api_event(
+        event,
+        retain=bool(marks and marks.pinned),
+        false_positive=settings is not None and marked_false(settings, event),
+        thumbnail=thumbnail,
+        extra={"reviewed": bool(marks and marks.reviewed)},
     )
+    return EventOut.model_validate(doc)
 
 
 def _when(seconds: float | None) -> datetime | None:
@@ -134,71 +173,262 @@ def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
+# --- Frigate's login ---------------------------------------------------------------------------------------------
+
+
+class FrigateLogin(BaseModel):
+    """Frigate's body of ``POST /api/login``."""
+
+    user: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@public_router.post("/login")
+def frigate_login(request: Request, state: State, body: FrigateLogin) -> Response:
+    """Log in as Frigate's clients do: a JSON ``{user, password}``, answered with the ``frigate_token`` cookie
+    (a JWT standing for a new camsift session, `camsift.web.auth.frigate_token`); rate-limited as the login
+    page. 401 on a wrong name or password, 429 after too many."""
+    from fastapi.responses import JSONResponse
+
+    from camsift.errors import AuthError
+    from camsift.web.auth import FRIGATE_COOKIE, frigate_token, set_cookie
+
+    client = request.client.host if request.client else "unknown"
+    keys = [f"ip:{client}", f"user:{body.user.strip().lower()}"]
+    wait = state.limiter.retry_after(keys)
+    if wait is not None:
+        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": f"{wait:.0f}"})
+    try:
+        user = state.users.verify(body.user.strip(), body.password)
+    except AuthError:
+        state.limiter.failed(keys)
+        return JSONResponse({"success": False, "message": "Login failed"}, status_code=401)
+    state.limiter.succeeded(keys)
+    lifetime = state.settings.web.session_hours * 3600
+    token, session = state.users.start_session(user, lifetime)
+    done = JSONResponse({"success": True, "message": f"logged in as {user.name}"})
+    # Secure only over HTTPS: Frigate's clients on plain HTTP (Go's cookie jar) would never send it back.
+    set_cookie(done, FRIGATE_COOKIE, frigate_token(token, session), int(lifetime), request.url.scheme == "https")
+    return done
+
+
+@public_router.get("/logout")
+def frigate_logout(request: Request, state: State) -> Response:
+    """End the session a ``frigate_token`` cookie stands for and clear the cookie (Frigate's ``/api/logout``)."""
+    from fastapi.responses import JSONResponse
+
+    from camsift.web.auth import FRIGATE_COOKIE, frigate_session_key
+
+    cookie = request.cookies.get(FRIGATE_COOKIE)
+    key = frigate_session_key(cookie) if cookie else None
+    if key is not None:
+        state.users.end_session(key)
+    done = JSONResponse({"success": True, "message": "logged out"})
+    done.delete_cookie(FRIGATE_COOKIE, path="/")
+    return done
+
+
 # --- events ---------------------------------------------------------------------------------------------------
+
+
+UNSUPPORTED_FILTERS = {
+    "min_length": None,
+    "max_length": None,
+    "is_submitted": None,
+    "min_speed": None,
+    "max_speed": None,
+    "recognized_license_plate": None,
+    "search_type": None,
+    "time_range": "00:00,24:00",
+    "sort": "date_desc",
+}
+"""Frigate's ``/api/events`` filters camsift does not apply, with the one value that filters nothing: any other
+value is refused (400) rather than silently ignored."""
+
+
+def _names(*values: str | None) -> tuple[str, ...]:
+    """Frigate's list parameters: comma-separated, ``all`` meaning any."""
+    found = [v.strip() for value in values if value for v in value.split(",") if v.strip()]
+    return () if "all" in found else tuple(dict.fromkeys(found))
+
+
+def _check_filters(request: Request) -> None:
+    for name, neutral in UNSUPPORTED_FILTERS.items():
+        value = request.query_params.get(name)
+        if value is not None and value not in ("", neutral):
+            raise HTTPException(400, f"/api/events: {name}={value} is not supported by camsift")
+
+
+def _thumbnail_b64(event: Event) -> str | None:
+    import base64
+
+    data = _small_picture(event.snapshot, 175, "JPEG")
+    return None if data is None else base64.b64encode(data).decode()
 
 
 @router.get("/events")
 def events(
+    request: Request,
     state: State,
     camera: str | None = None,
+    cameras: str | None = None,
     label: str | None = None,
+    labels: str | None = None,
+    sub_label: str | None = None,
+    sub_labels: str | None = None,
+    zone: str | None = None,
+    zones: str | None = None,
     after: Annotated[float | None, Query(description="Unix seconds: events that started at or after")] = None,
     before: Annotated[float | None, Query(description="Unix seconds: events that started before")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     face: Literal["known", "unknown", "none"] | None = None,
     has_clip: bool | None = None,
+    has_snapshot: bool | None = None,
+    in_progress: bool | None = None,
+    favorites: bool | None = None,
+    include_thumbnails: bool = False,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     reviewed: bool | None = None,
     pinned: bool | None = None,
 ) -> list[EventOut]:
-    """Stored events, newest first (Frigate's ``/api/events``)."""
-    review = ReviewFilter(face=face, has_clip=has_clip, reviewed=reviewed, pinned=pinned)
-    found = state.store.events(
-        camera=camera,
-        label=label,
-        since=_when(after),
-        until=_when(before),
-        limit=limit,
-        offset=offset,
-        review=review,
+    """Stored events, newest first: Frigate's ``/api/events`` with its filters, camsift's keys as extras.
+
+    ``cameras``, ``labels``, ``sub_labels`` and ``zones`` take comma-separated names, ``all`` for any;
+    ``sub_labels=None`` finds events without one. ``favorites=1`` are the pinned events. camsift stores an
+    event once its footage is complete, so ``in_progress=1`` finds none. ``include_thumbnails=1`` adds a
+    base64 JPEG (default off: the Home Assistant integration asks without). Frigate's filters camsift does
+    not apply (`UNSUPPORTED_FILTERS`) are refused with 400, never ignored.
+    """
+    _check_filters(request)
+    if in_progress:
+        return []
+    subs = tuple(None if s == "None" else s for s in _names(sub_label, sub_labels))
+    review = ReviewFilter(
+        face=face,
+        has_clip=has_clip,
+        reviewed=reviewed,
+        pinned=True if favorites else pinned,
+        cameras=_names(camera, cameras),
+        labels=_names(label, labels),
+        sub_labels=subs,
+        zones=_names(zone, zones),
+        has_snapshot=has_snapshot,
+        min_score=min_score,
+        max_score=max_score,
     )
+    found = state.store.events(since=_when(after), until=_when(before), limit=limit, offset=offset, review=review)
     marks = state.store.marks([e.id for e in found])
-    return [event_out(e, marks.get(e.id)) for e in found]
+    return [
+        event_out(e, marks.get(e.id), state.settings, _thumbnail_b64(e) if include_thumbnails else None) for e in found
+    ]
 
 
 @router.get("/events/{event_id}")
 def event(state: State, event_id: str) -> EventOut:
     """One event."""
     found = _event(state, event_id)
-    return event_out(found, state.store.marks([event_id]).get(event_id))
+    return event_out(found, state.store.marks([event_id]).get(event_id), state.settings)
 
 
-@router.get("/events/{event_id}/snapshot.jpg", response_class=FileResponse)
-def snapshot(state: State, event_id: str, bbox: Annotated[int, Query(ge=0, le=1)] = 0) -> FileResponse:
-    """The event's snapshot; ``bbox=1``: with boxes, labels and time drawn."""
+_FORMATS = {"JPEG": "image/jpeg", "WEBP": "image/webp"}
+CROP_MARGIN = 0.25
+"""``crop=1`` keeps this share of the box's size around it on each side (and at least a square)."""
+
+
+def _render(
+    path: Path | None,
+    *,
+    fit: int | None = None,
+    height: int | None = None,
+    crop: tuple[float, float, float, float] | None = None,
+    quality: int = 75,
+    fmt: str = "JPEG",
+) -> bytes | None:
+    """A picture made from ``path``: cropped to ``crop`` (pixels, with `CROP_MARGIN`), fitted in a ``fit``
+    square or scaled to ``height`` pixels, encoded as ``fmt``; ``None`` when there is no readable picture."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        with Image.open(path) as opened:
+            if fit is not None and crop is None:
+                opened.draft("RGB", (fit, fit))
+            image = opened.convert("RGB")
+    except (OSError, UnidentifiedImageError):
+        return None
+    if crop is not None:
+        x1, y1, x2, y2 = crop
+        side = max(x2 - x1, y2 - y1) * (1 + 2 * CROP_MARGIN)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        left, top = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
+        right, bottom = min(image.width, round(cx + side / 2)), min(image.height, round(cy + side / 2))
+        if right > left and bottom > top:
+            image = image.crop((left, top, right, bottom))
+    if fit is not None:
+        image.thumbnail((fit, fit))
+    if height is not None and height != image.height:
+        width = max(1, round(image.width * height / image.height))
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    out = BytesIO()
+    image.save(out, format=fmt, quality=quality)
+    return out.getvalue()
+
+
+def _small_picture(path: Path | None, fit: int, fmt: str) -> bytes | None:
+    return _render(path, fit=fit, fmt=fmt)
+
+
+def _picture_response(data: bytes | None, fmt: str, what: str) -> Response:
+    if data is None:
+        raise HTTPException(404, f"no {what}")
+    return Response(data, media_type=_FORMATS[fmt], headers={"Cache-Control": MEDIA_CACHE})
+
+
+Height = Annotated[int | None, Query(ge=16, le=4320, description="Scale to this height in pixels")]
+Quality = Annotated[int, Query(ge=1, le=100, description="JPEG quality")]
+
+
+@router.get("/events/{event_id}/snapshot.jpg", response_class=Response)
+def snapshot(
+    state: State,
+    event_id: str,
+    bbox: Annotated[int, Query(ge=0, le=1, description="1: with boxes, labels and time drawn")] = 0,
+    crop: Annotated[int, Query(ge=0, le=1, description="1: cropped around the object")] = 0,
+    h: Height = None,
+    quality: Quality = 70,
+    timestamp: Annotated[int, Query(ge=0, le=1, description="Accepted (camsift draws the time with bbox)")] = 0,
+    download: Annotated[bool, Query(description="Accepted for Frigate's clients")] = False,
+) -> Response:
+    """The event's snapshot (Frigate's parameters): clean or with boxes (``bbox=1``), cropped around the
+    object (``crop=1``), scaled to ``h`` pixels high, at JPEG ``quality``; the stored file as it is when
+    none of them is asked for."""
     found = _event(state, event_id)
-    return media_file(found.snapshot_annotated if bbox else found.snapshot, "image/jpeg", "snapshot")
+    picture = found.snapshot_annotated if bbox else found.snapshot
+    if not crop and h is None and quality == 70:
+        return media_file(picture, "image/jpeg", "snapshot")
+    data = _render(picture, height=h, crop=found.box_xyxy if crop else None, quality=quality)
+    return _picture_response(data, "JPEG", "snapshot")
+
+
+THUMBNAIL_PX = 320
+"""Thumbnails fit in a square of this many pixels."""
 
 
 @router.get("/events/{event_id}/thumbnail.jpg", response_class=Response)
 def thumbnail(state: State, event_id: str) -> Response:
     """A small copy of the snapshot (320 pixels wide at most) for the review grid."""
-    from io import BytesIO
+    return _picture_response(_small_picture(_event(state, event_id).snapshot, THUMBNAIL_PX, "JPEG"), "JPEG", "snapshot")
 
-    from PIL import Image, UnidentifiedImageError
 
-    found = _event(state, event_id)
-    if found.snapshot is None or not found.snapshot.is_file():
-        raise HTTPException(404, "no snapshot")
-    try:
-        with Image.open(found.snapshot) as image:
-            image.draft("RGB", (320, 320))
-            image.thumbnail((320, 320))
-            out = BytesIO()
-            image.convert("RGB").save(out, format="JPEG", quality=75)
-    except (OSError, UnidentifiedImageError) as err:
-        raise HTTPException(404, "snapshot unreadable") from err
-    return Response(out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": MEDIA_CACHE})
+@router.get("/events/{event_id}/thumbnail.webp", response_class=Response)
+def thumbnail_webp(state: State, event_id: str) -> Response:
+    """The thumbnail as WebP (Frigate 0.14+ serves its thumbnails so)."""
+    return _picture_response(_small_picture(_event(state, event_id).snapshot, THUMBNAIL_PX, "WEBP"), "WEBP", "snapshot")
 
 
 @router.get("/events/{event_id}/clip.mp4", response_class=FileResponse)
@@ -217,8 +447,10 @@ def face_picture(state: State, event_id: str, n: StoredInt) -> FileResponse:
 
 
 class Marked(BaseModel):
-    """The marks of an event after a change."""
+    """The marks of an event after a change, with Frigate's ``success`` and ``message``."""
 
+    success: bool = True
+    message: str
     id: str
     reviewed: bool
     retain_indefinitely: bool
@@ -228,7 +460,14 @@ def _mark(state: WebState, event_id: str, *, reviewed: bool | None = None, pinne
     if not state.store.mark([event_id], reviewed=reviewed, pinned=pinned):
         raise HTTPException(404, "no such event")
     marks = state.store.marks([event_id])[event_id]
-    return Marked(id=event_id, reviewed=marks.reviewed, retain_indefinitely=marks.pinned)
+    said = {
+        (None, True): "retained",
+        (None, False): "un-retained",
+        (True, None): "marked as reviewed",
+        (False, None): "marked as not reviewed",
+    }
+    message = f"Event {event_id} {said.get((reviewed, pinned), 'changed')}"
+    return Marked(message=message, id=event_id, reviewed=marks.reviewed, retain_indefinitely=marks.pinned)
 
 
 @router.post("/events/{event_id}/retain")
@@ -271,8 +510,9 @@ def delete(state: State, event_id: str) -> Deleted:
 
 
 class Done(BaseModel):
-    """A one-line answer."""
+    """A one-line answer (with Frigate's ``success``)."""
 
+    success: bool = True
     message: str
 
 
@@ -283,25 +523,37 @@ def false_positive(state: State, event_id: str) -> Done:
     The event itself is kept (delete it separately). ``camsift run`` applies it
     from the next file (live streams: from its next start).
     """
-    from PIL import Image, UnidentifiedImageError
-
     found = _event(state, event_id)
-    if found.snapshot is None or not found.snapshot.is_file():
-        raise HTTPException(409, "the event has no snapshot to measure its box against")
     try:
-        with Image.open(found.snapshot) as image:
-            width, height = image.size
-    except (OSError, UnidentifiedImageError) as err:
-        raise HTTPException(409, "the event's snapshot is unreadable") from err
-    x1, y1, x2, y2 = found.box_xyxy
-    box = (x1 / width, y1 / height, x2 / width, y2 / height)
-    box = tuple(min(1.0, max(0.0, round(v, 4))) for v in box)  # type: ignore[assignment]
-    entry = FalsePositive(label=found.label, box=box, confidence=found.confidence, event=found.id)
-    try:
-        state.settings = add_false_positive(state.settings, found.camera, entry)
+        state.settings = add_false_positive(state.settings, found.camera, false_positive_of(found))
     except CamsiftError as err:
         raise HTTPException(409, str(err)) from err
     return Done(message=f"{found.label} at that place on {found.camera} will be ignored from now on")
+
+
+@router.put("/events/{event_id}/false_positive")
+def false_positive_put(state: State, event_id: str) -> Done:
+    """Frigate's way to say an event is a false positive: as ``POST`` (`false_positive`)."""
+    return false_positive(state, event_id)
+
+
+class SubLabel(BaseModel):
+    """Frigate's body of ``POST /api/events/<id>/sub_label`` (Double Take sends the names it recognised)."""
+
+    subLabel: str = Field(max_length=100, description="The name(s); empty clears it")  # noqa: N815 (Frigate's name)
+    subLabelScore: float | None = Field(None, ge=0, le=1, description="Its score, 0..1")  # noqa: N815
+    camera: str | None = Field(None, description="Accepted (Frigate's tracked objects need it)")
+
+
+@router.post("/events/{event_id}/sub_label")
+def sub_label(state: State, event_id: str, body: SubLabel) -> Done:
+    """Set an event's sub-label (a name) and its score; an empty one clears it. Naming a face of the event
+    later (or a wrong match) sets it from the faces again."""
+    name = body.subLabel.strip() or None
+    score = body.subLabelScore if name else None
+    if not state.store.set_sub_label(event_id, name, score):
+        raise HTTPException(404, "no such event")
+    return Done(message=f"Event {event_id} sub label set to {name if name else 'none'}")
 
 
 @router.post("/events/{event_id}/wrong_match")
@@ -343,12 +595,57 @@ def _latest_picture(state: WebState, camera: str) -> Path | None:
     return latest[0].snapshot if latest else None
 
 
-@router.get("/{camera}/latest.jpg", response_class=FileResponse)
-def latest(state: State, camera: str) -> FileResponse:
-    """The newest picture of a camera: its live frame for a live stream, else its latest event's snapshot."""
-    response = media_file(_latest_picture(state, camera), "image/jpeg", f"picture of camera {camera!r}")
+@router.get("/{camera}/latest.jpg", response_class=Response)
+def latest(state: State, camera: str, h: Height = None, quality: Quality = 70) -> Response:
+    """The newest picture of a camera: its live frame for a live stream, else its latest event's snapshot;
+    scaled to ``h`` pixels high (Frigate's parameters)."""
+    picture = _latest_picture(state, camera)
+    if h is None and quality == 70:
+        response: Response = media_file(picture, "image/jpeg", f"picture of camera {camera!r}")
+    else:
+        response = _picture_response(_render(picture, height=h, quality=quality), "JPEG", f"picture of {camera!r}")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _latest_of(state: WebState, camera: str, label: str) -> Event:
+    found = state.store.events(camera=camera, label=label, limit=1)
+    if not found:
+        raise HTTPException(404, f"no {label} event on camera {camera!r}")
+    return found[0]
+
+
+@router.get("/{camera}/{label}/snapshot.jpg", response_class=Response)
+def label_snapshot(
+    state: State,
+    camera: str,
+    label: str,
+    bbox: Annotated[int, Query(ge=0, le=1)] = 0,
+    crop: Annotated[int, Query(ge=0, le=1)] = 0,
+    h: Height = None,
+    quality: Quality = 70,
+) -> Response:
+    """The snapshot of the newest ``label`` event of a camera (Frigate's ``/api/<camera>/<label>/snapshot.jpg``),
+    with the parameters of the event snapshot."""
+    return snapshot(state, _latest_of(state, camera, label).id, bbox=bbox, crop=crop, h=h, quality=quality)
+
+
+@router.get("/{camera}/{label}/best.jpg", response_class=Response)
+def label_best(state: State, camera: str, label: str, h: Height = None, quality: Quality = 70) -> Response:
+    """Frigate's best picture of the newest ``label`` object: camsift's snapshot, cropped around it."""
+    return snapshot(state, _latest_of(state, camera, label).id, crop=1, h=h, quality=quality)
+
+
+@router.get("/{camera}/{label}/thumbnail.jpg", response_class=Response)
+def label_thumbnail(state: State, camera: str, label: str) -> Response:
+    """The thumbnail of the newest ``label`` event of a camera."""
+    return thumbnail(state, _latest_of(state, camera, label).id)
+
+
+@router.get("/{camera}/{label}/clip.mp4", response_class=FileResponse)
+def label_clip(state: State, camera: str, label: str) -> FileResponse:
+    """The clip of the newest ``label`` event of a camera."""
+    return clip(state, _latest_of(state, camera, label).id)
 
 
 @router.get("/{camera}/mjpeg", response_class=StreamingResponse)
@@ -446,7 +743,22 @@ class SourceStats(BaseModel):
 
 
 class CameraStats(BaseModel):
-    """One camera in ``/api/stats``."""
+    """One camera in ``/api/stats``: Frigate's figures (frames per second, process ids) and camsift's.
+
+    camsift does not measure frame rates per camera: ``camera_fps`` and ``process_fps`` are
+    ``detect.fps`` while a live stream is reading and 0 otherwise; ``detection_fps`` and ``skipped_fps`` are 0.
+    """
+
+    camera_fps: float = 0.0
+    process_fps: float = 0.0
+    skipped_fps: float = 0.0
+    detection_fps: float = 0.0
+    detection_enabled: int = 1
+    pid: int | None = None
+    capture_pid: int | None = None
+    ffmpeg_pid: int | None = None
+    audio_rms: float = 0.0
+    audio_dBFS: float = 0.0  # noqa: N815 (Frigate's name)
 
     source: str | None = Field(description="The source that feeds it, where the config says")
     state: str | None = Field(
@@ -458,9 +770,34 @@ class CameraStats(BaseModel):
     events: int
 
 
-class Stats(BaseModel):
-    """Service, queue, sources and per-camera figures (Frigate's ``/api/stats``, camsift's fields)."""
+class ServiceStats(BaseModel):
+    """Frigate's ``service`` block of ``/api/stats``."""
 
+    uptime: int = Field(description="Seconds since 'camsift run' started (0 when it is not running)")
+    version: str = Field(description="What /api/version answers")
+    latest_version: str
+    storage: dict[str, dict[str, float | str]] = Field(description="Per path: total, used, free in MB, mount_type")
+    temperatures: dict[str, float]
+    last_updated: int = Field(description="Unix seconds of these figures")
+
+
+class DetectorStats(BaseModel):
+    """One detector in Frigate's ``detectors`` block."""
+
+    inference_speed: float = Field(description="Milliseconds per inference (not measured: 0)")
+    detection_start: float
+    pid: int | None
+
+
+class Stats(BaseModel):
+    """Service, queue, sources and per-camera figures: Frigate's ``/api/stats`` keys and camsift's."""
+
+    service: ServiceStats
+    detectors: dict[str, DetectorStats]
+    detection_fps: float
+    cpu_usages: dict[str, dict[str, str]]
+    gpu_usages: dict[str, dict[str, str]]
+    processes: dict[str, dict[str, int | None]]
     running: bool = Field(description="'camsift run' reported itself within three heartbeats")
     queue: dict[str, int | float | None]
     sources: list[SourceStats]
@@ -472,13 +809,42 @@ def _time(when: datetime | None) -> float | None:
     return None if when is None else when.timestamp()
 
 
+def camera_names(state: WebState) -> list[str]:
+    """Every camera the API knows: configured, fed by a source, or with stored events (sorted).
+
+    ``/api/stats`` and ``/api/config`` list the same cameras: Frigate's clients look each camera of the
+    one up in the other.
+    """
+    latest = state.store.cameras()
+    return sorted({*state.settings.cameras, *latest, *camera_sources(state)})
+
+
+def _storage(state: WebState) -> dict[str, dict[str, float | str]]:
+    import shutil
+
+    try:
+        usage = shutil.disk_usage(state.settings.data_dir)
+    except OSError:
+        return {}
+    mb = 1024 * 1024
+    return {
+        "/media/frigate/clips": {
+            "total": round(usage.total / mb, 1),
+            "used": round(usage.used / mb, 1),
+            "free": round(usage.free / mb, 1),
+            "mount_type": "",
+        }
+    }
+
+
 @router.get("/stats")
 def stats(state: State) -> Stats:
-    """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows)."""
-    from camsift.store.queue import JobQueue
+    """The service, its queue, its sources and per-camera figures (what ``camsift status`` shows), with
+    Frigate's ``service``, ``detectors``, ``detection_fps`` and per-camera ``*_fps`` keys."""
 
-    depth = JobQueue(state.store.engine).depth()
+    depth = state.store.jobs.depth()
     running = state.board.service_running(state.settings.service.stale_s)
+    components = state.board.components()
     sources = [
         SourceStats(
             name=p.name,
@@ -489,17 +855,24 @@ def stats(state: State) -> Stats:
             last_error=p.last_error,
             last_error_time=_time(p.last_error_utc),
         )
-        for p in state.board.components()
+        for p in components
     ]
     parts = {p.name: p for p in sources}
+    pids = {p.name: p.pid for p in components}
     latest = state.store.latest_per_camera()
     feeds = camera_sources(state)
-    names = sorted({*state.settings.cameras, *latest, *feeds})
+    live = stream_cameras(state)
     cameras = {}
-    for name in names:
-        part = parts.get(f"source:{feeds[name]}") if name in feeds else None
-        part = parts.get(f"source:{name}", part)  # a live view reports under its camera's name
+    for name in camera_names(state):
+        key = f"source:{name}" if f"source:{name}" in parts else f"source:{feeds.get(name)}"
+        part = parts.get(key)  # a live view reports under its camera's name
+        reading = running and part is not None and part.state in ("running", "recording") and name in live
+        fps = state.settings.for_camera(name).detect.fps if reading else 0.0
         cameras[name] = CameraStats(
+            camera_fps=fps,
+            process_fps=fps,
+            pid=pids.get(key),
+            capture_pid=pids.get(key),
             source=feeds.get(name),
             state=part.state if part else None,
             detail=camera_detail(part.detail, name) if part else "",
@@ -507,7 +880,24 @@ def stats(state: State) -> Stats:
             last_event_time=_time(latest[name].start_utc) if name in latest else None,
             events=state.store.count_events(camera=name),
         )
+    service = next((p for p in components if p.name == "service"), None)
+    now = datetime.now(UTC)
+    uptime = int((now - service.started_utc).total_seconds()) if running and service and service.started_utc else 0
+    detector = state.settings.detect.detector
     return Stats(
+        service=ServiceStats(
+            uptime=max(0, uptime),
+            version=frigate.version(),
+            latest_version=frigate.version(),
+            storage=_storage(state),
+            temperatures={},
+            last_updated=int(now.timestamp()),
+        ),
+        detectors={detector: DetectorStats(inference_speed=0.0, detection_start=0.0, pid=service and service.pid)},
+        detection_fps=0.0,
+        cpu_usages={},
+        gpu_usages={},
+        processes={},
         running=running,
         queue={"waiting": depth.pending, "in_analysis": depth.leased, "oldest_waiting": _time(depth.oldest_utc)},
         sources=sources,
@@ -516,30 +906,42 @@ def stats(state: State) -> Stats:
     )
 
 
-REDACTED = "**********"
-_SECRET_KEY = re.compile(r"pass|secret|token|hash|key_file", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """A JSON config with secrets replaced: keys naming a password, token, secret or hash, user:password@ in URLs.
-
-    ``SecretStr`` fields (apprise URLs, stream and MQTT passwords) are already
-    ``**********`` in pydantic's JSON dump.
-    """
-    if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    if isinstance(value, str):
-        if _SECRET_KEY.search(key) and value:
-            return REDACTED
-        return _URL_USERINFO.sub(rf"\g<scheme>{REDACTED}@", value)
-    return value
-
-
 @router.get("/config")
 def config(state: State) -> dict[str, Any]:
-    """The configuration in effect (camera overrides merged), secrets redacted."""
-    doc: dict[str, Any] = redact(state.settings.model_dump(mode="json"))
-    return doc
+    """The configuration in effect (camera overrides merged), secrets redacted (`camsift.redaction`).
+
+    camsift's keys, with Frigate's over them where Frigate's clients read them: ``cameras`` (each camera's
+    camsift overrides plus Frigate's keys, `camsift.frigate.camera_config`), ``mqtt`` (camsift's keys plus
+    ``user``), ``model``, ``detectors``, ``go2rtc``, ``version`` …
+    """
+    doc: dict[str, Any] = state.settings.model_dump(mode="json")
+    live = stream_cameras(state)
+    names = camera_names(state)
+    shaped = frigate.frigate_config(state.settings, {name: name in live for name in names})
+    own_cameras = doc.pop("cameras")
+    own_mqtt = doc.pop("mqtt")
+    doc.update(shaped)
+    doc["cameras"] = {name: {**(own_cameras.get(name) or {}), **shaped["cameras"][name]} for name in names}
+    doc["mqtt"] = {**own_mqtt, **shaped["mqtt"]}
+    redacted: dict[str, Any] = redact(doc)
+    return redacted
+
+
+@public_router.get("/version", response_class=PlainTextResponse)
+def version() -> PlainTextResponse:
+    """Frigate's version string with camsift's as a tag (`camsift.frigate.version`), as plain text; needs no
+    login (as ``/api/health``, it says nothing about the footage)."""
+    return PlainTextResponse(frigate.version())
+
+
+class Profile(BaseModel):
+    """Who is logged in (Frigate's ``/api/profile``)."""
+
+    username: str
+    role: Literal["admin", "viewer"]
+
+
+@router.get("/profile")
+def profile(user: User) -> Profile:
+    """The logged-in user; every camsift user is an admin."""
+    return Profile(username=user.user.name, role="admin")

@@ -15,6 +15,14 @@
   tokens are not sent by browsers on their own, so they need none.
 - Failed logins are counted per client address and per user name
   (``web.login_attempts`` in ``web.login_window_s``); beyond, 429.
+- Frigate's clients log in with ``POST /api/login`` and get a ``frigate_token``
+  cookie holding a JWT (`frigate_token`), which they send back as that cookie
+  (read-only requests) or as ``Authorization: Bearer``. The JWT stands for a
+  camsift session: it is signed with the session's own token (its ``jti``), so
+  logging out or the session's end makes it invalid.
+- ``web.unauthenticated_port`` (off by default) lets every request on that port
+  in, as Frigate's internal port does; requests a browser marks as coming from a
+  web page (``Origin``, ``Sec-Fetch-Site``) are refused there.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request, Response
@@ -40,6 +49,7 @@ __all__ = [
     "API_KEY_FIELD",
     "API_KEY_PATHS",
     "CSRF_HEADER",
+    "FRIGATE_COOKIE",
     "LOGIN_CSRF_COOKIE",
     "SESSION_COOKIE",
     "LoginLimiter",
@@ -48,9 +58,13 @@ __all__ = [
     "SecurityHeaders",
     "authorize",
     "cookie_secure",
+    "frigate_session_key",
+    "frigate_token",
 ]
 
 SESSION_COOKIE = "camsift_session"
+FRIGATE_COOKIE = "frigate_token"
+"""The cookie Frigate's ``/api/login`` sets (a JWT); its clients read it from ``Set-Cookie``."""
 LOGIN_CSRF_COOKIE = "camsift_login"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -59,12 +73,12 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 API_KEY_FIELD = "api_key"
 """The form field DeepStack clients send their key in (DeepStack's ``API-KEY``)."""
 API_KEY_PATHS = frozenset({DEEPSTACK_PATH})
-"""Where an API token is also accepted as `API_KEY_FIELD`: the DeepStack detection API (`camsift.aiapi`).
+"""Where an API token is also accepted as `API_KEY_FIELD`: the DeepStack detection API (`camsift.detection_api`).
 
 Matched on the end of the path, so that a prefix a reverse proxy adds (``root_path``) does not matter."""
 
 CSP = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; style-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; script-src 'self'; style-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 """No inline script or style anywhere: scripts and CSS come from /static only."""
@@ -163,6 +177,64 @@ async def _form_key(request: Request) -> str | None:
     return field if isinstance(field, str) and field else None
 
 
+def frigate_token(session_token: str, session: Session) -> str:
+    """The JWT of Frigate's ``frigate_token`` cookie for a camsift session.
+
+    Claims: ``sub`` (the user name), ``role`` (``admin``), ``exp`` (the session's end, Unix seconds), ``jti``
+    (the session's token, which is also the HS256 key: the JWT is worth exactly the session).
+    """
+    import jwt
+
+    claims = {"sub": session.user.name, "role": "admin", "exp": int(session.expires_utc.timestamp())}
+    return jwt.encode({**claims, "jti": session_token}, session_token, algorithm="HS256")
+
+
+def frigate_session_key(token: str) -> str | None:
+    """The camsift session token a ``frigate_token`` JWT stands for, once its signature and ``exp`` check out
+    (``None``: not such a JWT, forged, or expired)."""
+    import jwt
+
+    try:
+        key = jwt.decode(token, options={"verify_signature": False}).get("jti")
+        if not isinstance(key, str) or not key:
+            return None
+        jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "jti"]})
+    except jwt.PyJWTError:
+        return None
+    return key
+
+
+def _jwt_session(state: WebState, token: str) -> Session | None:
+    """The live session a ``frigate_token`` JWT stands for (``None``: not a JWT, forged, expired, logged out)."""
+    key = frigate_session_key(token)
+    return None if key is None else state.users.session(key)
+
+
+def _looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("eyJ")
+
+
+LOCAL_USER_NAME = "unauthenticated-port"
+"""The user name requests on ``web.unauthenticated_port`` act as."""
+
+
+def _unauthenticated(request: Request, state: WebState) -> Principal | None:
+    """The principal of a request on ``web.unauthenticated_port`` (``None`` elsewhere).
+
+    Raises:
+        HTTPException: 403 when a browser says a web page sent it (``Origin``, cross-site ``Sec-Fetch-Site``).
+    """
+    from camsift.store.users import User
+
+    port = state.settings.web.unauthenticated_port
+    server = request.scope.get("server")
+    if port is None or not server or server[1] != port:
+        return None
+    if request.headers.get("origin") or request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        raise HTTPException(403, "the unauthenticated port does not serve web pages' requests")
+    return Principal(User(0, LOCAL_USER_NAME, datetime.fromtimestamp(0, UTC), None), None)
+
+
 async def authorize(request: Request) -> Principal:
     """FastAPI dependency: the logged-in principal; checks CSRF on state changes made with a cookie.
 
@@ -174,7 +246,15 @@ async def authorize(request: Request) -> Principal:
         HTTPException: 403 when the CSRF token is missing or wrong.
     """
     state: WebState = request.app.state.web
+    local = _unauthenticated(request, state)
+    if local is not None:
+        return local
     token = _bearer(request) or await _form_key(request)
+    if token is not None and _looks_like_jwt(token):
+        by_jwt = _jwt_session(state, token)
+        if by_jwt is None:
+            raise NotLoggedInError
+        return Principal(by_jwt.user, None)  # sent as a header, never by a browser on its own: no CSRF
     if token is not None:
         user = state.users.token_user(token)
         if user is None:
@@ -183,7 +263,11 @@ async def authorize(request: Request) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     session = state.users.session(cookie) if cookie else None
     if session is None:
-        raise NotLoggedInError
+        frigate = request.cookies.get(FRIGATE_COOKIE) if request.method in SAFE_METHODS else None
+        by_cookie = _jwt_session(state, frigate) if frigate else None
+        if by_cookie is None:
+            raise NotLoggedInError
+        return Principal(by_cookie.user, None)  # read-only: state changes with it would need a CSRF token
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):

@@ -2,29 +2,42 @@
 
 Forms post to the page routes here (with the session's CSRF token as a hidden
 field) and redirect back; the same actions exist in the JSON API for scripts.
-Every action calls the library (`Store`, `FaceStore`, `camsift.overrides`),
+Every action calls the library (`Store`, `FaceStore`, `camsift.camera_overrides`),
 never SQL.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
+import numpy as np
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from camsift.config import CameraSettings
+from camsift.camera_overrides import (
+    false_positive_index,
+    false_positive_of,
+    remove_false_positive,
+    save_camera_settings,
+)
+from camsift.config import CameraSettings, FalsePositive
 from camsift.errors import AuthError, CamsiftError
+from camsift.events import Event
+from camsift.live_picture import LIVE_EVERY_S
 from camsift.media import IMAGE_SUFFIXES
-from camsift.overrides import save_camera_settings
-from camsift.store import ReviewFilter
+from camsift.review import ReviewItem, is_live, review_items
+from camsift.store import EventMarks, ReviewFilter
 from camsift.web import api
 from camsift.web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -37,16 +50,35 @@ from camsift.web.auth import (
     set_cookie,
 )
 from camsift.web.state import WebState
+from camsift.web.thumbs import THUMB_CACHE_CONTROL, thumbnail
 
-__all__ = ["MAX_PHOTO_BYTES", "MAX_SELECTED", "PAGE_SIZE", "GridAction", "login_router", "router", "templates"]
+__all__ = [
+    "MAX_PHOTO_BYTES",
+    "MAX_SELECTED",
+    "PAGE_ITEMS",
+    "Card",
+    "Day",
+    "GridAction",
+    "item_of",
+    "login_router",
+    "preview_url",
+    "router",
+    "templates",
+    "unreviewed_count",
+]
 
-PAGE_SIZE = 60
-"""Events per page of the review grid."""
+PAGE_ITEMS = 60
+"""The review page shows whole days until it shows at least this many review items."""
+
+CHUNK = 1000
+"""Events read at a time while filling the review page."""
 
 MAX_PHOTO_BYTES = 20 << 20
 """Largest face photo accepted for enrolment (a 12 MP phone JPEG is 3-8 MB)."""
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["seg"] = lambda value: quote(str(value), safe="")
+"""``{{ name|seg }}``: a name as one URL path segment (``Front door #2`` -> ``Front%20door%20%232``, ``/`` too)."""
 login_router = APIRouter(include_in_schema=False)
 router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])
 
@@ -60,7 +92,10 @@ def _local(when: datetime, state: WebState) -> str:
 
 def _page(request: Request, name: str, user: Principal | None, **context: Any) -> HTMLResponse:
     flash = request.query_params.get("msg")
-    return templates.TemplateResponse(request, name, {"user": user, "flash": flash, **context})
+    count = unreviewed_count(request.app.state.web) if user is not None else 0
+    return templates.TemplateResponse(
+        request, name, {"user": user, "flash": flash, "unreviewed_total": count, **context}
+    )
 
 
 def _back(url: str, message: str | None = None) -> RedirectResponse:
@@ -163,6 +198,126 @@ def _flag(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
+@dataclass(frozen=True)
+class Card:
+    """A review item as the grid shows it.
+
+    Attributes:
+        item: The item.
+        ids: Its event ids, space-separated (the card's checkbox value).
+        objects: Its labels with their counts, most frequent first (``"person ×3, bicycle"``).
+        when: Local start time (``HH:MM:SS``).
+        minute: Local minute of the day it started (0..1439), for the timeline.
+        minutes: Its length in minutes (at least 1), for the timeline.
+        pinned: One of its events is pinned.
+        preview: URL of a clip browsers can play, for the hover preview.
+    """
+
+    item: ReviewItem
+    ids: str
+    objects: str
+    when: str
+    minute: int
+    minutes: int
+    pinned: bool
+    preview: str | None
+
+
+@dataclass(frozen=True)
+class Day:
+    """One local day of the review page: its heading, its cards, the cameras of its timeline."""
+
+    date: date
+    cards: list[Card]
+    cameras: list[str]
+
+    @property
+    def unreviewed(self) -> int:
+        """Items of the day not yet reviewed."""
+        return sum(not c.item.reviewed for c in self.cards)
+
+
+def _items(state: WebState, events: list[Event]) -> tuple[list[ReviewItem], dict[str, EventMarks]]:
+    """Review items of ``events`` with their events' marks (`Store.marks`)."""
+    marks = state.store.marks([e.id for e in events])
+    done = [i for i, m in marks.items() if m.reviewed]
+    found = review_items(events, alert_labels=state.settings.web.alert_labels, reviewed=done)
+    return found, marks
+
+
+def _counted(labels: list[str]) -> str:
+    counts = Counter(labels)
+    return ", ".join(f"{label} ×{n}" if n > 1 else label for label, n in counts.most_common())
+
+
+def preview_url(event: Event) -> str | None:
+    """Where the browser can play ``event``'s video (``None``: no video, or not a format browsers play)."""
+    video = event.video
+    if video is None or video.suffix.lower() not in api.PLAYABLE:
+        return None
+    return f"/api/events/{quote(event.id, safe='')}/clip.mp4"
+
+
+def _card(state: WebState, item: ReviewItem, marks: dict[str, EventMarks]) -> Card:
+    start = datetime.fromtimestamp(item.start_time, UTC).astimezone(state.settings.tz())
+    video = next((e for e in item.events if e.video is not None), None)
+    return Card(
+        item=item,
+        ids=" ".join(item.data.detections),
+        objects=_counted([e.label for e in item.events]),
+        when=f"{start:%H:%M:%S}",
+        minute=start.hour * 60 + start.minute,
+        minutes=max(1, math.ceil((item.end_time - item.start_time) / 60)),
+        pinned=any(m.pinned for i, m in marks.items() if i in item.data.detections),
+        preview=preview_url(video) if video else None,
+    )
+
+
+def _local_date(seconds: float, state: WebState) -> date:
+    return datetime.fromtimestamp(seconds, UTC).astimezone(state.settings.tz()).date()
+
+
+def _review_days(state: WebState, query: dict[str, Any], until: datetime | None) -> tuple[list[Day], date | None]:
+    """Whole local days of review items, newest first, from ``until`` back until `PAGE_ITEMS` items are shown.
+
+    Events are read `CHUNK` at a time (newest first); the oldest day read may be incomplete and is only
+    shown once the events run out. Returns the days and the next older day with events (``None``: none).
+    """
+    events: list[Event] = []
+    while True:
+        chunk = state.store.events(**query, until=until, limit=CHUNK, offset=len(events))
+        events += chunk
+        exhausted = len(chunk) < CHUNK
+        days = list(dict.fromkeys(_local_date(e.start_utc.timestamp(), state) for e in events))
+        complete = days if exhausted else days[:-1]
+        if exhausted or len(complete) >= 1:
+            items, marks = _items(state, [e for e in events if _local_date(e.start_utc.timestamp(), state) in complete])
+            if exhausted or len(items) >= PAGE_ITEMS:
+                break
+    by_day: dict[date, list[Card]] = {}
+    for item in items:
+        by_day.setdefault(_local_date(item.start_time, state), []).append(_card(state, item, marks))
+    shown: list[Day] = []
+    total = 0
+    for day in complete:
+        cards = by_day.get(day, [])
+        if not cards:
+            continue
+        if shown and total >= PAGE_ITEMS:
+            break
+        shown.append(Day(day, cards, sorted({c.item.camera for c in cards})))
+        total += len(cards)
+    older = next((d for d in days if shown and d < shown[-1].date), None)
+    return shown, older
+
+
+def unreviewed_count(state: WebState) -> int:
+    """Review items of the last 24 hours with an event not yet reviewed (the count beside "Review")."""
+    since = datetime.now(UTC) - timedelta(hours=24)
+    fresh = state.store.events(since=since, review=ReviewFilter(reviewed=False), limit=5000)
+    return len(review_items(fresh))
+
+
 @router.get("/", response_class=HTMLResponse)
 def review(
     request: Request,
@@ -173,46 +328,26 @@ def review(
     face: Literal["known", "unknown", "none", ""] = "",
     clip: Literal["yes", "no", ""] = "",
     reviewed: Literal["yes", "no", ""] = "",
-    since: Annotated[str | None, Query(max_length=10)] = None,
-    until: Annotated[str | None, Query(max_length=10)] = None,
-    page: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    day: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
-    """The review grid: events newest first, filtered, a page at a time."""
+    """The review page: review items by local day, newest first, each day with a timeline per camera."""
     review_filter = ReviewFilter(face=face or None, has_clip=_flag(clip), reviewed=_flag(reviewed))
-    found = state.store.events(
-        camera=camera or None,
-        label=label or None,
-        since=_day(since, state, False),
-        until=_day(until, state, True),
-        review=review_filter,
-        limit=PAGE_SIZE + 1,
-        offset=page * PAGE_SIZE,
-    )
-    more = len(found) > PAGE_SIZE
-    found = found[:PAGE_SIZE]
-    marks = state.store.marks([e.id for e in found])
-    items = [(e, api.event_out(e, marks.get(e.id)), _local(e.start_utc, state)) for e in found]
-    filters = {
-        "camera": camera or "",
-        "label": label or "",
-        "face": face,
-        "clip": clip,
-        "reviewed": reviewed,
-        "since": since or "",
-        "until": until or "",
-    }
+    query = {"camera": camera or None, "label": label or None, "review": review_filter}
+    days, older = _review_days(state, query, _day(day, state, True))
+    filters = {"camera": camera or "", "label": label or "", "face": face, "clip": clip, "reviewed": reviewed}
     kept = {k: v for k, v in filters.items() if v}
     return _page(
         request,
         "review.html",
         user,
-        items=items,
-        filters=filters,
+        days=days,
+        shown=sum(len(d.cards) for d in days),
+        unreviewed=sum(d.unreviewed for d in days),
+        filters={**filters, "day": day or ""},
         cameras=state.store.cameras(),
         labels=state.store.labels(),
-        page=page,
-        newer=urlencode({**kept, "page": page - 1}) if page else None,
-        older=urlencode({**kept, "page": page + 1}) if more else None,
+        newest=urlencode(kept) if day else None,
+        older=urlencode({**kept, "day": older.isoformat()}) if older else None,
         here=_here(request),
     )
 
@@ -259,9 +394,9 @@ def review_action(
     buttons (marks in one write); an id no longer stored (deleted meanwhile) is skipped and counted in the
     message. ``back`` is followed only when it is a path of this site (`_safe_next`).
     """
-    chosen = selected or []
+    chosen = [i for value in selected or [] for i in value.split()]  # a card holds all its item's events
     if action == "reviewed" and (scope == "shown" or not chosen):
-        chosen = ids or []
+        chosen = [i for value in ids or [] for i in value.split()]
     here = _safe_next(back)
     if not chosen:
         return _back(here, "no events selected")
@@ -273,6 +408,115 @@ def review_action(
     skipped = len(unique) - done
     gone = f"; {skipped} skipped (no longer stored)" if skipped else ""
     return _back(here, f"{_events(done)} {_DONE_AS[action]}{gone}")
+
+
+# --- review items -----------------------------------------------------------------------------------------------
+
+LIVE_WINDOW = timedelta(hours=2)
+"""Events around a live event read to find its review item (a live activity longer than this is cut)."""
+
+
+def item_of(state: WebState, event_id: str) -> tuple[ReviewItem, dict[str, EventMarks]] | None:
+    """The review item holding an event, with its events' marks (``None``: no such event)."""
+    found = state.store.event(event_id)
+    if found is None:
+        return None
+    if is_live(found):
+        around = state.store.events(
+            camera=found.camera, since=found.start_utc - LIVE_WINDOW, until=found.start_utc + LIVE_WINDOW
+        )
+        events = [e for e in around if is_live(e)]
+    else:
+        events = state.store.events(source=found.source)
+    items, marks = _items(state, events)
+    return next(i for i in items if event_id in i.data.detections), marks
+
+
+def _neighbours(state: WebState, item: ReviewItem) -> tuple[str | None, str | None]:
+    """Event ids of the newer and the older item next to ``item`` (any camera; ``None`` at either end)."""
+    start = datetime.fromtimestamp(item.start_time, UTC)
+    ids = set(item.data.detections)
+    after = state.store.count_events(since=start)
+    newest_first = state.store.events(since=start, limit=200, offset=max(0, after - 200))
+    newer = [e for e in newest_first[::-1] if e.id not in ids][:1]
+    older = [e for e in state.store.events(until=start + timedelta(microseconds=1), limit=200) if e.id not in ids][:1]
+    return (newer[0].id if newer else None, older[0].id if older else None)
+
+
+@router.get("/items/{event_id}", response_class=HTMLResponse, response_model=None)
+def item_page(request: Request, state: State, user: User, event_id: str) -> HTMLResponse | RedirectResponse:
+    """A review item (by the id of any of its events): its best picture, its clip, every object, the actions,
+    and the newer and older items (keys ``k``/``j``)."""
+    found = item_of(state, event_id)
+    if found is None:
+        raise HTTPException(404, "no such review item")
+    item, marks = found
+    if item.id != event_id:
+        return RedirectResponse(f"/items/{quote(item.id, safe='')}", status_code=303)
+    newer, older = _neighbours(state, item)
+    card = _card(state, item, marks)
+    video = next((e for e in item.events if e.video is not None), None)
+    return _page(
+        request,
+        "item.html",
+        user,
+        card=card,
+        item=item,
+        cover=item.cover,
+        events=[(e, _local(e.start_utc, state)) for e in item.events],
+        when=_local(datetime.fromtimestamp(item.start_time, UTC), state),
+        duration=item.end_time - item.start_time,
+        video=video,
+        playable=preview_url(video) if video else None,
+        newer=newer,
+        older=older,
+    )
+
+
+@router.post("/items/{event_id}/action")
+def item_action(
+    state: State,
+    event_id: str,
+    action: Annotated[Literal["reviewed", "unreviewed", "pin", "unpin", "delete"], Form()],
+    next_item: Annotated[str, Form(max_length=200)] = "",
+) -> RedirectResponse:
+    """The item page's buttons: mark every event of the item (or delete them all); "reviewed" goes on to
+    ``next_item`` when given."""
+    found = item_of(state, event_id)
+    if found is None:
+        raise HTTPException(404, "no such review item")
+    item = found[0]
+    here = f"/items/{quote(item.id, safe='')}"
+    if action == "delete":
+        done = sum(state.store.delete_event(i) for i in item.detections)
+        return _back("/", f"{_events(done)} deleted")
+    marks = {
+        "reviewed": {"reviewed": True},
+        "unreviewed": {"reviewed": False},
+        "pin": {"pinned": True},
+        "unpin": {"pinned": False},
+    }[action]
+    state.store.mark(item.detections, **marks)
+    if action == "reviewed" and next_item:
+        return _back(f"/items/{quote(next_item, safe='')}")
+    return _back(here)
+
+
+@router.get("/thumbs/{event_id}.jpg", response_class=Response)
+def item_thumbnail(state: State, event_id: str) -> Response:
+    """An event's snapshot cropped around its object (in a still picture: around every object in it), boxes
+    drawn (`camsift.web.thumbs`)."""
+    found = state.store.event(event_id)
+    if found is None or found.snapshot is None:
+        raise HTTPException(404, "no snapshot")
+    boxes = [found.box_xyxy]
+    if found.source is not None and found.source.suffix.lower() in IMAGE_SUFFIXES:
+        boxes = [e.box_xyxy for e in state.store.events(source=found.source)]
+    try:
+        data = thumbnail(found.snapshot, boxes)
+    except CamsiftError as err:
+        raise HTTPException(404, "snapshot missing or unreadable") from err
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": THUMB_CACHE_CONTROL})
 
 
 # --- event page -----------------------------------------------------------------------------------------------
@@ -301,7 +545,14 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
         video=video is not None and video.suffix.lower() in api.PLAYABLE,
         download=video is not None and video.suffix.lower() not in api.PLAYABLE,
         bbox=request.query_params.get("bbox") == "1",
+        false_positive=_marked_false_positive(state, found),
     )
+
+
+def _marked_false_positive(state: WebState, event: Event) -> int | None:
+    """1-based number of the false positive ``event`` is in its camera's list (``None``: not marked)."""
+    listed = state.settings.for_camera(event.camera).objects.false_positives
+    return next((n for n, f in enumerate(listed, 1) if f.event == event.id), None)
 
 
 @router.post("/events/{event_id}/action")
@@ -311,9 +562,10 @@ def event_action(
     action: Annotated[
         Literal["reviewed", "unreviewed", "pin", "unpin", "delete", "false_positive", "wrong_match"], Form()
     ],
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> RedirectResponse:
     """The event page's buttons."""
-    here = f"/events/{event_id}"
+    here = f"/events/{quote(event_id, safe='')}"
     match action:
         case "reviewed" | "unreviewed":
             api.reviewed(state, event_id) if action == "reviewed" else api.unreviewed(state, event_id)
@@ -325,9 +577,80 @@ def event_action(
             api.delete(state, event_id)
             return _back("/", f"event {event_id} deleted")
         case "false_positive":
+            if confirm != "yes":
+                return _back(f"{here}/false_positive")
             return _back(here, api.false_positive(state, event_id).message)
         case _:
             return _back(here, api.wrong_match(state, event_id).message)
+
+
+SUPPRESSED_SHOWN = 12
+"""Stored events a false-positive confirmation shows of those it would have hidden."""
+
+
+def _suppressed(state: WebState, event: Event, entry: FalsePositive) -> list[Event]:
+    """``event``'s camera's stored events of its label that ``entry`` matches where they were best seen."""
+    from camsift.config import ObjectsConfig
+    from camsift.detections import Detections
+    from camsift.filters import ObjectFilter
+
+    others = [e for e in state.store.events(camera=event.camera, label=event.label) if e.id != event.id]
+    if not others:
+        return []
+    width, height = _snapshot_size(event)
+    filt = ObjectFilter(ObjectsConfig(labels=[event.label], false_positives=[entry]), width, height)
+    boxes = Detections(
+        xyxy=np.array([e.box_xyxy for e in others], np.float32),
+        confidence=np.array([e.confidence for e in others], np.float32),
+        label=np.array([e.label for e in others], np.str_),
+    )
+    return [e for e, hit in zip(others, filt.matches_false_positive(boxes), strict=True) if hit]
+
+
+def _snapshot_size(event: Event) -> tuple[int, int]:
+    from PIL import Image
+
+    assert event.snapshot is not None
+    with Image.open(event.snapshot) as image:
+        return image.size
+
+
+@router.get("/events/{event_id}/false_positive", response_class=HTMLResponse)
+def false_positive_page(request: Request, state: State, user: User, event_id: str) -> HTMLResponse:
+    """Confirm a false positive: what it is, whether it looks real, and which stored events it would have hidden."""
+    found = state.store.event(event_id)
+    if found is None:
+        raise HTTPException(404, "no such event")
+    try:
+        entry = false_positive_of(found)
+    except CamsiftError as err:
+        raise HTTPException(409, str(err)) from err
+    hidden = _suppressed(state, found, entry)
+    return _page(
+        request,
+        "false_positive.html",
+        user,
+        event=found,
+        when=_local(found.start_utc, state),
+        known=false_positive_index(state.settings, found.camera, entry) is not None,
+        hidden=[(e, _local(e.start_utc, state)) for e in hidden[:SUPPRESSED_SHOWN]],
+        hidden_total=len(hidden),
+    )
+
+
+@router.post("/cameras/{camera}/false_positives/{n}/remove")
+def remove_false_positive_entry(
+    state: State,
+    camera: str,
+    n: Annotated[int, PathParam(ge=1, le=100_000)],
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> RedirectResponse:
+    """Take back false positive ``n`` (1-based) of a camera (the undo of the "false positive" button)."""
+    try:
+        state.settings = remove_false_positive(state.settings, camera, n - 1)
+    except CamsiftError as err:
+        return _back(_safe_next(back or "/cameras"), str(err))
+    return _back(_safe_next(back or "/cameras"), f"{camera}: false positive {n} removed; that place is watched again")
 
 
 @router.post("/events/{event_id}/faces/{n}")
@@ -354,15 +677,16 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
             "last": _local(datetime.fromtimestamp(cam.last_event_time, UTC), state) if cam.last_event_time else None,
             "live": name in live,
             "settings": CameraSettings.of(state.settings, name),
+            "false_positives": state.settings.for_camera(name).objects.false_positives,
         }
         for name, cam in stats.cameras.items()
     ]
-    return _page(request, "cameras.html", user, cameras=rows, stats=stats)
+    return _page(request, "cameras.html", user, cameras=rows, stats=stats, live_every_ms=round(LIVE_EVERY_S * 1000))
 
 
 @router.post("/cameras/{camera}/settings")
 async def camera_settings(request: Request, state: State, camera: str) -> RedirectResponse:
-    """Store a camera's settings (`camsift.overrides`)."""
+    """Store a camera's settings (`camsift.camera_overrides`)."""
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k in CameraSettings.model_fields}
     labels = [part.strip() for part in values.pop("labels", "").replace(",", " ").split() if part.strip()]

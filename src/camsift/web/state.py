@@ -42,9 +42,9 @@ class WebState:
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.users = UserStore(self.store)
-        self.faces = FaceStore(self.store)
-        self.board = ServiceBoard(self.store.engine)
+        self.users = self.store.users
+        self.faces = self.store.faces
+        self.board = self.store.board
         self.limiter = LoginLimiter(self.settings.web.login_attempts, self.settings.web.login_window_s)
 
     def face_engine(self) -> FaceEngine:

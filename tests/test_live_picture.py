@@ -10,12 +10,12 @@ from PIL import Image
 
 from camsift.config import Settings, StreamSourceConfig
 from camsift.layout import DataDir
-from camsift.liveview import write_live_frame
-from camsift.sources import DatabaseIntake
+from camsift.live_picture import write_live_frame
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
-from conftest import GREY, Walk, write_clip
-from service_helpers import free_port, needs_ffmpeg, serve_stream, wait_for
+from camsift.store.intake import DatabaseIntake
+from helpers.media import GREY, Walk, write_clip
+from helpers.service import free_port, needs_ffmpeg, serve_stream, wait_for
 
 
 def test_write_replaces_the_picture_and_names_stay_inside(tmp_path: Path) -> None:

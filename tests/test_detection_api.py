@@ -34,7 +34,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def ai_api() -> Iterator[str]:
     """Base URL of `create_app` (default detector, API key `KEY`) served by uvicorn in a thread."""
-    from camsift.aiapi import create_app
+    from camsift.detection_api import create_app
 
     settings = load_config(environ={}, overrides={"detect.threads": 1})
     port = free_port()
@@ -129,7 +129,7 @@ def test_health(ai_api: str) -> None:
 def test_a_body_over_the_limit_gets_413_before_the_key_is_read(chunked: bool) -> None:
     import warnings
 
-    from camsift.aiapi import MAX_BODY_BYTES, create_app
+    from camsift.detection_api import MAX_BODY_BYTES, create_app
 
     with warnings.catch_warnings():  # Starlette's TestClient asks for httpx2 but still works with httpx
         warnings.simplefilter("ignore")

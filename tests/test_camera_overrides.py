@@ -8,11 +8,16 @@ import numpy as np
 import pytest
 
 from camsift import Detections
+from camsift.camera_overrides import (
+    add_false_positive,
+    false_positive_index,
+    remove_false_positive,
+    save_camera_settings,
+)
 from camsift.config import CameraSettings, FalsePositive, ObjectsConfig, load_config
 from camsift.errors import ConfigError
 from camsift.filters import FALSE_POSITIVE_MARGIN, ObjectFilter
 from camsift.layout import DataDir
-from camsift.overrides import add_false_positive, save_camera_settings
 
 
 def test_saved_settings_are_merged_over_the_yaml(tmp_path: Path) -> None:
@@ -47,16 +52,27 @@ def test_a_misshapen_file_is_a_config_error(tmp_path: Path) -> None:
         load_config(environ={}, overrides={"data_dir": str(tmp_path)})
 
 
-def test_false_positives_accumulate_per_camera(tmp_path: Path) -> None:
+def test_false_positives_accumulate_per_camera_once_each_and_can_be_removed(tmp_path: Path) -> None:
     base = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
     first = FalsePositive(label="person", box=(0.1, 0.2, 0.3, 0.9), confidence=0.6, event="e1")
+    again = first.model_copy(update={"event": "e2", "box": (0.1, 0.2, 0.3, 0.89)})  # the same coat, next day
+    other = FalsePositive(label="person", box=(0.6, 0.2, 0.8, 0.9), confidence=0.5, event="e3")
 
     changed = add_false_positive(
-        add_false_positive(base, "porch", first), "porch", first.model_copy(update={"event": "e2"})
+        add_false_positive(add_false_positive(base, "porch", first), "porch", again), "porch", other
     )
+    twice = add_false_positive(changed, "porch", first)
 
-    assert [f.event for f in changed.for_camera("porch").objects.false_positives] == ["e1", "e2"]
+    assert [f.event for f in changed.for_camera("porch").objects.false_positives] == ["e1", "e3"]
+    assert twice is changed
     assert changed.for_camera("garden").objects.false_positives == []
+    assert false_positive_index(changed, "porch", again) == 0
+    removed = remove_false_positive(changed, "porch", 0)
+    assert [f.event for f in removed.for_camera("porch").objects.false_positives] == ["e3"]
+    reloaded = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
+    assert [f.event for f in reloaded.for_camera("porch").objects.false_positives] == ["e3"]
+    with pytest.raises(ConfigError, match="no false positive number 2"):
+        remove_false_positive(removed, "porch", 1)
 
 
 W, H = 200, 100
@@ -88,13 +104,39 @@ def test_filter_drops_detections_like_a_false_positive(
     marked = FalsePositive(label="person", box=COAT, confidence=0.6)
     config = ObjectsConfig(labels=["person", "dog"], false_positives=[marked])
 
-    out = ObjectFilter(config, W, H).apply(detections((label, confidence, box)))
+    filt = ObjectFilter(config, W, H)
+    out = filt.after_tracking(filt.apply(detections((label, confidence, box))))
 
     assert (len(out) == 1) is kept
 
 
+def test_a_false_positive_hides_only_what_never_left_its_place() -> None:
+    """A coat never moves; a person walking through the coat's place came from elsewhere (and stays shown)."""
+    config = ObjectsConfig(labels=["person"], false_positives=[FalsePositive(label="person", box=COAT, confidence=0.9)])
+    filt = ObjectFilter(config, W, H)
+    coat, elsewhere = (20, 20, 60, 90), (120, 20, 160, 90)
+
+    def frame(*tracks: tuple[int, tuple[float, float, float, float]]) -> list[int]:
+        rows = [("person", 0.9, box) for _, box in tracks]
+        d = Detections(
+            xyxy=np.array([box for _, box in tracks], np.float32).reshape(-1, 4),
+            confidence=[c for _, c, _ in rows],
+            label=[label for label, _, _ in rows],
+            tracker_id=np.array([t for t, _ in tracks], np.int64),
+        )
+        return filt.after_tracking(d).tracker_id.tolist()
+
+    assert frame((1, coat)) == []  # the coat
+    assert frame((1, coat), (2, elsewhere)) == [2]  # a walker appears elsewhere
+    assert frame((1, coat), (2, coat)) == [2]  # ... and passes the coat: still shown
+    assert frame((3, coat)) == []  # someone steps out right at the coat's place
+    assert frame((3, elsewhere)) == [3]  # ... and walks away: from now on an object like any other
+    assert frame((3, coat)) == [3]
+    assert frame((1, coat)) == []  # the coat never moved
+
+
 def test_refreshed_picks_up_a_change_once(tmp_path: Path) -> None:
-    from camsift.overrides import refreshed
+    from camsift.camera_overrides import refreshed
 
     base = load_config(environ={}, overrides={"data_dir": str(tmp_path)})
     assert refreshed(base) is base  # no file yet

@@ -2,7 +2,8 @@
 
 The file's shape, and how every load merges it, are `camsift.config.overrides`'.
 The web app's camera page stores a camera's settings here (`save_camera_settings`)
-and its "false positive" button adds to the camera's list (`add_false_positive`).
+and its "false positive" button adds to the camera's list (`add_false_positive`, once per object;
+`remove_false_positive` takes one back).
 ``camsift run`` looks again before each file it hands to its workers (`refreshed`):
 labels, confidence, motion threshold and false positives apply from the next
 uploaded or downloaded file; what the service and live streams hold (alarm
@@ -23,9 +24,21 @@ import yaml
 from camsift.config import CameraSettings, FalsePositive, Settings
 from camsift.config.overrides import Overrides, read_overrides, with_overrides
 from camsift.errors import ConfigError
+from camsift.events import Event
 from camsift.layout import DataDir, write_atomically
 
-__all__ = ["add_false_positive", "refreshed", "save_camera_settings"]
+__all__ = [
+    "DUPLICATE_IOU",
+    "add_false_positive",
+    "false_positive_index",
+    "false_positive_of",
+    "refreshed",
+    "remove_false_positive",
+    "save_camera_settings",
+]
+
+DUPLICATE_IOU = 0.9
+"""A false positive whose box overlaps one already listed (same label) by this IoU is that one again."""
 
 _LOCK = threading.Lock()
 _SEEN: dict[Path, tuple[int, Settings, Settings]] = {}
@@ -71,7 +84,7 @@ def refreshed(settings: Settings) -> Settings:
     try:
         merged = with_overrides(settings, read_overrides(path))
     except ConfigError as err:
-        get_logger("camsift.overrides").warning("camera overrides ignored", reason=str(err))
+        get_logger("camsift.camera_overrides").warning("camera overrides ignored", reason=str(err))
         return settings
     _SEEN[path] = (mtime, settings, merged)
     return merged
@@ -95,8 +108,64 @@ def save_camera_settings(settings: Settings, camera: str, values: CameraSettings
     return _change(settings, camera, values.sections(settings, camera))
 
 
+def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = inter_w * inter_h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def false_positive_of(event: Event) -> FalsePositive:
+    """The false positive an event's box makes: its label, its box relative to its snapshot (0..1), its confidence.
+
+    Raises:
+        ConfigError: the event has no readable snapshot to measure its box against.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if event.snapshot is None or not event.snapshot.is_file():
+        raise ConfigError(f"event {event.id} has no snapshot to measure its box against")
+    try:
+        with Image.open(event.snapshot) as image:
+            width, height = image.size
+    except (OSError, UnidentifiedImageError) as err:
+        raise ConfigError(f"{event.snapshot}: the event's snapshot is unreadable") from err
+    x1, y1, x2, y2 = event.box_xyxy
+    box = tuple(min(1.0, max(0.0, round(v, 4))) for v in (x1 / width, y1 / height, x2 / width, y2 / height))
+    return FalsePositive(label=event.label, box=box, confidence=event.confidence, event=event.id)
+
+
+def false_positive_index(settings: Settings, camera: str, false_positive: FalsePositive) -> int | None:
+    """Where ``false_positive`` already is in ``camera``'s list: an entry of the same event, or of the same label
+    whose box overlaps it by `DUPLICATE_IOU`; ``None`` when it is new."""
+    for n, known in enumerate(settings.for_camera(camera).objects.false_positives):
+        same_event = false_positive.event is not None and known.event == false_positive.event
+        if same_event or (known.label == false_positive.label and _iou(known.box, false_positive.box) >= DUPLICATE_IOU):
+            return n
+    return None
+
+
 def add_false_positive(settings: Settings, camera: str, false_positive: FalsePositive) -> Settings:
-    """Add a false positive to a camera's list (`camsift.config.FalsePositive`); returns the merged settings."""
+    """Add a false positive to a camera's list (`camsift.config.FalsePositive`); returns the merged settings.
+
+    One already listed (`false_positive_index`) is not added again: ``settings`` are returned unchanged.
+    """
+    if false_positive_index(settings, camera, false_positive) is not None:
+        return settings
     known = [f.model_dump(mode="json") for f in settings.for_camera(camera).objects.false_positives]
     entry = false_positive.model_dump(mode="json")
     return _change(settings, camera, {"objects": {"false_positives": [*known, entry]}})
+
+
+def remove_false_positive(settings: Settings, camera: str, index: int) -> Settings:
+    """Remove entry ``index`` (0-based) of a camera's false positives; returns the merged settings.
+
+    Raises:
+        ConfigError: there is no such entry.
+    """
+    known = [f.model_dump(mode="json") for f in settings.for_camera(camera).objects.false_positives]
+    if not 0 <= index < len(known):
+        raise ConfigError(f"camera {camera!r} has no false positive number {index + 1}")
+    del known[index]
+    return _change(settings, camera, {"objects": {"false_positives": known}})

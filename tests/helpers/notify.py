@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from service_helpers import free_port
+from helpers.service import free_port
 
 
 @dataclass(frozen=True)

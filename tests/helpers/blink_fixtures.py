@@ -1,6 +1,6 @@
 """Fixtures of the Blink tests: the fake Blink account on loopback, wired into camsift's Blink client.
 
-Test modules load them with ``pytest_plugins = ["blink_fixtures"]`` (and never import this module).
+Test modules load them with ``pytest_plugins = ["helpers.blink_fixtures"]`` (and never import this module).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from blinkpy import api
 from blinkpy.helpers.util import Throttle
 
 import camsift.blink.client
-from blink_helpers import EMAIL, PASSWORD, FakeBlink
 from camsift.blink import tokens
-from conftest import cut_clip
+from helpers.blink import EMAIL, PASSWORD, FakeBlink
+from helpers.media import cut_clip
 
 
 @pytest.fixture

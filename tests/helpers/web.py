@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
+import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,3 +68,46 @@ def make_client(settings: Settings) -> Iterator[Browser]:
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         assert log_in(client).status_code == 303
         yield Browser(client, csrf_of(client.get("/").text), settings)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+"""Debian's Chromium, which Playwright drives (no browser is downloaded)."""
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """The web app over ``settings`` with user ann, served by uvicorn on a free loopback port; yields its URL."""
+    import uvicorn
+
+    from camsift.web import create_app
+    from helpers.service import free_port, wait_for
+
+    with Store(settings.data_dir) as store:
+        UserStore(store).add("ann", PASSWORD)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 20, "the web app to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def chromium(base_url: str, width: int = 1280, height: int = 900, **context: Any) -> Iterator[Any]:
+    """A page of a headless Chromium (the system's executable) at ``base_url``, ``width`` x ``height`` CSS pixels."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+        )
+        ctx = browser.new_context(base_url=base_url, viewport={"width": width, "height": height}, **context)
+        try:
+            yield ctx.new_page()
+        finally:
+            ctx.close()
+            browser.close()

@@ -1,4 +1,4 @@
-"""Helpers for the Blink tests (fixtures are in ``blink_fixtures``, loaded with ``pytest_plugins``)."""
+"""Helpers for the Blink tests (fixtures are in ``helpers.blink_fixtures``, loaded with ``pytest_plugins``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("blinkpy", reason="Blink tests need the blink extra: pip install 'camsift[blink]'")
 pytest.importorskip("trustme", reason="the fake Blink server needs trustme (dev extra)")
 
-from blink_fake import PASSWORD, FakeBlink
-from service_helpers import FFMPEG
+from helpers.blink_fake import PASSWORD, FakeBlink
+from helpers.service import FFMPEG
 
 __all__ = ["EMAIL", "MP4", "PASSWORD", "FakeBlink", "minutes_ago", "ts_of"]
 

@@ -9,10 +9,10 @@ import av
 import pytest
 
 from camsift.config import RecordConfig
-from camsift.live import ClipWriter, PacketRing, Recorder
 from camsift.media import capture_time, probe
-from conftest import Walk, write_clip
-from service_helpers import red_times
+from camsift.recorder import ClipWriter, PacketRing, Recorder
+from helpers.media import Walk, write_clip
+from helpers.service import red_times
 
 FPS, GOP = 10, 5  # a keyframe every 0.5 s
 
