@@ -130,6 +130,25 @@ def test_outside_its_time_window_a_file_is_kept_but_not_analysed(
     assert clip.exists()
 
 
+def test_a_file_swapped_for_a_link_after_it_was_queued_is_never_read_through(
+    serve: Callable[..., tuple[Service, Recorder]], footage: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    outside = write_clip(tmp_path / "outside" / "private.mp4", [Walk(0.5, 3.5)]).path
+    queued_file = write_clip(footage / "porch" / "a.mp4").path
+    with Store(data_dir) as store:
+        assert JobQueue(store.engine).submit(queued_file, "porch", "inbox", "folder")
+    queued_file.unlink()
+    queued_file.symlink_to(outside)
+
+    serve()
+    wait_for(jobs_done(data_dir, 1), 30, "the job to be settled")
+
+    with Store(data_dir) as store:
+        assert [o for _, _, o in JobQueue(store.engine).jobs()] == ["error: the file became a link; not followed"]
+        assert list(store.files()) == []
+    assert outside.exists()
+
+
 # --- crashes and shutdowns ---------------------------------------------------------------------------------------
 
 

@@ -216,6 +216,10 @@ class Service:
     def _dispatch(self, job: Job, parts: _Parts) -> None:
         """Start a job, or settle it at once (file gone, outside the time window, already stored)."""
         store, queue = parts.store, parts.queue
+        if job.path.is_symlink():  # made a link since it was handed in: never read through it
+            queue.done(job, "error: the file became a link; not followed")
+            log.warning("file became a link before analysis; not followed", path=str(job.path))
+            return
         known = store.file(job.path)
         try:
             st = job.path.stat()

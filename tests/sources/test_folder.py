@@ -35,11 +35,12 @@ def start(footage: Path, scripted_settings: MakeSettings) -> Iterator[Callable[.
         source.stop()
 
 
+@pytest.mark.parametrize("poll", [False, True])
 def test_a_clip_written_slowly_in_chunks_is_handed_in_once_complete(
-    start: Callable[..., tuple[FolderSource, FakeIntake]], footage: Path, tmp_path: Path
+    start: Callable[..., tuple[FolderSource, FakeIntake]], footage: Path, tmp_path: Path, poll: bool
 ) -> None:
     data = write_clip(tmp_path / "source.mp4", seconds=6.0).path.read_bytes()
-    _, intake = start()
+    _, intake = start(poll=poll)
     target = footage / "porch" / "20261122_143005.mp4"
     target.parent.mkdir()
 
@@ -120,15 +121,15 @@ def _links_out(footage: Path, outside: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in outside.iterdir()}
 
 
-@pytest.mark.parametrize("action", ["delete_after", "move_to"])
+@pytest.mark.parametrize(("action", "poll"), [("delete_after", False), ("move_to", False), ("delete_after", True)])
 def test_links_out_of_the_folder_or_in_loops_are_never_followed_read_or_cleared_away(
-    start: Callable[..., tuple[FolderSource, FakeIntake]], footage: Path, tmp_path: Path, action: str
+    start: Callable[..., tuple[FolderSource, FakeIntake]], footage: Path, tmp_path: Path, action: str, poll: bool
 ) -> None:
     before = _links_out(footage, tmp_path / "outside")
     clip = write_clip(footage / "cam" / "a.mp4").path
     (footage / "cam" / "inside.mp4").symlink_to(clip)  # a link inside: its target is seen itself
     option = {"delete_after": True} if action == "delete_after" else {"move_to": tmp_path / "done"}
-    source, intake = start(**option)
+    source, intake = start(poll=poll, **option)
 
     wait_for(lambda: intake.submitted, 5, "the real clip")
     late = write_clip(tmp_path / "late.mp4").path  # links made while watching, and a file in a linked folder

@@ -6,6 +6,7 @@ import ftplib
 import io
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -289,18 +290,8 @@ def test_failed_logins_ban_an_address_and_a_camera_still_uploads(
 
     monkeypatch.setattr(FTPHandler, "auth_failed_timeout", 0.1)
     with serving(data_dir, scripted_settings(), password_hash, ban_after_failures=3) as (source, queue):
-
-        def guess(_: int) -> str:
-            try:
-                with login(source, "porch", "guess", address=ATTACKER):
-                    return "in"
-            except (ftplib.error_perm, ftplib.error_temp) as err:
-                return str(err)[:3]
-            except (ConnectionError, EOFError):
-                return "closed"
-
         with ThreadPoolExecutor(20) as pool:
-            guesses = pool.map(guess, range(20))
+            guesses = pool.map(lambda _: _try_login(source, "guess", ATTACKER), range(20))
             with login(source) as camera:  # while 20 wrong-password logins run in parallel
                 reply = upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100) + b"\xff\xd9")
             outcomes = sorted(guesses)
@@ -312,7 +303,94 @@ def test_failed_logins_ban_an_address_and_a_camera_still_uploads(
     assert reply.startswith("226")
     assert queued(queue) == [("snap.jpg", "porch", "ftp")]
     assert "in" not in outcomes
-    assert set(outcomes) <= {"421", "530", "closed"}
+    assert {outcome[:3] for outcome in outcomes} <= {"421", "530", "clo"}
+
+
+def test_uploads_go_on_while_a_password_is_being_checked(
+    server: tuple[FtpSource, JobQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import camsift.sources.ftp as ftp
+
+    source, queue = server
+    release, checked, calls = threading.Event(), threading.Event(), []
+    real = ftp.verify_password
+
+    def slow_verify(password_hash: str, password: str) -> bool:  # a guess whose check takes until released
+        calls.append(password)
+        if password == "guess":
+            release.wait(20)
+            checked.set()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(ftp, "verify_password", slow_verify)
+    with login(source) as camera, ThreadPoolExecutor(1) as pool:
+        guessing = pool.submit(_try_login, source, "guess")
+        wait_for(lambda: "guess" in calls, 10, "the guess to be checked")
+        reply = upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(100) + b"\xff\xd9")
+        done_before_the_check = not checked.is_set()
+        release.set()
+        refused = guessing.result()
+        for _ in range(3):  # the camera's password, checked once, is remembered
+            with login(source) as again:
+                assert upload(again, "next.jpg", b"\xff\xd8\xff\xe0" + bytes(10) + b"\xff\xd9").startswith("226")
+
+    assert reply.startswith("226")
+    assert done_before_the_check, "the upload waited for another client's password check"
+    assert refused.startswith("530")
+    assert calls == [PASSWORD, "guess"]
+    assert len(queued(queue)) == 4
+
+
+def _try_login(source: FtpSource, password: str, address: str = "127.0.0.1") -> str:
+    """How a login as porch ends: ``in``, the server's error reply, or ``closed``."""
+    try:
+        with login(source, "porch", password, address=address):
+            return "in"
+    except (ftplib.error_perm, ftplib.error_temp) as err:
+        return str(err)
+    except (ConnectionError, EOFError):
+        return "closed"
+
+
+def test_uploads_cut_off_by_a_stop_are_deleted_at_the_next_start(
+    data_dir: Path, scripted_settings: MakeSettings, password_hash: str
+) -> None:
+    home = data_dir / "ftp" / "porch"
+    home.mkdir(parents=True)
+    (home / ".snap.jpg.0badcafe.part").write_bytes(b"\xff\xd8\xff\xe0 half")
+    (home / "kept.jpg").write_bytes(b"\xff\xd8\xff\xe0 whole")
+
+    with serving(data_dir, scripted_settings(), password_hash) as (source, _):
+        assert source.root / "porch" == home
+
+    assert sorted(p.name for p in home.iterdir()) == ["kept.jpg"]
+
+
+def test_a_client_gone_while_its_password_is_checked_leaves_the_server_serving(
+    server: tuple[FtpSource, JobQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import camsift.sources.ftp as ftp
+
+    source, queue = server
+    release, calls = threading.Event(), []
+    real = ftp.verify_password
+
+    def held(password_hash: str, password: str) -> bool:
+        calls.append(password)
+        release.wait(20)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(ftp, "verify_password", held)
+    assert source.address is not None
+    with socket.create_connection(source.address, timeout=10) as gone:
+        gone.recv(1000)
+        gone.sendall(f"USER porch\r\nPASS {PASSWORD}\r\n".encode())
+        wait_for(lambda: calls, 10, "the password check")
+    release.set()  # its answer comes after the client left
+
+    with login(source) as camera:
+        assert upload(camera, "snap.jpg", b"\xff\xd8\xff\xe0" + bytes(10) + b"\xff\xd9").startswith("226")
+    assert queued(queue) == [("snap.jpg", "porch", "ftp")]
 
 
 def test_an_upload_cut_off_halfway_is_refused_with_the_real_footage(

@@ -1,9 +1,11 @@
 """``folder``: a watched folder (a NAS/SMB share or USB drive a camera writes into).
 
-Changes are seen with watchfiles (inotify, or polling for network mounts that
-inotify cannot see). A file is handed in only once it is complete: its size
-and mtime have not changed for ``settle_s`` seconds, so an upload that is
-still being written is never analysed. Files already there at start are
+Changes are seen with watchfiles (inotify), or by looking at the whole folder
+every tick for network mounts that inotify cannot see (``poll``). Links in the
+folder are never followed (`camsift.sources.contained`). A file is handed in
+only once it is complete: its size and mtime have not changed for
+``settle_s`` seconds, so an upload that is still being written is never
+analysed. Files already there at start are
 caught up the same way (those analysed before are no-ops: the queue and the
 store know them). After analysis the file is optionally deleted or moved.
 """
@@ -114,8 +116,11 @@ class FolderSource:
         if move_to is not None and move_to.expanduser().resolve().is_relative_to(self.folder):
             self._report("error", f"move_to {move_to} is inside the watched folder {self.folder}")
             return
-        caught_up = False
         tick_ms = max(50, int(self.config.settle_s * 250))
+        if self.config.poll:
+            self._poll(tick_ms / 1000)
+            return
+        caught_up = False
         for changes in watchfiles.watch(
             self.folder,
             watch_filter=lambda _change, name: _wanted(Path(name)) or os.path.isdir(name),
@@ -123,15 +128,12 @@ class FolderSource:
             rust_timeout=tick_ms,
             yield_on_timeout=True,
             stop_event=self._stop,
-            force_polling=self.config.poll,
-            poll_delay_ms=tick_ms,
         ):
             if not caught_up:  # files already there; looked for once the watch runs, so none slips between
                 caught_up = True
                 for path in files_within(self.folder):
                     self._note(path)
-                self._report("running")
-                log.info("watching folder", source=self.name, folder=str(self.folder), catching_up=len(self._waiting))
+                self._running()
             for change, name in changes:
                 path = Path(name)
                 if change == watchfiles.Change.deleted:
@@ -144,6 +146,35 @@ class FolderSource:
                 else:
                     self._note(path)
             self._hand_in_settled()
+
+    def _poll(self, tick_s: float) -> None:
+        """Look at the whole folder every ``tick_s`` seconds (network mounts inotify cannot see).
+
+        Done here rather than by watchfiles' polling, which follows links and stops at the first loop.
+        """
+        before: dict[Path, tuple[int, int]] | None = None  # the last look: path -> (size, mtime_ns)
+        while True:
+            now: dict[Path, tuple[int, int]] = {}
+            for path in files_within(self.folder):
+                try:
+                    st = path.lstat()
+                except OSError:
+                    continue
+                now[path] = (st.st_size, st.st_mtime_ns)
+                if path not in self._waiting and (before or {}).get(path) != now[path]:  # new, or changed
+                    self._note(path)
+            for gone in set(self._waiting) - set(now):
+                del self._waiting[gone]
+            if before is None:
+                self._running()
+            before = now
+            self._hand_in_settled()
+            if self._stop.wait(tick_s):
+                return
+
+    def _running(self) -> None:
+        self._report("running")
+        log.info("watching folder", source=self.name, folder=str(self.folder), catching_up=len(self._waiting))
 
     def _note(self, path: Path) -> None:
         """Start (or restart) the settle clock of a file that appeared or changed."""

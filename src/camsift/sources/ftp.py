@@ -29,18 +29,27 @@ connections from one address, a connection that has not logged in within
 ``login_timeout_s`` (or is idle for ``idle_timeout_s``) is closed, and an
 address with ``ban_after_failures`` failed logins within ``ban_s`` is banned
 for ``ban_s`` (logged; its connections are refused with ``421`` and its
-logins refused without the cost of checking a password).
+logins refused without the cost of checking a password). A password is
+checked (Argon2: about a second of CPU and 64 MiB on a small machine) on a
+thread of its own, one at a time, never on the server's loop, so uploads in
+progress go on meanwhile; a camera's password, once checked, is remembered
+for the run (as a keyed digest in memory), so its next logins cost nothing.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import hmac
 import os
+import queue
 import secrets
 import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +71,10 @@ log = get_logger("camsift.sources.ftp")
 PERMISSIONS = "elmw"
 """What a camera may do (pyftpdlib letters): change and list folders, make folders, store files.
 No reading back, deleting, renaming or appending."""
+
+
+MAX_VERDICTS = 1000
+"""Password checks kept for logins still to resume (more are dropped: their clients are gone)."""
 
 
 def hash_password(password: str) -> str:
@@ -170,6 +183,11 @@ class FtpSource:
         self.rejected = 0
         self._failures: dict[str, deque[float]] = {}  # address -> monotonic times of its recent failed logins
         self._banned: dict[str, float] = {}  # address -> monotonic time its ban ends
+        self._key = secrets.token_bytes(32)  # keys the digests of checked passwords (this run only)
+        self._good: set[bytes] = set()  # digests of (user, password) pairs found right
+        self._verdicts: dict[bytes, bool] = {}  # checked off the loop, waiting for their login to resume
+        self._checker: ThreadPoolExecutor | None = None
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()  # run on the loop's thread
 
     def start(self) -> None:
         """Open the port and serve on a thread of its own."""
@@ -180,6 +198,9 @@ class FtpSource:
             raise SourceError("the FTP source needs pyftpdlib: pip install pyftpdlib") from err
         for user in self.config.users:
             (self.root / user).mkdir(parents=True, exist_ok=True, mode=0o750)
+            for stale in (self.root / user).rglob(".*.part"):  # uploads cut off by a stop: none was acknowledged
+                stale.unlink(missing_ok=True)
+                log.info("incomplete upload of an earlier run deleted", source=self.name, path=str(stale))
         handler = _handler_class(self)
         try:
             server = FTPServer((self.config.host, self.config.port), handler, ioloop=IOLoop())
@@ -190,6 +211,7 @@ class FtpSource:
         server.max_cons = self.config.max_connections
         server.max_cons_per_ip = self.config.max_connections_per_address
         self.address = server.address
+        self._checker = ThreadPoolExecutor(1, thread_name_prefix=f"source-{self.name}-passwords")
         self._thread = threading.Thread(target=self._serve, args=(server,), name=f"source-{self.name}", daemon=True)
         self._thread.start()
         self._report("running")
@@ -198,7 +220,13 @@ class FtpSource:
     def _serve(self, server: Any) -> None:
         try:
             while not self._stop.is_set():  # the loop itself: serve_forever logs a banner at every call
-                server.ioloop.loop(timeout=0.2, blocking=False)
+                server.ioloop.loop(timeout=0.05, blocking=False)
+                while not self._calls.empty():
+                    call = self._calls.get_nowait()
+                    try:
+                        call()
+                    except Exception:  # one client's login must not end the server
+                        log.exception("FTP login could not resume", source=self.name)
         finally:
             server.close_all()
 
@@ -207,6 +235,8 @@ class FtpSource:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._checker is not None:
+            self._checker.shutdown(wait=False, cancel_futures=True)
         self._report("stopped")
 
     def processed(self, path: Path, events: int) -> None:
@@ -228,18 +258,49 @@ class FtpSource:
         """
         if self.banned(address):
             raise AuthError(f"login refused for user {username!r}: address banned")
-        user = self.config.users.get(username)
-        if user is None or not verify_password(user.password_hash, password):
+        digest = self._digest(username, password)
+        verdict = self._verdicts.pop(digest) if digest in self._verdicts else None
+        right = digest in self._good or (self._check(username, password) if verdict is None else verdict)
+        if not right:
             log.warning("FTP login refused", source=self.name, user=username, address=address)
             self._failed(address)
             raise AuthError(f"login refused for user {username!r}")
         self._failures.pop(address, None)
 
+    def answered(self, username: str, password: str, address: str) -> bool:
+        """Whether `authenticate` can answer this login at once (banned, or the password checked before)."""
+        digest = self._digest(username, password)
+        return self.banned(address) or digest in self._good or digest in self._verdicts
+
+    def check_later(self, username: str, password: str, address: str, then: Callable[[], None]) -> None:
+        """Check a password on the checking thread, then call ``then`` on the server's thread (where
+        `authenticate` finds the verdict). A login from an address banned meanwhile is not checked."""
+        assert self._checker is not None, "started"
+
+        def check() -> None:
+            if not self.banned(address):
+                if len(self._verdicts) > MAX_VERDICTS:  # of clients gone before their answer: forget them
+                    self._verdicts.clear()
+                self._verdicts[self._digest(username, password)] = self._check(username, password)
+            self._calls.put(then)
+
+        self._checker.submit(check)
+
+    def _check(self, username: str, password: str) -> bool:
+        user = self.config.users.get(username)
+        right = user is not None and verify_password(user.password_hash, password)
+        if right:
+            self._good.add(self._digest(username, password))
+        return right
+
+    def _digest(self, username: str, password: str) -> bytes:
+        return hmac.digest(self._key, f"{username}\0{password}".encode(errors="surrogatepass"), hashlib.sha256)
+
     def banned(self, address: str) -> bool:
         """Whether ``address`` is banned now (after ``ban_after_failures`` failed logins within ``ban_s``)."""
         until = self._banned.get(address)
         if until is not None and time.monotonic() >= until:
-            del self._banned[address]
+            self._banned.pop(address, None)
             return False
         return until is not None
 
@@ -400,6 +461,19 @@ def _handler_class(source: FtpSource) -> Any:
                 self.respond("501 Invalid character (NUL) in the command.")
                 return
             super().pre_process_command(line, cmd, arg)
+
+        def ftp_PASS(self, line: str) -> None:  # noqa: N802 - pyftpdlib's name
+            if self.authenticated or not self.username or source.answered(self.username, line, self.remote_ip):
+                super().ftp_PASS(line)
+                return
+
+            def resume() -> None:  # on the server's thread, the verdict waiting in the source
+                if not self._closed:
+                    self.add_channel()
+                    super(Handler, self).ftp_PASS(line)
+
+            self.del_channel()  # no command is read from this client until its password is checked
+            source.check_later(self.username, line, self.remote_ip, resume)
 
         def on_incomplete_file_received(self, file: str) -> None:
             source.incomplete(Path(file), "the transfer did not complete")
