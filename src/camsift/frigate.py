@@ -15,7 +15,7 @@ pixels) and no detection region, so ``region`` is the box.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,14 +25,19 @@ from camsift import __version__
 if TYPE_CHECKING:
     from camsift.config import Settings
     from camsift.events import Event
+    from camsift.review import ReviewItem
+    from camsift.store import Store
 
 __all__ = [
     "FRIGATE_VERSION",
+    "alert_labels",
     "api_event",
     "camera_config",
     "frame_size",
     "frigate_config",
+    "item_of",
     "relative_box",
+    "review_payload",
     "sub_label_pair",
     "tracked_object",
     "version",
@@ -333,3 +338,44 @@ def frigate_config(settings: Settings, cameras: Mapping[str, bool]) -> dict[str,
         "proxy": {},
         "telemetry": {"version_check": False},
     }
+
+
+REVIEW_WINDOW_S = 3600.0
+"""Seconds around a live-stream event searched for the rest of its review item (`item_of`)."""
+
+
+def alert_labels(settings: Settings) -> tuple[str, ...]:
+    """Labels that make a review item an alert: ``web.alert_labels`` where the config has it, else
+    `camsift.review.DEFAULT_ALERT_LABELS` (Frigate's person and car)."""
+    from camsift.review import DEFAULT_ALERT_LABELS
+
+    labels = getattr(settings.web, "alert_labels", None)
+    return tuple(labels) if labels else DEFAULT_ALERT_LABELS
+
+
+def review_payload(item: ReviewItem) -> dict[str, Any]:
+    """A review item as Frigate's ``/api/review`` and ``<prefix>/reviews`` carry it (`ReviewItem.to_dict`),
+    with ``thumb_path`` the API address of its cover event's thumbnail rather than a file path."""
+    doc = item.to_dict()
+    doc["thumb_path"] = f"/api/events/{item.cover.id}/thumbnail.webp" if item.cover.snapshot else None
+    return doc
+
+
+def item_of(store: Store, event: Event, alert_labels: Collection[str]) -> ReviewItem | None:
+    """The review item (`camsift.review.review_items`) an event belongs to, from the stored events: those of
+    its file, or for a live stream those of its camera within `REVIEW_WINDOW_S`; ``None`` when the event is
+    not stored."""
+    from datetime import timedelta
+
+    from camsift.review import review_items
+
+    window = timedelta(seconds=REVIEW_WINDOW_S)
+    if event.source is not None and event.clip != event.source:
+        near = store.events(camera=event.camera, source=event.source)
+    else:
+        near = store.events(camera=event.camera, since=event.start_utc - window, until=event.end_utc + window)
+    reviewed = [i for i, m in store.marks([e.id for e in near]).items() if m.reviewed]
+    return next(
+        (i for i in review_items(near, alert_labels=alert_labels, reviewed=reviewed) if event.id in i.detections),
+        None,
+    )

@@ -10,6 +10,9 @@ Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
     <prefix>/<camera>/all[/active]       the same over every label
     <prefix>/<zone>/<label>, <zone>/all  the same in a zone
     <prefix>/<camera>/<label>/snapshot   JPEG bytes of the newest event's annotated snapshot (retained, QoS 0)
+    <prefix>/<camera>/<label>/event      JSON of the newest event of that label (retained; HA's attributes)
+    <prefix>/reviews                     JSON {"type": "new"|"update"|"end", "before", "after"}: review items
+                                         (`camsift.review`, Frigate's /api/review shape)
     <prefix>/<camera>/motion             "ON" / "OFF" (retained): the motion gate of a live stream, see below
 
 Counts: camsift stores an event once its footage is complete, so "in view now"
@@ -67,7 +70,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
-from camsift.frigate import tracked_object
+from camsift.frigate import alert_labels, item_of, review_payload, tracked_object
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
 from camsift.store.status import Component, MotionState, ServiceBoard
@@ -93,6 +96,9 @@ def _topic_part(name: str) -> str:
 def _object_id(*parts: str) -> str:
     return _ID_UNSAFE.sub("_", "_".join(parts))
 
+
+REVIEWS_KEPT = 1000
+"""Review items whose last published state is remembered (to tell ``update`` from ``new``)."""
 
 DISCOVERY_SWEEP_S = 2.0
 """Seconds spent reading the retained discovery configs after connecting, before stale ones are removed."""
@@ -202,6 +208,8 @@ class MqttPublisher:
         self._live: dict[str, bool] = {}  # camera with a live stream -> its motion (`live_motion`)
         self._motion_on: dict[str, bool] = {}  # camera -> motion last published
         self._board: ServiceBoard | None = None
+        self._store: Store | None = None
+        self._reviews: dict[str, str] = {}  # review item id -> its last published JSON (newest REVIEWS_KEPT)
         self._board_failing = False  # the last read of the board failed (logged once)
         self._announced: set[str] = set()
         self._stop = threading.Event()
@@ -212,8 +220,10 @@ class MqttPublisher:
     # --- life --------------------------------------------------------------------------------------------------
 
     def attach(self, store: Store) -> None:
-        """Read live streams' motion from ``store``'s status board (`start` does it with the service's store)."""
+        """Read live streams' motion from ``store``'s status board and review items from its events (`start`
+        does it with the service's store)."""
         self._board = ServiceBoard(store.engine)
+        self._store = store
 
     def start(self, service: Service | None = None) -> None:
         """Connect in the background (last will set) and start the fall-back thread; returns at once.
@@ -338,6 +348,7 @@ class MqttPublisher:
         self._publish(f"{self.prefix}/events", json.dumps({"type": "end", "before": started, "after": ended}))
         camera, label = _topic_part(e.camera), _topic_part(e.label)
         self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(ended), retain=True)
+        self._publish_review(e)
         picture = e.snapshot_annotated or e.snapshot
         if picture is not None and picture.is_file():
             # QoS 0 on purpose (Frigate publishes its snapshots so too): paho keeps a QoS 1 message in memory
@@ -351,6 +362,36 @@ class MqttPublisher:
             self._event_motion[e.camera] = until
         self._publish_counts()
         self._publish_motion()
+
+    def _publish_review(self, e: Event) -> None:
+        """Publish the review item of a new event on ``<prefix>/reviews``: ``new`` (``end_time`` null) and ``end``
+        the first time, ``update`` and ``end`` when a later event changed it (a live stream's next clip)."""
+        if self._store is None:
+            return
+        try:
+            item = item_of(self._store, e, alert_labels(self.settings))
+        except SQLAlchemyError as err:
+            log.warning("cannot read the review item of an event", event_id=e.id, reason=type(err).__name__)
+            return
+        if item is None:
+            return
+        after = review_payload(item)
+        started = {**after, "end_time": None}
+        with self._lock:
+            before_json = self._reviews.get(item.id)
+            self._reviews[item.id] = json.dumps(after)
+            while len(self._reviews) > REVIEWS_KEPT:
+                del self._reviews[next(iter(self._reviews))]
+        if before_json == self._reviews[item.id]:
+            return  # another event of an item already told (the other objects of a file)
+        topic = f"{self.prefix}/reviews"
+        if before_json is None:
+            self._publish(topic, json.dumps({"type": "new", "before": started, "after": started}))
+            self._publish(topic, json.dumps({"type": "end", "before": started, "after": after}))
+            return
+        before = json.loads(before_json)
+        self._publish(topic, json.dumps({"type": "update", "before": before, "after": after}))
+        self._publish(topic, json.dumps({"type": "end", "before": before, "after": after}))
 
     def _wanted_counts(self) -> dict[str, int]:
         """Count topic -> objects in view together (`in_view_together`) of the events still held."""
@@ -608,7 +649,7 @@ def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: 
     """Publish a scan's new events (``camsift scan --notify``) as ``camsift run`` would, then disconnect.
 
     It does not touch ``<prefix>/available`` (a ``camsift run`` on the same prefix keeps it) and uses its own
-    client id. Counts go back to 0 when it is done.
+    client id. Review items go to ``<prefix>/reviews``. Counts go back to 0 when it is done.
 
     Args:
         settings: The configuration (``mqtt`` section).
@@ -623,9 +664,12 @@ def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: 
         SourceError: the broker could not be reached within ``connect_s``.
     """
     from camsift.errors import SourceError
+    from camsift.store import Store
 
     publisher = MqttPublisher(settings, availability=False)
     publisher.start()
+    store = Store(settings.data_dir, settings.database)
+    publisher.attach(store)  # for the review items
     try:
         if not publisher.connected.wait(connect_s):
             c = settings.mqtt
@@ -637,3 +681,4 @@ def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: 
         return done
     finally:
         publisher.stop()
+        store.close()
