@@ -484,7 +484,7 @@ def test_the_last_will_says_offline_when_camsift_run_is_killed(prefixes: tuple[s
                 run.kill()
                 run.wait()
             kill_group(run.pid)
-    assert f"{ha}/binary_sensor/{prefix}/yard_motion/config" in {m.topic for m in sub.messages}
+    assert f"{ha}/binary_sensor/camsift/yard_motion/config" in {m.topic for m in sub.messages}
 
 
 def kill_group(pid: int) -> None:

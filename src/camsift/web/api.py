@@ -325,6 +325,36 @@ def events(
     ]
 
 
+@router.get("/events/summary")
+def events_summary(
+    state: State,
+    has_clip: bool | None = None,
+    has_snapshot: bool | None = None,
+    timezone: Annotated[str | None, Query(description="IANA zone of the days; default the config's")] = None,
+) -> list[dict[str, Any]]:
+    """Event counts grouped as Frigate's ``/api/events/summary`` (the Home Assistant media browser reads it):
+    one row per camera, day (``YYYY-MM-DD`` in ``timezone``), label, sub-label and zones, with ``count``
+    and ``timestamp`` (Unix seconds of the newest)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(timezone) if timezone else state.settings.tz() or UTC
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise HTTPException(422, f"unknown time zone {timezone!r}") from err
+    review = ReviewFilter(has_clip=has_clip, has_snapshot=has_snapshot)
+    rows: dict[tuple[str, str, str, str | None, tuple[str, ...]], dict[str, Any]] = {}
+    for e in state.store.events(limit=REVIEW_EVENTS_MAX, review=review):
+        day = e.start_utc.astimezone(zone).date().isoformat()
+        key = (e.camera, day, e.label, e.sub_label, tuple(e.zones))
+        row = rows.setdefault(
+            key,
+            {"camera": e.camera, "day": day, "label": e.label, "sub_label": e.sub_label, "zones": list(e.zones)},
+        )
+        row["count"] = row.get("count", 0) + 1
+        row["timestamp"] = max(row.get("timestamp", 0.0), e.start_utc.timestamp())
+    return list(rows.values())
+
+
 @router.get("/events/{event_id}")
 def event(state: State, event_id: str) -> EventOut:
     """One event."""
