@@ -65,3 +65,13 @@ def make_client(settings: Settings) -> Iterator[Browser]:
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         assert log_in(client).status_code == 303
         yield Browser(client, csrf_of(client.get("/").text), settings)
+
+
+def web_up(url: str) -> bool:
+    """Whether a web app answers ``/api/health`` at ``url`` (``http://host:port``)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

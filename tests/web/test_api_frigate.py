@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from web.helpers import Browser, make_client, web_settings
+from web.helpers import Browser, make_client, web_settings, web_up
 
 pytestmark = pytest.mark.slow  # the first test scans three real clips (about 10 s)
 
@@ -232,7 +232,7 @@ def test_unauthenticated_port_is_off_by_default_and_refuses_web_pages(tmp_path: 
     with Store(settings.data_dir) as store:
         web.start(SimpleNamespace(store=store))  # type: ignore[arg-type]
         try:
-            wait_for(lambda: _up(f"http://127.0.0.1:{open_port}"), 20, "the unauthenticated port")
+            wait_for(lambda: web_up(f"http://127.0.0.1:{open_port}"), 20, "the unauthenticated port")
             assert httpx.get(f"http://127.0.0.1:{port}/api/stats").status_code == 401
             assert httpx.get(f"http://127.0.0.1:{open_port}/api/stats").status_code == 200
             page = httpx.post(f"http://127.0.0.1:{open_port}/api/events/x/retain", headers={"Origin": "http://evil"})
@@ -240,15 +240,6 @@ def test_unauthenticated_port_is_off_by_default_and_refuses_web_pages(tmp_path: 
             assert httpx.post(f"http://127.0.0.1:{open_port}/api/events/x/retain").status_code == 404  # let in
         finally:
             web.stop()
-
-
-def _up(url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{url}/api/version", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_review_items_summary_and_viewed(browser: Browser) -> None:

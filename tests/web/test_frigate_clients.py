@@ -23,7 +23,7 @@ import yaml
 from conftest import CAMSIFT, Walk, clean_environ, write_clip
 from service_helpers import free_port, wait_for
 from test_mqtt import Subscriber, clear_retained, kill_group, needs_broker
-from web.helpers import PASSWORD
+from web.helpers import PASSWORD, web_up
 
 pytestmark = [needs_broker, pytest.mark.slow]
 
@@ -76,7 +76,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     try:
         wait_for(lambda: sub.payloads(f"{prefix}/available")[-1:] == [b"online"], 60, "camsift run online")
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _up(url), 30, "the web app")
+        wait_for(lambda: web_up(url), 30, "the web app")
         write_clip(tmp / "walker.mp4", [Walk(0.5, 3.5)])
         shutil.move(tmp / "walker.mp4", inbox / "walker.mp4")
         wait_for(lambda: len(sub.got(f"{prefix}/reviews")) >= 2, 90, "the clip's events and review item")
@@ -91,13 +91,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         kill_group(run.pid)
         sub.close()
         clear_retained([prefix, ha])
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/version", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_home_assistant_integration_setup(running: Running) -> None:

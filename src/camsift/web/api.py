@@ -190,20 +190,11 @@ def frigate_login(request: Request, state: State, body: FrigateLogin) -> Respons
     page. 401 on a wrong name or password, 429 after too many."""
     from fastapi.responses import JSONResponse
 
-    from camsift.errors import AuthError
-    from camsift.web.auth import FRIGATE_COOKIE, frigate_token, set_cookie
+    from camsift.web.auth import FRIGATE_COOKIE, frigate_token, set_cookie, verify_login
 
-    client = request.client.host if request.client else "unknown"
-    keys = [f"ip:{client}", f"user:{body.user.strip().lower()}"]
-    wait = state.limiter.retry_after(keys)
-    if wait is not None:
-        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": f"{wait:.0f}"})
-    try:
-        user = state.users.verify(body.user.strip(), body.password)
-    except AuthError:
-        state.limiter.failed(keys)
+    user = verify_login(request, state, body.user, body.password)
+    if user is None:
         return JSONResponse({"success": False, "message": "Login failed"}, status_code=401)
-    state.limiter.succeeded(keys)
     lifetime = state.settings.web.session_hours * 3600
     token, session = state.users.start_session(user, lifetime)
     done = JSONResponse({"success": True, "message": f"logged in as {user.name}"})

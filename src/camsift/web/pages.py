@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from camsift.config import CameraSettings
-from camsift.errors import AuthError, CamsiftError
+from camsift.errors import CamsiftError
 from camsift.media import IMAGE_SUFFIXES
 from camsift.overrides import save_camera_settings
 from camsift.store import ReviewFilter
@@ -35,6 +35,7 @@ from camsift.web.auth import (
     cookie_secure,
     new_login_token,
     set_cookie,
+    verify_login,
 )
 from camsift.web.state import WebState
 
@@ -106,17 +107,9 @@ def login(
 ) -> Response:
     """Check a name and password; start a session or say no (rate-limited)."""
     check_login_token(request, csrf_token)
-    client = request.client.host if request.client else "unknown"
-    keys = [f"ip:{client}", f"user:{username.strip().lower()}"]
-    wait = state.limiter.retry_after(keys)
-    if wait is not None:
-        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": f"{wait:.0f}"})
-    try:
-        user = state.users.verify(username.strip(), password)
-    except AuthError:
-        state.limiter.failed(keys)
+    user = verify_login(request, state, username, password)
+    if user is None:
         return _login_form(request, state, next, "Wrong user name or password.")
-    state.limiter.succeeded(keys)
     lifetime = state.settings.web.session_hours * 3600
     cookie, _ = state.users.start_session(user, lifetime)
     done = RedirectResponse(_safe_next(next), status_code=303)
