@@ -13,6 +13,7 @@ Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
     <prefix>/<camera>/<label>/event      JSON of the newest event of that label (retained; HA's attributes)
     <prefix>/reviews                     JSON {"type": "new"|"update"|"end", "before", "after"}: review items
                                          (`camsift.review`, Frigate's /api/review shape)
+    <prefix>/stats                       JSON of Frigate's stats (as GET /api/stats), every mqtt.stats_interval_s
     <prefix>/<camera>/motion             "ON" / "OFF" (retained): the motion gate of a live stream, see below
 
 Counts: camsift stores an event once its footage is complete, so "in view now"
@@ -70,7 +71,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
-from camsift.frigate import alert_labels, item_of, review_payload, tracked_object
+from camsift.frigate import alert_labels, frigate_stats, item_of, review_payload, tracked_object
+from camsift.frigate import camera_names as frigate_camera_names
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
 from camsift.store.status import Component, MotionState, ServiceBoard
@@ -393,6 +395,22 @@ class MqttPublisher:
         self._publish(topic, json.dumps({"type": "update", "before": before, "after": after}))
         self._publish(topic, json.dumps({"type": "end", "before": before, "after": after}))
 
+    def _publish_stats(self) -> None:
+        """Publish Frigate's stats (`camsift.frigate.frigate_stats`, as ``GET /api/stats`` has them) on
+        ``<prefix>/stats``; nothing without the service's store or for a one-off publisher."""
+        if self._board is None or self._store is None or not self.availability:
+            return
+        try:
+            running = self._board.service_running(self.settings.service.stale_s)
+            cameras = frigate_camera_names(self.settings, self._store.cameras())
+            figures = frigate_stats(self.settings, self._board.components(), running, cameras)
+        except SQLAlchemyError as err:
+            log.warning("cannot read the stats; trying again", reason=type(err).__name__)
+            return
+        for camera in figures["cameras"].values():
+            camera.pop("source_part", None)
+        self._publish(f"{self.prefix}/stats", json.dumps(figures))
+
     def _wanted_counts(self) -> dict[str, int]:
         """Count topic -> objects in view together (`in_view_together`) of the events still held."""
         groups: dict[tuple[str, str], list[Event]] = {}
@@ -465,10 +483,14 @@ class MqttPublisher:
         ``problems.source_down_s`` is reported."""
         away_since = time.monotonic()
         told = False
+        next_stats = time.monotonic() + 1.0
         while not self._stop.wait(0.5):
             self._read_live_motion()
             self._publish_counts()
             self._publish_motion()
+            if time.monotonic() >= next_stats and self.connected.is_set():
+                self._publish_stats()
+                next_stats = time.monotonic() + self.config.stats_interval_s
             if self.connected.is_set():
                 away_since = time.monotonic()
                 if told and self._service is not None:

@@ -56,7 +56,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         "detect": {"detector": "scripted"},
         "service": {"workers": 1},
         "sources": {"inbox": {"type": "folder", "path": str(inbox), "camera": CAMERA}},
-        "mqtt": {"enabled": True, "topic_prefix": prefix, "discovery_prefix": ha, "off_delay_s": 5},
+        "mqtt": {
+            "enabled": True,
+            "topic_prefix": prefix,
+            "discovery_prefix": ha,
+            "off_delay_s": 5,
+            "stats_interval_s": 2,
+        },
         "web": {"enabled": True, "port": port, "unauthenticated_port": open_port},
     }
     config = tmp / "camsift.yaml"
@@ -151,6 +157,9 @@ def test_home_assistant_integration_setup(running: Running) -> None:
     assert b"1" in sub.payloads(f"{prefix}/{CAMERA}/person")
     assert sub.payloads(f"{prefix}/{CAMERA}/person/snapshot")[0][:3] == b"\xff\xd8\xff"
     assert b"ON" in sub.payloads(f"{prefix}/{CAMERA}/motion")
+    published = json.loads(sub.payloads(f"{prefix}/stats")[-1])
+    assert set(published["cameras"]) == set(stats["cameras"])
+    assert published["service"]["version"] == version
 
 
 def test_double_take(running: Running) -> None:

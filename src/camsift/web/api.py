@@ -854,30 +854,13 @@ def record(state: State, camera: str, seconds: Annotated[float, Query(ge=1, le=3
 
 
 def stream_cameras(state: WebState) -> set[str]:
-    """Cameras of live sources (``stream`` sources and Blink live views)."""
-    found = set()
-    for name, source in state.settings.sources.items():
-        if source.type == "stream":
-            found.add(source.camera or name)
-        found.update(getattr(source, "live", []) or [])
-    return found
+    """Cameras of live sources (``stream`` sources and Blink live views; `camsift.frigate.live_cameras`)."""
+    return frigate.live_cameras(state.settings)
 
 
 def camera_sources(state: WebState) -> dict[str, str]:
-    """Source name feeding each camera, where the config says (stream, FTP users, Blink, folders with a camera)."""
-    found: dict[str, str] = {}
-    for name, source in state.settings.sources.items():
-        cameras: list[str] = []
-        if source.type == "stream":
-            cameras = [source.camera or name]
-        elif source.type == "folder" and source.camera:
-            cameras = [source.camera]
-        elif source.type == "ftp":
-            cameras = list(source.users)
-        else:
-            cameras = [*(getattr(source, "cameras", None) or []), *(getattr(source, "live", None) or [])]
-        found.update(dict.fromkeys(cameras, name))
-    return found
+    """Source name feeding each camera, where the config says (`camsift.frigate.camera_feeds`)."""
+    return frigate.camera_feeds(state.settings)
 
 
 def camera_detail(detail: str, camera: str) -> str:
@@ -969,31 +952,9 @@ def _time(when: datetime | None) -> float | None:
 
 
 def camera_names(state: WebState) -> list[str]:
-    """Every camera the API knows: configured, fed by a source, or with stored events (sorted).
-
-    ``/api/stats`` and ``/api/config`` list the same cameras: Frigate's clients look each camera of the
-    one up in the other.
-    """
-    latest = state.store.cameras()
-    return sorted({*state.settings.cameras, *latest, *camera_sources(state)})
-
-
-def _storage(state: WebState) -> dict[str, dict[str, float | str]]:
-    import shutil
-
-    try:
-        usage = shutil.disk_usage(state.settings.data_dir)
-    except OSError:
-        return {}
-    mb = 1024 * 1024
-    return {
-        "/media/frigate/clips": {
-            "total": round(usage.total / mb, 1),
-            "used": round(usage.used / mb, 1),
-            "free": round(usage.free / mb, 1),
-            "mount_type": "",
-        }
-    }
+    """Every camera the API knows (`camsift.frigate.camera_names`): configured, fed by a source, or with stored
+    events."""
+    return frigate.camera_names(state.settings, state.store.cameras())
 
 
 @router.get("/stats")
@@ -1018,21 +979,14 @@ def stats(state: State) -> Stats:
         for p in components
     ]
     parts = {p.name: p for p in sources}
-    pids = {p.name: p.pid for p in components}
     latest = state.store.latest_per_camera()
     feeds = camera_sources(state)
-    live = stream_cameras(state)
+    shaped = frigate.frigate_stats(state.settings, components, running, camera_names(state))
     cameras = {}
-    for name in camera_names(state):
-        key = f"source:{name}" if f"source:{name}" in parts else f"source:{feeds.get(name)}"
-        part = parts.get(key)  # a live view reports under its camera's name
-        reading = running and part is not None and part.state in ("running", "recording") and name in live
-        fps = state.settings.for_camera(name).detect.fps if reading else 0.0
+    for name, figures in shaped.pop("cameras").items():
+        part = parts.get(figures.pop("source_part") or "")
         cameras[name] = CameraStats(
-            camera_fps=fps,
-            process_fps=fps,
-            pid=pids.get(key),
-            capture_pid=pids.get(key),
+            **figures,
             source=feeds.get(name),
             state=part.state if part else None,
             detail=camera_detail(part.detail, name) if part else "",
@@ -1040,24 +994,8 @@ def stats(state: State) -> Stats:
             last_event_time=_time(latest[name].start_utc) if name in latest else None,
             events=state.store.count_events(camera=name),
         )
-    service = next((p for p in components if p.name == "service"), None)
-    now = datetime.now(UTC)
-    uptime = int((now - service.started_utc).total_seconds()) if running and service and service.started_utc else 0
-    detector = state.settings.detect.detector
     return Stats(
-        service=ServiceStats(
-            uptime=max(0, uptime),
-            version=frigate.version(),
-            latest_version=frigate.version(),
-            storage=_storage(state),
-            temperatures={},
-            last_updated=int(now.timestamp()),
-        ),
-        detectors={detector: DetectorStats(inference_speed=0.0, detection_start=0.0, pid=service and service.pid)},
-        detection_fps=0.0,
-        cpu_usages={},
-        gpu_usages={},
-        processes={},
+        **shaped,
         running=running,
         queue={"waiting": depth.pending, "in_analysis": depth.leased, "oldest_waiting": _time(depth.oldest_utc)},
         sources=sources,
