@@ -37,6 +37,7 @@ __all__ = [
     "camera_config",
     "camera_feeds",
     "camera_names",
+    "camera_states",
     "frame_size",
     "frigate_config",
     "frigate_stats",
@@ -519,4 +520,33 @@ def frigate_stats(
         "gpu_usages": {},
         "processes": {},
         "cameras": out_cameras,
+    }
+
+
+def camera_states(settings: Settings, camera: str, live: bool) -> dict[str, str]:
+    """Frigate's retained ``<prefix>/<camera>/<feature>/state`` values for one camera (what the Home Assistant
+    integration's camera entity and switches show), from `camera_config`: ``ON``/``OFF``, or a number.
+
+    camsift has no remote switches: the matching ``…/set`` topics are not listened to.
+    """
+    c = camera_config(settings, camera, live)
+
+    def on(enabled: bool) -> str:
+        return "ON" if enabled else "OFF"
+
+    return {
+        "enabled": on(c["enabled"]),
+        "detect": on(c["detect"]["enabled"]),
+        "recordings": on(c["record"]["enabled"]),
+        "snapshots": on(c["snapshots"]["enabled"]),
+        "motion": on(c["motion"]["enabled"]),
+        "improve_contrast": on(c["motion"]["improve_contrast"]),
+        "motion_threshold": str(c["motion"]["threshold"]),
+        "motion_contour_area": str(c["motion"]["contour_area"]),
+        "review_alerts": on(c["review"]["alerts"]["enabled"]),
+        "review_detections": on(c["review"]["detections"]["enabled"]),
+        "audio": on(c["audio"]["enabled"]),
+        "birdseye": on(c["birdseye"]["enabled"]),
+        "notifications": on(c["notifications"]["enabled"]),
+        "ptz_autotracker": on(c["onvif"]["autotracking"]["enabled"]),
     }

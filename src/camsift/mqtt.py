@@ -13,6 +13,8 @@ Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
     <prefix>/<camera>/<label>/event      JSON of the newest event of that label (retained; HA's attributes)
     <prefix>/reviews                     JSON {"type": "new"|"update"|"end", "before", "after"}: review items
                                          (`camsift.review`, Frigate's /api/review shape)
+    <prefix>/<camera>/<feature>/state    Frigate's feature states (detect, recordings, snapshots, motion …),
+                                         retained, on connecting (no ``…/set``: camsift has no remote switches)
     <prefix>/stats                       JSON of Frigate's stats (as GET /api/stats), every mqtt.stats_interval_s
     <prefix>/<camera>/motion             "ON" / "OFF" (retained): the motion gate of a live stream, see below
 
@@ -71,7 +73,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
-from camsift.frigate import alert_labels, frigate_stats, item_of, review_payload, tracked_object
+from camsift.frigate import (
+    alert_labels,
+    camera_states,
+    frigate_stats,
+    item_of,
+    live_cameras,
+    review_payload,
+    tracked_object,
+)
 from camsift.frigate import camera_names as frigate_camera_names
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
@@ -314,6 +324,10 @@ class MqttPublisher:
             self._sweep_stale_discovery(client)
         for camera, on in sorted(motion.items()):  # the state now, over what a killed run left retained
             self._publish(self._motion_topic(camera), "ON" if on else "OFF", retain=True)
+        live = live_cameras(self.settings)
+        for camera in sorted(cameras):  # Frigate's feature states: the HA integration's switches and camera
+            for feature, value in camera_states(self.settings, camera, camera in live).items():
+                self._publish(f"{self.prefix}/{_topic_part(camera)}/{feature}/state", value, retain=True)
         self.connected.set()
 
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:

@@ -157,6 +157,8 @@ def test_home_assistant_integration_setup(running: Running) -> None:
     assert b"1" in sub.payloads(f"{prefix}/{CAMERA}/person")
     assert sub.payloads(f"{prefix}/{CAMERA}/person/snapshot")[0][:3] == b"\xff\xd8\xff"
     assert b"ON" in sub.payloads(f"{prefix}/{CAMERA}/motion")
+    states = {f: sub.payloads(f"{prefix}/{CAMERA}/{f}/state")[-1] for f in ("recordings", "motion", "detect")}
+    assert states == {"recordings": b"OFF", "motion": b"ON", "detect": b"ON"}  # camera.py, switch.py
     published = json.loads(sub.payloads(f"{prefix}/stats")[-1])
     assert set(published["cameras"]) == set(stats["cameras"])
     assert published["service"]["version"] == version
