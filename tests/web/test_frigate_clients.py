@@ -205,3 +205,6 @@ def test_frigate_notify(running: Running) -> None:
         snapshot = jar.get(f"/api/events/{detection}/snapshot.jpg")
         assert snapshot.content[:3] == b"\xff\xd8\xff"
         assert jar.get("/api/review", params={"after": 0}).json()[0]["id"] == review["id"]
+        # the web API mode's test query (QueryAPI): one review, one event
+        assert [r["id"] for r in jar.get("/api/review?include_thumbnails=0&limit=1&after=0").json()] == [review["id"]]
+        assert [e["id"] for e in jar.get("/api/events?include_thumbnails=0&limit=1").json()] == [detection]

@@ -1,9 +1,13 @@
-"""The REST API under ``/api``, shaped like Frigate's so its tools and habits fit.
+"""The REST API under ``/api``: a superset of Frigate 0.14-0.16's, so that its clients (the Home Assistant
+integration, Double Take, frigate-notify) work unchanged; camsift's extras are extra keys and routes.
 
-Times are Unix seconds (``after``/``before``, ``start_time``/``end_time``), as
-in Frigate. Every media file is found through the event's database row, never
-through a path in the URL. Everything but ``/api/health`` needs a login or an
-API token; state changes made with a session cookie need the CSRF token.
+Frigate's shapes come from `camsift.frigate` (shared with MQTT). Times are Unix
+seconds (``after``/``before``, ``start_time``/``end_time``), as in Frigate.
+Every media file is found through the event's database row, never through a
+path in the URL. Everything but ``/api/health``, ``/api/version``,
+``/api/login`` and ``/api/logout`` needs a login, an API token or Frigate's
+``frigate_token`` (`camsift.web.auth`); state changes made with a session
+cookie need the CSRF token.
 """
 
 from __future__ import annotations
