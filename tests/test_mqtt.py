@@ -355,7 +355,7 @@ def test_scan_notify_publishes_the_events_on_mqtt(
     config.write_text(yaml.safe_dump(doc))
     with subscribed([f"{prefix}/#"]) as sub:
         result = camsift_main("scan", footage, "-c", config, "--notify")
-        wait_for(lambda: len(sub.got(f"{prefix}/events")) >= 2, 10, "the scan's events")
+        wait_for(lambda: len(sub.got(f"{prefix}/reviews")) >= 2, 10, "the scan's events and review item")
 
     assert result.code == 0, result.stderr
     events = [json.loads(m.payload) for m in sub.got(f"{prefix}/events")]
@@ -364,6 +364,12 @@ def test_scan_notify_publishes_the_events_on_mqtt(
         ("end", "porch", "person"),
     ]
     assert events[0]["after"]["origin"] == "scan"
+    reviews = [json.loads(m.payload) for m in sub.got(f"{prefix}/reviews")]
+    assert [r["type"] for r in reviews] == ["new", "end"]  # frigate-notify's review mode
+    item = reviews[1]["after"]
+    assert (item["camera"], item["severity"], item["data"]["objects"]) == ("porch", "alert", ["person"])
+    assert item["data"]["detections"] == [events[0]["after"]["id"]]
+    assert reviews[0]["after"]["end_time"] is None
     assert sub.payloads(f"{prefix}/available") == []  # a scan leaves camsift run's availability alone
     assert sub.payloads(f"{prefix}/porch/person")[-1:] == [b"0"]
 

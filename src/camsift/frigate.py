@@ -15,7 +15,7 @@ pixels) and no detection region, so ``region`` is the box.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,14 +25,27 @@ from camsift import __version__
 if TYPE_CHECKING:
     from camsift.config import Settings
     from camsift.events import Event
+    from camsift.review import ReviewItem
+    from camsift.store import Store
+    from camsift.store.status import Component
 
 __all__ = [
     "FRIGATE_VERSION",
+    "STREAMING",
+    "alert_labels",
     "api_event",
     "camera_config",
+    "camera_feeds",
+    "camera_names",
+    "camera_states",
     "frame_size",
     "frigate_config",
+    "frigate_stats",
+    "item_of",
+    "live_cameras",
     "relative_box",
+    "review_payload",
+    "storage",
     "sub_label_pair",
     "tracked_object",
     "version",
@@ -311,7 +324,7 @@ def frigate_config(settings: Settings, cameras: Mapping[str, bool]) -> dict[str,
             "user": m.username,
             "topic_prefix": m.topic_prefix,
             "client_id": m.client_id,
-            "stats_interval": 60,
+            "stats_interval": m.stats_interval_s,
             "tls_insecure": m.tls_insecure,
         },
         "model": {
@@ -332,4 +345,208 @@ def frigate_config(settings: Settings, cameras: Mapping[str, bool]) -> dict[str,
         "auth": {"enabled": True},
         "proxy": {},
         "telemetry": {"version_check": False},
+    }
+
+
+REVIEW_WINDOW_S = 3600.0
+"""Seconds around a live-stream event searched for the rest of its review item (`item_of`)."""
+
+
+def alert_labels(settings: Settings) -> tuple[str, ...]:
+    """Labels that make a review item an alert: ``web.alert_labels`` where the config has it, else
+    `camsift.review.DEFAULT_ALERT_LABELS` (Frigate's person and car)."""
+    from camsift.review import DEFAULT_ALERT_LABELS
+
+    labels = getattr(settings.web, "alert_labels", None)
+    return tuple(labels) if labels else DEFAULT_ALERT_LABELS
+
+
+def review_payload(item: ReviewItem) -> dict[str, Any]:
+    """A review item as Frigate's ``/api/review`` and ``<prefix>/reviews`` carry it (`ReviewItem.to_dict`),
+    with ``thumb_path`` the API address of its cover event's thumbnail rather than a file path."""
+    doc = item.to_dict()
+    doc["thumb_path"] = f"/api/events/{item.cover.id}/thumbnail.webp" if item.cover.snapshot else None
+    return doc
+
+
+def item_of(store: Store, event: Event, alert_labels: Collection[str]) -> ReviewItem | None:
+    """The review item (`camsift.review.review_items`) an event belongs to, from the stored events: those of
+    its file, or for a live stream those of its camera within `REVIEW_WINDOW_S`; ``None`` when the event is
+    not stored."""
+    from datetime import timedelta
+
+    from camsift.review import review_items
+
+    window = timedelta(seconds=REVIEW_WINDOW_S)
+    if event.source is not None and event.clip != event.source:
+        near = store.events(camera=event.camera, source=event.source)
+    else:
+        near = store.events(camera=event.camera, since=event.start_utc - window, until=event.end_utc + window)
+    reviewed = [i for i, m in store.marks([e.id for e in near]).items() if m.reviewed]
+    return next(
+        (i for i in review_items(near, alert_labels=alert_labels, reviewed=reviewed) if event.id in i.detections),
+        None,
+    )
+
+
+# --- stats ------------------------------------------------------------------------------------------------------
+
+STREAMING = frozenset({"running", "recording"})
+"""States of a live source's status row while its frames are read."""
+
+
+def live_cameras(settings: Settings) -> set[str]:
+    """Cameras of live sources (``stream`` sources and Blink live views)."""
+    found = set()
+    for name, source in settings.sources.items():
+        if source.type == "stream":
+            found.add(source.camera or name)
+        found.update(getattr(source, "live", []) or [])
+    return found
+
+
+def camera_feeds(settings: Settings) -> dict[str, str]:
+    """Source name feeding each camera, where the config says (stream, FTP users, Blink, folders with a camera)."""
+    found: dict[str, str] = {}
+    for name, source in settings.sources.items():
+        cameras: list[str] = []
+        if source.type == "stream":
+            cameras = [source.camera or name]
+        elif source.type == "folder" and source.camera:
+            cameras = [source.camera]
+        elif source.type == "ftp":
+            cameras = list(source.users)
+        else:
+            cameras = [*(getattr(source, "cameras", None) or []), *(getattr(source, "live", None) or [])]
+        found.update(dict.fromkeys(cameras, name))
+    return found
+
+
+def camera_names(settings: Settings, stored: Iterable[str] = ()) -> list[str]:
+    """Every camera: configured, fed by a source, or with stored events (``stored``), sorted.
+
+    ``/api/stats``, ``/api/config`` and ``<prefix>/stats`` list the same cameras: Frigate's clients look each
+    camera of the one up in the other.
+    """
+    return sorted({*settings.cameras, *stored, *camera_feeds(settings)})
+
+
+def storage(settings: Settings) -> dict[str, dict[str, float | str]]:
+    """Frigate's ``service.storage``: the data directory's disk as ``/media/frigate/clips`` (total, used, free
+    in MB); empty when it cannot be read."""
+    import shutil
+
+    try:
+        usage = shutil.disk_usage(settings.data_dir)
+    except OSError:
+        return {}
+    mb = 1024 * 1024
+    return {
+        "/media/frigate/clips": {
+            "total": round(usage.total / mb, 1),
+            "used": round(usage.used / mb, 1),
+            "free": round(usage.free / mb, 1),
+            "mount_type": "",
+        }
+    }
+
+
+def frigate_stats(
+    settings: Settings, components: Iterable[Component], running: bool, cameras: Iterable[str]
+) -> dict[str, Any]:
+    """Frigate's ``/api/stats`` and ``<prefix>/stats`` keys from the status board.
+
+    Args:
+        settings: The configuration.
+        components: `camsift.store.status.ServiceBoard.components`.
+        running: ``camsift run`` reported itself lately (`ServiceBoard.service_running`).
+        cameras: The cameras to list (`camera_names`).
+
+    Returns:
+        ``service`` (``uptime`` in seconds, 0 when not running; ``version``, ``latest_version``, ``storage``,
+        ``temperatures``, ``last_updated``), ``detectors`` (``inference_speed`` 0: not measured),
+        ``detection_fps`` (0), ``cpu_usages``, ``gpu_usages``, ``processes`` (empty), and ``cameras`` with
+        ``camera_fps``/``process_fps`` (``detect.fps`` while a live stream is read, else 0),
+        ``skipped_fps``/``detection_fps`` (0), ``detection_enabled``, ``pid``/``capture_pid`` (the feeding
+        source's process), ``ffmpeg_pid``, ``audio_rms``, ``audio_dBFS``; plus ``source_part``, the status row
+        name of its source (for camsift's own keys).
+    """
+    from datetime import UTC, datetime
+
+    parts = {p.name: p for p in components}
+    feeds, live = camera_feeds(settings), live_cameras(settings)
+    out_cameras = {}
+    for name in cameras:
+        key = f"source:{name}" if f"source:{name}" in parts else f"source:{feeds.get(name)}"
+        part = parts.get(key)  # a live view reports under its camera's name
+        reading = running and part is not None and part.state in STREAMING and name in live
+        fps = settings.for_camera(name).detect.fps if reading else 0.0
+        pid = part.pid if part else None
+        out_cameras[name] = {
+            "camera_fps": fps,
+            "process_fps": fps,
+            "skipped_fps": 0.0,
+            "detection_fps": 0.0,
+            "detection_enabled": 1,
+            "pid": pid,
+            "capture_pid": pid,
+            "ffmpeg_pid": None,
+            "audio_rms": 0.0,
+            "audio_dBFS": 0.0,
+            "source_part": key if part else None,
+        }
+    service = parts.get("service")
+    now = datetime.now(UTC)
+    up = running and service is not None and service.started_utc is not None
+    uptime = int((now - service.started_utc).total_seconds()) if up and service and service.started_utc else 0
+    return {
+        "service": {
+            "uptime": max(0, uptime),
+            "version": version(),
+            "latest_version": version(),
+            "storage": storage(settings),
+            "temperatures": {},
+            "last_updated": int(now.timestamp()),
+        },
+        "detectors": {
+            settings.detect.detector: {
+                "inference_speed": 0.0,
+                "detection_start": 0.0,
+                "pid": service.pid if service else None,
+            }
+        },
+        "detection_fps": 0.0,
+        "cpu_usages": {},
+        "gpu_usages": {},
+        "processes": {},
+        "cameras": out_cameras,
+    }
+
+
+def camera_states(settings: Settings, camera: str, live: bool) -> dict[str, str]:
+    """Frigate's retained ``<prefix>/<camera>/<feature>/state`` values for one camera (what the Home Assistant
+    integration's camera entity and switches show), from `camera_config`: ``ON``/``OFF``, or a number.
+
+    camsift has no remote switches: the matching ``…/set`` topics are not listened to.
+    """
+    c = camera_config(settings, camera, live)
+
+    def on(enabled: bool) -> str:
+        return "ON" if enabled else "OFF"
+
+    return {
+        "enabled": on(c["enabled"]),
+        "detect": on(c["detect"]["enabled"]),
+        "recordings": on(c["record"]["enabled"]),
+        "snapshots": on(c["snapshots"]["enabled"]),
+        "motion": on(c["motion"]["enabled"]),
+        "improve_contrast": on(c["motion"]["improve_contrast"]),
+        "motion_threshold": str(c["motion"]["threshold"]),
+        "motion_contour_area": str(c["motion"]["contour_area"]),
+        "review_alerts": on(c["review"]["alerts"]["enabled"]),
+        "review_detections": on(c["review"]["detections"]["enabled"]),
+        "audio": on(c["audio"]["enabled"]),
+        "birdseye": on(c["birdseye"]["enabled"]),
+        "notifications": on(c["notifications"]["enabled"]),
+        "ptz_autotracker": on(c["onvif"]["autotracking"]["enabled"]),
     }

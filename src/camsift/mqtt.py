@@ -10,6 +10,12 @@ Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
     <prefix>/<camera>/all[/active]       the same over every label
     <prefix>/<zone>/<label>, <zone>/all  the same in a zone
     <prefix>/<camera>/<label>/snapshot   JPEG bytes of the newest event's annotated snapshot (retained, QoS 0)
+    <prefix>/<camera>/<label>/event      JSON of the newest event of that label (retained; HA's attributes)
+    <prefix>/reviews                     JSON {"type": "new"|"update"|"end", "before", "after"}: review items
+                                         (`camsift.review`, Frigate's /api/review shape)
+    <prefix>/<camera>/<feature>/state    Frigate's feature states (detect, recordings, snapshots, motion …),
+                                         retained, on connecting (no ``…/set``: camsift has no remote switches)
+    <prefix>/stats                       JSON of Frigate's stats (as GET /api/stats), every mqtt.stats_interval_s
     <prefix>/<camera>/motion             "ON" / "OFF" (retained): the motion gate of a live stream, see below
 
 Counts: camsift stores an event once its footage is complete, so "in view now"
@@ -68,7 +74,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
-from camsift.frigate import tracked_object
+from camsift.frigate import (
+    alert_labels,
+    camera_states,
+    frigate_stats,
+    item_of,
+    live_cameras,
+    review_payload,
+    tracked_object,
+)
+from camsift.frigate import camera_names as frigate_camera_names
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
 from camsift.store.outbox import Message, Outbox
@@ -110,6 +125,9 @@ def _topic_part(name: str) -> str:
 def _object_id(*parts: str) -> str:
     return _ID_UNSAFE.sub("_", "_".join(parts))
 
+
+REVIEWS_KEPT = 1000
+"""Review items whose last published state is remembered (to tell ``update`` from ``new``)."""
 
 DISCOVERY_SWEEP_S = 2.0
 """Seconds spent reading the retained discovery configs after connecting, before stale ones are removed."""
@@ -223,6 +241,7 @@ class MqttPublisher:
         self._store: Store | None = None
         self._due = threading.Event()  # outbox messages were queued
         self._outbox_failing = False  # the last outbox read or write failed (logged once)
+        self._reviews: dict[str, str] = {}  # review item id -> its last published JSON (newest REVIEWS_KEPT)
         self._board_failing = False  # the last read of the board failed (logged once)
         self._announced: set[str] = set()
         self._stop = threading.Event()
@@ -233,8 +252,8 @@ class MqttPublisher:
     # --- life --------------------------------------------------------------------------------------------------
 
     def attach(self, store: Store) -> None:
-        """Read live streams' motion from ``store``'s status board and queue events in its outbox (`start` does
-        it with the service's store)."""
+        """Read live streams' motion from ``store``'s status board, review items from its events, and queue events
+        in its outbox (`start` does it with the service's store)."""
         self._board = store.board
         self._outbox = store.outbox
         self._store = store
@@ -329,6 +348,10 @@ class MqttPublisher:
             self._publish(self._motion_topic(camera), "ON" if on else "OFF", retain=True)
         for topic, count in self._all_counts(cameras):  # likewise: 0 after a start, not a killed run's 5
             self._publish(topic, str(count), retain=True)
+        live = live_cameras(self.settings)
+        for camera in sorted(cameras):  # Frigate's feature states: the HA integration's switches and camera
+            for feature, value in camera_states(self.settings, camera, camera in live).items():
+                self._publish(f"{self.prefix}/{_topic_part(camera)}/{feature}/state", value, retain=True)
         self.connected.set()
         self._due.set()
 
@@ -383,6 +406,7 @@ class MqttPublisher:
         self._publish_event(f"event:{e.id}:end", {"type": "end", "before": started, "after": ended})
         camera, label = _topic_part(e.camera), _topic_part(e.label)
         self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(ended), retain=True)
+        self._publish_review(e)
         picture = e.snapshot_annotated or e.snapshot
         if picture is not None and picture.is_file():
             # QoS 0 on purpose (Frigate publishes its snapshots so too): paho keeps a QoS 1 message in memory
@@ -396,6 +420,52 @@ class MqttPublisher:
             self._event_motion[e.camera] = until
         self._publish_counts()
         self._publish_motion()
+
+    def _publish_review(self, e: Event) -> None:
+        """Publish the review item of a new event on ``<prefix>/reviews``: ``new`` (``end_time`` null) and ``end``
+        the first time, ``update`` and ``end`` when a later event changed it (a live stream's next clip)."""
+        if self._store is None:
+            return
+        try:
+            item = item_of(self._store, e, alert_labels(self.settings))
+        except SQLAlchemyError as err:
+            log.warning("cannot read the review item of an event", event_id=e.id, reason=type(err).__name__)
+            return
+        if item is None:
+            return
+        after = review_payload(item)
+        started = {**after, "end_time": None}
+        with self._lock:
+            before_json = self._reviews.get(item.id)
+            self._reviews[item.id] = json.dumps(after)
+            while len(self._reviews) > REVIEWS_KEPT:
+                del self._reviews[next(iter(self._reviews))]
+        if before_json == self._reviews[item.id]:
+            return  # another event of an item already told (the other objects of a file)
+        topic = f"{self.prefix}/reviews"
+        if before_json is None:
+            self._publish(topic, json.dumps({"type": "new", "before": started, "after": started}))
+            self._publish(topic, json.dumps({"type": "end", "before": started, "after": after}))
+            return
+        before = json.loads(before_json)
+        self._publish(topic, json.dumps({"type": "update", "before": before, "after": after}))
+        self._publish(topic, json.dumps({"type": "end", "before": before, "after": after}))
+
+    def _publish_stats(self) -> None:
+        """Publish Frigate's stats (`camsift.frigate.frigate_stats`, as ``GET /api/stats`` has them) on
+        ``<prefix>/stats``; nothing without the service's store or for a one-off publisher."""
+        if self._board is None or self._store is None or not self.availability:
+            return
+        try:
+            running = self._board.service_running(self.settings.service.stale_s)
+            cameras = frigate_camera_names(self.settings, self._store.cameras())
+            figures = frigate_stats(self.settings, self._board.components(), running, cameras)
+        except SQLAlchemyError as err:
+            log.warning("cannot read the stats; trying again", reason=type(err).__name__)
+            return
+        for camera in figures["cameras"].values():
+            camera.pop("source_part", None)
+        self._publish(f"{self.prefix}/stats", json.dumps(figures))
 
     def _wanted_counts(self) -> dict[str, int]:
         """Count topic -> objects in view together (`in_view_together`) of the events still held."""
@@ -513,6 +583,7 @@ class MqttPublisher:
         counts and event motion fall back; a broker away for ``problems.source_down_s`` is reported."""
         away_since = time.monotonic()
         told = False
+        next_stats = time.monotonic() + 1.0
         while not self._stop.is_set():
             if self._due.wait(0.5):
                 self._due.clear()
@@ -520,6 +591,9 @@ class MqttPublisher:
             self._read_live_motion()
             self._publish_counts()
             self._publish_motion()
+            if time.monotonic() >= next_stats and self.connected.is_set():
+                self._publish_stats()
+                next_stats = time.monotonic() + self.config.stats_interval_s
             if self.connected.is_set():
                 away_since = time.monotonic()
                 if told and self._service is not None:
@@ -700,7 +774,7 @@ def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: 
     """Publish a scan's new events (``camsift scan --notify``) as ``camsift run`` would, then disconnect.
 
     It does not touch ``<prefix>/available`` (a ``camsift run`` on the same prefix keeps it) and uses its own
-    client id. Counts go back to 0 when it is done.
+    client id. Review items go to ``<prefix>/reviews``. Counts go back to 0 when it is done.
 
     Args:
         settings: The configuration (``mqtt`` section).
@@ -715,9 +789,12 @@ def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: 
         SourceError: the broker could not be reached within ``connect_s``.
     """
     from camsift.errors import SourceError
+    from camsift.store import Store
 
     publisher = MqttPublisher(settings, availability=False)
     publisher.start()
+    store = Store(settings.data_dir, settings.database)
+    publisher.attach(store)  # for the review items
     try:
         if not publisher.connected.wait(connect_s):
             c = settings.mqtt
@@ -729,3 +806,4 @@ def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: 
         return done
     finally:
         publisher.stop()
+        store.close()

@@ -111,3 +111,13 @@ def chromium(base_url: str, width: int = 1280, height: int = 900, **context: Any
         finally:
             ctx.close()
             browser.close()
+
+
+def web_up(url: str) -> bool:
+    """Whether a web app answers ``/api/health`` at ``url`` (``http://host:port``)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from helpers.web import Browser, make_client, web_settings
+from helpers.web import Browser, make_client, web_settings, web_up
 
 pytestmark = pytest.mark.slow  # the first test scans three real clips (about 10 s)
 
@@ -232,7 +232,7 @@ def test_unauthenticated_port_is_off_by_default_and_refuses_web_pages(tmp_path: 
     with Store(settings.data_dir) as store:
         web.start(SimpleNamespace(store=store))  # type: ignore[arg-type]
         try:
-            wait_for(lambda: _up(f"http://127.0.0.1:{open_port}"), 20, "the unauthenticated port")
+            wait_for(lambda: web_up(f"http://127.0.0.1:{open_port}"), 20, "the unauthenticated port")
             assert httpx.get(f"http://127.0.0.1:{port}/api/stats").status_code == 401
             assert httpx.get(f"http://127.0.0.1:{open_port}/api/stats").status_code == 200
             page = httpx.post(f"http://127.0.0.1:{open_port}/api/events/x/retain", headers={"Origin": "http://evil"})
@@ -242,10 +242,34 @@ def test_unauthenticated_port_is_off_by_default_and_refuses_web_pages(tmp_path: 
             web.stop()
 
 
-def _up(url: str) -> bool:
-    import httpx
+def test_review_items_summary_and_viewed(browser: Browser) -> None:
+    c, headers = browser.client, {"X-CSRF-Token": browser.csrf}
+    window = {"after": 0, "before": 4_000_000_000}
 
-    try:
-        return httpx.get(f"{url}/api/version", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    items = get(browser, "/api/review", **window)
+    assert {i["camera"] for i in items} == {"street", "corridor", "hall"}
+    assert len(items) == 3  # one per clip, however many people each shows
+    street = next(i for i in items if i["camera"] == "street")
+    assert street["severity"] == "alert"
+    assert street["data"]["objects"] == ["person"]
+    assert len(street["data"]["detections"]) == len(get(browser, "/api/events", cameras="street"))
+    assert street["thumb_path"].startswith("/api/events/")
+    assert c.get(street["thumb_path"]).headers["content-type"] == "image/webp"
+    assert get(browser, f"/api/review/{street['id']}")["data"] == street["data"]
+    assert get(browser, "/api/review", cameras="hall", **window)[0]["camera"] == "hall"
+    assert get(browser, "/api/review", severity="detection", **window) == []
+    assert get(browser, "/api/review", labels="car", **window) == []
+
+    viewed = c.post("/api/reviews/viewed", headers=headers, json={"ids": [street["id"]]})
+    assert viewed.json()["success"] is True
+    assert street["id"] not in [i["id"] for i in get(browser, "/api/review", **window)]  # unreviewed only
+    assert get(browser, "/api/review", reviewed=1, cameras="street", **window)[0]["has_been_reviewed"] is True
+    assert all(e["reviewed"] for e in get(browser, "/api/events", cameras="street"))
+    import time
+
+    summary = get(browser, "/api/review/summary", days=366)
+    days = {k: v for k, v in summary.items() if k != "last24Hours"}
+    recent = [i for i in items if i["start_time"] >= time.time() - 366 * 86_400]
+    assert sum(d["total_alert"] for d in days.values()) == len(recent)
+    assert sum(d["reviewed_alert"] for d in days.values()) == len([i for i in recent if i["id"] == street["id"]])
+    assert set(summary["last24Hours"]) == {"reviewed_alert", "reviewed_detection", "total_alert", "total_detection"}

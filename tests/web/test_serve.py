@@ -17,7 +17,7 @@ from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.users import UserStore
 from helpers.service import free_port, wait_for
-from helpers.web import PASSWORD, web_settings
+from helpers.web import PASSWORD, web_settings, web_up
 
 
 def test_users_commands(camsift_main: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,19 +51,12 @@ def test_web_companion_serves_inside_the_service(tmp_path: Path) -> None:
         web.start(SimpleNamespace(store=store))  # type: ignore[arg-type]
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _up(url), 20, "the web app")
+            wait_for(lambda: web_up(url), 20, "the web app")
             assert httpx.get(f"{url}/api/health").json()["status"] == "ok"
             assert httpx.get(f"{url}/api/events").status_code == 401
         finally:
             web.stop()
-    assert not _up(url)
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    assert not web_up(url)
 
 
 def test_web_is_not_a_companion_unless_enabled(tmp_path: Path) -> None:

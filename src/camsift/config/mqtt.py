@@ -44,6 +44,9 @@ class MqttConfig(ConfigModel):
         "seconds after it was stored; so does motion of cameras without a live stream (a live stream's motion "
         "follows its motion gate: motion.mqtt_off_delay_s)",
     )
+    stats_interval_s: Seconds = Field(
+        60.0, description="Seconds between the stats published on <topic_prefix>/stats (Frigate's stats_interval)"
+    )
     keepalive_s: int = Field(30, ge=5, description="MQTT keep-alive; the broker declares camsift offline after 1.5x")
 
     @model_validator(mode="after")

@@ -411,15 +411,7 @@ class Store:
         Raises:
             StorageError: the database refused the write.
         """
-        t = events_table
-        try:
-            with self.engine.begin() as conn:
-                done = conn.execute(
-                    t.update().where(t.c.id == event_id).values(sub_label=sub_label, sub_label_score=score)
-                )
-                return bool(done.rowcount)
-        except sa.exc.SQLAlchemyError as err:
-            raise StorageError(f"event store: cannot set the sub-label of event {event_id}: {_reason(err)}") from err
+        return bool(self._update([event_id], "set the sub-label of", sub_label=sub_label, sub_label_score=score))
 
     def mark(self, event_ids: list[str], *, reviewed: bool | None = None, pinned: bool | None = None) -> int:
         """Set the reviewed and/or pinned mark of events; returns how many events exist among ``event_ids``.
@@ -430,12 +422,16 @@ class Store:
         values = {k: v for k, v in (("reviewed", reviewed), ("pinned", pinned)) if v is not None}
         if not values or not event_ids:
             return 0
+        return self._update(event_ids, "mark", **values)
+
+    def _update(self, event_ids: list[str], what: str, **values: Any) -> int:
+        """Set columns of events; returns how many exist. Raises `StorageError` saying ``cannot <what> events``."""
         t = events_table
         try:
             with self.engine.begin() as conn:
                 return int(conn.execute(t.update().where(t.c.id.in_(event_ids)).values(**values)).rowcount)
         except sa.exc.SQLAlchemyError as err:
-            raise StorageError(f"cannot mark events: {err.__class__.__name__}") from err
+            raise StorageError(f"cannot {what} events: {err.__class__.__name__}") from err
 
     def delete_event(self, event_id: str) -> bool:
         """Delete an event and its pictures; its clip too once no other event uses it.

@@ -1,9 +1,13 @@
-"""The REST API under ``/api``, shaped like Frigate's so its tools and habits fit.
+"""The REST API under ``/api``: a superset of Frigate 0.14-0.16's, so that its clients (the Home Assistant
+integration, Double Take, frigate-notify) work unchanged; camsift's extras are extra keys and routes.
 
-Times are Unix seconds (``after``/``before``, ``start_time``/``end_time``), as
-in Frigate. Every media file is found through the event's database row, never
-through a path in the URL. Everything but ``/api/health`` needs a login or an
-API token; state changes made with a session cookie need the CSRF token.
+Frigate's shapes come from `camsift.frigate` (shared with MQTT). Times are Unix
+seconds (``after``/``before``, ``start_time``/``end_time``), as in Frigate.
+Every media file is found through the event's database row, never through a
+path in the URL. Everything but ``/api/health``, ``/api/version``,
+``/api/login`` and ``/api/logout`` needs a login, an API token or Frigate's
+``frigate_token`` (`camsift.web.auth`); state changes made with a session
+cookie need the CSRF token.
 """
 
 from __future__ import annotations
@@ -190,20 +194,11 @@ def frigate_login(request: Request, state: State, body: FrigateLogin) -> Respons
     page. 401 on a wrong name or password, 429 after too many."""
     from fastapi.responses import JSONResponse
 
-    from camsift.errors import AuthError
-    from camsift.web.auth import FRIGATE_COOKIE, frigate_token, set_cookie
+    from camsift.web.auth import FRIGATE_COOKIE, frigate_token, set_cookie, verify_login
 
-    client = request.client.host if request.client else "unknown"
-    keys = [f"ip:{client}", f"user:{body.user.strip().lower()}"]
-    wait = state.limiter.retry_after(keys)
-    if wait is not None:
-        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": f"{wait:.0f}"})
-    try:
-        user = state.users.verify(body.user.strip(), body.password)
-    except AuthError:
-        state.limiter.failed(keys)
+    user = verify_login(request, state, body.user, body.password)
+    if user is None:
         return JSONResponse({"success": False, "message": "Login failed"}, status_code=401)
-    state.limiter.succeeded(keys)
     lifetime = state.settings.web.session_hours * 3600
     token, session = state.users.start_session(user, lifetime)
     done = JSONResponse({"success": True, "message": f"logged in as {user.name}"})
@@ -323,6 +318,36 @@ def events(
     return [
         event_out(e, marks.get(e.id), state.settings, _thumbnail_b64(e) if include_thumbnails else None) for e in found
     ]
+
+
+@router.get("/events/summary")
+def events_summary(
+    state: State,
+    has_clip: bool | None = None,
+    has_snapshot: bool | None = None,
+    timezone: Annotated[str | None, Query(description="IANA zone of the days; default the config's")] = None,
+) -> list[dict[str, Any]]:
+    """Event counts grouped as Frigate's ``/api/events/summary`` (the Home Assistant media browser reads it):
+    one row per camera, day (``YYYY-MM-DD`` in ``timezone``), label, sub-label and zones, with ``count``
+    and ``timestamp`` (Unix seconds of the newest)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(timezone) if timezone else state.settings.tz() or UTC
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise HTTPException(422, f"unknown time zone {timezone!r}") from err
+    review = ReviewFilter(has_clip=has_clip, has_snapshot=has_snapshot)
+    rows: dict[tuple[str, str, str, str | None, tuple[str, ...]], dict[str, Any]] = {}
+    for e in state.store.events(limit=REVIEW_EVENTS_MAX, review=review):
+        day = e.start_utc.astimezone(zone).date().isoformat()
+        key = (e.camera, day, e.label, e.sub_label, tuple(e.zones))
+        row = rows.setdefault(
+            key,
+            {"camera": e.camera, "day": day, "label": e.label, "sub_label": e.sub_label, "zones": list(e.zones)},
+        )
+        row["count"] = row.get("count", 0) + 1
+        row["timestamp"] = max(row.get("timestamp", 0.0), e.start_utc.timestamp())
+    return list(rows.values())
 
 
 @router.get("/events/{event_id}")
@@ -584,6 +609,131 @@ def name_face(state: State, event_id: str, n: StoredInt, body: FaceName) -> Done
     return Done(message=f"{naming.name}: {naming.examples} example(s) added, {len(naming.events)} event(s) relabelled")
 
 
+# --- review items (Frigate 0.14+) ------------------------------------------------------------------------------
+
+REVIEW_EVENTS_MAX = 20_000
+"""Events read at most to build the review items of one request."""
+
+
+def _alert_labels(state: WebState) -> tuple[str, ...]:
+    return frigate.alert_labels(state.settings)
+
+
+def _items(state: WebState, since: datetime | None, until: datetime | None, cameras: tuple[str, ...] = ()) -> list[Any]:
+    from camsift.review import review_items
+
+    found = state.store.events(since=since, until=until, limit=REVIEW_EVENTS_MAX, review=ReviewFilter(cameras=cameras))
+    reviewed = [i for i, m in state.store.marks([e.id for e in found]).items() if m.reviewed]
+    return review_items(found, alert_labels=_alert_labels(state), reviewed=reviewed)
+
+
+@router.get("/review")
+def review(
+    state: State,
+    cameras: str | None = None,
+    labels: str | None = None,
+    zones: str | None = None,
+    reviewed: Annotated[int, Query(ge=0, le=1, description="1: also the items already reviewed")] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    severity: Literal["alert", "detection"] | None = None,
+    before: Annotated[float | None, Query(description="Unix seconds; default now")] = None,
+    after: Annotated[float | None, Query(description="Unix seconds; default 24 hours before 'before'")] = None,
+) -> list[dict[str, Any]]:
+    """Review items (one camera activity with all its objects, `camsift.review`), newest first, as Frigate's
+    ``/api/review``: by default the unreviewed ones of the last 24 hours; ``thumb_path`` is an API address."""
+    end = before if before is not None else datetime.now(UTC).timestamp()
+    start = after if after is not None else end - 86_400
+    wanted_labels, wanted_zones = set(_names(labels)), set(_names(zones))
+    out = []
+    for item in _items(state, _when(start), _when(end), _names(cameras)):
+        if not reviewed and item.reviewed:
+            continue
+        if severity is not None and item.severity != severity:
+            continue
+        if wanted_labels and not wanted_labels & set(item.data.objects):
+            continue
+        if wanted_zones and not wanted_zones & set(item.data.zones):
+            continue
+        out.append(frigate.review_payload(item))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+@router.get("/review/summary")
+def review_summary(
+    state: State,
+    cameras: str | None = None,
+    timezone: Annotated[str | None, Query(description="IANA zone of the days; default the config's")] = None,
+    days: Annotated[int, Query(ge=1, le=366, description="Days back to count")] = 30,
+) -> dict[str, Any]:
+    """Counts of review items as Frigate's ``/api/review/summary``: ``last24Hours`` and one entry per day
+    (``YYYY-MM-DD`` in ``timezone``) with ``total_alert``, ``total_detection``, ``reviewed_alert``,
+    ``reviewed_detection``."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(timezone) if timezone else state.settings.tz() or UTC
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise HTTPException(422, f"unknown time zone {timezone!r}") from err
+    now = datetime.now(UTC)
+
+    def empty() -> dict[str, int]:
+        return {"reviewed_alert": 0, "reviewed_detection": 0, "total_alert": 0, "total_detection": 0}
+
+    out: dict[str, Any] = {"last24Hours": empty()}
+    for item in _items(state, now - timedelta(days=days), None, _names(cameras)):
+        start = datetime.fromtimestamp(item.start_time, UTC)
+        day = start.astimezone(zone).date().isoformat()
+        counts = out.setdefault(day, {"day": day, **empty()})
+        buckets = [counts, out["last24Hours"]] if now - start <= timedelta(hours=24) else [counts]
+        for bucket in buckets:
+            bucket[f"total_{item.severity}"] += 1
+            if item.reviewed:
+                bucket[f"reviewed_{item.severity}"] += 1
+    return out
+
+
+@router.get("/review/{review_id}")
+def review_item(state: State, review_id: str) -> dict[str, Any]:
+    """One review item by id (the id of its first event)."""
+    found = frigate.item_of(state.store, _event(state, review_id), _alert_labels(state))
+    if found is None or found.id != review_id:
+        raise HTTPException(404, "no such review item")
+    return frigate.review_payload(found)
+
+
+class ReviewIds(BaseModel):
+    """Frigate's body of ``/api/reviews/viewed``."""
+
+    ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+def _mark_items(state: WebState, ids: list[str], reviewed: bool) -> Done:
+    events: list[str] = []
+    for review_id in ids:
+        found = state.store.event(review_id)
+        item = frigate.item_of(state.store, found, _alert_labels(state)) if found else None
+        events += item.detections if item is not None else []
+    if not events:
+        raise HTTPException(404, "no such review item")
+    state.store.mark(events, reviewed=reviewed)
+    return Done(message=f"{len(ids)} review item(s) marked {'reviewed' if reviewed else 'not reviewed'}")
+
+
+@router.post("/reviews/viewed")
+def reviews_viewed(state: State, body: ReviewIds) -> Done:
+    """Mark review items as reviewed (all their events)."""
+    return _mark_items(state, body.ids, True)
+
+
+@router.delete("/reviews/viewed")
+def reviews_unviewed(state: State, body: ReviewIds) -> Done:
+    """Mark review items as not reviewed."""
+    return _mark_items(state, body.ids, False)
+
+
 # --- cameras, stats, config -------------------------------------------------------------------------------------
 
 
@@ -695,30 +845,13 @@ def record(state: State, camera: str, seconds: Annotated[float, Query(ge=1, le=3
 
 
 def stream_cameras(state: WebState) -> set[str]:
-    """Cameras of live sources (``stream`` sources and Blink live views)."""
-    found = set()
-    for name, source in state.settings.sources.items():
-        if source.type == "stream":
-            found.add(source.camera or name)
-        found.update(getattr(source, "live", []) or [])
-    return found
+    """Cameras of live sources (``stream`` sources and Blink live views; `camsift.frigate.live_cameras`)."""
+    return frigate.live_cameras(state.settings)
 
 
 def camera_sources(state: WebState) -> dict[str, str]:
-    """Source name feeding each camera, where the config says (stream, FTP users, Blink, folders with a camera)."""
-    found: dict[str, str] = {}
-    for name, source in state.settings.sources.items():
-        cameras: list[str] = []
-        if source.type == "stream":
-            cameras = [source.camera or name]
-        elif source.type == "folder" and source.camera:
-            cameras = [source.camera]
-        elif source.type == "ftp":
-            cameras = list(source.users)
-        else:
-            cameras = [*(getattr(source, "cameras", None) or []), *(getattr(source, "live", None) or [])]
-        found.update(dict.fromkeys(cameras, name))
-    return found
+    """Source name feeding each camera, where the config says (`camsift.frigate.camera_feeds`)."""
+    return frigate.camera_feeds(state.settings)
 
 
 def camera_detail(detail: str, camera: str) -> str:
@@ -821,31 +954,9 @@ def _time(when: datetime | None) -> float | None:
 
 
 def camera_names(state: WebState) -> list[str]:
-    """Every camera the API knows: configured, fed by a source, or with stored events (sorted).
-
-    ``/api/stats`` and ``/api/config`` list the same cameras: Frigate's clients look each camera of the
-    one up in the other.
-    """
-    latest = state.store.cameras()
-    return sorted({*state.settings.cameras, *latest, *camera_sources(state)})
-
-
-def _storage(state: WebState) -> dict[str, dict[str, float | str]]:
-    import shutil
-
-    try:
-        usage = shutil.disk_usage(state.settings.data_dir)
-    except OSError:
-        return {}
-    mb = 1024 * 1024
-    return {
-        "/media/frigate/clips": {
-            "total": round(usage.total / mb, 1),
-            "used": round(usage.used / mb, 1),
-            "free": round(usage.free / mb, 1),
-            "mount_type": "",
-        }
-    }
+    """Every camera the API knows (`camsift.frigate.camera_names`): configured, fed by a source, or with stored
+    events."""
+    return frigate.camera_names(state.settings, state.store.cameras())
 
 
 @router.get("/stats")
@@ -870,21 +981,14 @@ def stats(state: State) -> Stats:
         for p, shown in state.board.shown_states(state.settings.service.stale_s)
     ]
     parts = {p.name: p for p in sources}
-    pids = {p.name: p.pid for p in components}
     latest = state.store.latest_per_camera()
     feeds = camera_sources(state)
-    live = stream_cameras(state)
+    shaped = frigate.frigate_stats(state.settings, components, running, camera_names(state))
     cameras = {}
-    for name in camera_names(state):
-        key = f"source:{name}" if f"source:{name}" in parts else f"source:{feeds.get(name)}"
-        part = parts.get(key)  # a live view reports under its camera's name
-        reading = running and part is not None and part.state in ("running", "recording") and name in live
-        fps = state.settings.for_camera(name).detect.fps if reading else 0.0
+    for name, figures in shaped.pop("cameras").items():
+        part = parts.get(figures.pop("source_part") or "")
         cameras[name] = CameraStats(
-            camera_fps=fps,
-            process_fps=fps,
-            pid=pids.get(key),
-            capture_pid=pids.get(key),
+            **figures,
             source=feeds.get(name),
             state=part.state if part else None,
             detail=camera_detail(part.detail, name) if part else "",
@@ -892,24 +996,8 @@ def stats(state: State) -> Stats:
             last_event_time=_time(latest[name].start_utc) if name in latest else None,
             events=state.store.count_events(camera=name),
         )
-    service = next((p for p in components if p.name == "service"), None)
-    now = datetime.now(UTC)
-    uptime = int((now - service.started_utc).total_seconds()) if running and service and service.started_utc else 0
-    detector = state.settings.detect.detector
     return Stats(
-        service=ServiceStats(
-            uptime=max(0, uptime),
-            version=frigate.version(),
-            latest_version=frigate.version(),
-            storage=_storage(state),
-            temperatures={},
-            last_updated=int(now.timestamp()),
-        ),
-        detectors={detector: DetectorStats(inference_speed=0.0, detection_start=0.0, pid=service and service.pid)},
-        detection_fps=0.0,
-        cpu_usages={},
-        gpu_usages={},
-        processes={},
+        **shaped,
         running=running,
         queue={"waiting": depth.pending, "in_analysis": depth.leased, "oldest_waiting": _time(depth.oldest_utc)},
         sources=sources,

@@ -60,6 +60,7 @@ __all__ = [
     "cookie_secure",
     "frigate_session_key",
     "frigate_token",
+    "verify_login",
 ]
 
 SESSION_COOKIE = "camsift_session"
@@ -175,6 +176,31 @@ async def _form_key(request: Request) -> str | None:
         return None
     field = (await request.form()).get(API_KEY_FIELD)
     return field if isinstance(field, str) and field else None
+
+
+def verify_login(request: Request, state: WebState, name: str, password: str) -> User | None:
+    """Check a login name and password with the rate limit (per client address and per name).
+
+    Returns:
+        The user, or ``None`` for a wrong name or password (counted as a failure).
+
+    Raises:
+        HTTPException: 429 with ``Retry-After`` after too many failures.
+    """
+    from camsift.errors import AuthError
+
+    client = request.client.host if request.client else "unknown"
+    keys = [f"ip:{client}", f"user:{name.strip().lower()}"]
+    wait = state.limiter.retry_after(keys)
+    if wait is not None:
+        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": f"{wait:.0f}"})
+    try:
+        user = state.users.verify(name.strip(), password)
+    except AuthError:
+        state.limiter.failed(keys)
+        return None
+    state.limiter.succeeded(keys)
+    return user
 
 
 def frigate_token(session_token: str, session: Session) -> str:

@@ -32,7 +32,7 @@ from camsift.camera_overrides import (
     save_camera_settings,
 )
 from camsift.config import CameraSettings, FalsePositive
-from camsift.errors import AuthError, CamsiftError
+from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.live_picture import LIVE_EVERY_S
 from camsift.media import IMAGE_SUFFIXES
@@ -48,6 +48,7 @@ from camsift.web.auth import (
     cookie_secure,
     new_login_token,
     set_cookie,
+    verify_login,
 )
 from camsift.web.state import WebState
 from camsift.web.thumbs import THUMB_CACHE_CONTROL, thumbnail
@@ -141,17 +142,9 @@ def login(
 ) -> Response:
     """Check a name and password; start a session or say no (rate-limited)."""
     check_login_token(request, csrf_token)
-    client = request.client.host if request.client else "unknown"
-    keys = [f"ip:{client}", f"user:{username.strip().lower()}"]
-    wait = state.limiter.retry_after(keys)
-    if wait is not None:
-        raise HTTPException(429, "too many failed logins; try again later", headers={"Retry-After": f"{wait:.0f}"})
-    try:
-        user = state.users.verify(username.strip(), password)
-    except AuthError:
-        state.limiter.failed(keys)
+    user = verify_login(request, state, username, password)
+    if user is None:
         return _login_form(request, state, next, "Wrong user name or password.")
-    state.limiter.succeeded(keys)
     lifetime = state.settings.web.session_hours * 3600
     cookie, _ = state.users.start_session(user, lifetime)
     done = RedirectResponse(_safe_next(next), status_code=303)
