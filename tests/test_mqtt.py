@@ -182,7 +182,7 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
             wait_for(lambda: sub.payloads(f"{prefix}/porch/motion") == [b"OFF", b"ON", b"OFF"], 10, "motion ON, OFF")
         finally:
             publisher.stop()
-        wait_for(lambda: sub.payloads(f"{prefix}/available")[-1:] == [b"offline"], 10, "offline at stop")
+        wait_for(lambda: sub.payloads(f"{prefix}/available")[-1:] == [b"stopped"], 10, "stopped at stop")
 
     events = [json.loads(m.payload) for m in sub.got(f"{prefix}/events")]
     assert [m["type"] for m in events] == ["new", "end", "update"]
@@ -211,14 +211,14 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
     assert sub.payloads(f"{prefix}/path/person") == [b"1", b"0"]  # a zone
     assert json.loads(sub.payloads(f"{prefix}/porch/person/event")[0])["id"] == "porch-1"
     assert sub.payloads(f"{prefix}/porch/person/snapshot") == [picture.read_bytes()]
-    assert sub.payloads(f"{prefix}/available") == [b"online", b"offline"]
+    assert sub.payloads(f"{prefix}/available") == [b"online", b"stopped"]  # Frigate 0.14+: a clean stop
 
     with subscribed([f"{ha}/#", f"{prefix}/#"]) as late:  # a subscriber that comes later gets what is retained
         wait_for(lambda: len(late.messages) >= 7, 10, "retained messages")
         retained = {m.topic: m.payload for m in late.messages if m.retain}
     assert retained[f"{prefix}/porch/person/snapshot"] == picture.read_bytes()
     assert retained[f"{prefix}/porch/motion"] == b"OFF"
-    assert retained[f"{prefix}/available"] == b"offline"
+    assert retained[f"{prefix}/available"] == b"stopped"
     configs = {t: json.loads(p) for t, p in retained.items() if t.startswith(ha)}
     assert sorted(configs) == [  # the node id is never the topic prefix
         f"{ha}/binary_sensor/camsift/porch_motion/config",
@@ -232,6 +232,7 @@ def test_events_counts_motion_snapshot_and_discovery(prefixes: tuple[str, str], 
     assert count["state_topic"] == f"{prefix}/porch/person"
     assert count["json_attributes_topic"] == f"{prefix}/porch/person/event"
     assert count["availability_topic"] == f"{prefix}/available"
+    assert count["availability_template"] == "{{ 'online' if value == 'online' else 'offline' }}"  # stopped too
     assert count["device"]["identifiers"] == ["camsift_porch"]
     assert count["device"]["sw_version"] == count["origin"]["sw_version"]
     assert count["origin"]["name"] == "camsift"
@@ -265,6 +266,7 @@ HA_KEYS = {
     "availability_topic",
     "payload_available",
     "payload_not_available",
+    "availability_template",
     "device",
     "origin",
 }
@@ -502,7 +504,9 @@ def test_live_motion_is_on_only_while_the_stream_that_said_so_is_reading(
 
 @needs_broker
 @pytest.mark.slow
-def test_the_last_will_says_offline_when_camsift_run_is_killed(prefixes: tuple[str, str], tmp_path: Path) -> None:
+def test_camsift_run_says_stopped_when_stopped_and_the_last_will_offline_when_killed(
+    prefixes: tuple[str, str], tmp_path: Path
+) -> None:
     prefix, ha = prefixes
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -515,8 +519,9 @@ def test_the_last_will_says_offline_when_camsift_run_is_killed(prefixes: tuple[s
         "mqtt": {"enabled": True, "topic_prefix": prefix, "discovery_prefix": ha, "keepalive_s": 60},
     }
     config.write_text(yaml.safe_dump(doc))
-    with subscribed([f"{prefix}/available", f"{ha}/#"]) as sub:
-        run = subprocess.Popen(
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [str(CAMSIFT), "run", "-c", str(config)],
             cwd=tmp_path,
             env=clean_environ(),
@@ -524,7 +529,16 @@ def test_the_last_will_says_offline_when_camsift_run_is_killed(prefixes: tuple[s
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    with subscribed([f"{prefix}/available", f"{ha}/#"]) as sub:
+        run = start()
         try:
+            wait_for(lambda: sub.payloads(f"{prefix}/available") == [b"online"], 60, "camsift run to say online")
+            run.send_signal(signal.SIGTERM)  # a clean stop: Frigate 0.14+ says "stopped"
+            assert run.wait(30) == 0
+            wait_for(lambda: sub.payloads(f"{prefix}/available") == [b"online", b"stopped"], 10, "stopped")
+            sub.messages.clear()
+            run = start()
             wait_for(lambda: sub.payloads(f"{prefix}/available") == [b"online"], 60, "camsift run to say online")
             wait_for(lambda: len(sub.messages) >= 4, 10, "discovery of camera yard")
             run.send_signal(signal.SIGKILL)  # no goodbye: the broker publishes the last will

@@ -2,7 +2,8 @@
 
 Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
 
-    <prefix>/available                   "online" / "offline" (retained; "offline" is also the last will)
+    <prefix>/available                   "online", "stopped" at a clean stop, "offline" as the last will
+                                         (a kill, a lost connection); retained, as Frigate 0.14+
     <prefix>/events                      JSON {"type": "new"|"update"|"end", "before": {...}, "after": {...}}
                                          (Frigate's tracked-object keys, `camsift.frigate.tracked_object`)
     <prefix>/<camera>/<label>            objects of that label in view together (a number), see below
@@ -299,7 +300,8 @@ class MqttPublisher:
         log.info("mqtt starting", host=c.host, port=c.port, tls=c.tls, prefix=self.prefix)
 
     def stop(self) -> None:
-        """Say motion ``OFF`` where it is ON and ``offline`` (retained), disconnect, stop the threads."""
+        """Say motion ``OFF`` where it is ON and ``stopped`` (retained; Frigate's clean stop, whereas the last will
+        says ``offline``), disconnect, stop the threads."""
         self._stop.set()
         self._due.set()
         if self._thread is not None:
@@ -321,7 +323,7 @@ class MqttPublisher:
             if self._last is not None:
                 self._last.wait_for_publish(timeout=5)
             if self.availability:
-                client.publish(self.available, "offline", qos=1, retain=True).wait_for_publish(timeout=3)
+                client.publish(self.available, "stopped", qos=1, retain=True).wait_for_publish(timeout=3)
         client.disconnect()
         client.loop_stop()
         self._client = None
@@ -678,6 +680,11 @@ DISCOVERY_NODE = "camsift"
 setting ``topic_prefix: frigate`` keeps the entities Home Assistant already has."""
 
 
+AVAILABILITY_TEMPLATE = "{{ 'online' if value == 'online' else 'offline' }}"
+"""Home Assistant's ``availability_template`` of every discovered entity: ``stopped`` (a clean stop) is unavailable
+too, like ``offline`` (the last will)."""
+
+
 def configuration_url(settings: Settings) -> str | None:
     """Where the camera's device page in Home Assistant links to: ``notify.public_url``, else the web app's
     address when it runs inside ``camsift run``; ``None`` without either."""
@@ -719,6 +726,7 @@ def discovery_configs(settings: Settings, camera: str) -> list[tuple[str, dict[s
         "availability_topic": f"{prefix}/available",
         "payload_available": "online",
         "payload_not_available": "offline",
+        "availability_template": AVAILABILITY_TEMPLATE,
         "device": device,
         "origin": {"name": "camsift", "sw_version": __version__},
     }
