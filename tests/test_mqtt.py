@@ -27,7 +27,7 @@ import yaml
 from camsift.config import Settings, load_config
 from camsift.events import Event
 from camsift.listeners import EventChange, Problem
-from camsift.mqtt import DISCOVERY_NODE, MqttPublisher, live_motion
+from camsift.mqtt import DISCOVERY_NODE, MarkedEvent, MqttPublisher, live_motion, queue_update
 from camsift.store import Store
 from camsift.store.status import Component, MotionState, ServiceBoard
 from helpers.cli import CAMSIFT, clean_environ
@@ -471,6 +471,47 @@ def test_events_stored_while_the_broker_was_away_are_published_after_a_kill_and_
     counts = sub.payloads(f"{prefix}/porch/person")
     assert counts[:2] == [b"5", b"0"]  # the retained 5, then 0 as the new run connects
     assert counts[-1] == b"0"
+
+
+@needs_broker
+def test_updates_queued_by_another_process_are_published_by_the_service(
+    prefixes: tuple[str, str], tmp_path: Path
+) -> None:
+    """The web app apart from ``camsift run`` (``camsift serve``) writes a sub-label, a false positive and a pin:
+    it queues the updates in the shared store's outbox and the service's publisher sends them, once each."""
+    prefix = prefixes[0]
+    settings = mqtt_settings(prefixes)
+    e = stored_event(tmp_path / "none.jpg")
+    plain = MarkedEvent(e, false_positive=False, retain=False)
+    named = MarkedEvent(e.replace(sub_label="david", sub_label_score=0.91), false_positive=False, retain=False)
+    with Store(tmp_path / "data") as store, subscribed([f"{prefix}/events"]) as sub:
+        publisher = MqttPublisher(settings)
+        publisher.start(RunningService(store))  # type: ignore[arg-type]
+        try:
+            assert publisher.connected.wait(10)
+            with Store(tmp_path / "data") as web:  # another process's store: no MQTT client of its own
+                assert queue_update(web, settings, plain, named, origin="api")
+                assert queue_update(web, settings, named, MarkedEvent(named.event, True, True), origin="api")
+                off = mqtt_settings(prefixes, **{"mqtt.enabled": False})
+                assert not queue_update(web, off, plain, named, origin="api")  # MQTT off: nothing queued
+            wait_for(lambda: len(sub.got(f"{prefix}/events")) >= 2, 10, "the two updates")
+            threading.Event().wait(1.0)  # nothing more may follow
+        finally:
+            publisher.stop()
+
+    first, second = (json.loads(p) for p in sub.payloads(f"{prefix}/events"))
+    assert (first["type"], first["before"]["sub_label"], first["after"]["sub_label"]) == (
+        "update",
+        None,
+        ["david", 0.91],
+    )
+    assert first["after"]["origin"] == "api"
+    assert (first["after"]["end_time"], first["after"]["id"]) == ((T0 + timedelta(seconds=2)).timestamp(), "porch-1")
+    assert [(m["false_positive"], m["retain_indefinitely"]) for m in (second["before"], second["after"])] == [
+        (False, False),
+        (True, True),
+    ]
+    assert len(sub.payloads(f"{prefix}/events")) == 2
 
 
 NOW = datetime(2026, 11, 22, 14, 30, 5, tzinfo=UTC)

@@ -67,6 +67,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -98,12 +99,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OUTBOX_CHANNEL",
+    "MarkedEvent",
     "MqttPublisher",
     "default_client_id",
     "event_payload",
     "in_view_together",
     "live_motion",
     "publish_scan",
+    "queue_update",
 ]
 
 log = get_logger("camsift.mqtt")
@@ -168,6 +171,68 @@ def event_payload(e: Event, change: EventChange, ended: bool) -> dict[str, Any]:
     until ``ended``, and camsift's ``alarm`` and ``origin``.
     """
     return tracked_object(e, ended=ended, extra={"alarm": change.alarm, "origin": change.origin})
+
+
+def update_key(e: Event) -> str:
+    """Outbox key of one ``update`` of ``e``: ``event:<id>:update:<ns>``, unique per change (nanoseconds)."""
+    return f"event:{e.id}:update:{time.time_ns()}"
+
+
+def events_message(prefix: str, key: str, message: dict[str, Any]) -> Message:
+    """The outbox `Message` (channel `OUTBOX_CHANNEL`) of one ``<prefix>/events`` message: ``title`` is the
+    topic, ``body`` the JSON that `MqttPublisher.deliver` publishes."""
+    return Message(key, "mqtt", f"{prefix}/events", json.dumps(message))
+
+
+@dataclass(frozen=True)
+class MarkedEvent:
+    """What the owner said about an event, as Frigate's tracked objects carry it.
+
+    Attributes:
+        event: The event as stored.
+        false_positive: Marked as a false positive on its camera.
+        retain: Pinned (Frigate's ``retain_indefinitely``).
+    """
+
+    event: Event
+    false_positive: bool
+    retain: bool
+
+
+def queue_update(store: Store, settings: Settings, before: MarkedEvent, after: MarkedEvent, origin: str) -> bool:
+    """Queue an ``update`` on ``<prefix>/events`` for a change made outside the service (the web API: a
+    sub-label written back by Double Take, a false positive, a pin) in ``store``'s outbox.
+
+    The outbox is the seam between processes: the web app may run inside ``camsift run`` or apart from it
+    (``camsift serve``), and either way the ``camsift run`` that has MQTT publishes the message from the shared
+    store (`MqttPublisher.deliver`, within half a second; later, in order, if it is not running). ``before`` and
+    ``after`` are Frigate's tracked objects (`camsift.frigate.tracked_object`, ended) with ``false_positive``
+    and camsift's ``retain_indefinitely`` and ``origin``.
+
+    Args:
+        store: The event store (its outbox).
+        settings: The configuration (``mqtt.enabled``, ``mqtt.topic_prefix``).
+        before: The event and its marks before the change.
+        after: The same after it.
+        origin: Who changed it (``api``).
+
+    Returns:
+        Whether a message was queued (``False`` with MQTT off).
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the outbox could not be written.
+    """
+    if not settings.mqtt.enabled:
+        return False
+
+    def told(m: MarkedEvent) -> dict[str, Any]:
+        extra = {"alarm": False, "origin": origin, "retain_indefinitely": m.retain}
+        return tracked_object(m.event, ended=True, false_positive=m.false_positive, extra=extra)
+
+    message = {"type": "update", "before": told(before), "after": told(after)}
+    return store.outbox.put(
+        OUTBOX_CHANNEL, events_message(settings.mqtt.topic_prefix, update_key(after.event), message)
+    )
 
 
 def default_client_id() -> str:
@@ -400,7 +465,7 @@ class MqttPublisher:
                 "before": event_payload(before, change, True),
                 "after": event_payload(e, change, True),
             }
-            self._publish_event(f"event:{e.id}:update:{time.time_ns()}", message)
+            self._publish_event(update_key(e), message)
             return
         started = event_payload(e, change, False)
         self._publish_event(f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
@@ -487,10 +552,11 @@ class MqttPublisher:
     def _publish_event(self, key: str, message: dict[str, Any]) -> None:
         """Queue an ``events`` message in the outbox (`deliver` publishes it), or publish it at once without a
         store or when the outbox cannot be written (a full disk: paho then keeps it in memory)."""
-        payload = json.dumps(message)
+        queued = events_message(self.prefix, key, message)
+        payload = queued.body
         if self._outbox is not None:
             try:
-                self._outbox.put(OUTBOX_CHANNEL, Message(key, "mqtt", f"{self.prefix}/events", payload))
+                self._outbox.put(OUTBOX_CHANNEL, queued)
             except SQLAlchemyError as err:
                 log.warning("cannot queue an MQTT event; publishing it directly", key=key, reason=type(err).__name__)
             else:

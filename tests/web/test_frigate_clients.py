@@ -40,8 +40,19 @@ class Running:
     prefix: str
     sub: Subscriber
 
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(m.payload) for m in self.sub.got(f"{self.prefix}/events")]
+    def events(self, *types: str) -> list[dict[str, Any]]:
+        """The ``<prefix>/events`` messages so far, of ``types`` only if given."""
+        told = [json.loads(m.payload) for m in self.sub.got(f"{self.prefix}/events")]
+        return [m for m in told if not types or m["type"] in types]
+
+    def update(self, event_id: str, key: str, value: Any) -> dict[str, Any]:
+        """Wait for the ``update`` of ``event_id`` whose ``after[key]`` is ``value``; it is returned."""
+        wait_for(
+            lambda: any(u["after"]["id"] == event_id and u["after"][key] == value for u in self.events("update")),
+            10,
+            f"an MQTT update with {key} {value}",
+        )
+        return next(u for u in self.events("update") if u["after"][key] == value)
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +162,8 @@ def test_home_assistant_integration_setup(running: Running) -> None:
     assert summary[0]["count"] == 1
     assert retained["success"] is True
     assert picture.content[:3] == b"\xff\xd8\xff"
+    pinned = running.update(found[0]["id"], "retain_indefinitely", True)  # on MQTT too
+    assert pinned["before"]["retain_indefinitely"] is False
 
     # MQTT entities: availability, object counts, snapshots, motion
     sub, prefix = running.sub, running.prefix
@@ -171,7 +184,7 @@ def test_double_take(running: Running) -> None:
     recognised written back with ``POST /api/events/<id>/sub_label``."""
     base = running.open_url
     assert httpx.get(f"{base}/api/version").text.startswith("0.16.")
-    [new, end] = running.events()
+    [new, end] = running.events("new", "end")
     assert (new["type"], end["type"]) == ("new", "end")
     after = new["after"]
     assert (after["label"], after["camera"]) == ("person", CAMERA)
@@ -184,6 +197,10 @@ def test_double_take(running: Running) -> None:
     named = httpx.post(f"{base}/api/events/{event_id}/sub_label", json={"subLabel": "david"})
     assert named.json()["success"] is True
     assert httpx.get(f"{base}/api/events/{event_id}").json()["sub_label"] == "david"
+    # Double Take's name reaches every MQTT client (Home Assistant's event sensors, Frigate's own UI) as an update
+    named_on_mqtt = running.update(event_id, "sub_label", ["david", None])
+    assert named_on_mqtt["before"]["sub_label"] is None
+    assert named_on_mqtt["after"]["end_time"] == end["after"]["end_time"]
 
 
 def test_frigate_notify(running: Running) -> None:
@@ -209,3 +226,13 @@ def test_frigate_notify(running: Running) -> None:
         # the web API mode's test query (QueryAPI): one review, one event
         assert [r["id"] for r in jar.get("/api/review?include_thumbnails=0&limit=1&after=0").json()] == [review["id"]]
         assert [e["id"] for e in jar.get("/api/events?include_thumbnails=0&limit=1").json()] == [detection]
+
+
+def test_a_false_positive_marked_through_the_api_is_published_on_mqtt(running: Running) -> None:
+    """Frigate's ``PUT /api/events/<id>/false_positive`` (the web app's button, clients) tells MQTT clients too."""
+    [end] = running.events("end")
+    event_id = end["after"]["id"]
+    done = httpx.put(f"{running.open_url}/api/events/{event_id}/false_positive")
+    assert done.json()["success"] is True
+    update = running.update(event_id, "false_positive", True)
+    assert (update["before"]["false_positive"], update["after"]["label"]) == (False, "person")

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from camsift import __version__, frigate
 from camsift.camera_overrides import add_false_positive, false_positive_of
@@ -30,10 +31,14 @@ from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.layout import DataDir
 from camsift.live_picture import LIVE_EVERY_S
+from camsift.logs import get_logger
+from camsift.mqtt import MarkedEvent, queue_update
 from camsift.redaction import REDACTED, redact
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
 from camsift.web.state import WebState
+
+log = get_logger("camsift.web.api")
 
 __all__ = [
     "REDACTED",
@@ -152,6 +157,24 @@ def _event(state: WebState, event_id: str) -> Event:
     if event is None:
         raise HTTPException(404, "no such event")
     return event
+
+
+def _marked(state: WebState, event_id: str) -> MarkedEvent:
+    """An event with its false-positive and pinned marks (404 when there is no such event)."""
+    event = _event(state, event_id)
+    marks = state.store.marks([event_id]).get(event_id)
+    return MarkedEvent(event, marked_false(state.settings, event), bool(marks and marks.pinned))
+
+
+def _tell_mqtt(state: WebState, before: MarkedEvent) -> None:
+    """Queue an MQTT ``update`` of a changed event (`camsift.mqtt.queue_update`; nothing with MQTT off). A
+    failure to queue it is logged: the change itself is stored."""
+    if not state.settings.mqtt.enabled:
+        return
+    try:
+        queue_update(state.store, state.settings, before, _marked(state, before.event.id), origin="api")
+    except SQLAlchemyError as err:
+        log.warning("cannot queue the MQTT update of an event", event_id=before.event.id, reason=type(err).__name__)
 
 
 def media_file(path: Path | None, media_type: str, what: str) -> FileResponse:
@@ -482,8 +505,11 @@ class Marked(BaseModel):
 
 
 def _mark(state: WebState, event_id: str, *, reviewed: bool | None = None, pinned: bool | None = None) -> Marked:
+    was = _marked(state, event_id) if pinned is not None else None
     if not state.store.mark([event_id], reviewed=reviewed, pinned=pinned):
         raise HTTPException(404, "no such event")
+    if was is not None and was.retain != pinned:
+        _tell_mqtt(state, was)
     marks = state.store.marks([event_id])[event_id]
     said = {
         (None, True): "retained",
@@ -548,11 +574,14 @@ def false_positive(state: State, event_id: str) -> Done:
     The event itself is kept (delete it separately). ``camsift run`` applies it
     from the next file (live streams: from its next start).
     """
-    found = _event(state, event_id)
+    was = _marked(state, event_id)
+    found = was.event
     try:
         state.settings = add_false_positive(state.settings, found.camera, false_positive_of(found))
     except CamsiftError as err:
         raise HTTPException(409, str(err)) from err
+    if not was.false_positive:
+        _tell_mqtt(state, was)
     return Done(message=f"{found.label} at that place on {found.camera} will be ignored from now on")
 
 
@@ -576,8 +605,11 @@ def sub_label(state: State, event_id: str, body: SubLabel) -> Done:
     later (or a wrong match) sets it from the faces again."""
     name = body.subLabel.strip() or None
     score = body.subLabelScore if name else None
+    was = _marked(state, event_id)
     if not state.store.set_sub_label(event_id, name, score):
         raise HTTPException(404, "no such event")
+    if (was.event.sub_label, was.event.sub_label_score) != (name, score):
+        _tell_mqtt(state, was)
     return Done(message=f"Event {event_id} sub label set to {name if name else 'none'}")
 
 
