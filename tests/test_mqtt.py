@@ -561,25 +561,15 @@ def test_camsift_run_says_stopped_when_stopped_and_the_last_will_offline_when_ki
     }
     config.write_text(yaml.safe_dump(doc))
 
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [str(CAMSIFT), "run", "-c", str(config)],
-            cwd=tmp_path,
-            env=clean_environ(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
     with subscribed([f"{prefix}/available", f"{ha}/#"]) as sub:
-        run = start()
+        run = start_run(config)
         try:
             wait_for(lambda: sub.payloads(f"{prefix}/available") == [b"online"], 60, "camsift run to say online")
             run.send_signal(signal.SIGTERM)  # a clean stop: Frigate 0.14+ says "stopped"
             assert run.wait(30) == 0
             wait_for(lambda: sub.payloads(f"{prefix}/available") == [b"online", b"stopped"], 10, "stopped")
             sub.messages.clear()
-            run = start()
+            run = start_run(config)
             wait_for(lambda: sub.payloads(f"{prefix}/available") == [b"online"], 60, "camsift run to say online")
             wait_for(lambda: len(sub.messages) >= 4, 10, "discovery of camera yard")
             run.send_signal(signal.SIGKILL)  # no goodbye: the broker publishes the last will
@@ -591,6 +581,29 @@ def test_camsift_run_says_stopped_when_stopped_and_the_last_will_offline_when_ki
                 run.wait()
             kill_group(run.pid)
     assert f"{ha}/binary_sensor/{DISCOVERY_NODE}/yard_motion/config" in {m.topic for m in sub.messages}
+
+
+def start_run(config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``camsift run -c config`` in its own process group, in the config's folder, output discarded."""
+    return subprocess.Popen(
+        [str(CAMSIFT), "run", "-c", str(config)],
+        cwd=config.parent,
+        env=env or clean_environ(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_run(run: subprocess.Popen[bytes]) -> None:
+    """Stop a `start_run` with SIGTERM (killed after 20 s) and what is left of its process group."""
+    run.send_signal(signal.SIGTERM)
+    try:
+        run.wait(20)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        run.wait()
+    kill_group(run.pid)
 
 
 def kill_group(pid: int) -> None:
@@ -706,24 +719,11 @@ def test_a_person_in_a_live_stream_is_told_on_mqtt_and_how_late(prefixes: tuple[
     arrived: dict[str, float] = {}
     with subscribed([f"{prefix}/events", f"{prefix}/available"]) as sub, serve_stream(walker, port):
         sub.client.on_message = _stamped(sub, arrived)
-        run = subprocess.Popen(
-            [str(CAMSIFT), "run", "-c", str(config)],
-            cwd=tmp_path,
-            env=clean_environ(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        run = start_run(config)
         try:
             wait_for(lambda: len(sub.got(f"{prefix}/events")) >= 2, 90, "the live person's new and end")
         finally:
-            run.send_signal(signal.SIGTERM)
-            try:
-                run.wait(20)
-            except subprocess.TimeoutExpired:
-                run.kill()
-                run.wait()
-            kill_group(run.pid)
+            stop_run(run)
 
     new, end = (json.loads(p) for p in sub.payloads(f"{prefix}/events")[:2])
     assert (new["type"], new["after"]["end_time"], new["after"]["label"]) == ("new", None, "person")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from helpers.cli import CAMSIFT, clean_environ
 from helpers.media import Walk, write_clip
 from helpers.service import free_port, wait_for
 from helpers.web import PASSWORD, web_up
-from test_mqtt import Subscriber, clear_retained, kill_group, needs_broker
+from test_mqtt import Subscriber, clear_retained, needs_broker, start_run, stop_run
 
 pytestmark = [needs_broker, pytest.mark.slow]
 
@@ -83,14 +82,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     add = [str(CAMSIFT), "users", "add", "ann", "--password-stdin", "-c", str(config)]
     subprocess.run(add, input=f"{PASSWORD}\n", text=True, env=env, cwd=tmp, check=True, capture_output=True)
     sub = Subscriber([f"{prefix}/#"])
-    run = subprocess.Popen(
-        [str(CAMSIFT), "run", "-c", str(config)],
-        cwd=tmp,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    run = start_run(config, env)
     try:
         wait_for(lambda: sub.payloads(f"{prefix}/available")[-1:] == [b"online"], 60, "camsift run online")
         url = f"http://127.0.0.1:{port}"
@@ -100,13 +92,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         wait_for(lambda: len(sub.got(f"{prefix}/reviews")) >= 2, 90, "the clip's events and review item")
         yield Running(url, f"http://127.0.0.1:{open_port}", prefix, sub)
     finally:
-        run.send_signal(signal.SIGTERM)
-        try:
-            run.wait(20)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            run.wait()
-        kill_group(run.pid)
+        stop_run(run)
         sub.close()
         clear_retained([prefix, ha])
 
