@@ -59,10 +59,13 @@ __all__ = [
     "Card",
     "Day",
     "GridAction",
+    "error_page",
     "item_of",
+    "local_clock",
     "login_router",
     "preview_url",
     "router",
+    "same_site_referer",
     "templates",
     "unreviewed_count",
 ]
@@ -102,6 +105,39 @@ def _back(url: str, message: str | None = None) -> RedirectResponse:
     if message:
         url += ("&" if "?" in url else "?") + urlencode({"msg": message[:300]})
     return RedirectResponse(url, status_code=303)
+
+
+def error_page(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    action: tuple[str, str],
+    headers: Any = None,
+) -> HTMLResponse:
+    """An error as a page for a browser: what happened, what to do, and one link (``action``: URL, text)."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"user": None, "flash": None, "status": status, "title": title, "detail": detail, "action": action},
+        status_code=status,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def same_site_referer(request: Request) -> str:
+    """The page a request came from, when it is a page of this site (path and query), else ``/``."""
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/"
+    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
+def local_clock(seconds: float, settings: Any) -> str:
+    """Unix ``seconds`` as local ``HH:MM`` in the configured time zone."""
+    return f"{datetime.fromtimestamp(seconds, UTC).astimezone(settings.tz()):%H:%M}"
 
 
 def _safe_next(target: str | None) -> str:
