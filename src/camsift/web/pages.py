@@ -674,7 +674,7 @@ def false_positive_page(request: Request, state: State, user: User, event_id: st
     )
 
 
-@router.post("/cameras/{camera}/false_positives/{n}/remove")
+@router.post("/cameras/{camera:path}/false_positives/{n}/remove")
 def remove_false_positive_entry(
     state: State,
     camera: str,
@@ -695,7 +695,7 @@ def name_event_face(
 ) -> RedirectResponse:
     """Enrol from an event's face: say who it is."""
     message = api.name_face(state, event_id, n, api.FaceName(name=name)).message
-    return _back(f"/events/{event_id}", message)
+    return _back(f"/events/{quote(event_id, safe='')}", message)
 
 
 # --- cameras --------------------------------------------------------------------------------------------------
@@ -720,7 +720,7 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
     return _page(request, "cameras.html", user, cameras=rows, stats=stats, live_every_ms=round(LIVE_EVERY_S * 1000))
 
 
-@router.post("/cameras/{camera}/settings")
+@router.post("/cameras/{camera:path}/settings")
 async def camera_settings(request: Request, state: State, camera: str) -> RedirectResponse:
     """Store a camera's settings (`camsift.overrides`)."""
     form = await request.form()
@@ -740,7 +740,7 @@ async def camera_settings(request: Request, state: State, camera: str) -> Redire
     )
 
 
-@router.post("/cameras/{camera}/record")
+@router.post("/cameras/{camera:path}/record")
 def camera_record(state: State, camera: str) -> RedirectResponse:
     """The "record now" button."""
     try:
@@ -815,7 +815,7 @@ def name_group(
     return _back("/faces", f"group {group} is {naming.name}: {len(naming.events)} events relabelled")
 
 
-@router.post("/faces/people/{name}/remove")
+@router.post("/faces/people/{name:path}/remove")
 def remove_person(state: State, name: str) -> RedirectResponse:
     """Forget a person."""
     try:
