@@ -94,16 +94,19 @@ def _local(when: datetime, state: WebState) -> str:
 
 
 def _page(request: Request, name: str, user: Principal | None, **context: Any) -> HTMLResponse:
-    flash = request.query_params.get("msg")
-    count = unreviewed_count(request.app.state.web) if user is not None else 0
+    state: WebState = request.app.state.web
+    messages = state.flashes.pop(user.session.csrf) if user is not None and user.session is not None else []
+    flash = " · ".join(messages) or None
+    count = unreviewed_count(state) if user is not None else 0
     return templates.TemplateResponse(
         request, name, {"user": user, "flash": flash, "unreviewed_total": count, **context}
     )
 
 
-def _back(url: str, message: str | None = None) -> RedirectResponse:
-    if message:
-        url += ("&" if "?" in url else "?") + urlencode({"msg": message[:300]})
+def _back(state: WebState, user: Principal, url: str, message: str | None = None) -> RedirectResponse:
+    """Go to ``url`` (303), showing ``message`` on the next page this browser session opens (`Flashes`)."""
+    if message and user.session is not None:
+        state.flashes.push(user.session.csrf, message[:300])
     return RedirectResponse(url, status_code=303)
 
 
@@ -417,6 +420,7 @@ def _events(n: int) -> str:
 @router.post("/review/{action}")
 def review_action(
     state: State,
+    user: User,
     action: GridAction,
     selected: Annotated[list[str] | None, Form(description="Ids of the checked cards")] = None,
     ids: Annotated[list[str] | None, Form(description="Ids of every card shown")] = None,
@@ -435,7 +439,7 @@ def review_action(
         chosen = [i for value in ids or [] for i in value.split()]
     here = _safe_next(back)
     if not chosen:
-        return _back(here, "no events selected")
+        return _back(state, user, here, "no events selected")
     unique = list(dict.fromkeys(chosen[:MAX_SELECTED]))
     if action == "delete":
         done = sum(state.store.delete_event(event_id) for event_id in unique)
@@ -443,7 +447,7 @@ def review_action(
         done = state.store.mark(unique, **_GRID_MARKS[action])
     skipped = len(unique) - done
     gone = f"; {skipped} skipped (no longer stored)" if skipped else ""
-    return _back(here, f"{_events(done)} {_DONE_AS[action]}{gone}")
+    return _back(state, user, here, f"{_events(done)} {_DONE_AS[action]}{gone}")
 
 
 # --- review items -----------------------------------------------------------------------------------------------
@@ -512,6 +516,7 @@ def item_page(request: Request, state: State, user: User, event_id: str) -> HTML
 @router.post("/items/{event_id}/action")
 def item_action(
     state: State,
+    user: User,
     event_id: str,
     action: Annotated[Literal["reviewed", "unreviewed", "pin", "unpin", "delete"], Form()],
     next_item: Annotated[str, Form(max_length=200)] = "",
@@ -525,7 +530,7 @@ def item_action(
     here = f"/items/{quote(item.id, safe='')}"
     if action == "delete":
         done = sum(state.store.delete_event(i) for i in item.detections)
-        return _back("/", f"{_events(done)} deleted")
+        return _back(state, user, "/", f"{_events(done)} deleted")
     marks = {
         "reviewed": {"reviewed": True},
         "unreviewed": {"reviewed": False},
@@ -534,8 +539,8 @@ def item_action(
     }[action]
     state.store.mark(item.detections, **marks)
     if action == "reviewed" and next_item:
-        return _back(f"/items/{quote(next_item, safe='')}")
-    return _back(here)
+        return _back(state, user, f"/items/{quote(next_item, safe='')}")
+    return _back(state, user, here)
 
 
 @router.get("/thumbs/{event_id}.jpg", response_class=Response)
@@ -594,6 +599,7 @@ def _marked_false_positive(state: WebState, event: Event) -> int | None:
 @router.post("/events/{event_id}/action")
 def event_action(
     state: State,
+    user: User,
     event_id: str,
     action: Annotated[
         Literal["reviewed", "unreviewed", "pin", "unpin", "delete", "false_positive", "wrong_match"], Form()
@@ -605,19 +611,19 @@ def event_action(
     match action:
         case "reviewed" | "unreviewed":
             api.reviewed(state, event_id) if action == "reviewed" else api.unreviewed(state, event_id)
-            return _back(here)
+            return _back(state, user, here)
         case "pin" | "unpin":
             api.retain(state, event_id) if action == "pin" else api.unretain(state, event_id)
-            return _back(here, "pinned: retention keeps it forever" if action == "pin" else "unpinned")
+            return _back(state, user, here, "pinned: retention keeps it forever" if action == "pin" else "unpinned")
         case "delete":
             api.delete(state, event_id)
-            return _back("/", f"event {event_id} deleted")
+            return _back(state, user, "/", f"event {event_id} deleted")
         case "false_positive":
             if confirm != "yes":
-                return _back(f"{here}/false_positive")
-            return _back(here, api.false_positive(state, event_id).message)
+                return _back(state, user, f"{here}/false_positive")
+            return _back(state, user, here, api.false_positive(state, event_id).message)
         case _:
-            return _back(here, api.wrong_match(state, event_id).message)
+            return _back(state, user, here, api.wrong_match(state, event_id).message)
 
 
 SUPPRESSED_SHOWN = 12
@@ -677,6 +683,7 @@ def false_positive_page(request: Request, state: State, user: User, event_id: st
 @router.post("/cameras/{camera:path}/false_positives/{n}/remove")
 def remove_false_positive_entry(
     state: State,
+    user: User,
     camera: str,
     n: Annotated[int, PathParam(ge=1, le=100_000)],
     back: Annotated[str, Form(max_length=2000)] = "",
@@ -685,17 +692,22 @@ def remove_false_positive_entry(
     try:
         state.settings = remove_false_positive(state.settings, camera, n - 1)
     except CamsiftError as err:
-        return _back(_safe_next(back or "/cameras"), str(err))
-    return _back(_safe_next(back or "/cameras"), f"{camera}: false positive {n} removed; that place is watched again")
+        return _back(state, user, _safe_next(back or "/cameras"), str(err))
+    return _back(
+        state,
+        user,
+        _safe_next(back or "/cameras"),
+        f"{camera}: false positive {n} removed; that place is watched again",
+    )
 
 
 @router.post("/events/{event_id}/faces/{n}")
 def name_event_face(
-    state: State, event_id: str, n: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
+    state: State, user: User, event_id: str, n: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
 ) -> RedirectResponse:
     """Enrol from an event's face: say who it is."""
     message = api.name_face(state, event_id, n, api.FaceName(name=name)).message
-    return _back(f"/events/{quote(event_id, safe='')}", message)
+    return _back(state, user, f"/events/{quote(event_id, safe='')}", message)
 
 
 # --- cameras --------------------------------------------------------------------------------------------------
@@ -721,7 +733,7 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
 
 
 @router.post("/cameras/{camera:path}/settings")
-async def camera_settings(request: Request, state: State, camera: str) -> RedirectResponse:
+async def camera_settings(request: Request, state: State, user: User, camera: str) -> RedirectResponse:
     """Store a camera's settings (`camsift.overrides`)."""
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k in CameraSettings.model_fields}
@@ -731,23 +743,25 @@ async def camera_settings(request: Request, state: State, camera: str) -> Redire
         state.settings = save_camera_settings(state.settings, camera, settings)
     except ValidationError as err:
         e = err.errors()[0]
-        return _back("/cameras", f"{camera}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
+        return _back(state, user, "/cameras", f"{camera}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
     except CamsiftError as err:
-        return _back("/cameras", str(err))
+        return _back(state, user, "/cameras", str(err))
     return _back(
+        state,
+        user,
         "/cameras",
         f"{camera}: settings saved; 'camsift run' applies them from the next file (live streams: next start)",
     )
 
 
 @router.post("/cameras/{camera:path}/record")
-def camera_record(state: State, camera: str) -> RedirectResponse:
+def camera_record(state: State, user: User, camera: str) -> RedirectResponse:
     """The "record now" button."""
     try:
         api.record(state, camera, 30.0)
     except HTTPException as err:
-        return _back("/cameras", f"{camera}: {err.detail}")
-    return _back("/cameras", f"{camera}: recording 30 s")
+        return _back(state, user, "/cameras", f"{camera}: {err.detail}")
+    return _back(state, user, "/cameras", f"{camera}: recording 30 s")
 
 
 # --- faces ----------------------------------------------------------------------------------------------------
@@ -774,16 +788,16 @@ def group_picture(state: State, group: api.StoredInt) -> Response:
 
 @router.post("/faces/enrol")
 def enrol_photo(
-    state: State, name: Annotated[str, Form(min_length=1, max_length=64)], photo: UploadFile
+    state: State, user: User, name: Annotated[str, Form(min_length=1, max_length=64)], photo: UploadFile
 ) -> RedirectResponse:
     """Add a photo of a person to the library (one big, sharp face)."""
     from camsift.faces.enrol import enrol
 
     suffix = Path(photo.filename or "").suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        return _back("/faces", f"not a photo (expected {', '.join(sorted(IMAGE_SUFFIXES))})")
+        return _back(state, user, "/faces", f"not a photo (expected {', '.join(sorted(IMAGE_SUFFIXES))})")
     if (photo.size or 0) > MAX_PHOTO_BYTES:
-        return _back("/faces", f"photo too large (at most {MAX_PHOTO_BYTES >> 20} MB)")
+        return _back(state, user, "/faces", f"photo too large (at most {MAX_PHOTO_BYTES >> 20} MB)")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"photo{suffix}"
         with path.open("wb") as out:
@@ -791,16 +805,16 @@ def enrol_photo(
         try:
             naming, checks = enrol(state.faces, state.face_engine(), name, [path], state.settings.faces)
         except CamsiftError as err:
-            return _back("/faces", str(err))
+            return _back(state, user, "/faces", str(err))
     if naming is None:
-        return _back("/faces", f"{name}: photo refused: {checks[0].reason}")
+        return _back(state, user, "/faces", f"{name}: photo refused: {checks[0].reason}")
     past = f"; {len(naming.events)} past events now say {naming.name}" if naming.events else ""
-    return _back("/faces", f"{naming.name}: photo added{past}")
+    return _back(state, user, "/faces", f"{naming.name}: photo added{past}")
 
 
 @router.post("/faces/groups/{group}")
 def name_group(
-    state: State, group: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
+    state: State, user: User, group: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
 ) -> RedirectResponse:
     """Name a group of unknown faces."""
     from camsift.faces import engine_model
@@ -811,15 +825,15 @@ def name_group(
             group, check_name(name), engine_model(state.settings.faces.engine), state.settings.faces
         )
     except CamsiftError as err:
-        return _back("/faces", str(err))
-    return _back("/faces", f"group {group} is {naming.name}: {len(naming.events)} events relabelled")
+        return _back(state, user, "/faces", str(err))
+    return _back(state, user, "/faces", f"group {group} is {naming.name}: {len(naming.events)} events relabelled")
 
 
 @router.post("/faces/people/{name:path}/remove")
-def remove_person(state: State, name: str) -> RedirectResponse:
+def remove_person(state: State, user: User, name: str) -> RedirectResponse:
     """Forget a person."""
     try:
         events = state.faces.remove(name)
     except CamsiftError as err:
-        return _back("/faces", str(err))
-    return _back("/faces", f"{name} removed; {len(events)} events relabelled")
+        return _back(state, user, "/faces", str(err))
+    return _back(state, user, "/faces", f"{name} removed; {len(events)} events relabelled")
