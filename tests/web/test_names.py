@@ -87,3 +87,19 @@ def test_every_link_of_every_page_works_with_such_names(hostile: Browser, faces_
     assert remove == "/faces/people/Mum%2FDad/remove"
     removed = c.post(remove, data={"csrf_token": hostile.csrf})
     assert f"{PERSON} removed" in html_lib.unescape(removed.text)
+
+
+@pytest.mark.parametrize("camera", ["nowhere", "Front%20door%20%233", "street%2F..%2Fx"])
+def test_settings_for_a_camera_that_does_not_exist_are_refused(hostile: Browser, camera: str) -> None:
+    form = {"csrf_token": hostile.csrf, "motion_threshold": "33", "cooldown_s": "30", "pre_roll_s": "3"}
+    form |= {"post_roll_s": "8", "max_clip_s": "45", "labels": "person", "min_confidence": "0.6"}
+
+    refused = hostile.client.post(f"/cameras/{camera}/settings", data=form, headers={"Accept": "text/html"})
+    removed = hostile.client.post(f"/cameras/{camera}/false_positives/1/remove", data=form)
+
+    assert refused.status_code == 404
+    assert "no camera named" in refused.text
+    assert removed.status_code == 404
+    overrides = hostile.settings.data_dir / "camera-overrides.yaml"
+    assert not overrides.exists()
+    assert [c for c in hostile.client.get("/api/stats").json()["cameras"]] == [CAMERA]

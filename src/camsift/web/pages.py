@@ -61,6 +61,7 @@ __all__ = [
     "GridAction",
     "error_page",
     "item_of",
+    "known_camera",
     "local_clock",
     "login_router",
     "preview_url",
@@ -689,6 +690,7 @@ def remove_false_positive_entry(
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> RedirectResponse:
     """Take back false positive ``n`` (1-based) of a camera (the undo of the "false positive" button)."""
+    known_camera(state, camera)
     try:
         state.settings = remove_false_positive(state.settings, camera, n - 1)
     except CamsiftError as err:
@@ -732,9 +734,21 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
     return _page(request, "cameras.html", user, cameras=rows, stats=stats, live_every_ms=round(LIVE_EVERY_S * 1000))
 
 
+def known_camera(state: WebState, camera: str) -> str:
+    """``camera`` when it is one: configured, fed by a source, or with stored events.
+
+    Raises:
+        HTTPException: 404 for any other name (no setting may create a camera).
+    """
+    if camera in state.settings.cameras or camera in api.camera_sources(state) or camera in state.store.cameras():
+        return camera
+    raise HTTPException(404, f"no camera named {camera!r}: settings are kept only for cameras camsift knows")
+
+
 @router.post("/cameras/{camera:path}/settings")
 async def camera_settings(request: Request, state: State, user: User, camera: str) -> RedirectResponse:
-    """Store a camera's settings (`camsift.overrides`)."""
+    """Store a camera's settings (`camsift.overrides`); 404 for a camera camsift does not know."""
+    known_camera(state, camera)
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k in CameraSettings.model_fields}
     labels = [part.strip() for part in values.pop("labels", "").replace(",", " ").split() if part.strip()]
