@@ -102,4 +102,4 @@ def test_settings_for_a_camera_that_does_not_exist_are_refused(hostile: Browser,
     assert removed.status_code == 404
     overrides = hostile.settings.data_dir / "camera-overrides.yaml"
     assert not overrides.exists()
-    assert [c for c in hostile.client.get("/api/stats").json()["cameras"]] == [CAMERA]
+    assert list(hostile.client.get("/api/stats").json()["cameras"]) == [CAMERA]
