@@ -28,6 +28,7 @@ from camsift.liveview import LIVE_EVERY_S
 from camsift.overrides import add_false_positive, false_positive_of
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
+from camsift.web.playable import PLAYABLE as PLAYABLE  # browsers play these inline; others download
 from camsift.web.state import WebState
 
 __all__ = ["EventOut", "StoredInt", "event_out", "media_file", "public_router", "router", "web_state"]
@@ -45,8 +46,6 @@ _VIDEO_TYPES = {
     ".ts": "video/mp2t",
     ".gif": "image/gif",
 }
-PLAYABLE = frozenset({".mp4", ".m4v", ".mov"})
-"""Containers browsers play inline (H.264 in MP4, as cameras and camsift's live clips write); others download."""
 
 
 def web_state(request: Request) -> WebState:

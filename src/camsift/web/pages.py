@@ -9,6 +9,7 @@ never SQL.
 from __future__ import annotations
 
 import math
+import mimetypes
 import shutil
 import tempfile
 from collections import Counter
@@ -21,13 +22,14 @@ from urllib.parse import quote, urlencode
 import numpy as np
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from camsift.config import CameraSettings, FalsePositive
 from camsift.errors import AuthError, CamsiftError
 from camsift.events import Event
+from camsift.layout import DataDir
 from camsift.liveview import LIVE_EVERY_S
 from camsift.media import IMAGE_SUFFIXES
 from camsift.overrides import (
@@ -49,6 +51,7 @@ from camsift.web.auth import (
     new_login_token,
     set_cookie,
 )
+from camsift.web.playable import PLAYABLE, playable_copy
 from camsift.web.state import WebState
 from camsift.web.thumbs import THUMB_CACHE_CONTROL, thumbnail
 
@@ -293,9 +296,9 @@ def _counted(labels: list[str]) -> str:
 def preview_url(event: Event) -> str | None:
     """Where the browser can play ``event``'s video (``None``: no video, or not a format browsers play)."""
     video = event.video
-    if video is None or video.suffix.lower() not in api.PLAYABLE:
+    if video is None or video.suffix.lower() not in PLAYABLE:
         return None
-    return f"/api/events/{quote(event.id, safe='')}/clip.mp4"
+    return f"/events/{quote(event.id, safe='')}/video.mp4"
 
 
 def _card(state: WebState, item: ReviewItem, marks: dict[str, EventMarks]) -> Card:
@@ -574,6 +577,7 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
     faces = state.faces.event_faces(event_id)
     known = found.sub_label not in (None, "unknown")
     video = found.video if found.video is not None and found.video.is_file() else None
+    playable = video is not None and (video.suffix.lower() in PLAYABLE or request.query_params.get("play") == "1")
     return _page(
         request,
         "event.html",
@@ -584,8 +588,9 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
         faces=faces,
         known=known,
         people=[p.name for p in state.faces.people()],
-        video=video is not None and video.suffix.lower() in api.PLAYABLE,
-        download=video is not None and video.suffix.lower() not in api.PLAYABLE,
+        video=playable,
+        convert=video is not None and not playable,
+        footage=video.name if video is not None else None,
         bbox=request.query_params.get("bbox") == "1",
         false_positive=_marked_false_positive(state, found),
     )
@@ -595,6 +600,48 @@ def _marked_false_positive(state: WebState, event: Event) -> int | None:
     """1-based number of the false positive ``event`` is in its camera's list (``None``: not marked)."""
     listed = state.settings.for_camera(event.camera).objects.false_positives
     return next((n for n, f in enumerate(listed, 1) if f.event == event.id), None)
+
+
+VIDEO_CACHE = "private, max-age=3600"
+"""Browsers keep an event's video an hour (the footage does not change; a playable copy is made once)."""
+
+
+def _video_of(state: WebState, event_id: str) -> Path:
+    found = state.store.event(event_id)
+    if found is None:
+        raise HTTPException(404, "no such event")
+    if found.video is None or not found.video.is_file():
+        raise HTTPException(404, "no video for this event")
+    return found.video
+
+
+@router.get("/events/{event_id}/video.mp4", response_class=FileResponse)
+def event_video(state: State, event_id: str) -> FileResponse:
+    """The event's video as browsers play it: the footage itself when it is MP4, else an H.264 MP4 copy made on
+    first request and cached (`camsift.web.playable`); named after the footage (``corridor.mp4``)."""
+    video = _video_of(state, event_id)
+    path = video
+    if video.suffix.lower() not in PLAYABLE:
+        try:
+            path = playable_copy(video, DataDir(state.settings.data_dir).cache)
+        except CamsiftError as err:
+            raise HTTPException(409, str(err)) from err
+    return FileResponse(
+        path,
+        media_type="video/mp4",
+        filename=f"{video.stem}.mp4",
+        content_disposition_type="inline",
+        headers={"Cache-Control": VIDEO_CACHE},
+    )
+
+
+@router.get("/events/{event_id}/footage", response_class=FileResponse)
+def event_footage(state: State, event_id: str) -> FileResponse:
+    """The event's footage as it was recorded, to download, under its own name and type (``corridor.avi``,
+    ``video/x-msvideo``)."""
+    video = _video_of(state, event_id)
+    media_type = mimetypes.guess_type(video.name)[0] or "application/octet-stream"
+    return FileResponse(video, media_type=media_type, filename=video.name, headers={"Cache-Control": VIDEO_CACHE})
 
 
 @router.post("/events/{event_id}/action")
