@@ -175,7 +175,15 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
             (request.url.path if request.method == "GET" else "/", "Open the page without it"),
         )
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    class CachedStatic(StaticFiles):
+        """Static files with a long cache: pages link them by content hash (`pages.static_url`)."""
+
+        def file_response(self, *args: Any, **kwargs: Any) -> Response:
+            response = super().file_response(*args, **kwargs)
+            response.headers["Cache-Control"] = pages.STATIC_CACHE
+            return response
+
+    app.mount("/static", CachedStatic(directory=STATIC), name="static")
     app.include_router(api.public_router)
     if settings.web.ai_api if ai_api is None else ai_api:
         from camsift.aiapi import create_router  # type: ignore[import-not-found,unused-ignore]

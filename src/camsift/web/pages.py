@@ -8,6 +8,8 @@ never SQL.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import mimetypes
 import shutil
@@ -70,6 +72,7 @@ __all__ = [
     "preview_url",
     "router",
     "same_site_referer",
+    "static_url",
     "templates",
     "unreviewed_count",
 ]
@@ -85,6 +88,19 @@ MAX_PHOTO_BYTES = 20 << 20
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["seg"] = lambda value: quote(str(value), safe="")
+STATIC = Path(__file__).parent / "static"
+STATIC_CACHE = "public, max-age=31536000, immutable"
+"""``/static`` files are named with their content's hash (`static_url`): browsers keep them a year."""
+
+
+@functools.cache
+def static_url(name: str) -> str:
+    """``/static/<name>?v=<hash of its content>``: a new URL whenever the file changes."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+templates.env.globals["static_url"] = static_url
 """``{{ name|seg }}``: a name as one URL path segment (``Front door #2`` -> ``Front%20door%20%232``, ``/`` too)."""
 login_router = APIRouter(include_in_schema=False)
 router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])
@@ -593,6 +609,7 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
         footage=video.name if video is not None else None,
         bbox=request.query_params.get("bbox") == "1",
         false_positive=_marked_false_positive(state, found),
+        picture=found.snapshot is not None and found.snapshot.is_file(),
     )
 
 
