@@ -14,9 +14,10 @@ import math
 import mimetypes
 import shutil
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -80,8 +81,8 @@ __all__ = [
 PAGE_ITEMS = 60
 """The review page shows whole days until it shows at least this many review items."""
 
-CHUNK = 1000
-"""Events read at a time while filling the review page."""
+CHUNK = 5000
+"""Events read at a time while filling the review page (a busy day in one query)."""
 
 MAX_PHOTO_BYTES = 20 << 20
 """Largest face photo accepted for enrolment (a 12 MP phone JPEG is 3-8 MB)."""
@@ -125,6 +126,7 @@ def _page(request: Request, name: str, user: Principal | None, **context: Any) -
 
 def _back(state: WebState, user: Principal, url: str, message: str | None = None) -> RedirectResponse:
     """Go to ``url`` (303), showing ``message`` on the next page this browser session opens (`Flashes`)."""
+    state.badge = None  # the action may have changed what is unreviewed
     if message and user.session is not None:
         state.flashes.push(user.session.csrf, message[:300])
     return RedirectResponse(url, status_code=303)
@@ -289,11 +291,12 @@ class Day:
     date: date
     cards: list[Card]
     cameras: list[str]
+    timeline: list[Card]
 
     @property
     def unreviewed(self) -> int:
-        """Items of the day not yet reviewed."""
-        return sum(not c.item.reviewed for c in self.cards)
+        """Items of the day not yet reviewed (all of them, shown on this page or not)."""
+        return sum(not c.item.reviewed for c in self.timeline)
 
 
 def _items(state: WebState, events: list[Event]) -> tuple[list[ReviewItem], dict[str, EventMarks]]:
@@ -318,7 +321,7 @@ def preview_url(event: Event) -> str | None:
 
 
 def _card(state: WebState, item: ReviewItem, marks: dict[str, EventMarks]) -> Card:
-    start = datetime.fromtimestamp(item.start_time, UTC).astimezone(state.settings.tz())
+    start = datetime.fromtimestamp(item.start_time, _zone(state))
     video = next((e for e in item.events if e.video is not None), None)
     return Card(
         item=item,
@@ -327,13 +330,25 @@ def _card(state: WebState, item: ReviewItem, marks: dict[str, EventMarks]) -> Ca
         when=f"{start:%H:%M:%S}",
         minute=start.hour * 60 + start.minute,
         minutes=max(1, math.ceil((item.end_time - item.start_time) / 60)),
-        pinned=any(m.pinned for i, m in marks.items() if i in item.data.detections),
+        pinned=any(marks[i].pinned for i in item.data.detections if i in marks),
         preview=preview_url(video) if video else None,
     )
 
 
 def _local_date(seconds: float, state: WebState) -> date:
-    return datetime.fromtimestamp(seconds, UTC).astimezone(state.settings.tz()).date()
+    return datetime.fromtimestamp(seconds, _zone(state)).date()
+
+
+def _zone(state: WebState) -> tzinfo:
+    """The configured time zone, else this machine's (read once per settings)."""
+    cached = _ZONES.get(id(state.settings))
+    if cached is None or cached[0] is not state.settings:
+        zone = state.settings.tz() or datetime.now().astimezone().tzinfo or UTC
+        _ZONES[id(state.settings)] = cached = (state.settings, zone)
+    return cached[1]
+
+
+_ZONES: dict[int, tuple[Any, tzinfo]] = {}
 
 
 def _review_days(state: WebState, query: dict[str, Any], until: datetime | None) -> tuple[list[Day], date | None]:
@@ -364,17 +379,37 @@ def _review_days(state: WebState, query: dict[str, Any], until: datetime | None)
             continue
         if shown and total >= PAGE_ITEMS:
             break
-        shown.append(Day(day, cards, sorted({c.item.camera for c in cards})))
+        shown.append(Day(day, cards, sorted({c.item.camera for c in cards}), cards))
         total += len(cards)
     older = next((d for d in days if shown and d < shown[-1].date), None)
     return shown, older
 
 
+BADGE_TTL_S = 15.0
+"""Seconds the unreviewed count beside "Review" is reused (an action of this app renews it at once)."""
+
+
 def unreviewed_count(state: WebState) -> int:
     """Review items of the last 24 hours with an event not yet reviewed (the count beside "Review")."""
+    now = time.monotonic()
+    if state.badge is not None and now - state.badge[0] < BADGE_TTL_S:
+        return state.badge[1]
     since = datetime.now(UTC) - timedelta(hours=24)
     fresh = state.store.events(since=since, review=ReviewFilter(reviewed=False), limit=5000)
-    return len(review_items(fresh))
+    state.badge = (now, len(review_items(fresh)))
+    return state.badge[1]
+
+
+def _page_of(days: list[Day], page: int) -> tuple[list[Day], bool]:
+    """The days with only the cards of page ``page`` (`PAGE_ITEMS` a page); whether more cards follow."""
+    start, end = page * PAGE_ITEMS, (page + 1) * PAGE_ITEMS
+    kept, seen = [], 0
+    for day in days:
+        cards = day.cards[max(0, start - seen) : max(0, end - seen)]
+        seen += len(day.cards)
+        if cards:
+            kept.append(Day(day.date, cards, day.cameras, day.timeline))
+    return kept, seen > end
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -388,11 +423,14 @@ def review(
     clip: Literal["yes", "no", ""] = "",
     reviewed: Literal["yes", "no", ""] = "",
     day: Annotated[str | None, Query(max_length=10)] = None,
+    page: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> HTMLResponse:
-    """The review page: review items by local day, newest first, each day with a timeline per camera."""
+    """The review page: review items by local day, newest first, `PAGE_ITEMS` a page, each day with a timeline
+    per camera of all its items."""
     review_filter = ReviewFilter(face=face or None, has_clip=_flag(clip), reviewed=_flag(reviewed))
     query = {"camera": camera or None, "label": label or None, "review": review_filter}
-    days, older = _review_days(state, query, _day(day, state, True))
+    whole, older = _review_days(state, query, _day(day, state, True))
+    days, more = _page_of(whole, page)
     filters = {"camera": camera or "", "label": label or "", "face": face, "clip": clip, "reviewed": reviewed}
     kept = {k: v for k, v in filters.items() if v}
     return _page(
@@ -401,12 +439,13 @@ def review(
         user,
         days=days,
         shown=sum(len(d.cards) for d in days),
-        unreviewed=sum(d.unreviewed for d in days),
+        unreviewed=sum(d.unreviewed for d in whole),
         filters={**filters, "day": day or ""},
         cameras=state.store.cameras(),
         labels=state.store.labels(),
-        newest=urlencode(kept) if day else None,
-        older=urlencode({**kept, "day": older.isoformat()}) if older else None,
+        newest=urlencode(kept) if day or page else None,
+        more=urlencode({**kept, **({"day": day} if day else {}), "page": page + 1}) if more else None,
+        older=urlencode({**kept, "day": older.isoformat()}) if older and not more else None,
         here=_here(request),
     )
 

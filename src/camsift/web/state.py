@@ -60,6 +60,7 @@ class WebState:
         board: Service state and clip requests.
         limiter: Failed-login counter.
         flashes: Messages for each browser session's next page.
+        badge: When the unreviewed count beside "Review" was counted (monotonic seconds) and the count.
     """
 
     settings: Settings
@@ -69,6 +70,7 @@ class WebState:
     board: ServiceBoard = field(init=False)
     limiter: LoginLimiter = field(init=False)
     flashes: Flashes = field(default_factory=Flashes, init=False)
+    badge: tuple[float, int] | None = field(default=None, init=False)
     _engine: FaceEngine | None = field(default=None, init=False, repr=False)
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
