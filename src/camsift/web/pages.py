@@ -81,8 +81,9 @@ __all__ = [
 PAGE_ITEMS = 60
 """The review page shows whole days until it shows at least this many review items."""
 
-CHUNK = 5000
-"""Events read at a time while filling the review page (a busy day in one query)."""
+CHUNK = 500
+"""Events first read while filling the review page; each further read takes four times as many (a busy day
+of 2,000 events in two queries, a quiet one in one)."""
 
 MAX_PHOTO_BYTES = 20 << 20
 """Largest face photo accepted for enrolment (a 12 MP phone JPEG is 3-8 MB)."""
@@ -298,6 +299,14 @@ class Day:
         """Items of the day not yet reviewed (all of them, shown on this page or not)."""
         return sum(not c.item.reviewed for c in self.timeline)
 
+    @property
+    def lanes(self) -> list[tuple[str, list[Card]]]:
+        """The timeline's rows: each camera of the day (by name) and all its items."""
+        rows: dict[str, list[Card]] = {}
+        for card in self.timeline:
+            rows.setdefault(card.item.camera, []).append(card)
+        return sorted(rows.items())
+
 
 def _items(state: WebState, events: list[Event]) -> tuple[list[ReviewItem], dict[str, EventMarks]]:
     """Review items of ``events`` with their events' marks (`Store.marks`)."""
@@ -354,14 +363,17 @@ _ZONES: dict[int, tuple[Any, tzinfo]] = {}
 def _review_days(state: WebState, query: dict[str, Any], until: datetime | None) -> tuple[list[Day], date | None]:
     """Whole local days of review items, newest first, from ``until`` back until `PAGE_ITEMS` items are shown.
 
-    Events are read `CHUNK` at a time (newest first); the oldest day read may be incomplete and is only
+    Events are read `CHUNK`, then four times more at a time (newest first); the oldest day read may be
+    incomplete and is only
     shown once the events run out. Returns the days and the next older day with events (``None``: none).
     """
     events: list[Event] = []
+    size = CHUNK
     while True:
-        chunk = state.store.events(**query, until=until, limit=CHUNK, offset=len(events))
+        chunk = state.store.events(**query, until=until, limit=size, offset=len(events))
         events += chunk
-        exhausted = len(chunk) < CHUNK
+        exhausted = len(chunk) < size
+        size *= 4
         days = list(dict.fromkeys(_local_date(e.start_utc.timestamp(), state) for e in events))
         complete = days if exhausted else days[:-1]
         if exhausted or len(complete) >= 1:
