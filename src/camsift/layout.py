@@ -12,6 +12,7 @@ Layout::
     <data_dir>/retention-journal/        retention's deletion journal (`camsift.retention`)
     <data_dir>/camera-overrides.yaml     camera settings changed in the web app (`camsift.camera_overrides`)
     <data_dir>/camsift-run.lock          held by the one ``camsift run`` using the directory
+    <data_dir>/cache/                    browser-playable copies of footage (`camsift.web.playable`)
 
 Dates and times in folder and file names are local wall-clock time (what an
 owner browsing the folders expects); camera and label names are reduced by
@@ -102,6 +103,7 @@ class DataDir:
     journal = _Place("retention-journal", "Retention's deletion journal (`camsift.retention`).")
     overrides = _Place("camera-overrides.yaml", "Camera settings changed in the web app (`camsift.camera_overrides`).")
     run_lock = _Place("camsift-run.lock", "Held by the ``camsift run`` that uses the directory.")
+    cache = _Place("cache", "Copies made for the web app: browser-playable footage (`camsift.web.playable`).")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", self.root.resolve())

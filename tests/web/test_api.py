@@ -247,7 +247,7 @@ def test_pages_render_real_events(browser: Browser) -> None:
     assert "/items/" in grid.text
     page = c.get(f"/events/{event['id']}")
     assert page.status_code == 200
-    assert f"/api/events/{event['id']}/clip.mp4" in page.text
+    assert f"/events/{event['id']}/video.mp4" in page.text
     assert "Faces" in page.text
     assert c.get("/cameras").status_code == 200
     faces = c.get("/faces")
@@ -336,13 +336,33 @@ def test_naming_an_unknown_face_group(browser: Browser) -> None:
     assert "Lin" in browser.client.get("/faces").text
 
 
-def test_footage_browsers_cannot_play_is_offered_for_download(browser: Browser) -> None:
-    event = events(browser, camera="corridor")[0]  # an AVI
+def test_footage_browsers_cannot_play_is_converted_when_asked_and_downloads_as_itself(browser: Browser) -> None:
+    import av
+
+    event = events(browser, camera="corridor")[0]  # an MPEG-4 Part 2 AVI
 
     page = browser.client.get(f"/events/{event['id']}").text
+    asked = browser.client.get(f"/events/{event['id']}", params={"play": "1"}).text
+    video = browser.client.get(f"/events/{event['id']}/video.mp4")
+    again = browser.client.get(f"/events/{event['id']}/video.mp4")
+    footage = browser.client.get(f"/events/{event['id']}/footage")
     clip = browser.client.get(f"/api/events/{event['id']}/clip.mp4")
 
     assert "<video" not in page
-    assert "Download the footage" in page
-    assert clip.headers["content-type"] == "video/x-msvideo"
-    assert clip.content[:4] == b"RIFF"
+    assert f'href="/events/{event["id"]}?play=1">Play in the browser' in page
+    assert 'download="corridor.avi"' in page
+    assert f'src="/events/{event["id"]}/video.mp4"' in asked
+    assert video.headers["content-type"] == "video/mp4"
+    assert video.headers["content-disposition"] == 'inline; filename="corridor.mp4"'
+    assert video.content[4:8] == b"ftyp"
+    assert again.content == video.content  # made once, cached
+    copy = browser.settings.data_dir / "cache"
+    [made] = list(copy.glob("*.mp4"))
+    with av.open(str(made)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.frames == 450  # 45 s at 10 fps
+    assert footage.headers["content-type"] == "video/x-msvideo"
+    assert footage.headers["content-disposition"] == 'attachment; filename="corridor.avi"'
+    assert footage.content[:4] == b"RIFF"
+    assert clip.content == footage.content

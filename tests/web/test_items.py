@@ -113,3 +113,23 @@ def test_an_unknown_item_is_a_page_not_found(browser: Browser) -> None:
     response = browser.client.get("/items/no-such-event")
     assert response.status_code == 404
     assert "text/html" in response.headers["content-type"]
+
+
+def test_a_busy_day_comes_a_page_at_a_time_with_its_whole_timeline(
+    browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from camsift.web import pages
+
+    monkeypatch.setattr(pages, "PAGE_ITEMS", 2)
+    first = browser.client.get("/").text
+    more = re.search(r'<a href="/\?([^"]+)" id="more">more of this day', first)
+    assert more
+    second = browser.client.get(f"/?{more.group(1).replace('&amp;', '&')}").text
+
+    assert len(cards(first)) == 2
+    assert len(cards(second)) == 1
+    assert {i for i, _ in cards(first)}.isdisjoint(i for i, _ in cards(second))
+    for page in (first, second):
+        assert len(re.findall(r'<div class="timeline"><span class="tl-name">', page)) == 3
+        assert "· 3 items, 3 unreviewed" in page
+    assert 'id="more"' not in second

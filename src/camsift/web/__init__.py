@@ -75,7 +75,8 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     from contextlib import asynccontextmanager
 
     from fastapi import Depends, FastAPI, Request
-    from fastapi.exceptions import HTTPException
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.exceptions import HTTPException, RequestValidationError
     from fastapi.responses import JSONResponse, RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
 
@@ -107,29 +108,88 @@ def create_app(settings: Settings, store: Store | None = None, *, ai_api: bool |
     app.state.web = WebState(settings, opened)
     app.add_middleware(SecurityHeaders)
 
+    def _browser(request: Request) -> bool:
+        """A person's browser asking for a page (not a script, not the API): they get HTML pages."""
+        if request.url.path.startswith(("/api/", "/v1/")):
+            return False
+        return "text/html" in request.headers.get("accept", "")
+
     @app.exception_handler(NotLoggedInError)
     async def _not_logged_in(request: Request, _err: NotLoggedInError) -> Response:
-        if request.method != "GET" or request.url.path.startswith(("/api/", "/v1/")):  # scripts: 401, browsers: login
-            return JSONResponse(
-                {"detail": "login required"}, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="camsift"'}
-            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import urlencode
 
-        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        if request.method == "GET" and not request.url.path.startswith(("/api/", "/v1/")):
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        if _browser(request):  # a form sent after the session ended (logged out in another tab, expired)
+            back = pages.same_site_referer(request)
+            return pages.error_page(
+                request,
+                401,
+                "Your session has ended",
+                "You were logged out (in another tab, or the login expired), so this was not done. "
+                "Log in again, then repeat it.",
+                ("/login?" + urlencode({"next": back}), "Log in again"),
+            )
+        return JSONResponse(
+            {"detail": "login required"}, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="camsift"'}
+        )
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, err: HTTPException) -> Response:
-        if request.url.path.startswith("/api/") or request.method != "GET" or err.status_code in (401, 429):
-            body = {"detail": err.detail, "success": False, "message": str(err.detail)}  # camsift's and Frigate's
+        if err.status_code == 429 and _browser(request):
+            wait = float((err.headers or {}).get("Retry-After", "60"))
+            until = pages.local_clock(time.time() + wait, settings)
+            minutes = max(1, round(wait / 60))
+            return pages.error_page(
+                request,
+                429,
+                "Too many failed logins",
+                f"Logging in is paused for this address or user name: try again in about {minutes} minute"
+                f"{'' if minutes == 1 else 's'} (at {until}).",
+                ("/login", "Back to the login page"),
+                err.headers,
+            )
+        if err.status_code == 403 and _browser(request):
+            return pages.error_page(
+                request,
+                403,
+                "This form has expired",
+                f"{err.detail}: the page was open from an earlier login. Reload the page and try again.",
+                (pages.same_site_referer(request), "Back to the page"),
+            )
+        body = {"detail": err.detail, "success": False, "message": str(err.detail)}  # camsift's and Frigate's
+        if request.url.path.startswith("/api/") or (
+            not _browser(request) and (request.method != "GET" or err.status_code in (401, 429))
+        ):
             return JSONResponse(body, status_code=err.status_code, headers=err.headers)
-        page = pages.templates.TemplateResponse(
-            request, "error.html", {"user": None, "flash": None, "status": err.status_code, "detail": err.detail}
+        return pages.error_page(
+            request, err.status_code, str(err.status_code), str(err.detail), ("/", "Back to the review")
         )
-        page.status_code = err.status_code
-        return page
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, err: RequestValidationError) -> Response:
+        if not _browser(request):
+            return JSONResponse({"detail": jsonable_encoder(err.errors())}, status_code=422)
+        first = err.errors()[0] if err.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body"))
+        return pages.error_page(
+            request,
+            422,
+            "A value in the address is not valid",
+            f"{where or 'value'}: {first.get('msg', 'invalid')}. The link may be old or edited by hand.",
+            (request.url.path if request.method == "GET" else "/", "Open the page without it"),
+        )
+
+    class CachedStatic(StaticFiles):
+        """Static files with a long cache: pages link them by content hash (`pages.static_url`)."""
+
+        def file_response(self, *args: Any, **kwargs: Any) -> Response:
+            response = super().file_response(*args, **kwargs)
+            response.headers["Cache-Control"] = pages.STATIC_CACHE
+            return response
+
+    app.mount("/static", CachedStatic(directory=STATIC), name="static")
     app.include_router(api.public_router)
     if settings.web.ai_api if ai_api is None else ai_api:
         from camsift.detection_api import create_router  # type: ignore[import-not-found,unused-ignore]

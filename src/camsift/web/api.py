@@ -36,6 +36,7 @@ from camsift.mqtt import MarkedEvent, queue_update
 from camsift.redaction import REDACTED, redact
 from camsift.store import EventMarks, ReviewFilter
 from camsift.web.auth import Principal, authorize
+from camsift.web.playable import PLAYABLE as PLAYABLE  # browsers play these inline; others download
 from camsift.web.state import WebState
 
 log = get_logger("camsift.web.api")
@@ -66,8 +67,6 @@ _VIDEO_TYPES = {
     ".ts": "video/mp2t",
     ".gif": "image/gif",
 }
-PLAYABLE = frozenset({".mp4", ".m4v", ".mov"})
-"""Containers browsers play inline (H.264 in MP4, as cameras and camsift's live clips write); others download."""
 
 
 def web_state(request: Request) -> WebState:

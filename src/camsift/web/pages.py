@@ -8,12 +8,16 @@ never SQL.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
+import mimetypes
 import shutil
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -21,7 +25,7 @@ from urllib.parse import quote, urlencode
 import numpy as np
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
@@ -34,6 +38,7 @@ from camsift.camera_overrides import (
 from camsift.config import CameraSettings, FalsePositive
 from camsift.errors import CamsiftError
 from camsift.events import Event
+from camsift.layout import DataDir
 from camsift.live_picture import LIVE_EVERY_S
 from camsift.media import IMAGE_SUFFIXES
 from camsift.review import ReviewItem, is_live, review_items
@@ -50,6 +55,7 @@ from camsift.web.auth import (
     set_cookie,
     verify_login,
 )
+from camsift.web.playable import PLAYABLE, playable_copy
 from camsift.web.state import WebState
 from camsift.web.thumbs import THUMB_CACHE_CONTROL, thumbnail
 
@@ -60,10 +66,15 @@ __all__ = [
     "Card",
     "Day",
     "GridAction",
+    "error_page",
     "item_of",
+    "known_camera",
+    "local_clock",
     "login_router",
     "preview_url",
     "router",
+    "same_site_referer",
+    "static_url",
     "templates",
     "unreviewed_count",
 ]
@@ -71,14 +82,28 @@ __all__ = [
 PAGE_ITEMS = 60
 """The review page shows whole days until it shows at least this many review items."""
 
-CHUNK = 1000
-"""Events read at a time while filling the review page."""
+CHUNK = 500
+"""Events first read while filling the review page; each further read takes four times as many (a busy day
+of 2,000 events in two queries, a quiet one in one)."""
 
 MAX_PHOTO_BYTES = 20 << 20
 """Largest face photo accepted for enrolment (a 12 MP phone JPEG is 3-8 MB)."""
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["seg"] = lambda value: quote(str(value), safe="")
+STATIC = Path(__file__).parent / "static"
+STATIC_CACHE = "public, max-age=31536000, immutable"
+"""``/static`` files are named with their content's hash (`static_url`): browsers keep them a year."""
+
+
+@functools.cache
+def static_url(name: str) -> str:
+    """``/static/<name>?v=<hash of its content>``: a new URL whenever the file changes."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+templates.env.globals["static_url"] = static_url
 """``{{ name|seg }}``: a name as one URL path segment (``Front door #2`` -> ``Front%20door%20%232``, ``/`` too)."""
 login_router = APIRouter(include_in_schema=False)
 router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])
@@ -92,17 +117,54 @@ def _local(when: datetime, state: WebState) -> str:
 
 
 def _page(request: Request, name: str, user: Principal | None, **context: Any) -> HTMLResponse:
-    flash = request.query_params.get("msg")
-    count = unreviewed_count(request.app.state.web) if user is not None else 0
+    state: WebState = request.app.state.web
+    messages = state.flashes.pop(user.session.csrf) if user is not None and user.session is not None else []
+    flash = " · ".join(messages) or None
+    count = unreviewed_count(state) if user is not None else 0
     return templates.TemplateResponse(
         request, name, {"user": user, "flash": flash, "unreviewed_total": count, **context}
     )
 
 
-def _back(url: str, message: str | None = None) -> RedirectResponse:
-    if message:
-        url += ("&" if "?" in url else "?") + urlencode({"msg": message[:300]})
+def _back(state: WebState, user: Principal, url: str, message: str | None = None) -> RedirectResponse:
+    """Go to ``url`` (303), showing ``message`` on the next page this browser session opens (`Flashes`)."""
+    state.badge = None  # the action may have changed what is unreviewed
+    if message and user.session is not None:
+        state.flashes.push(user.session.csrf, message[:300])
     return RedirectResponse(url, status_code=303)
+
+
+def error_page(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    action: tuple[str, str],
+    headers: Any = None,
+) -> HTMLResponse:
+    """An error as a page for a browser: what happened, what to do, and one link (``action``: URL, text)."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"user": None, "flash": None, "status": status, "title": title, "detail": detail, "action": action},
+        status_code=status,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def same_site_referer(request: Request) -> str:
+    """The page a request came from, when it is a page of this site (path and query), else ``/``."""
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/"
+    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
+def local_clock(seconds: float, settings: Any) -> str:
+    """Unix ``seconds`` as local ``HH:MM`` in the configured time zone."""
+    return f"{datetime.fromtimestamp(seconds, UTC).astimezone(settings.tz()):%H:%M}"
 
 
 def _safe_next(target: str | None) -> str:
@@ -223,11 +285,20 @@ class Day:
     date: date
     cards: list[Card]
     cameras: list[str]
+    timeline: list[Card]
 
     @property
     def unreviewed(self) -> int:
-        """Items of the day not yet reviewed."""
-        return sum(not c.item.reviewed for c in self.cards)
+        """Items of the day not yet reviewed (all of them, shown on this page or not)."""
+        return sum(not c.item.reviewed for c in self.timeline)
+
+    @property
+    def lanes(self) -> list[tuple[str, list[Card]]]:
+        """The timeline's rows: each camera of the day (by name) and all its items."""
+        rows: dict[str, list[Card]] = {}
+        for card in self.timeline:
+            rows.setdefault(card.item.camera, []).append(card)
+        return sorted(rows.items())
 
 
 def _items(state: WebState, events: list[Event]) -> tuple[list[ReviewItem], dict[str, EventMarks]]:
@@ -246,13 +317,13 @@ def _counted(labels: list[str]) -> str:
 def preview_url(event: Event) -> str | None:
     """Where the browser can play ``event``'s video (``None``: no video, or not a format browsers play)."""
     video = event.video
-    if video is None or video.suffix.lower() not in api.PLAYABLE:
+    if video is None or video.suffix.lower() not in PLAYABLE:
         return None
-    return f"/api/events/{quote(event.id, safe='')}/clip.mp4"
+    return f"/events/{quote(event.id, safe='')}/video.mp4"
 
 
 def _card(state: WebState, item: ReviewItem, marks: dict[str, EventMarks]) -> Card:
-    start = datetime.fromtimestamp(item.start_time, UTC).astimezone(state.settings.tz())
+    start = datetime.fromtimestamp(item.start_time, _zone(state))
     video = next((e for e in item.events if e.video is not None), None)
     return Card(
         item=item,
@@ -261,26 +332,41 @@ def _card(state: WebState, item: ReviewItem, marks: dict[str, EventMarks]) -> Ca
         when=f"{start:%H:%M:%S}",
         minute=start.hour * 60 + start.minute,
         minutes=max(1, math.ceil((item.end_time - item.start_time) / 60)),
-        pinned=any(m.pinned for i, m in marks.items() if i in item.data.detections),
+        pinned=any(marks[i].pinned for i in item.data.detections if i in marks),
         preview=preview_url(video) if video else None,
     )
 
 
 def _local_date(seconds: float, state: WebState) -> date:
-    return datetime.fromtimestamp(seconds, UTC).astimezone(state.settings.tz()).date()
+    return datetime.fromtimestamp(seconds, _zone(state)).date()
+
+
+def _zone(state: WebState) -> tzinfo:
+    """The configured time zone, else this machine's (read once per settings)."""
+    cached = _ZONES.get(id(state.settings))
+    if cached is None or cached[0] is not state.settings:
+        zone = state.settings.tz() or datetime.now().astimezone().tzinfo or UTC
+        _ZONES[id(state.settings)] = cached = (state.settings, zone)
+    return cached[1]
+
+
+_ZONES: dict[int, tuple[Any, tzinfo]] = {}
 
 
 def _review_days(state: WebState, query: dict[str, Any], until: datetime | None) -> tuple[list[Day], date | None]:
     """Whole local days of review items, newest first, from ``until`` back until `PAGE_ITEMS` items are shown.
 
-    Events are read `CHUNK` at a time (newest first); the oldest day read may be incomplete and is only
+    Events are read `CHUNK`, then four times more at a time (newest first); the oldest day read may be
+    incomplete and is only
     shown once the events run out. Returns the days and the next older day with events (``None``: none).
     """
     events: list[Event] = []
+    size = CHUNK
     while True:
-        chunk = state.store.events(**query, until=until, limit=CHUNK, offset=len(events))
+        chunk = state.store.events(**query, until=until, limit=size, offset=len(events))
         events += chunk
-        exhausted = len(chunk) < CHUNK
+        exhausted = len(chunk) < size
+        size *= 4
         days = list(dict.fromkeys(_local_date(e.start_utc.timestamp(), state) for e in events))
         complete = days if exhausted else days[:-1]
         if exhausted or len(complete) >= 1:
@@ -298,17 +384,37 @@ def _review_days(state: WebState, query: dict[str, Any], until: datetime | None)
             continue
         if shown and total >= PAGE_ITEMS:
             break
-        shown.append(Day(day, cards, sorted({c.item.camera for c in cards})))
+        shown.append(Day(day, cards, sorted({c.item.camera for c in cards}), cards))
         total += len(cards)
     older = next((d for d in days if shown and d < shown[-1].date), None)
     return shown, older
 
 
+BADGE_TTL_S = 15.0
+"""Seconds the unreviewed count beside "Review" is reused (an action of this app renews it at once)."""
+
+
 def unreviewed_count(state: WebState) -> int:
     """Review items of the last 24 hours with an event not yet reviewed (the count beside "Review")."""
+    now = time.monotonic()
+    if state.badge is not None and now - state.badge[0] < BADGE_TTL_S:
+        return state.badge[1]
     since = datetime.now(UTC) - timedelta(hours=24)
     fresh = state.store.events(since=since, review=ReviewFilter(reviewed=False), limit=5000)
-    return len(review_items(fresh))
+    state.badge = (now, len(review_items(fresh)))
+    return state.badge[1]
+
+
+def _page_of(days: list[Day], page: int) -> tuple[list[Day], bool]:
+    """The days with only the cards of page ``page`` (`PAGE_ITEMS` a page); whether more cards follow."""
+    start, end = page * PAGE_ITEMS, (page + 1) * PAGE_ITEMS
+    kept, seen = [], 0
+    for day in days:
+        cards = day.cards[max(0, start - seen) : max(0, end - seen)]
+        seen += len(day.cards)
+        if cards:
+            kept.append(Day(day.date, cards, day.cameras, day.timeline))
+    return kept, seen > end
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -322,11 +428,14 @@ def review(
     clip: Literal["yes", "no", ""] = "",
     reviewed: Literal["yes", "no", ""] = "",
     day: Annotated[str | None, Query(max_length=10)] = None,
+    page: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> HTMLResponse:
-    """The review page: review items by local day, newest first, each day with a timeline per camera."""
+    """The review page: review items by local day, newest first, `PAGE_ITEMS` a page, each day with a timeline
+    per camera of all its items."""
     review_filter = ReviewFilter(face=face or None, has_clip=_flag(clip), reviewed=_flag(reviewed))
     query = {"camera": camera or None, "label": label or None, "review": review_filter}
-    days, older = _review_days(state, query, _day(day, state, True))
+    whole, older = _review_days(state, query, _day(day, state, True))
+    days, more = _page_of(whole, page)
     filters = {"camera": camera or "", "label": label or "", "face": face, "clip": clip, "reviewed": reviewed}
     kept = {k: v for k, v in filters.items() if v}
     return _page(
@@ -335,12 +444,13 @@ def review(
         user,
         days=days,
         shown=sum(len(d.cards) for d in days),
-        unreviewed=sum(d.unreviewed for d in days),
+        unreviewed=sum(d.unreviewed for d in whole),
         filters={**filters, "day": day or ""},
         cameras=state.store.cameras(),
         labels=state.store.labels(),
-        newest=urlencode(kept) if day else None,
-        older=urlencode({**kept, "day": older.isoformat()}) if older else None,
+        newest=urlencode(kept) if day or page else None,
+        more=urlencode({**kept, **({"day": day} if day else {}), "page": page + 1}) if more else None,
+        older=urlencode({**kept, "day": older.isoformat()}) if older and not more else None,
         here=_here(request),
     )
 
@@ -374,6 +484,7 @@ def _events(n: int) -> str:
 @router.post("/review/{action}")
 def review_action(
     state: State,
+    user: User,
     action: GridAction,
     selected: Annotated[list[str] | None, Form(description="Ids of the checked cards")] = None,
     ids: Annotated[list[str] | None, Form(description="Ids of every card shown")] = None,
@@ -392,7 +503,7 @@ def review_action(
         chosen = [i for value in ids or [] for i in value.split()]
     here = _safe_next(back)
     if not chosen:
-        return _back(here, "no events selected")
+        return _back(state, user, here, "no events selected")
     unique = list(dict.fromkeys(chosen[:MAX_SELECTED]))
     if action == "delete":
         done = sum(state.store.delete_event(event_id) for event_id in unique)
@@ -400,7 +511,7 @@ def review_action(
         done = state.store.mark(unique, **_GRID_MARKS[action])
     skipped = len(unique) - done
     gone = f"; {skipped} skipped (no longer stored)" if skipped else ""
-    return _back(here, f"{_events(done)} {_DONE_AS[action]}{gone}")
+    return _back(state, user, here, f"{_events(done)} {_DONE_AS[action]}{gone}")
 
 
 # --- review items -----------------------------------------------------------------------------------------------
@@ -469,6 +580,7 @@ def item_page(request: Request, state: State, user: User, event_id: str) -> HTML
 @router.post("/items/{event_id}/action")
 def item_action(
     state: State,
+    user: User,
     event_id: str,
     action: Annotated[Literal["reviewed", "unreviewed", "pin", "unpin", "delete"], Form()],
     next_item: Annotated[str, Form(max_length=200)] = "",
@@ -482,7 +594,7 @@ def item_action(
     here = f"/items/{quote(item.id, safe='')}"
     if action == "delete":
         done = sum(state.store.delete_event(i) for i in item.detections)
-        return _back("/", f"{_events(done)} deleted")
+        return _back(state, user, "/", f"{_events(done)} deleted")
     marks = {
         "reviewed": {"reviewed": True},
         "unreviewed": {"reviewed": False},
@@ -491,8 +603,8 @@ def item_action(
     }[action]
     state.store.mark(item.detections, **marks)
     if action == "reviewed" and next_item:
-        return _back(f"/items/{quote(next_item, safe='')}")
-    return _back(here)
+        return _back(state, user, f"/items/{quote(next_item, safe='')}")
+    return _back(state, user, here)
 
 
 @router.get("/thumbs/{event_id}.jpg", response_class=Response)
@@ -525,6 +637,7 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
     faces = state.faces.event_faces(event_id)
     known = found.sub_label not in (None, "unknown")
     video = found.video if found.video is not None and found.video.is_file() else None
+    playable = video is not None and (video.suffix.lower() in PLAYABLE or request.query_params.get("play") == "1")
     return _page(
         request,
         "event.html",
@@ -535,10 +648,12 @@ def event_page(request: Request, state: State, user: User, event_id: str) -> HTM
         faces=faces,
         known=known,
         people=[p.name for p in state.faces.people()],
-        video=video is not None and video.suffix.lower() in api.PLAYABLE,
-        download=video is not None and video.suffix.lower() not in api.PLAYABLE,
+        video=playable,
+        convert=video is not None and not playable,
+        footage=video.name if video is not None else None,
         bbox=request.query_params.get("bbox") == "1",
         false_positive=_marked_false_positive(state, found),
+        picture=found.snapshot is not None and found.snapshot.is_file(),
     )
 
 
@@ -548,9 +663,52 @@ def _marked_false_positive(state: WebState, event: Event) -> int | None:
     return next((n for n, f in enumerate(listed, 1) if f.event == event.id), None)
 
 
+VIDEO_CACHE = "private, max-age=3600"
+"""Browsers keep an event's video an hour (the footage does not change; a playable copy is made once)."""
+
+
+def _video_of(state: WebState, event_id: str) -> Path:
+    found = state.store.event(event_id)
+    if found is None:
+        raise HTTPException(404, "no such event")
+    if found.video is None or not found.video.is_file():
+        raise HTTPException(404, "no video for this event")
+    return found.video
+
+
+@router.get("/events/{event_id}/video.mp4", response_class=FileResponse)
+def event_video(state: State, event_id: str) -> FileResponse:
+    """The event's video as browsers play it: the footage itself when it is MP4, else an H.264 MP4 copy made on
+    first request and cached (`camsift.web.playable`); named after the footage (``corridor.mp4``)."""
+    video = _video_of(state, event_id)
+    path = video
+    if video.suffix.lower() not in PLAYABLE:
+        try:
+            path = playable_copy(video, DataDir(state.settings.data_dir).cache)
+        except CamsiftError as err:
+            raise HTTPException(409, str(err)) from err
+    return FileResponse(
+        path,
+        media_type="video/mp4",
+        filename=f"{video.stem}.mp4",
+        content_disposition_type="inline",
+        headers={"Cache-Control": VIDEO_CACHE},
+    )
+
+
+@router.get("/events/{event_id}/footage", response_class=FileResponse)
+def event_footage(state: State, event_id: str) -> FileResponse:
+    """The event's footage as it was recorded, to download, under its own name and type (``corridor.avi``,
+    ``video/x-msvideo``)."""
+    video = _video_of(state, event_id)
+    media_type = mimetypes.guess_type(video.name)[0] or "application/octet-stream"
+    return FileResponse(video, media_type=media_type, filename=video.name, headers={"Cache-Control": VIDEO_CACHE})
+
+
 @router.post("/events/{event_id}/action")
 def event_action(
     state: State,
+    user: User,
     event_id: str,
     action: Annotated[
         Literal["reviewed", "unreviewed", "pin", "unpin", "delete", "false_positive", "wrong_match"], Form()
@@ -562,19 +720,19 @@ def event_action(
     match action:
         case "reviewed" | "unreviewed":
             api.reviewed(state, event_id) if action == "reviewed" else api.unreviewed(state, event_id)
-            return _back(here)
+            return _back(state, user, here)
         case "pin" | "unpin":
             api.retain(state, event_id) if action == "pin" else api.unretain(state, event_id)
-            return _back(here, "pinned: retention keeps it forever" if action == "pin" else "unpinned")
+            return _back(state, user, here, "pinned: retention keeps it forever" if action == "pin" else "unpinned")
         case "delete":
             api.delete(state, event_id)
-            return _back("/", f"event {event_id} deleted")
+            return _back(state, user, "/", f"event {event_id} deleted")
         case "false_positive":
             if confirm != "yes":
-                return _back(f"{here}/false_positive")
-            return _back(here, api.false_positive(state, event_id).message)
+                return _back(state, user, f"{here}/false_positive")
+            return _back(state, user, here, api.false_positive(state, event_id).message)
         case _:
-            return _back(here, api.wrong_match(state, event_id).message)
+            return _back(state, user, here, api.wrong_match(state, event_id).message)
 
 
 SUPPRESSED_SHOWN = 12
@@ -631,28 +789,35 @@ def false_positive_page(request: Request, state: State, user: User, event_id: st
     )
 
 
-@router.post("/cameras/{camera}/false_positives/{n}/remove")
+@router.post("/cameras/{camera:path}/false_positives/{n}/remove")
 def remove_false_positive_entry(
     state: State,
+    user: User,
     camera: str,
     n: Annotated[int, PathParam(ge=1, le=100_000)],
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> RedirectResponse:
     """Take back false positive ``n`` (1-based) of a camera (the undo of the "false positive" button)."""
+    known_camera(state, camera)
     try:
         state.settings = remove_false_positive(state.settings, camera, n - 1)
     except CamsiftError as err:
-        return _back(_safe_next(back or "/cameras"), str(err))
-    return _back(_safe_next(back or "/cameras"), f"{camera}: false positive {n} removed; that place is watched again")
+        return _back(state, user, _safe_next(back or "/cameras"), str(err))
+    return _back(
+        state,
+        user,
+        _safe_next(back or "/cameras"),
+        f"{camera}: false positive {n} removed; that place is watched again",
+    )
 
 
 @router.post("/events/{event_id}/faces/{n}")
 def name_event_face(
-    state: State, event_id: str, n: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
+    state: State, user: User, event_id: str, n: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
 ) -> RedirectResponse:
     """Enrol from an event's face: say who it is."""
     message = api.name_face(state, event_id, n, api.FaceName(name=name)).message
-    return _back(f"/events/{event_id}", message)
+    return _back(state, user, f"/events/{quote(event_id, safe='')}", message)
 
 
 # --- cameras --------------------------------------------------------------------------------------------------
@@ -677,9 +842,21 @@ def cameras_page(request: Request, state: State, user: User) -> HTMLResponse:
     return _page(request, "cameras.html", user, cameras=rows, stats=stats, live_every_ms=round(LIVE_EVERY_S * 1000))
 
 
-@router.post("/cameras/{camera}/settings")
-async def camera_settings(request: Request, state: State, camera: str) -> RedirectResponse:
-    """Store a camera's settings (`camsift.camera_overrides`)."""
+def known_camera(state: WebState, camera: str) -> str:
+    """``camera`` when it is one: configured, fed by a source, or with stored events.
+
+    Raises:
+        HTTPException: 404 for any other name (no setting may create a camera).
+    """
+    if camera in state.settings.cameras or camera in api.camera_sources(state) or camera in state.store.cameras():
+        return camera
+    raise HTTPException(404, f"no camera named {camera!r}: settings are kept only for cameras camsift knows")
+
+
+@router.post("/cameras/{camera:path}/settings")
+async def camera_settings(request: Request, state: State, user: User, camera: str) -> RedirectResponse:
+    """Store a camera's settings (`camsift.camera_overrides`); 404 for a camera camsift does not know."""
+    known_camera(state, camera)
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k in CameraSettings.model_fields}
     labels = [part.strip() for part in values.pop("labels", "").replace(",", " ").split() if part.strip()]
@@ -688,23 +865,25 @@ async def camera_settings(request: Request, state: State, camera: str) -> Redire
         state.settings = save_camera_settings(state.settings, camera, settings)
     except ValidationError as err:
         e = err.errors()[0]
-        return _back("/cameras", f"{camera}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
+        return _back(state, user, "/cameras", f"{camera}: {'.'.join(map(str, e['loc']))}: {e['msg']}")
     except CamsiftError as err:
-        return _back("/cameras", str(err))
+        return _back(state, user, "/cameras", str(err))
     return _back(
+        state,
+        user,
         "/cameras",
         f"{camera}: settings saved; 'camsift run' applies them from the next file (live streams: next start)",
     )
 
 
-@router.post("/cameras/{camera}/record")
-def camera_record(state: State, camera: str) -> RedirectResponse:
+@router.post("/cameras/{camera:path}/record")
+def camera_record(state: State, user: User, camera: str) -> RedirectResponse:
     """The "record now" button."""
     try:
         api.record(state, camera, 30.0)
     except HTTPException as err:
-        return _back("/cameras", f"{camera}: {err.detail}")
-    return _back("/cameras", f"{camera}: recording 30 s")
+        return _back(state, user, "/cameras", f"{camera}: {err.detail}")
+    return _back(state, user, "/cameras", f"{camera}: recording 30 s")
 
 
 # --- faces ----------------------------------------------------------------------------------------------------
@@ -731,16 +910,16 @@ def group_picture(state: State, group: api.StoredInt) -> Response:
 
 @router.post("/faces/enrol")
 def enrol_photo(
-    state: State, name: Annotated[str, Form(min_length=1, max_length=64)], photo: UploadFile
+    state: State, user: User, name: Annotated[str, Form(min_length=1, max_length=64)], photo: UploadFile
 ) -> RedirectResponse:
     """Add a photo of a person to the library (one big, sharp face)."""
     from camsift.faces.enrol import enrol
 
     suffix = Path(photo.filename or "").suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        return _back("/faces", f"not a photo (expected {', '.join(sorted(IMAGE_SUFFIXES))})")
+        return _back(state, user, "/faces", f"not a photo (expected {', '.join(sorted(IMAGE_SUFFIXES))})")
     if (photo.size or 0) > MAX_PHOTO_BYTES:
-        return _back("/faces", f"photo too large (at most {MAX_PHOTO_BYTES >> 20} MB)")
+        return _back(state, user, "/faces", f"photo too large (at most {MAX_PHOTO_BYTES >> 20} MB)")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"photo{suffix}"
         with path.open("wb") as out:
@@ -748,16 +927,16 @@ def enrol_photo(
         try:
             naming, checks = enrol(state.faces, state.face_engine(), name, [path], state.settings.faces)
         except CamsiftError as err:
-            return _back("/faces", str(err))
+            return _back(state, user, "/faces", str(err))
     if naming is None:
-        return _back("/faces", f"{name}: photo refused: {checks[0].reason}")
+        return _back(state, user, "/faces", f"{name}: photo refused: {checks[0].reason}")
     past = f"; {len(naming.events)} past events now say {naming.name}" if naming.events else ""
-    return _back("/faces", f"{naming.name}: photo added{past}")
+    return _back(state, user, "/faces", f"{naming.name}: photo added{past}")
 
 
 @router.post("/faces/groups/{group}")
 def name_group(
-    state: State, group: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
+    state: State, user: User, group: api.StoredInt, name: Annotated[str, Form(min_length=1, max_length=64)]
 ) -> RedirectResponse:
     """Name a group of unknown faces."""
     from camsift.faces import engine_model
@@ -768,15 +947,15 @@ def name_group(
             group, check_name(name), engine_model(state.settings.faces.engine), state.settings.faces
         )
     except CamsiftError as err:
-        return _back("/faces", str(err))
-    return _back("/faces", f"group {group} is {naming.name}: {len(naming.events)} events relabelled")
+        return _back(state, user, "/faces", str(err))
+    return _back(state, user, "/faces", f"group {group} is {naming.name}: {len(naming.events)} events relabelled")
 
 
-@router.post("/faces/people/{name}/remove")
-def remove_person(state: State, name: str) -> RedirectResponse:
+@router.post("/faces/people/{name:path}/remove")
+def remove_person(state: State, user: User, name: str) -> RedirectResponse:
     """Forget a person."""
     try:
         events = state.faces.remove(name)
     except CamsiftError as err:
-        return _back("/faces", str(err))
-    return _back("/faces", f"{name} removed; {len(events)} events relabelled")
+        return _back(state, user, "/faces", str(err))
+    return _back(state, user, "/faces", f"{name} removed; {len(events)} events relabelled")

@@ -1,7 +1,20 @@
 // camsift: keyboard navigation of the review grid and item page, clip previews, confirmations, clip start.
 // No inline script (CSP).
 "use strict";
+// A picture that cannot be loaded (deleted meanwhile) becomes a "picture missing" box, never a broken image.
+const missing = (img) => {
+  if (img.dataset.live || img.dataset.missing) return;
+  img.dataset.missing = "1";
+  const box = document.createElement("span");
+  box.className = "nopic";
+  box.textContent = `picture missing: ${img.alt}`;
+  img.replaceWith(box);
+};
+document.addEventListener("error", (e) => { if (e.target.tagName === "IMG") missing(e.target); }, true);
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("img").forEach((img) => {
+    if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) missing(img);
+  });
   document.querySelectorAll("[data-confirm]").forEach((button) => {
     button.addEventListener("click", (e) => {
       if (!window.confirm(button.dataset.confirm)) e.preventDefault();
