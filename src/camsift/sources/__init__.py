@@ -24,11 +24,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+import sqlalchemy as sa
+
 from camsift.config import Settings, SourceConfig
 from camsift.errors import ConfigError
+from camsift.logs import get_logger
 from camsift.store import Store
 from camsift.store.queue import JobQueue
 from camsift.store.status import ServiceBoard
+
+log = get_logger("camsift.sources")
 
 __all__ = ["DatabaseIntake", "Intake", "Source", "available", "create", "register"]
 
@@ -108,8 +113,14 @@ class DatabaseIntake:
         return new
 
     def report(self, source: str, kind: str, state: str, detail: str = "", error: str | None = None) -> None:
-        """See `Intake.report`."""
-        self.board.report(f"source:{source}", kind, state, detail, error=error)
+        """See `Intake.report`. A state that cannot be written (a full disk, a busy database) is logged, not
+        raised: it is only a status line, and the source must go on."""
+        try:
+            self.board.report(f"source:{source}", kind, state, detail, error=error)
+        except sa.exc.SQLAlchemyError as err:
+            log.warning(
+                "cannot write a source's state", source=source, state=state, reason=str(getattr(err, "orig", err))
+            )
 
 
 def register(kind: str) -> Callable[[Callable[..., Source]], Callable[..., Source]]:
