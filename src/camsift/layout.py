@@ -210,6 +210,13 @@ class DataDir:
             return False
         return True
 
+    def full(self) -> bool:
+        """Whether the disk of the data directory has less than `FULL_BELOW` bytes free."""
+        try:
+            return shutil.disk_usage(self.root).free < FULL_BELOW
+        except OSError:
+            return False
+
     def release_reserve(self, *, unless_free: int = 0) -> bool:
         """Give `reserve` back to the disk, unless ``unless_free`` bytes are free anyway; returns whether it was."""
         try:

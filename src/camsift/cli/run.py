@@ -102,7 +102,7 @@ def status_command(
     settings = _settings(config, data_dir)
     with _open_store(settings) as store:
         board = ServiceBoard(store.engine)
-        parts = board.shown_states(settings.service.stale_s)
+        parts = board.shown_states(settings.service.stale_s, DataDir(settings.data_dir).full())
         depth = JobQueue(store.engine).depth()
         latest = store.latest_per_camera()
         usage = UsageBoard(store.engine).all()  # paid APIs (issue 9)

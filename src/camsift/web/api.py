@@ -501,7 +501,9 @@ def stats(state: State) -> Stats:
             last_error=p.last_error,
             last_error_time=_time(p.last_error_utc),
         )
-        for p, shown in state.board.shown_states(state.settings.service.stale_s)
+        for p, shown in state.board.shown_states(
+            state.settings.service.stale_s, DataDir(state.settings.data_dir).full()
+        )
     ]
     parts = {p.name: p for p in sources}
     latest = state.store.latest_per_camera()
