@@ -299,7 +299,7 @@ def replay(
                 time.sleep(rng.uniform(*gap_s))
                 if k == kills // 2:  # the broker goes away, the service is killed, comes back, then the broker
                     broker.down()
-                    time.sleep(1.0)
+                    time.sleep(3.0)  # files analysed meanwhile: their MQTT events wait for the broker
                     run.kill_main()
                     counts.kills_main += 1
                     run.start()
