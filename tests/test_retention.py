@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,11 +33,13 @@ from camsift.retention import (
     Retention,
     RetentionCompanion,
     category_of,
+    disk_usage,
 )
 from camsift.service import configured_parts
 from camsift.store import Store
 from camsift.store.schema import event_faces_table, events_table, files_table
 from helpers.media import cut_clip, data_file
+from helpers.service import fill_up
 
 pytestmark = pytest.mark.slow  # the first test scans real clips (about 10 s), the rest reuse it
 
@@ -327,24 +329,6 @@ def test_disk_limit_with_an_injected_usage(filled: Filled, data: Path) -> None:
     assert len(outcome.deleted) == len(plan.items)
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 16 MiB tmpfs mounted for the test (root only)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True, check=False
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
 def test_disk_limit_on_a_real_small_disk(filled: Filled, small_disk: Path) -> None:
     data = copy_data(filled, small_disk / "data")
     probe = settings_for(data)
@@ -353,13 +337,34 @@ def test_disk_limit_on_a_real_small_disk(filled: Filled, small_disk: Path) -> No
     limit = 100 * (usage.used - spare / 2) / (usage.used + usage.free)
     settings = settings_for(data, **{"retention.max_disk_percent": limit})
     plan, outcome = run(settings, filled.today - 365 * DAY)
-    after = shutil.disk_usage(small_disk)
+    after = disk_usage(data)  # the space set aside for a full disk counts as free
     assert plan.over_limit
     assert outcome.deleted
-    assert 100 * after.used / (after.used + after.free) <= limit
+    assert after.percent <= limit
     assert events_by_file(data)  # it stopped once below the limit: not everything went
     assert_disk_order(plan.items)
     assert consistency(data) == ([], [])
+
+
+def test_a_full_disk_is_freed_by_the_rules_using_the_reserve(filled: Filled, small_disk: Path) -> None:
+    """At 100 % the journal cannot grow: the pass gives back its reserve and deletes by the age rules."""
+    from camsift.layout import RESERVE_BYTES
+
+    data = copy_data(filled, small_disk / "data")
+    settings = settings_for(data)
+    assert DataDir(data).keep_reserve()
+    assert (data / "retention-reserve").stat().st_size == RESERVE_BYTES
+    before = events_by_file(data)
+    fill_up(small_disk)
+
+    plan, outcome = run(settings, filled.today + 30 * DAY)  # a month later: the older files are past their days
+
+    assert plan.items
+    assert outcome.deleted
+    assert len(outcome.deleted) == len(plan.items)
+    assert len(events_by_file(data)) < len(before)
+    assert consistency(data) == ([], [])
+    assert not list((data / "retention-journal").glob("*.json"))  # every batch finished
 
 
 # --- crash safety -------------------------------------------------------------------------------------------------

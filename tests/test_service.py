@@ -18,7 +18,7 @@ from camsift.config import Settings
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange, EventListener
 from camsift.notify import Notifier
-from camsift.service import Service
+from camsift.service import Service, configured_parts
 from camsift.store import Store
 from camsift.store.outbox import Outbox
 from camsift.store.queue import JobQueue
@@ -504,3 +504,76 @@ def test_a_file_that_kills_its_worker_is_given_up_shown_and_retried_on_request(
     assert given_up(data_dir) == []
     assert [(c.kind, c.after.label) for c in listener.changes] == [("new", "person")]
     wait_for(lambda: not clip.exists(), 10, "delete_after to delete the file")
+
+
+def test_a_full_data_disk_is_waited_out_and_nothing_acknowledged_is_lost(
+    small_disk: Path, scripted_settings: MakeSettings, footage: Path, shared_data: Path
+) -> None:
+    """Data on a 16 MiB tmpfs filled to 100 %: the service lives on, FTP says 452, a file whose snapshots cannot
+    be written waits, the owner hears once; once space is freed everything goes on by itself."""
+    import ftplib
+
+    from camsift.sources.ftp import hash_password
+    from helpers.service import fill_up, free_port
+
+    picture = shared_data / "images" / "skimage_rocket.jpg"
+    port = free_port()
+    with http_receiver() as hook:
+        settings = scripted_settings(
+            data_dir=str(small_disk / "data"),
+            sources={
+                "uploads": {
+                    "type": "ftp",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "users": {"porch": {"password_hash": hash_password("pw")}},
+                },
+                "inbox": {"type": "folder", "path": str(footage), "settle_s": 0.2},
+            },
+            **{"service.heartbeat_s": 0.2, "notify.channels": {"hook": {"url": f"json://127.0.0.1:{hook.port}/a"}}},
+        )
+        listeners, companions = configured_parts(settings)
+        service = Service(settings, listeners=listeners, companions=companions, workers=1)
+        stop = threading.Event()
+        thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+        thread.start()
+
+        def upload(name: str) -> str:
+            with ftplib.FTP() as client, picture.open("rb") as f:
+                client.connect("127.0.0.1", port, timeout=10)
+                client.login("porch", "pw")
+                try:
+                    return client.storbinary(f"STOR {name}", f)
+                except ftplib.Error as err:
+                    return str(err)
+
+        data = small_disk / "data"
+        try:
+            wait_for(lambda: service.store is not None and service.sources, 60, "the service")
+            wait_for(lambda: upload("before.jpg").startswith("226"), 30, "the FTP server")
+            wait_for(jobs_done(data, 1), 60, "the first upload analysed")
+            filler = fill_up(small_disk)
+            refused = upload("during.jpg")
+            shutil.copyfile(picture, footage / "during.jpg")  # its snapshots cannot be written now
+            wait_for(lambda: service._full_since is not None, 30, "the service to notice the full disk")
+            time.sleep(2.0)  # several heartbeats and retries on the full disk
+            alive = thread.is_alive()
+            while_full = [r.json()["title"] for r in hook.received()]
+
+            filler.unlink()
+            wait_for(jobs_done(data, 2), 60, "the waiting file analysed once space is back")
+            after = upload("after.jpg")
+            wait_for(jobs_done(data, 3), 60, "an upload after the disk was freed")
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
+    assert alive
+    assert refused.startswith("452"), refused
+    assert while_full == ["camsift: Data disk full: camsift is waiting"]  # told once
+    assert after.startswith("226")
+    with Store(data) as store:
+        jobs = {j.path.name: (state, outcome) for j, state, outcome in JobQueue(store.engine).jobs()}
+        analysed = {r.path.name: (r.status, r.error) for r in store.files()}
+    assert jobs == dict.fromkeys(("before.jpg", "during.jpg", "after.jpg"), ("done", "ok"))
+    assert analysed == dict.fromkeys(("before.jpg", "during.jpg", "after.jpg"), ("ok", None))

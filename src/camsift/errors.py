@@ -22,6 +22,7 @@ so the original stays reachable for debugging without reaching the user.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RateLimitError",
     "SourceError",
     "StorageError",
+    "disk_full",
 ]
 
 
@@ -105,3 +107,26 @@ class AuthError(CamsiftError):
 
 class NotifyError(CamsiftError):
     """A notification channel could not deliver a message."""
+
+
+_FULL_MESSAGES = ("database or disk is full", "no space left on device", "could not extend file", "disk quota exceeded")
+"""How a full disk reads in SQLite's, the C library's and PostgreSQL's messages (lower case)."""
+
+
+def disk_full(err: BaseException | str | None) -> bool:
+    """Whether an error (or one of its causes), or an error message, says the disk is full.
+
+    A full disk is a state to wait out, not a fault of the file or the service: ``ENOSPC``/``EDQUOT``,
+    SQLite's ``SQLITE_FULL`` ("database or disk is full"), PostgreSQL's ``53100 disk_full``.
+    """
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, str):
+            return any(m in err.lower() for m in _FULL_MESSAGES)
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(err, "pgcode", None) == "53100" or any(m in str(err).lower() for m in _FULL_MESSAGES):
+            return True
+        err = err.__cause__ or err.__context__ or getattr(err, "orig", None)
+        seen += 1
+    return False

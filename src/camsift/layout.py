@@ -10,6 +10,7 @@ Layout::
     <data_dir>/ftp/<user>/…              FTP uploads (unless the source sets ``root``)
     <data_dir>/blink/…                   Blink login token, downloaded clips and download state
     <data_dir>/retention-journal/        retention's deletion journal (`camsift.retention`)
+    <data_dir>/retention-reserve         space kept for that journal when the disk fills up
     <data_dir>/camera-overrides.yaml     camera settings changed in the web app (`camsift.camera_overrides`)
     <data_dir>/camsift-run.lock          held by the one ``camsift run`` using the directory
     <data_dir>/cache/                    browser-playable copies of footage (`camsift.web.playable`)
@@ -27,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,9 +40,25 @@ if TYPE_CHECKING:
     from camsift.config import SourceConfig
     from camsift.events import Event
 
-__all__ = ["RECORDING_SUFFIX", "DataDir", "atomic_writer", "recording_path", "safe_name", "write_atomically"]
+__all__ = [
+    "FULL_BELOW",
+    "RECORDING_SUFFIX",
+    "RESERVE_BYTES",
+    "DataDir",
+    "atomic_writer",
+    "recording_path",
+    "safe_name",
+    "write_atomically",
+]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+RESERVE_BYTES = 4 * 2**20
+"""Bytes `DataDir.keep_reserve` sets aside for a full disk: room to open the event store and for retention's
+journal and deleting transaction (a batch journals a few tens of kB; SQLite's WAL grows a few pages a row)."""
+
+FULL_BELOW = 2**20
+"""Free bytes under which a disk counts as full when opening the event store (`DataDir.release_reserve`)."""
 
 RECORDING_SUFFIX = ".part"
 """Appended to a recording's name while it is written (`recording_path`): a live clip or a Blink download."""
@@ -101,6 +119,7 @@ class DataDir:
     ftp = _Place("ftp", "FTP uploads, when the ``ftp`` source sets no ``root`` of its own.")
     blink = _Place("blink", "Blink's login token, downloaded clips and download state (`camsift.blink`).")
     journal = _Place("retention-journal", "Retention's deletion journal (`camsift.retention`).")
+    reserve = _Place("retention-reserve", "Space set aside for a full disk (`keep_reserve`, `RESERVE_BYTES`).")
     overrides = _Place("camera-overrides.yaml", "Camera settings changed in the web app (`camsift.camera_overrides`).")
     run_lock = _Place("camsift-run.lock", "Held by the ``camsift run`` that uses the directory.")
     cache = _Place("cache", "Copies made for the web app: browser-playable footage (`camsift.web.playable`).")
@@ -169,6 +188,46 @@ class DataDir:
         if source.type == "folder":
             return source.path.expanduser().resolve()
         return self.blink if source.type == "blink" else self.clips
+
+    def keep_reserve(self) -> bool:
+        """Set `RESERVE_BYTES` aside in `reserve` (allocated, not sparse) unless they are already, or there is
+        no room for them and as much again; returns whether they are set aside.
+
+        On a full disk they are what lets the event store open (SQLite needs a few pages for its shared memory
+        and WAL) and retention write its journal: `release_reserve` gives them back.
+        """
+        path = self.reserve
+        try:
+            if path.exists() and path.stat().st_size >= RESERVE_BYTES:
+                return True
+            if shutil.disk_usage(self.root).free < 2 * RESERVE_BYTES:
+                return False
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, RESERVE_BYTES)
+            finally:
+                os.close(fd)
+        except OSError:
+            path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def full(self) -> bool:
+        """Whether the disk of the data directory has less than `FULL_BELOW` bytes free."""
+        try:
+            return shutil.disk_usage(self.root).free < FULL_BELOW
+        except OSError:
+            return False
+
+    def release_reserve(self, *, unless_free: int = 0) -> bool:
+        """Give `reserve` back to the disk, unless ``unless_free`` bytes are free anyway; returns whether it was."""
+        try:
+            if unless_free and shutil.disk_usage(self.root).free >= unless_free:
+                return False
+            self.reserve.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
 
     def owned_roots(self, sources: Iterable[SourceConfig]) -> list[Path]:
         """The folders of footage camsift owns: `clips`, and the footage roots of ``sources`` that lie inside

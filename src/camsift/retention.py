@@ -27,6 +27,12 @@ start, footage no row knows of and orphan pictures from their mtime.
   the same, category by category (``disk_order``), oldest first, until the
   estimate is below the limit.
 
+A full disk must not stop retention from freeing it: `DataDir.keep_reserve`
+sets `RESERVE_BYTES` aside (``<data_dir>/retention-reserve``) while there is
+room, and a batch whose journal or deleting transaction fails for lack of
+space is tried again once that reserve is given back; it is set aside again
+after the pass.
+
 How it goes (`Retention.apply`), crash-safe, in batches:
 
 1. the batch's files are written to a journal, ``<data_dir>/retention-journal/<id>.json``
@@ -71,9 +77,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from camsift.config import RetentionCategory, RetentionConfig, Settings
-from camsift.errors import StorageError
+from camsift.errors import StorageError, disk_full
 from camsift.faces import UNKNOWN
-from camsift.layout import DataDir, atomic_writer
+from camsift.layout import RESERVE_BYTES, DataDir, atomic_writer
 from camsift.listeners import Problem
 from camsift.logs import get_logger
 from camsift.media import MEDIA_SUFFIXES
@@ -138,9 +144,14 @@ class DiskUsage:
 
 
 def disk_usage(path: Path) -> DiskUsage:
-    """`DiskUsage` of the filesystem holding ``path`` (`shutil.disk_usage`)."""
+    """`DiskUsage` of the filesystem holding the data directory ``path`` (`shutil.disk_usage`); the space its
+    reserve sets aside (`DataDir.keep_reserve`) counts as free, as it is given back when the disk fills."""
     usage = shutil.disk_usage(path)
-    return DiskUsage(usage.used, usage.free)
+    try:
+        reserve = _allocated(DataDir(path).reserve.stat())
+    except OSError:
+        reserve = 0
+    return DiskUsage(usage.used - reserve, usage.free + reserve)
 
 
 @dataclass(frozen=True)
@@ -519,6 +530,7 @@ class Retention:
                 (nothing of that batch was deleted).
         """
         outcome = Outcome()
+        self.data.keep_reserve()
         for start in range(0, len(plan.items), self.batch):
             batch = plan.items[start : start + self.batch]
             deleted, kept = self._delete(batch)
@@ -533,6 +545,7 @@ class Retention:
                 freed_mb=round(outcome.size / 1e6, 1),
                 summary=plan.summary(),
             )
+        self.data.keep_reserve()  # set aside again from the space just freed
         outcome.disk = self.usage(self.data_dir)
         return outcome
 
@@ -542,6 +555,16 @@ class Retention:
         return plan, self.apply(plan)
 
     def _delete(self, batch: Sequence[Doomed]) -> tuple[list[Doomed], list[Doomed]]:
+        """`_delete_batch`; on a full disk (its journal or the database cannot grow) again, with the reserve freed."""
+        try:
+            return self._delete_batch(batch)
+        except StorageError as err:
+            if not disk_full(err) or not self.data.release_reserve():
+                raise
+            log.warning("data disk full: retention uses its reserve space", freed_mb=RESERVE_BYTES / 2**20)
+        return self._delete_batch(batch)
+
+    def _delete_batch(self, batch: Sequence[Doomed]) -> tuple[list[Doomed], list[Doomed]]:
         names = sorted({n for item in batch for n in item.paths})
         with _Journal(self.data, names) as _:
             try:

@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -48,7 +49,7 @@ from camsift.alarms import Alarms
 from camsift.analysis.file import FileResult
 from camsift.analysis.pool import Workers
 from camsift.config import Settings, in_time_windows
-from camsift.errors import StorageError
+from camsift.errors import StorageError, disk_full
 from camsift.events import FileRecord
 from camsift.layout import DataDir
 from camsift.listeners import AnalysisListener, Companion, EventChange, EventListener, Problem, ProblemListener
@@ -66,6 +67,10 @@ log = get_logger("camsift.service")
 _SOURCES_STOP_S = 10.0
 """Seconds all sources together get to stop at shutdown (they stop in parallel): the longest a source's own
 `Source.stop` takes (a stream's 8 s to close its clip, then its kill; a Blink poller's 10 s join)."""
+
+
+_FULL_RETRY_S = 2.0
+"""Seconds between tries to write while the data disk is full."""
 
 
 @dataclass
@@ -118,6 +123,8 @@ class Service:
         self.wake = threading.Event()
         self.sources: dict[str, Source] = {}
         self._in_flight: dict[str, Job] = {}
+        self._deferred: list[tuple[Job, FileResult]] = []  # results not stored yet (a full disk), oldest first
+        self._full_since: float | None = None  # monotonic time the data disk was found full
         self._last_pending = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -153,9 +160,19 @@ class Service:
                         log.exception("companion failed to stop", companion=companion.name)
                 self.store = None
                 workers.close(now=True)
-                handed_back = queue.release(list(self._in_flight.values()))
-                board.report("service", "service", "stopped", f"{len(self._in_flight)} jobs left for the next start")
-                log.info("service stopped", unfinished=len(self._in_flight), handed_back=handed_back)
+                # results a full disk held back are handed back too; one cut short by a crash is settled at the
+                # next start, as after a kill (`_settle_stored`)
+                waiting = self._deferred if self._full_since is not None else []
+                unfinished = [*self._in_flight.values(), *(job for job, _ in waiting)]
+                try:
+                    handed_back = queue.release(unfinished)
+                except Exception as err:  # a full disk: the leases are handed back at the next start instead
+                    if not disk_full(err):
+                        raise
+                    handed_back = 0
+                with contextlib.suppress(Exception):  # a full disk: 'camsift status' sees a stale heartbeat
+                    board.report("service", "service", "stopped", f"{len(unfinished)} jobs left for the next start")
+                log.info("service stopped", unfinished=len(unfinished), handed_back=handed_back)
 
     def _stop_sources(self) -> None:
         """Stop every source at once, then wait for them all together for at most `_SOURCES_STOP_S` seconds.
@@ -187,21 +204,80 @@ class Service:
         s = self.settings.service
         next_beat = 0.0
         while not stop.is_set():
-            free = self.jobs - parts.workers.busy
-            if free > 0:
-                for job in parts.queue.claim(free, s.lease_s, s.max_attempts, frozenset(self._in_flight)):
-                    self._dispatch(job, parts)
-            if parts.workers.busy:
-                results = parts.workers.poll(0.2)
+            try:
+                if self._full_since is not None:
+                    parts.board.report("service", "service", "running", "data disk full: waiting for space")  # probe
+                    self._store_results(parts)
+                    self._disk_has_space()
+                free = self.jobs - parts.workers.busy
+                if free > 0 and self._full_since is None:
+                    for job in parts.queue.claim(free, s.lease_s, s.max_attempts, frozenset(self._in_flight)):
+                        self._dispatch(job, parts)
+                if parts.workers.busy:
+                    results = parts.workers.poll(0.2)
+                else:
+                    self.wake.wait(0.5)
+                    self.wake.clear()
+                    results = []
+                for result in results:  # kept until stored: a full disk holds them here
+                    self._deferred.append((self._in_flight.pop(str(result.path)), result))
+                self._store_results(parts)
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + s.heartbeat_s
+                    self._heartbeat(parts.queue, parts.board)
+            except Exception as err:
+                if not disk_full(err):
+                    raise
+                self._disk_full(err)
+                stop.wait(_FULL_RETRY_S)
+
+    def _disk_full(self, err: BaseException) -> None:
+        """Enter (or stay in) the disk-full state: nothing new is claimed, results wait in memory, the owner is
+        told once; their jobs stay leased in the database, so a kill meanwhile loses nothing."""
+        if self._full_since is not None:
+            return
+        self._full_since = time.monotonic()
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        log.error("data disk full: waiting for space; FTP uploads are refused meanwhile", reason=reason)
+        self._tell_sources_full(True)
+        self.problem(  # the notifier's own disk check uses this key too: the owner hears of a full disk once
+            Problem(
+                "disk_full",
+                "Data disk full: camsift is waiting",
+                f"The disk of {self.settings.data_dir} is full ({reason}). camsift keeps what it received, refuses "
+                "new FTP uploads (cameras retry them) and goes on by itself once space is freed; 'camsift "
+                "retention' frees space by the retention rules.",
+            )
+        )
+
+    def _store_results(self, parts: _Parts) -> None:
+        """Store the results waiting in `_deferred`, oldest first, each taken off once stored (see `_finish`).
+
+        A result whose file was stored before the disk filled (its listeners may not all have heard) is settled
+        as at a restart (`_settle_stored`); one whose analysis failed for lack of space is analysed again.
+        """
+        while self._deferred:
+            job, result = self._deferred[0]
+            known = parts.store.file(job.path) if self._full_since is not None else None
+            if known is not None and result.record is not None and known.processed_utc >= job.enqueued_utc:
+                self._settle_stored(job, known, parts)
             else:
-                self.wake.wait(0.5)
-                self.wake.clear()
-                results = []
-            for result in results:
-                self._finish(self._in_flight.pop(str(result.path)), result, parts)
-            if time.monotonic() >= next_beat:
-                next_beat = time.monotonic() + s.heartbeat_s
-                self._heartbeat(parts.queue, parts.board)
+                self._finish(job, result, parts)
+            self._deferred.pop(0)
+
+    def _disk_has_space(self) -> None:
+        """Leave the disk-full state: sources take uploads again, the owner hears it is over."""
+        assert self._full_since is not None
+        waited = time.monotonic() - self._full_since
+        self._full_since = None
+        log.info("data disk has space again; going on", waited_s=round(waited, 1))
+        self._tell_sources_full(False)  # the notifier's disk check tells the owner once it is below its limit
+
+    def _tell_sources_full(self, full: bool) -> None:
+        for source in self.sources.values():
+            set_full = getattr(source, "set_disk_full", None)
+            if set_full is not None:
+                set_full(full)
 
     def _heartbeat(self, queue: JobQueue, board: ServiceBoard) -> None:
         depth = queue.depth()
@@ -267,6 +343,12 @@ class Service:
         store, queue = parts.store, parts.queue
         if result.record is None:  # its worker died on it: nothing to store
             self._crashed(job, result.error or "its worker died", parts)
+            return
+        if result.error is not None and disk_full(result.error):  # its snapshots could not be written
+            if self._full_since is None:
+                raise StorageError(f"{job.path}: {result.error}")
+            parts.workers.submit(job.path, job.camera)  # space is back (see `_store_results`): analyse it again
+            self._in_flight[str(job.path)] = job
             return
         events = result.events
         if job.origin in ("stream", "record"):
@@ -337,11 +419,19 @@ class Service:
                 log.exception("problem listener failed", listener=type(listener).__name__, key=problem.key)
 
     def _publish(self, change: EventChange) -> None:
+        """Tell every listener; one failing does not stop the others. A full disk is raised after all were told
+        (the job is then not done, and is settled again once there is space: see `_store_results`)."""
+        full: Exception | None = None
         for listener in self.listeners:
             try:
                 listener.on_event(change)
-            except Exception:
+            except Exception as err:
+                if disk_full(err):
+                    full = err
+                    continue
                 log.exception("event listener failed", listener=type(listener).__name__, event_id=change.after.id)
+        if full is not None:
+            raise full
 
 
 def configured_parts(settings: Settings) -> tuple[list[EventListener], list[Companion]]:

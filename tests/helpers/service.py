@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import socket
 import subprocess
@@ -102,3 +103,15 @@ def red_times(clip: Path) -> tuple[list[float], float]:
             if np.any((rgb[..., 0] > 200) & (rgb[..., 1] < 60) & (rgb[..., 2] < 60)):
                 times.append(last)
     return times, last
+
+
+def fill_up(folder: Path) -> Path:
+    """Write a file in ``folder`` until its disk is full (``ENOSPC``); returns it."""
+    filler = folder / "filler.bin"
+    with pytest.raises(OSError, match="No space left") as full, filler.open("wb") as f:  # noqa: PT012 - writing until the disk is full
+        while True:
+            f.write(bytes(64 * 1024))
+            f.flush()
+    assert full.value.errno == errno.ENOSPC
+    assert shutil.disk_usage(folder).free < 64 * 1024
+    return filler

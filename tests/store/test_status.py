@@ -48,3 +48,23 @@ def test_the_service_runs_while_it_reports_so(board: ServiceBoard, state: str, s
     board.report("service", "service", state)
 
     assert board.service_running(stale_s) is running
+
+
+@pytest.mark.parametrize(
+    ("last_word", "stale_s", "disk_full", "shown"),
+    [
+        ("running", 60.0, False, ("running", "running")),
+        ("running", 0.0, False, ("crashed", "stopped")),  # killed: its heartbeat stopped without a goodbye
+        ("running", 0.0, True, ("disk full", "stopped")),  # waiting for space: it cannot write its heartbeat
+        ("stopped", 0.0, False, ("stopped", "stopped")),
+    ],
+)
+def test_the_state_shown_for_a_service_whose_heartbeat_stopped(
+    board: ServiceBoard, last_word: str, stale_s: float, disk_full: bool, shown: tuple[str, str]
+) -> None:
+    board.report("source:inbox", "folder", "running")
+    board.report("service", "service", last_word)
+
+    states = {p.name: state for p, state in board.shown_states(stale_s, disk_full)}
+
+    assert (states["service"], states["source:inbox"]) == shown

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from camsift import media
 from camsift.config import Settings
 from camsift.detectors import Detector, configured
-from camsift.errors import DetectorError, MediaError
+from camsift.errors import DetectorError, MediaError, disk_full
 from camsift.events import Event, FileRecord
 from camsift.faces.recognizer import FrameReader, face_recognizer
 from camsift.layout import DataDir, atomic_writer
@@ -224,8 +224,8 @@ def analyse_file(path: Path, camera: str, settings: Settings, threads: int = 1) 
             events = save_snapshots(events, s, read)
     except MediaError as err:
         error = err.reason
-    except OSError as err:
-        error = f"cannot read: {err.strerror or err}"
+    except OSError as err:  # a full data disk is not the file's fault: the service waits and analyses it again
+        error = f"{'data disk full' if disk_full(err) else 'cannot read'}: {err.strerror or err}"
     except DetectorError:
         raise
     except Exception as err:  # noqa: BLE001 - a bug must not stop the batch; report it on one line

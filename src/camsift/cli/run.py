@@ -98,7 +98,7 @@ def status_command(
     settings = _settings(config, data_dir)
     with _open_store(settings) as store:
         board = store.board
-        parts = board.shown_states(settings.service.stale_s)
+        parts = board.shown_states(settings.service.stale_s, DataDir(settings.data_dir).full())
         depth = store.jobs.depth()
         latest = store.latest_per_camera()
         usage = store.usage.all()  # paid APIs

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from camsift.config import Settings
-from camsift.errors import NotifyError
+from camsift.errors import NotifyError, disk_full
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
 from camsift.notify.rules import digest_message, event_message, matches, problem_message, quiet, rules_of, within
@@ -98,6 +98,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._backoff: dict[str, _Backoff] = {}
         self._failures_in_row = 0
+        self._sent_directly: set[str] = set()  # problems sent without the outbox (a full disk), by key
         self._down_since: dict[str, float] = {}
         self._next_check = 0.0
 
@@ -192,10 +193,47 @@ class Notifier:
             self._wake(queued)
 
     def on_problem(self, problem: Problem) -> None:
-        """Queue a message about a problem once, again at most every ``problems.repeat_s``, and when resolved."""
+        """Queue a message about a problem once, again at most every ``problems.repeat_s``, and when resolved.
+
+        When the outbox cannot be written because the data disk is full, the message is sent at once on a
+        thread of its own instead (once per problem while it lasts): the owner must hear of a full disk.
+        """
         cfg = self.config.problems
         if not cfg.enabled:
             return
+        told_directly = problem.key in self._sent_directly
+        if problem.resolved:
+            self._sent_directly.discard(problem.key)
+        try:
+            if problem.resolved and told_directly:  # its start left no mark: tell the end without looking
+                self._queue(problem_message(problem, datetime.now(UTC), self.settings), cfg.channels)
+            else:
+                self._queue_problem(problem)
+        except Exception as err:
+            if not disk_full(err):
+                raise
+            if told_directly and not problem.resolved:
+                return
+            if not problem.resolved:
+                self._sent_directly.add(problem.key)
+            message = problem_message(problem, datetime.now(UTC), self.settings)
+            channels = [c for c in cfg.channels or self.senders if c in self.senders]
+            threading.Thread(
+                target=self._send_directly, args=(message, channels), name="camsift-notify-now", daemon=True
+            ).start()
+
+    def _send_directly(self, message: Message, channels: list[str]) -> None:
+        """Send a message without the outbox (it cannot be written), once per channel, failures logged."""
+        for channel in channels:
+            try:
+                self.senders[channel].send(message)
+            except NotifyError as err:
+                log.error("notification not sent (outbox full)", channel=channel, key=message.key, reason=str(err))
+            else:
+                log.info("notification sent without the outbox (data disk full)", channel=channel, key=message.key)
+
+    def _queue_problem(self, problem: Problem) -> None:
+        cfg = self.config.problems
         marks = self._marks()
         key = f"problem:{problem.key}"
         now = datetime.now(UTC)

@@ -44,6 +44,7 @@ import hmac
 import os
 import queue
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -56,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from camsift import media
 from camsift.config import FtpSourceConfig, Settings
-from camsift.errors import AuthError, CamsiftError, MediaError, SourceError
+from camsift.errors import AuthError, CamsiftError, MediaError, SourceError, disk_full
 from camsift.layout import DataDir
 from camsift.logs import get_logger
 from camsift.sources import Intake, contained, register
@@ -64,9 +65,14 @@ from camsift.sources import Intake, contained, register
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
-__all__ = ["FtpSource", "hash_password", "verify_password"]
+__all__ = ["MIN_FREE_BYTES", "FtpSource", "hash_password", "verify_password"]
 
 log = get_logger("camsift.sources.ftp")
+
+MIN_FREE_BYTES = 2 * 2**20
+"""Free bytes below which uploads are refused with ``452`` (room for the queue's row and the service's state)."""
+
+_FULL_REPLY = "452 Data disk full; try again later."
 
 PERMISSIONS = "elmw"
 """What a camera may do (pyftpdlib letters): change and list folders, make folders, store files.
@@ -188,6 +194,7 @@ class FtpSource:
         self._verdicts: dict[bytes, bool] = {}  # checked off the loop, waiting for their login to resume
         self._checker: ThreadPoolExecutor | None = None
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()  # run on the loop's thread
+        self.disk_full = threading.Event()  # set by the service while the data disk is full
 
     def start(self) -> None:
         """Open the port and serve on a thread of its own."""
@@ -238,6 +245,23 @@ class FtpSource:
         if self._checker is not None:
             self._checker.shutdown(wait=False, cancel_futures=True)
         self._report("stopped")
+
+    def set_disk_full(self, full: bool) -> None:
+        """While the data disk is full, refuse uploads with ``452`` (cameras retry them later)."""
+        if full:
+            self.disk_full.set()
+        else:
+            self.disk_full.clear()
+        self._report("running", "data disk full: uploads refused with 452" if full else None)
+
+    def full(self) -> bool:
+        """Whether an upload would not fit now: the service says the disk is full, or less than
+        `MIN_FREE_BYTES` are free where uploads go."""
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            return self.disk_full.is_set()
+        return self.disk_full.is_set() or free < MIN_FREE_BYTES
 
     def processed(self, path: Path, events: int) -> None:
         """With ``remove_files``, delete the upload once analysed (never through a link)."""
@@ -345,6 +369,8 @@ class FtpSource:
         except CamsiftError as err:
             final.unlink(missing_ok=True)
             log.error("upload not queued", source=self.name, path=str(final), reason=str(err))
+            if disk_full(err):
+                return _FULL_REPLY
             self._report("error", str(err))
             return "451 Cannot queue the upload now; try again."
         self.received += 1
@@ -412,9 +438,16 @@ def _handler_class(source: FtpSource) -> Any:
         def close(self) -> None:
             upload = self.file_obj
             if not self._closed and self.receive and self.transfer_finished and upload and not upload.closed:
-                upload.flush()
-                os.fsync(upload.fileno())
-                upload.close()
+                try:
+                    upload.flush()
+                    os.fsync(upload.fileno())
+                    upload.close()
+                except OSError as err:  # a full disk: the client hears 452 and retries later
+                    log.warning("upload not saved", source=source.name, path=upload.name, reason=err.strerror)
+                    self._resp = (_FULL_REPLY if disk_full(err) else "451 Cannot save the upload.", ftp_logger.warning)
+                    self.transfer_finished = False
+                    super().close()
+                    return
                 refusal = source.accept(Path(upload.name), camera=self.cmd_channel.username)
                 if refusal is not None:
                     self._resp = (refusal, ftp_logger.warning)
@@ -474,6 +507,13 @@ def _handler_class(source: FtpSource) -> Any:
 
             self.del_channel()  # no command is read from this client until its password is checked
             source.check_later(self.username, line, self.remote_ip, resume)
+
+        def ftp_STOR(self, file: str, mode: str = "w") -> Any:  # noqa: N802 - pyftpdlib names commands so
+            if source.full():
+                log.warning("upload refused: data disk full", source=source.name, camera=self.username)
+                self.respond(_FULL_REPLY)
+                return None
+            return super().ftp_STOR(file, mode)
 
         def on_incomplete_file_received(self, file: str) -> None:
             source.incomplete(Path(file), "the transfer did not complete")

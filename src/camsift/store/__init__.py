@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
 from camsift.events import Event, FileRecord
-from camsift.layout import DataDir
+from camsift.layout import FULL_BELOW, DataDir
+from camsift.logs import get_logger
 from camsift.media import VIDEO_SUFFIXES
 from camsift.store.migrate import upgrade
 from camsift.store.outbox import Marks, Outbox
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from camsift.store.users import UserStore
 
 __all__ = ["EventMarks", "ReviewFilter", "Store", "database_url"]
+
+log = get_logger("camsift.store")
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ class Store:
             ) from err
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            # a full data disk: the space set aside for it lets SQLite open (its shared memory, its WAL)
+            if DataDir(self.data_dir).release_reserve(unless_free=FULL_BELOW):
+                log.warning("data disk full: its reserve space is given back", data_dir=str(self.data_dir))
         try:
             upgrade(self.engine)
         except sa.exc.SQLAlchemyError as err:

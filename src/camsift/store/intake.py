@@ -6,10 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
+from camsift.logs import get_logger
+
 if TYPE_CHECKING:
     from camsift.store import Store
 
 __all__ = ["DatabaseIntake"]
+
+log = get_logger("camsift.sources")
 
 
 class DatabaseIntake:
@@ -34,8 +40,14 @@ class DatabaseIntake:
         return new
 
     def report(self, source: str, kind: str, state: str, detail: str = "", error: str | None = None) -> None:
-        """See `camsift.sources.Intake.report`."""
-        self.board.report(f"source:{source}", kind, state, detail, error=error)
+        """See `camsift.sources.Intake.report`. A state that cannot be written (a full disk, a busy database) is
+        logged, not raised: it is only a status line, and the source must go on."""
+        try:
+            self.board.report(f"source:{source}", kind, state, detail, error=error)
+        except sa.exc.SQLAlchemyError as err:
+            log.warning(
+                "cannot write a source's state", source=source, state=state, reason=str(getattr(err, "orig", err))
+            )
 
     def known(self, path: Path) -> bool:
         """See `camsift.sources.Intake.known`."""

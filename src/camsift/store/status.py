@@ -152,11 +152,12 @@ class ServiceBoard:
                 return part.state in ("running", "starting") and age <= stale_s
         return False
 
-    def shown_states(self, stale_s: float) -> list[tuple[Component, str]]:
+    def shown_states(self, stale_s: float, disk_full: bool = False) -> list[tuple[Component, str]]:
         """Every part with the state to show (``camsift status``, the web app): its own while the service runs;
         else ``stopped`` for a source, and for the service ``stopped`` if it said so, ``crashed`` if its last
         word was ``running`` or ``starting`` and its heartbeat is over ``stale_s`` seconds old (killed, out of
-        memory, power lost: it never said goodbye)."""
+        memory, power lost: it never said goodbye), or ``disk full`` then if ``disk_full`` (`DataDir.full`: a
+        service waiting for space cannot write its heartbeat)."""
         parts = self.components()
         running = any(
             p.name == "service"
@@ -166,9 +167,8 @@ class ServiceBoard:
         )
         if running:
             return [(p, p.state) for p in parts]
-        return [
-            (p, ("stopped" if p.state == "stopped" else "crashed") if p.name == "service" else "stopped") for p in parts
-        ]
+        gone = "disk full" if disk_full else "crashed"
+        return [(p, ("stopped" if p.state == "stopped" else gone) if p.name == "service" else "stopped") for p in parts]
 
     def report_motion(self, camera: str, source: str, on: bool) -> None:
         """Write ``camera``'s motion as the stream ``source`` sees it (call it on a change only)."""

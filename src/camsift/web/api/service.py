@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from camsift import __version__, frigate
+from camsift.layout import DataDir
 from camsift.redaction import redact
 from camsift.web.api.common import State, User, _time, camera_detail, camera_names, camera_sources, stream_cameras
 
@@ -177,7 +178,9 @@ def stats(state: State) -> Stats:
             last_error=p.last_error,
             last_error_time=_time(p.last_error_utc),
         )
-        for p, shown in state.board.shown_states(state.settings.service.stale_s)
+        for p, shown in state.board.shown_states(
+            state.settings.service.stale_s, DataDir(state.settings.data_dir).full()
+        )
     ]
     parts = {p.name: p for p in sources}
     latest = state.store.latest_per_camera()
