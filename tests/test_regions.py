@@ -203,16 +203,30 @@ def test_too_many_scattered_boxes_give_a_whole_frame_check() -> None:
 
 
 def test_scheduler_checks_the_whole_frame_first_and_every_recheck_s() -> None:
-    schedule = Scheduler(DetectConfig(recheck_s=5.0, thorough_s=2.0), 1280, 720, 300)
+    schedule = Scheduler(DetectConfig(recheck_s=5.0, thorough_s=5.0, refresh_s=100), 1280, 720, 300)
+    tracked = np.array([[600, 300, 640, 400]], np.float32)  # a person standing still
 
-    plans = {t: schedule.plan(t, NONE, NONE) for t in np.round(np.arange(0, 11, 0.2), 1)}
+    plans = {t: schedule.plan(t, NONE, tracked if t else NONE) for t in np.round(np.arange(0, 11, 0.2), 1)}
 
     assert [t for t, p in plans.items() if p is not None] == [0.0, 5.0, 10.0]
     for t in (0.0, 5.0, 10.0):
         plan = plans[t]
         assert isinstance(plan, Plan)
         assert plan.thorough
-        assert np.array_equal(plan.regions, whole_frame(1280, 720, 300))
+        assert np.array_equal(plan.regions[: len(whole_frame(1280, 720, 300))], whole_frame(1280, 720, 300))
+
+
+def test_scheduler_checks_an_idle_scene_again_only_once_something_moved() -> None:
+    schedule = Scheduler(DetectConfig(recheck_s=5.0), 1280, 720, 300)
+    moving = np.array([[600, 300, 640, 400]], np.float32)
+    times = np.round(np.arange(0, 21, 0.2), 1)
+
+    # nothing moves and nothing is tracked for 12 s: the first frame only; then one motion, far from a recheck
+    plans = {t: schedule.plan(t, moving if t == 12.0 else NONE, NONE) for t in times}
+
+    looked = {t: len(p.regions) for t, p in plans.items() if p is not None}
+    assert looked == {0.0: len(whole_frame(1280, 720, 300)), 12.0: len(whole_frame(1280, 720, 300)) + 1}
+    assert all(p is None for t, p in plans.items() if t > 12.0)  # idle again: no recheck at 17 s
 
 
 def test_scheduler_looks_where_something_moves() -> None:

@@ -260,6 +260,10 @@ class Scheduler:
     already tracked, when tracked objects are due a fresh look (``refresh_s``),
     or when a whole-frame check is due (``recheck_s``; also the first frame),
     so a person standing still is neither lost nor re-detected 5 times a second.
+    A due whole-frame check waits while the scene is idle: nothing moved since
+    the last one and nothing is tracked (the same pixels would give the same
+    answer), as Frigate runs no detector without
+    motion; a still 720p scene then costs decoding and the motion gate alone.
     Every ``thorough_s`` the detector is asked for its slower second opinion,
     and once more on the next look, in the regions that hold what it found new
     (the pipeline tells the scheduler what each look found: `seen`).
@@ -287,6 +291,7 @@ class Scheduler:
         self._looked_until = 0.0
         self._found = np.zeros((0, 4), np.float32)
         self._confirm = np.zeros((0, 4), np.float32)
+        self._stirred = True  # something moved since the last whole-frame check (or none was made yet)
 
     def plan(self, ts_s: float, moving: npt.NDArray[np.float32], tracked: npt.NDArray[np.float32]) -> Plan | None:
         """The plan for the frame at ``ts_s``, or ``None`` to skip it.
@@ -297,7 +302,8 @@ class Scheduler:
             tracked: ``(t, 4)`` boxes of tracked objects, frame pixels.
         """
         due = ts_s + TIME_SLACK_S  # frame times and due times both accumulate float error
-        whole = due >= self._next_whole
+        self._stirred = self._stirred or len(moving) > 0
+        whole = due >= self._next_whole and (self._stirred or len(tracked) > 0)
         new = moving if not len(tracked) else moving[box_ios(moving, _grow(tracked, 0.25)).max(axis=1, initial=0) < 0.5]
         if len(new) and due < self._looked_until:
             # Motion next to a tracked object is that object on the move: it is never held back.
@@ -314,6 +320,7 @@ class Scheduler:
         self._next_refresh = ts_s + self.config.refresh_s
         if whole:
             self._next_whole = ts_s + self.config.recheck_s
+            self._stirred = False
         # A whole-frame check's coarse squares see less than a crop: they do not count as a look. Nor does
         # the one square of a frame no larger than the model's input: all its motion would then wait up to
         # refresh_s, and a person coming back into view was first seen late and tracked as someone new.

@@ -412,9 +412,12 @@ class _Session:
         index = 0
         next_live = 0.0
         pre, post = self.record.pre_roll_s, self.record.post_roll_s
+        codec = video.codec_context
         while (packet := self.packets.get()) is not None:
+            # While nothing moves, frames no other frame refers to are not decoded (`Pipeline.idle`).
+            codec.skip_frame = "NONREF" if pipeline.idle else "DEFAULT"
             try:
-                decoded = video.codec_context.decode(packet)
+                decoded = codec.decode(packet)
             except av.FFmpegError:
                 continue  # a damaged packet: the next keyframe repairs the picture
             for vf in decoded:
