@@ -39,7 +39,7 @@ def nms(detections: Detections, iou: float = 0.5, *, smaller: bool = False) -> D
 
         xywh = np.column_stack([detections.xyxy[:, :2], detections.xyxy[:, 2:] - detections.xyxy[:, :2]])
         picked = cv2.dnn.NMSBoxesBatched(
-            xywh.astype(np.float64), detections.confidence.astype(np.float32), class_id.astype(np.int32), -1.0, iou
+            xywh.astype(np.float64).tolist(), detections.confidence.tolist(), class_id.tolist(), -1.0, iou
         )
         kept = detections[np.sort(np.asarray(picked, np.int64).reshape(-1))]
         return kept[np.argsort(-kept.confidence, kind="stable")]
