@@ -217,6 +217,11 @@ def stream_detail(board: ServiceBoard, source: str) -> tuple[str, int, int]:
     return "unknown", 0, 0
 
 
+WARM_UP_S = 15.0
+"""Seconds a stream runs before its CPU is measured: connecting, loading both models and the first frame's
+whole-frame look with both (about 2 s of CPU) took longer than 5 s on a loaded 2-core machine."""
+
+
 def measure_stream(clip: Path, seconds: float) -> dict[str, float]:
     """CPU share of one live stream's process while FFmpeg serves ``clip`` in a loop, in real time, against the
     CPU share of a process that only decodes the same stream, measured over the same seconds."""
@@ -236,7 +241,7 @@ def measure_stream(clip: Path, seconds: float) -> dict[str, float]:
             pid, floor_pid = source.pid, decoder.pid
             assert pid is not None
             assert floor_pid is not None
-            time.sleep(5)  # connected, detector loaded
+            time.sleep(WARM_UP_S)  # connected, detector loaded, first whole-frame look done
             _, _, skipped0 = stream_detail(ServiceBoard(store.engine), "live")
             cpu0, floor0, wall0 = cpu_seconds(pid), cpu_seconds(floor_pid), time.monotonic()
             time.sleep(seconds)
