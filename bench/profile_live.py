@@ -33,6 +33,7 @@ from typing import Any
 from camsift import media
 from camsift.config import load_config
 from camsift.media import Frame
+from latency import still_720p  # bench/ is this script's folder
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUSY = DATA / "clips" / "ken2190_ecuador_street.mp4"
@@ -78,19 +79,6 @@ def looped(clip: Path, seconds: float) -> Iterator[Frame]:
             index += 1
             last = frame.ts_s + frame.duration_s
         offset += last
-
-
-def still_clip(path: Path) -> Path:
-    """The still 720p scene of ``bench/latency.py``."""
-    import subprocess
-
-    picture = DATA / "images" / "skimage_rocket.jpg"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(picture), "-t", "20", "-r", "25", "-vf",
-         "scale=1280:720,format=yuv420p", "-c:v", "libx264", "-g", "25", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
 
 
 def decode_only(clip: Path, seconds: float) -> float:
@@ -180,7 +168,7 @@ def main() -> None:
     parser.add_argument("--detector", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        clip = still_clip(Path(tmp) / "still.mp4") if args.still else args.clip
+        clip = still_720p(Path(tmp) / "still.mp4") if args.still else args.clip
         r = profile(clip, args.seconds, args.detector)
     per = 100 / args.seconds  # CPU seconds per footage second, as % of a core
     print(f"{clip.name}: {args.seconds:.0f} s of footage, {r['sampled']} frames sampled, "

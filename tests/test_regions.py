@@ -199,6 +199,22 @@ def test_too_many_scattered_boxes_give_a_whole_frame_check() -> None:
     assert coverage(regions, 1920, 1080).all()
 
 
+def test_a_crowd_between_thorough_looks_is_looked_at_without_the_fine_tiles() -> None:
+    xs = np.linspace(0, 1880, 8)
+    ys = np.tile([0, 1000], 4)
+    boxes = np.column_stack([xs, ys, xs + 40, ys + 80]).astype(np.float32)
+
+    fast = plan_regions(boxes, 1920, 1080, 300, whole=False, fine=False)
+    thorough = plan_regions(boxes, 1920, 1080, 300, whole=False, fine=True)
+    due = plan_regions(boxes, 1920, 1080, 300, whole=True, fine=False)
+
+    assert fast.tolist() == whole_frame(1920, 1080, 300, tiles=False).tolist()  # the frame and 2 squares
+    assert len(fast) == 3
+    assert coverage(fast, 1920, 1080).all()
+    assert thorough.tolist() == whole_frame(1920, 1080, 300).tolist() == due.tolist()
+    assert len(thorough) > len(fast)
+
+
 # --- the scheduler -----------------------------------------------------------------------------------------------
 
 
