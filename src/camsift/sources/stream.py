@@ -182,9 +182,9 @@ class StreamSource:
 def _run(name: str, config: StreamSourceConfig, settings: Settings, service_pid: int) -> None:
     """The stream process: Ctrl-C is the service's to handle; SIGTERM stops cleanly."""
     configure()
-    import av.logging
+    from camsift.analysis.pool import prepare_worker
 
-    av.logging.set_level(None)
+    prepare_worker()  # FFmpeg's logging off, malloc tuned, no OpenCV thread pool (as the scan's workers)
     stream = _Stream(name, config, settings, service_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, stream.terminate)
