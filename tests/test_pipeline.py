@@ -240,3 +240,23 @@ def test_no_person_in_pictures_without_people(auto_detector: Detector, defaults:
     events = run_pipeline(path, defaults, auto_detector, still=True)
 
     assert [(e.label, e.confidence) for e in events] == []
+
+
+def test_idle_while_nothing_moves_and_nothing_is_tracked(
+    make_clip: Callable[..., SyntheticClip], scripted_settings: Callable[..., Settings]
+) -> None:
+    clip = make_clip("cam/clip.mp4", [Walk(1.0, 2.0)], seconds=4.0, fps=10)
+    pipeline = Pipeline(scripted_settings(), create("scripted"))
+    idle: dict[float, bool] = {}
+
+    def watched() -> Iterator[Frame]:
+        for frame in frames(clip.path):
+            idle[round(frame.ts_s, 1)] = pipeline.idle  # what the loop saw up to the frame before
+            yield frame
+
+    list(pipeline.events(watched(), camera="c", start_utc=EPOCH, id_prefix="p"))
+
+    assert idle[0.0] is False  # before the first frame
+    assert all(idle[t] for t in (0.3, 0.5, 0.9))  # a still picture so far
+    assert not any(idle[t] for t in (1.3, 1.5, 1.9))  # the rectangle moves, then is tracked
+    assert pipeline.idle is False  # the loop is over

@@ -199,20 +199,50 @@ def test_too_many_scattered_boxes_give_a_whole_frame_check() -> None:
     assert coverage(regions, 1920, 1080).all()
 
 
+def test_a_crowd_between_thorough_looks_is_looked_at_without_the_fine_tiles() -> None:
+    xs = np.linspace(0, 1880, 8)
+    ys = np.tile([0, 1000], 4)
+    boxes = np.column_stack([xs, ys, xs + 40, ys + 80]).astype(np.float32)
+
+    fast = plan_regions(boxes, 1920, 1080, 300, whole=False, fine=False)
+    thorough = plan_regions(boxes, 1920, 1080, 300, whole=False, fine=True)
+    due = plan_regions(boxes, 1920, 1080, 300, whole=True, fine=False)
+
+    assert fast.tolist() == whole_frame(1920, 1080, 300, tiles=False).tolist()  # the frame and 2 squares
+    assert len(fast) == 3
+    assert coverage(fast, 1920, 1080).all()
+    assert thorough.tolist() == whole_frame(1920, 1080, 300).tolist() == due.tolist()
+    assert len(thorough) > len(fast)
+
+
 # --- the scheduler -----------------------------------------------------------------------------------------------
 
 
 def test_scheduler_checks_the_whole_frame_first_and_every_recheck_s() -> None:
-    schedule = Scheduler(DetectConfig(recheck_s=5.0, thorough_s=2.0), 1280, 720, 300)
+    schedule = Scheduler(DetectConfig(recheck_s=5.0, thorough_s=5.0, refresh_s=100), 1280, 720, 300)
+    tracked = np.array([[600, 300, 640, 400]], np.float32)  # a person standing still
 
-    plans = {t: schedule.plan(t, NONE, NONE) for t in np.round(np.arange(0, 11, 0.2), 1)}
+    plans = {t: schedule.plan(t, NONE, tracked if t else NONE) for t in np.round(np.arange(0, 11, 0.2), 1)}
 
     assert [t for t, p in plans.items() if p is not None] == [0.0, 5.0, 10.0]
     for t in (0.0, 5.0, 10.0):
         plan = plans[t]
         assert isinstance(plan, Plan)
         assert plan.thorough
-        assert np.array_equal(plan.regions, whole_frame(1280, 720, 300))
+        assert np.array_equal(plan.regions[: len(whole_frame(1280, 720, 300))], whole_frame(1280, 720, 300))
+
+
+def test_scheduler_checks_an_idle_scene_again_only_once_something_moved() -> None:
+    schedule = Scheduler(DetectConfig(recheck_s=5.0), 1280, 720, 300)
+    moving = np.array([[600, 300, 640, 400]], np.float32)
+    times = np.round(np.arange(0, 21, 0.2), 1)
+
+    # nothing moves and nothing is tracked for 12 s: the first frame only; then one motion, far from a recheck
+    plans = {t: schedule.plan(t, moving if t == 12.0 else NONE, NONE) for t in times}
+
+    looked = {t: len(p.regions) for t, p in plans.items() if p is not None}
+    assert looked == {0.0: len(whole_frame(1280, 720, 300)), 12.0: len(whole_frame(1280, 720, 300)) + 1}
+    assert all(p is None for t, p in plans.items() if t > 12.0)  # idle again: no recheck at 17 s
 
 
 def test_scheduler_looks_where_something_moves() -> None:
@@ -299,6 +329,18 @@ def test_scheduler_never_holds_back_motion_next_to_a_tracked_object() -> None:
     walked_on = tracked + np.array([50, 0, 50, 0], np.float32)  # a person walking by more than their width
 
     assert schedule.plan(0.4 - 0.1, walked_on, tracked) is not None
+
+
+def test_scheduler_holds_back_motion_in_a_crowd_until_its_refresh() -> None:
+    schedule = Scheduler(DetectConfig(refresh_s=0.4, recheck_s=100), 1280, 720, 300)
+    schedule.plan(0.0, NONE, NONE)
+    crowd = np.array([[100 + 200 * i, 300, 140 + 200 * i, 400] for i in range(6)], np.float32)
+    walked_on = crowd + np.array([50, 0, 50, 0], np.float32)
+    times = [round(0.2 * i, 1) for i in range(1, 11)]
+
+    looked = [t for t in times if schedule.plan(t, walked_on, crowd) is not None]
+
+    assert looked == [0.2, 0.6, 1.0, 1.4, 1.8]  # every refresh_s, not every frame
 
 
 # --- detecting in regions ----------------------------------------------------------------------------------------

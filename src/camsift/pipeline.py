@@ -100,6 +100,7 @@ class Pipeline:
         self._regions = RegionDetector(detector, settings.detect.nms_iou)
         self._builder: EventBuilder | None = None
         self._last_motion_s: float | None = None
+        self._idle = False
 
     def _counted(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Count and time decoding; a decoding failure ends the frames and is kept in ``_failure``."""
@@ -137,6 +138,17 @@ class Pipeline:
         """
         return self._last_motion_s
 
+    @property
+    def idle(self) -> bool:
+        """Whether the running `events` loop is idle: in its last sampled frame the motion gate found nothing
+        moving and nothing was tracked. ``False`` before the first frame and for a still.
+
+        While it is, a decoder may skip the frames no other frame refers to (FFmpeg's ``skip_frame`` set to
+        ``NONREF``): the gate then sees fewer of the frames in which nothing happens, and the first frame
+        with motion ends the skipping (a live source reads it between two frames, as `last_motion_s`).
+        """
+        return self._idle
+
     def events(
         self, frames: Iterable[Frame], *, camera: str, start_utc: datetime, id_prefix: str, still: bool = False
     ) -> Iterator[Event]:
@@ -160,6 +172,7 @@ class Pipeline:
         s, st = self.settings, self.stats
         self._failure = None
         self._last_motion_s = None
+        self._idle = False
         sampled = Sampler(s.detect.fps).sample(self._counted(frames))
         first = next(sampled, None)
         if first is not None:
@@ -177,7 +190,9 @@ class Pipeline:
                     moving = gate.check(frame)
                 if len(moving):
                     self._last_motion_s = frame.ts_s
-                plan = schedule.plan(frame.ts_s, moving, track.boxes())
+                held = track.boxes()
+                self._idle = not still and not len(moving) and not len(held)
+                plan = schedule.plan(frame.ts_s, moving, held)
                 if plan is None:
                     continue
                 st.detector_runs += 1
@@ -190,6 +205,7 @@ class Pipeline:
                     ended = builder.feed(frame, tracked, moving)
                 yield from ended
             yield from builder.finish()
+        self._idle = False
         if self._failure is not None:
             raise self._failure
 

@@ -62,7 +62,7 @@ def cover_squares(width: int, height: int, side: int | None = None) -> npt.NDArr
     return np.asarray([[x, y, x + side, y + side] for y in starts(height) for x in starts(width)], np.float32)
 
 
-def whole_frame(width: int, height: int, model_side: int) -> npt.NDArray[np.float32]:
+def whole_frame(width: int, height: int, model_side: int, *, tiles: bool = True) -> npt.NDArray[np.float32]:
     """The regions of a full check: the whole frame (the detector stretches it to its square input, as
     COCO-trained models were trained), `cover_squares` for big objects at their shape, plus tiles of side
     ``max(model_side, short side / 2)`` when the frame is large enough that a person of ~100 pixels would
@@ -70,18 +70,19 @@ def whole_frame(width: int, height: int, model_side: int) -> npt.NDArray[np.floa
 
     The whole frame sees people whom every covering square cuts in two (a group photo, a person close to the
     camera), for one model run more.
+    ``tiles=False`` leaves the tiles out (the whole frame and the coarse squares only).
     """
     coarse = cover_squares(width, height)
     whole = np.array([[0, 0, width, height]], np.float32)
     short = min(width, height)
     parts = [coarse] if width == height else [whole, coarse]
-    if short >= 1.5 * model_side:
+    if tiles and short >= 1.5 * model_side:
         parts.append(cover_squares(width, height, max(model_side, short // 2)))
     return np.concatenate(parts)
 
 
 def plan_regions(
-    boxes: npt.NDArray[np.float32], width: int, height: int, model_side: int, whole: bool
+    boxes: npt.NDArray[np.float32], width: int, height: int, model_side: int, whole: bool, *, fine: bool = True
 ) -> npt.NDArray[np.float32]:
     """Choose the square parts of a frame to run the detector on.
 
@@ -91,6 +92,9 @@ def plan_regions(
         height: Frame height in pixels.
         model_side: The detector's input side in pixels (300 for SSDLite).
         whole: Whether the whole frame must be checked (re-check, first frame).
+        fine: Whether a whole-frame look that ``whole`` did not ask for (objects too many or too big for
+            crops: a crowd) includes the fine tiles of `whole_frame`; without them it is 3 model runs at
+            720p instead of 11.
 
     Returns:
         ``(r, 4)`` float32 square regions xyxy in frame pixels: squares centred
@@ -113,13 +117,14 @@ def plan_regions(
         cover = cover_squares(width, height)
         return whole_frame(width, height, model_side) if whole else cover[_cover_picks(cover, boxes)]
     crops, too_big = _merge_squares(boxes, width, height, model_side)
+    tiles = whole or fine
     if too_big or len(crops) > MAX_CROPS:
         whole = True
     if len(crops) > MAX_CROPS:
         crops = []
     if not whole:
         return np.asarray(crops, np.float32).reshape(-1, 4)
-    full = whole_frame(width, height, model_side)
+    full = whole_frame(width, height, model_side, tiles=tiles)
     if crops:
         import supervision as sv
 
@@ -260,6 +265,10 @@ class Scheduler:
     already tracked, when tracked objects are due a fresh look (``refresh_s``),
     or when a whole-frame check is due (``recheck_s``; also the first frame),
     so a person standing still is neither lost nor re-detected 5 times a second.
+    A due whole-frame check waits while the scene is idle: nothing moved since
+    the last one and nothing is tracked (the same pixels would give the same
+    answer), as Frigate runs no detector without
+    motion; a still 720p scene then costs decoding and the motion gate alone.
     Every ``thorough_s`` the detector is asked for its slower second opinion,
     and once more on the next look, in the regions that hold what it found new
     (the pipeline tells the scheduler what each look found: `seen`).
@@ -287,6 +296,7 @@ class Scheduler:
         self._looked_until = 0.0
         self._found = np.zeros((0, 4), np.float32)
         self._confirm = np.zeros((0, 4), np.float32)
+        self._stirred = True  # something moved since the last whole-frame check (or none was made yet)
 
     def plan(self, ts_s: float, moving: npt.NDArray[np.float32], tracked: npt.NDArray[np.float32]) -> Plan | None:
         """The plan for the frame at ``ts_s``, or ``None`` to skip it.
@@ -297,23 +307,32 @@ class Scheduler:
             tracked: ``(t, 4)`` boxes of tracked objects, frame pixels.
         """
         due = ts_s + TIME_SLACK_S  # frame times and due times both accumulate float error
-        whole = due >= self._next_whole
+        self._stirred = self._stirred or len(moving) > 0
+        whole = due >= self._next_whole and (self._stirred or len(tracked) > 0)
         new = moving if not len(tracked) else moving[box_ios(moving, _grow(tracked, 0.25)).max(axis=1, initial=0) < 0.5]
         if len(new) and due < self._looked_until:
-            # Motion next to a tracked object is that object on the move: it is never held back.
-            near = box_ios(new, _grow(tracked, 1.0)).max(axis=1, initial=0) > 0
-            new = new[near | (box_ios(new, self._looked).max(axis=1, initial=0) < LOOKED_IOS)]
+            # Motion next to a tracked object is that object on the move: it is not held back, but in a crowd
+            # (more tracked objects than crops, so every look covers the whole frame) the objects' own refresh
+            # looks at it: on a busy 720p street that halved the looks, each a dozen model runs.
+            keep = box_ios(new, self._looked).max(axis=1, initial=0) < LOOKED_IOS
+            if len(tracked) <= MAX_CROPS:
+                keep |= box_ios(new, _grow(tracked, 1.0)).max(axis=1, initial=0) > 0
+            new = new[keep]
         refresh = len(tracked) > 0 and due >= self._next_refresh
         if not (whole or len(new) or refresh):
             return None
-        regions = plan_regions(np.concatenate([moving, tracked]), self.width, self.height, self.model_side, whole)
+        due_thorough = due >= self._next_thorough
+        # A crowd's looks between two thorough ones skip the fine tiles: a small person seen only in them is
+        # looked at there every thorough_s, well within events.lost_s, so the track holds.
+        boxes = np.concatenate([moving, tracked])
+        regions = plan_regions(boxes, self.width, self.height, self.model_side, whole, fine=due_thorough)
         if not len(regions):
             return None
-        due_thorough = due >= self._next_thorough
         confirm, self._confirm = self._confirm, np.zeros((0, 4), np.float32)
         self._next_refresh = ts_s + self.config.refresh_s
         if whole:
             self._next_whole = ts_s + self.config.recheck_s
+            self._stirred = False
         # A whole-frame check's coarse squares see less than a crop: they do not count as a look. Nor does
         # the one square of a frame no larger than the model's input: all its motion would then wait up to
         # refresh_s, and a person coming back into view was first seen late and tracked as someone new.

@@ -49,10 +49,9 @@ def test_group_photo_names_each_person_through_the_scan(
 ) -> None:
     """``obama_and_biden.jpg`` through person detection, face search in each box and the library.
 
-    The detector finds three people: Biden, Obama and the child in front (not enrolled); a fourth, a
-    woman cut off at the right edge with her face outside the picture, scores under
-    ``events.still_min_confidence``. A photo is one frame, so each name rests on a lone face and must be
-    well inside the threshold (`LONE_FACE_SHARE`).
+    The detector finds four people: Biden, Obama, the child in front (not enrolled) and a woman cut
+    off at the right edge, whose face is outside the picture. A photo is one frame, so each name
+    rests on a lone face and must be well inside the threshold (`LONE_FACE_SHARE`).
     """
     data_dir = tmp_path / "data"
     s = enrolled(face_engine, faces_data, data_dir, GALLERY)
@@ -60,9 +59,9 @@ def test_group_photo_names_each_person_through_the_scan(
     (result,) = scan([faces_data / "obama_and_biden.jpg"], s, jobs=1).files
 
     events = sorted(result.events, key=lambda e: e.box_xyxy[0])
-    assert [e.label for e in events] == ["person"] * 3
-    assert [e.sub_label for e in events] == ["Biden", "Obama", UNKNOWN]
-    assert [len(e.faces) for e in events] == [1, 1, 1]
+    assert [e.label for e in events] == ["person"] * 4
+    assert [e.sub_label for e in events] == ["Biden", "Obama", UNKNOWN, None]
+    assert [len(e.faces) for e in events] == [1, 1, 1, 0]
     assert [f.name for e in events for f in e.faces] == ["Biden", "Obama", None]
     lone = LONE_FACE_SHARE * s.faces.match_distance
     assert all(e.sub_label_score is not None and e.sub_label_score > 1 - lone for e in events[:2])

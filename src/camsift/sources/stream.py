@@ -183,9 +183,9 @@ class StreamSource:
 def _run(name: str, config: StreamSourceConfig, settings: Settings, service_pid: int) -> None:
     """The stream process: Ctrl-C is the service's to handle; SIGTERM stops cleanly."""
     configure()
-    import av.logging
+    from camsift.analysis.pool import prepare_worker
 
-    av.logging.set_level(None)
+    prepare_worker()  # FFmpeg's logging off, malloc tuned, no OpenCV thread pool (as the scan's workers)
     stream = _Stream(name, config, settings, service_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, stream.terminate)
@@ -413,9 +413,12 @@ class _Session:
         index = 0
         next_live = 0.0
         pre, post = self.record.pre_roll_s, self.record.post_roll_s
+        codec = video.codec_context
         while (packet := self.packets.get()) is not None:
+            # While nothing moves, frames no other frame refers to are not decoded (`Pipeline.idle`).
+            codec.skip_frame = "NONREF" if pipeline.idle else "DEFAULT"
             try:
-                decoded = video.codec_context.decode(packet)
+                decoded = codec.decode(packet)
             except av.FFmpegError:
                 continue  # a damaged packet: the next keyframe repairs the picture
             for vf in decoded:

@@ -1,0 +1,185 @@
+"""Where a live stream's CPU goes: the pipeline's stages timed in CPU seconds, against decode alone.
+
+A live stream is served in real time, so its CPU share equals the CPU seconds one second of footage costs.
+This runs a clip (looped to ``--seconds`` of footage) through what a stream's process does with it, in this
+process and one thread of inference (as `camsift.sources.stream` runs it), and prints the CPU seconds per
+footage second of each stage:
+
+- decode: FFmpeg decoding (threads as FFmpeg chooses), measured alone in a first pass;
+- recording: the reader's work, every packet into the `PacketRing` and remuxed into a clip (`ClipWriter`);
+- grey scale, motion, RGB conversion, crop preparation (crop and `lift_dark`), model input (resize and
+  normalisation), inference per model, model output decoding, tracking, events; "other" is the rest
+  of the pipeline's own time (scheduling, NMS, merging).
+
+Stage times are CPU time of the analysis thread (``time.thread_time``), exclusive of nested stages; the whole
+run's process CPU time (all threads, decoder threads included) is printed too.
+
+Usage: PYTHONPATH=src python bench/profile_live.py [--clip PATH] [--still] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from camsift import media
+from camsift.config import load_config
+from camsift.media import Frame
+from latency import still_720p  # bench/ is this script's folder
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BUSY = DATA / "clips" / "ken2190_ecuador_street.mp4"
+
+
+class Timers:
+    """Exclusive CPU time (thread time) per stage; nested stages are subtracted from their callers."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._stack: list[list[Any]] = []
+
+    def wrap(self, owner: Any, attribute: str, stage: str) -> None:
+        original = getattr(owner, attribute)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.thread_time()
+            self._stack.append([stage, 0.0])
+            try:
+                return original(*args, **kwargs)
+            finally:
+                _, nested = self._stack.pop()
+                spent = time.thread_time() - start
+                self.seconds[stage] += spent - nested
+                self.calls[stage] += 1
+                if self._stack:
+                    self._stack[-1][1] += spent
+
+        setattr(owner, attribute, timed)
+
+
+def looped(clip: Path, seconds: float) -> Iterator[Frame]:
+    """The frames of ``clip`` again and again, times shifted on, until ``seconds`` of footage."""
+    offset, index = 0.0, 0
+    while offset < seconds:
+        last = 0.0
+        for frame in media.frames(clip):
+            if offset + frame.ts_s >= seconds:
+                return
+            yield dataclasses.replace(frame, index=index, ts_s=offset + frame.ts_s)
+            index += 1
+            last = frame.ts_s + frame.duration_s
+        offset += last
+
+
+def decode_only(clip: Path, seconds: float) -> float:
+    """Process CPU seconds to decode ``seconds`` of the looped clip."""
+    start = time.process_time()
+    for _ in looped(clip, seconds):
+        pass
+    return time.process_time() - start
+
+
+def recording(clip: Path, seconds: float, out: Path) -> float:
+    """Process CPU seconds to demux the clip into a ring and remux every packet into a clip."""
+    import av
+
+    from camsift.recorder import ClipWriter, PacketRing
+
+    start = time.process_time()
+    ring, footage = PacketRing(30.0), 0.0
+    while footage < seconds:
+        with av.open(str(clip)) as container:
+            video = container.streams.video[0]
+            writer = ClipWriter(out, video, datetime.now(UTC))
+            for packet in container.demux(video):
+                if packet.dts is None or packet.time_base is None:
+                    continue
+                t = footage + float(packet.dts * packet.time_base)
+                ring.add(t, packet)
+                writer.write(packet)
+            writer.close()
+            footage += float(container.duration or 0) / 1e6
+    return (time.process_time() - start) * seconds / footage
+
+
+def profile(clip: Path, seconds: float, detector: str | None) -> dict[str, Any]:
+    from camsift import events, motion, pipeline, regions, tracking
+    from camsift.analysis.file import shared_detector
+    from camsift.detectors import gfl, nanodet_plus, picodet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides: dict[str, Any] = {"data_dir": tmp}
+        if detector:
+            overrides["detect"] = {"detector": detector}
+        settings = load_config(environ={}, overrides=overrides)
+        det = shared_detector(settings, 1)
+        decode_s = decode_only(clip, seconds)
+        record_s = recording(clip, seconds, Path(tmp) / "r.mp4")
+        timers = Timers()
+        timers.wrap(Frame, "rgb", "RGB conversion")
+        timers.wrap(Frame, "gray", "grey scale")
+        timers.wrap(motion.MotionGate, "check", "motion")
+        timers.wrap(regions, "_crop", "crop preparation")
+        timers.wrap(gfl.Normalisation, "tensor", "model input")
+        timers.wrap(gfl, "stretch", "model input")
+        timers.wrap(gfl, "letterbox", "model input")
+        timers.wrap(picodet.PicoDetDetector, "_infer", "inference picodet")
+        timers.wrap(nanodet_plus.NanoDetPlusDetector, "_infer", "inference nanodet-plus")
+        timers.wrap(gfl.GFLDetector, "_decode", "model output")
+        timers.wrap(tracking.Tracker, "update", "tracking")
+        timers.wrap(events.EventBuilder, "feed", "events")
+        timers.wrap(regions.RegionDetector, "detect", "other")
+        timers.wrap(regions.Scheduler, "plan", "other")
+        pipe = pipeline.Pipeline(settings, det)
+        start, thread0 = time.process_time(), time.thread_time()
+        found = list(pipe.events(looped(clip, seconds), camera="bench", start_utc=datetime.now(UTC), id_prefix="p"))
+        total, thread = time.process_time() - start, time.thread_time() - thread0
+    stages = dict(timers.seconds)
+    stages["decode (pipeline run, rest of the process)"] = total - sum(stages.values())
+    return {
+        "decode_only_s": decode_s,
+        "recording_s": record_s,
+        "pipeline_total_s": total,
+        "analysis_thread_s": thread,
+        "stages_s": stages,
+        "calls": dict(timers.calls),
+        "detector_runs": pipe.stats.detector_runs,
+        "regions": pipe.stats.regions,
+        "sampled": pipe.stats.sampled,
+        "events": len(found),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clip", type=Path, default=BUSY)
+    parser.add_argument("--still", action="store_true", help="the still 720p scene of bench/latency.py")
+    parser.add_argument("--seconds", type=float, default=30.0, help="seconds of footage")
+    parser.add_argument("--detector", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = still_720p(Path(tmp) / "still.mp4") if args.still else args.clip
+        r = profile(clip, args.seconds, args.detector)
+    per = 100 / args.seconds  # CPU seconds per footage second, as % of a core
+    print(f"{clip.name}: {args.seconds:.0f} s of footage, {r['sampled']} frames sampled, "
+          f"{r['detector_runs']} detector runs, {r['regions']} regions, {r['events']} events")  # fmt: skip
+    print(f"  {'decode alone':45} {r['decode_only_s'] * per:6.1f} % of a core")
+    print(f"  {'recording (ring + remux of every packet)':45} {r['recording_s'] * per:6.1f} %")
+    print(f"  {'pipeline run, whole process':45} {r['pipeline_total_s'] * per:6.1f} %  "
+          f"({r['pipeline_total_s'] / r['decode_only_s']:.2f}x decode alone)")  # fmt: skip
+    for stage, s in sorted(r["stages_s"].items(), key=lambda kv: -kv[1]):
+        print(f"    {stage:43} {s * per:6.1f} %  {r['calls'].get(stage, '')}")
+
+
+if __name__ == "__main__":
+    main()
