@@ -331,18 +331,6 @@ def test_scheduler_never_holds_back_motion_next_to_a_tracked_object() -> None:
     assert schedule.plan(0.4 - 0.1, walked_on, tracked) is not None
 
 
-def test_scheduler_holds_back_motion_in_a_crowd_until_its_refresh() -> None:
-    schedule = Scheduler(DetectConfig(refresh_s=0.4, recheck_s=100), 1280, 720, 300)
-    schedule.plan(0.0, NONE, NONE)
-    crowd = np.array([[100 + 200 * i, 300, 140 + 200 * i, 400] for i in range(6)], np.float32)
-    walked_on = crowd + np.array([50, 0, 50, 0], np.float32)
-    times = [round(0.2 * i, 1) for i in range(1, 11)]
-
-    looked = [t for t in times if schedule.plan(t, walked_on, crowd) is not None]
-
-    assert looked == [0.2, 0.6, 1.0, 1.4, 1.8]  # every refresh_s, not every frame
-
-
 # --- detecting in regions ----------------------------------------------------------------------------------------
 
 

@@ -101,16 +101,27 @@ def test_an_unsure_person_is_looked_at_again_and_counts_with_the_mean_of_both(mo
     assert people(result) == [(0.6, PERSON)]
 
 
-def test_a_fast_look_asks_nothing_about_an_unsure_person_beside_a_sure_one(models: Models) -> None:
-    crowd = found(("person", 0.9, PERSON), ("person", 0.4, [200, 50, 260, 250]))
+def test_a_fast_look_asks_nothing_about_an_unsure_person_in_a_crowd(models: Models) -> None:
+    other = [300, 50, 360, 250]
+    crowd = found(("person", 0.9, PERSON), ("person", 0.8, other), ("person", 0.4, [200, 50, 260, 250]))
     second = models(lambda i: crowd, lambda i: found(("person", 0.8, [202, 52, 262, 248])))
 
     (fast,) = AutoDetector(["person"]).detect_batch([image(3)], thorough=False)
     (thorough,) = AutoDetector(["person"]).detect_batch([image(4)], thorough=True)
 
-    assert second.seen == []  # sure of one person in each: a thorough look asks only where it is sure of none
-    assert people(fast) == [(0.9, PERSON), (0.4, [200.0, 50.0, 260.0, 250.0])]
+    assert second.seen == []  # sure of two people in each: a thorough look asks only where it is sure of none
+    assert people(fast) == [(0.9, PERSON), (0.8, [300.0, 50.0, 360.0, 250.0]), (0.4, [200.0, 50.0, 260.0, 250.0])]
     assert people(thorough) == people(fast)
+
+
+def test_an_unsure_person_beside_one_sure_person_is_looked_at_again(models: Models) -> None:
+    pair = found(("person", 0.9, PERSON), ("person", 0.4, [200, 50, 260, 250]))
+    second = models(lambda i: pair, lambda i: found(("person", 0.8, [202, 52, 262, 248])))
+
+    (fast,) = AutoDetector(["person"]).detect_batch([image(3)], thorough=False)
+
+    assert second.seen == [3]
+    assert people(fast) == [(0.9, PERSON), (0.6, [200.0, 50.0, 260.0, 250.0])]
 
 
 def test_a_thorough_look_skips_crops_where_picodet_is_sure_when_only_people_are_wanted(models: Models) -> None:

@@ -409,8 +409,9 @@ def test_an_upload_cut_off_halfway_is_refused_with_the_real_footage(
             client.voidcmd("TYPE I")
             channel = client.transfercmd(f"STOR {name}")
             channel.sendall(data[: len(data) // 2])
-            part = source.root / "porch" / f".{name}.part"  # the server has it all: a reset cannot beat its accept
-            wait_for(lambda: part.exists() and part.stat().st_size == len(data) // 2, 10, "the half upload")  # noqa: B023
+            half = len(data) // 2  # the server has it all (in .<name>.<random>.part): a reset cannot beat its accept
+            parts = source.root / "porch"
+            wait_for(lambda: [p.stat().st_size for p in parts.glob(f".{name}.*.part")] == [half], 10, "the half upload")  # noqa: B023
             if reset:
                 channel.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             channel.close()

@@ -50,10 +50,11 @@ AGREE_IOU = 0.5
 ALONE = 0.5
 """NanoDet-Plus person confidence from which a person only it sees counts (thorough looks only)."""
 
-CROWD_SURE = 1
-"""On a fast look, a crop in which PicoDet is sure of this many people gets no second opinion on the unsure
-ones: in a crowd nearly every crop holds an unsure person, and NanoDet-Plus (2.4 PicoDet runs) looked at 73 %
-of a busy street's crops; the thorough look every ``detect.thorough_s`` still asks it."""
+CROWD_SURE = 2
+"""On a fast look, a crop in which PicoDet is sure of this many people (a crowd) gets no second opinion on the
+unsure ones: in a crowd nearly every crop holds an unsure person, and NanoDet-Plus (2.4 PicoDet runs) looked at
+73 % of a busy street's crops; the thorough look every ``detect.thorough_s`` still asks it. One sure person is
+not a crowd: the second opinion beside it also brings the animal evidence that vetoes a look-alike."""
 
 ANIMAL_OVER_IOS = 0.5
 """An animal box covering this much of a person box (intersection over the person box) explains it."""

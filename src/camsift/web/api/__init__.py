@@ -65,8 +65,8 @@ __all__ = [
     "wrong_match",
 ]
 
-public_router = APIRouter(prefix="/api", tags=["health"])
-public_router.include_router(service.public_router)
+public_router = service.public_router
+"""The routes open without a login: ``/api/health``, ``/api/version``, ``/api/login``, ``/api/logout``."""
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
 for part in (events, review, cameras, service):  # in this order: /events/... before /{camera}/{label}/...

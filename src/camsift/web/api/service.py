@@ -14,7 +14,7 @@ from camsift.redaction import redact
 from camsift.web.api.common import State, User, _time, camera_detail, camera_names, camera_sources, stream_cameras
 
 router = APIRouter()
-public_router = APIRouter()
+public_router = APIRouter(prefix="/api", tags=["health"])
 
 
 class Health(BaseModel):
