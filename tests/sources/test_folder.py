@@ -176,7 +176,8 @@ def test_an_unreadable_file_is_reported_once_and_handed_in_once_readable(
     errors = [r[4] for r in intake.reports if r[4]]
     assert errors == [f"{locked}: cannot read: Permission denied"]
     assert intake.submitted == []
-    assert capsys.readouterr().out.count("file cannot be read") == 1
+    logged = capsys.readouterr()  # the log goes to stdout or stderr as the process's logging was set up
+    assert (logged.out + logged.err).count("file cannot be read") == 1
 
     locked.chmod(0o644)
     wait_for(lambda: intake.submitted, 5, "the file once readable")
