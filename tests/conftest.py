@@ -75,7 +75,7 @@ def face_engine() -> FaceEngine:
 
 @pytest.fixture(scope="session")
 def auto_detector() -> Detector:
-    """The default detector (``auto``: SSDLite + NanoDet), loaded once for the session."""
+    """The default detector (``auto``: PicoDet-S + NanoDet-Plus), loaded once for the session."""
     return create("auto", threads=2, labels=frozenset({"person"}))
 
 

@@ -65,8 +65,8 @@ class DetectConfig(ConfigModel):
 
     detector: str = Field(
         "auto",
-        description="Detector backend: 'auto' (SSDLite for people, NanoDet for other labels), 'ssdlite', 'nanodet', "
-        "'picodet', 'picodet-320', 'nanodet-plus', "
+        description="Detector backend: 'auto' (PicoDet-S with NanoDet-Plus as the second opinion), 'picodet', "
+        "'picodet-320', 'nanodet-plus', 'ssdlite', 'nanodet', "
         "'yolo' (your ONNX model), 'rekognition' (AWS), 'deepstack' (a DeepStack / CodeProject.AI server)",
     )
     fps: float = Field(5.0, gt=0, le=60, description="Frames per second of footage to analyse")
