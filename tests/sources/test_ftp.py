@@ -232,6 +232,20 @@ def test_same_name_uploads_are_each_kept_as_a_file_of_their_own(server: tuple[Ft
     assert not list((source.root / "porch").glob(".*"))
 
 
+def test_an_upload_sent_again_unchanged_is_kept_once(server: tuple[FtpSource, JobQueue]) -> None:
+    source, queue = server
+    picture = b"\xff\xd8\xff\xe0" + bytes(300) + b"\xff\xd9"
+    with login(source) as client:
+        for _ in range(2):  # a camera that did not hear the first 226 sends the same file again
+            assert upload(client, "snap.jpg", picture).startswith("226")
+        assert upload(client, "snap.jpg", picture[:-2] + b"\x01\xff\xd9").startswith("226")  # a new picture
+
+    names = [job.path.name for job, _, _ in queue.jobs()]
+    assert len(names) == 2
+    assert names[0] == "snap.jpg"
+    assert not list((source.root / "porch").glob(".*"))
+
+
 def test_a_name_analysed_and_removed_before_is_not_given_again(
     server: tuple[FtpSource, JobQueue],
 ) -> None:
@@ -330,9 +344,9 @@ def test_uploads_go_on_while_a_password_is_being_checked(
         done_before_the_check = not checked.is_set()
         release.set()
         refused = guessing.result()
-        for _ in range(3):  # the camera's password, checked once, is remembered
+        for n in range(3):  # the camera's password, checked once, is remembered
             with login(source) as again:
-                assert upload(again, "next.jpg", b"\xff\xd8\xff\xe0" + bytes(10) + b"\xff\xd9").startswith("226")
+                assert upload(again, "next.jpg", b"\xff\xd8\xff\xe0" + bytes([n]) * 10 + b"\xff\xd9").startswith("226")
 
     assert reply.startswith("226")
     assert done_before_the_check, "the upload waited for another client's password check"

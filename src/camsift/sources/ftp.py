@@ -134,6 +134,17 @@ def _open_part(path: Path) -> Any:
             continue
 
 
+def _repeats(part: Path, final: Path) -> bool:
+    """Whether the upload in ``part`` is the same bytes as the file already received as ``final`` (a regular file,
+    never a link)."""
+    import filecmp
+
+    try:
+        return final.is_file() and not final.is_symlink() and filecmp.cmp(part, final, shallow=False)
+    except OSError:
+        return False
+
+
 def _candidates(name: Path) -> Any:
     """Final names for an upload to ``name``: itself, then with its arrival time (UTC), then numbered."""
     yield name
@@ -362,6 +373,12 @@ class FtpSource:
         if reason is not None:
             self._refuse(part, final, reason)
             return f"550 Not accepted: {reason}; deleted."
+        if part != final and _repeats(part, final):
+            # A client that did not hear the 226 of an upload (a kill between storing it and answering) sends
+            # it again: the same bytes under the same name are the upload already queued, not a new one.
+            part.unlink(missing_ok=True)
+            log.info("upload repeated; kept once", source=self.name, camera=camera, path=str(final))
+            return None
         if part != final:
             final = next(c for c in _candidates(final) if not self.intake.known(c) and _place(part, c))
         try:
