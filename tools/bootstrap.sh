@@ -16,7 +16,7 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 if ((${#need[@]})); then
   echo "bootstrap: installing ${need[*]} with apt-get"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
