@@ -63,7 +63,7 @@ MODULES = [
     "camsift.sources.stream",
     "camsift.store.queue",
     "camsift.store.status",
-    # the web app (issue 7)
+    # the web app
     "camsift.web",
     "camsift.web.api",
     "camsift.web.auth",
@@ -72,7 +72,7 @@ MODULES = [
     "camsift.store.users",
     "camsift.camera_overrides",
     "camsift.live_picture",
-    # scale out, other detectors (issue 9)
+    # scale out, other detectors
     "camsift.analysis.cluster",
     "camsift.detection_api",
     "camsift.detectors.runtime",
