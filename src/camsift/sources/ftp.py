@@ -134,13 +134,18 @@ def _open_part(path: Path) -> Any:
             continue
 
 
-def _repeats(part: Path, final: Path) -> bool:
-    """Whether the upload in ``part`` is the same bytes as the file already received as ``final`` (a regular file,
-    never a link)."""
+def _repeats(part: Path, final: Path, stored_sha256: str | None) -> bool:
+    """Whether the upload in ``part`` is the same bytes as the file already received as ``final``: still there (a
+    regular file, never a link), or analysed and removed since (``stored_sha256``, its content's digest)."""
     import filecmp
 
     try:
-        return final.is_file() and not final.is_symlink() and filecmp.cmp(part, final, shallow=False)
+        if final.is_file() and not final.is_symlink():
+            return filecmp.cmp(part, final, shallow=False)
+        if stored_sha256 is None or os.path.lexists(final):
+            return False
+        with part.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest() == stored_sha256
     except OSError:
         return False
 
@@ -373,12 +378,11 @@ class FtpSource:
         if reason is not None:
             self._refuse(part, final, reason)
             return f"550 Not accepted: {reason}; deleted."
-        if part != final and _repeats(part, final):
+        if part != final and _repeats(part, final, self.intake.stored_sha256(final)):
             # A client that did not hear the 226 of an upload (a kill between storing it and answering) sends
-            # it again: the same bytes under the same name are the upload already queued, not a new one.
+            # it again: the same bytes under the same name are the upload already received, not a new one.
             part.unlink(missing_ok=True)
-            log.info("upload repeated; kept once", source=self.name, camera=camera, path=str(final))
-            return None
+            return self._repeated(final, camera)
         if part != final:
             final = next(c for c in _candidates(final) if not self.intake.known(c) and _place(part, c))
         try:
@@ -393,6 +397,18 @@ class FtpSource:
         self.received += 1
         log.info("upload queued", source=self.name, camera=camera, path=str(final), bytes=final.stat().st_size)
         self._report("running")
+        return None
+
+    def _repeated(self, final: Path, camera: str) -> str | None:
+        """Keep an upload sent again once: queue the file received first again (a no-op if it is queued: a kill
+        between naming it and queueing it left it unqueued), unless it was analysed and removed since."""
+        try:
+            if final.exists():
+                self.intake.submit(final, camera, self.name, self.kind)
+        except CamsiftError as err:
+            log.error("upload not queued", source=self.name, path=str(final), reason=str(err))
+            return _FULL_REPLY if disk_full(err) else "451 Cannot queue the upload now; try again."
+        log.info("upload repeated; kept once", source=self.name, camera=camera, path=str(final))
         return None
 
     def _refuse(self, part: Path, final: Path, reason: str) -> None:
