@@ -6,23 +6,26 @@ to ``<root>/<user>/``, passwords kept only as Argon2 hashes
 one thread of the service's main process; analysis happens elsewhere, so a
 slow detector never delays an upload.
 
-An upload is written to a temporary file of its own (``.<name>.<random>.part``,
-created exclusively, so two uploads of one name never mix) and, once the
-client has sent it all, checked and made durable *before* the client is told
-``226 Transfer complete``: fsync, a look at its first bytes (a file that is
-not the image or clip its suffix says is deleted with ``550`` and a log line
-saying why), an atomic move to a name no other file has had (``snap.jpg``, or
-``snap-20261207T175901Z.jpg`` once a ``snap.jpg`` was received: a camera
-uploading to a fixed name every second never overwrites an upload not yet
-analysed, nor the events of one analysed before), then a row in the job
-queue. A camera therefore never sees a success for an upload that a crash
-could lose. An upload larger than ``max_size_mb`` is cut off with ``552`` and
-deleted; an interrupted one is deleted: one whose data connection was reset,
-or that does not end where its format says it ends (`camsift.media.cut_off`:
-a sender that stopped halfway and closed the connection), gets ``426`` or
-``550``, never ``226``. A command with a NUL byte is refused with one log
-line. Symbolic links in a camera's folder
-are never followed (see `camsift.sources.contained`).
+An upload is written to a temporary file of its own
+(``.<name>.<random>.part``, created exclusively, so two uploads of one name
+never mix) and, once the client has sent it all, checked and made durable
+*before* the client is told ``226 Transfer complete``: fsync, a look at its
+first bytes (a file that is not the image or clip its suffix says is deleted
+with ``550`` and a log line saying why), an atomic move to a name no other
+file has had (``snap.jpg``, or ``snap-20261207T175901Z.jpg`` once a
+``snap.jpg`` was received: a camera uploading to a fixed name every second
+never overwrites an upload not yet analysed, nor the events of one analysed
+before), then a row in the job queue. A camera therefore never sees a success
+for an upload that a crash could lose. The same bytes sent again under the
+same name (a camera that did not hear the ``226`` before a kill) are the
+upload already received, kept once, whether it still waits or was analysed and
+removed since. An upload larger than ``max_size_mb`` is cut off with ``552``
+and deleted; an interrupted one is deleted: one whose data connection was
+reset, or that does not end where its format says it ends
+(`camsift.media.cut_off`: a sender that stopped halfway and closed the
+connection), gets ``426`` or ``550``, never ``226``. A command with a NUL byte
+is refused with one log line. Symbolic links in a camera's folder are never
+followed (see `camsift.sources.contained`).
 
 One client cannot block the cameras: at most ``max_connections_per_address``
 connections from one address, a connection that has not logged in within
