@@ -2,7 +2,8 @@
 process and its workers are killed (``SIGKILL``) at random moments, the MQTT broker away during one kill.
 
 Prints the counts of ``tests/faults/harness.py``'s `replay`: files acknowledged, lost, doubled, given up,
-notifications and MQTT events missing (all must be 0), kills of each kind, seconds. Needs Mosquitto (its
+notifications and MQTT events missing (all must be 0), kills of each kind, seconds; then the files behind each
+non-zero count and what was still outstanding if the service stopped making progress. Needs Mosquitto (its
 binary; the replay runs a broker of its own) and the scripted detector only.
 
 Usage: python bench/faults.py [--files 66] [--kills 20] [--gap 2 6] [--seed 1] [--json]
@@ -34,8 +35,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(counts.to_dict(), indent=2))
         return
-    for key, value in counts.to_dict().items():
-        print(f"{key:>22}: {value}")
+    table = counts.to_dict()
+    width = max(map(len, table))
+    for key, value in table.items():
+        print(f"{key:>{width}}: {value}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ from camsift.config import Settings
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange, EventListener
 from camsift.notify import Notifier
+from camsift.notify.senders import SEND_TIMEOUT_S
 from camsift.service import Service, configured_parts
 from camsift.store import Store
-from camsift.store.outbox import Outbox
+from camsift.store.outbox import Message, Outbox
 from camsift.store.queue import JobQueue
 from camsift.store.status import ServiceBoard
 from helpers.media import Walk, write_clip
@@ -215,6 +216,37 @@ def test_a_kill_between_storing_a_file_and_finishing_its_job_loses_no_notificati
     with Store(data_dir) as store:
         assert [o for _, _, o in JobQueue(store.engine).jobs()] == ["ok (already recorded)"]
         assert [(q.message.key, q.state) for q in Outbox(store.engine).messages()] == [(f"event:{stored.id}", "sent")]
+
+
+def test_a_notification_a_killed_run_had_claimed_is_sent_at_the_next_start(
+    scripted_settings: MakeSettings, footage: Path, data_dir: Path
+) -> None:
+    """Killed between claiming a message and marking it sent: the next start hands the claim back, so the message
+    goes out at once rather than when the killed run's lease (two minutes) runs out."""
+    with http_receiver() as hook:
+        settings = scripted_settings(
+            sources={"inbox": {"type": "folder", "path": str(footage), "settle_s": 0.3}},
+            **{"notify.channels": {"hook": {"url": f"json://127.0.0.1:{hook.port}/alerts"}}},
+        )
+        with Store(data_dir) as store:
+            store.outbox.put("hook", Message("event:e1", "event", "Person on porch", "At the door"))
+            [queued] = store.outbox.due("hook")
+            assert store.outbox.claim(queued.id, SEND_TIMEOUT_S * 4)  # as the killed run's sender did
+        notifier = Notifier(settings)
+        stop = threading.Event()
+        service = Service(settings, listeners=[notifier], companions=[notifier], workers=1)
+        thread = threading.Thread(target=service.run, args=(stop,))
+        thread.start()
+        try:
+            wait_for(hook.received, 30, "the message")
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
+        [request] = hook.received()
+    assert request.json()["title"] == "Person on porch"
+    with Store(data_dir) as store:
+        assert [(q.message.key, q.state) for q in store.outbox.messages()] == [("event:e1", "sent")]
 
 
 def test_a_file_stored_before_its_job_was_queued_is_not_told_again(

@@ -15,8 +15,9 @@ One main process owns the database writes and the order of things:
    `Source.processed` runs (delete, move), then the job is marked done.
 
 A kill at any moment loses nothing (the job is still pending or leased and
-is handed out again at the next start) and duplicates no event (event ids
-come from the file's path and content and `Store.save` replaces a file's
+is handed out again at the next start, and so is a notification or MQTT
+message a sender had claimed, `Outbox.release_all`) and duplicates no
+event (event ids come from the file's path and content and `Store.save` replaces a file's
 events; a file already stored with the same size and mtime is not analysed
 again). Listeners are told at least once: a job whose file was stored but
 that was not marked done is settled at the next start by telling the
@@ -133,14 +134,20 @@ class Service:
         with _Exclusive(s.data_dir) as _, Store(s.data_dir, s.database) as store:
             queue, board = store.jobs, store.board
             board.forget()
-            released = queue.release_all()
+            released, unleased = queue.release_all(), store.outbox.release_all()
             queue.prune(s.service.keep_jobs_days * 86400)
             started = datetime.now(UTC)
             board.report("service", "service", "starting", pid=os.getpid(), started_utc=started)
             intake = DatabaseIntake(store, wake=self.wake.set)
             workers = Workers(s, self.jobs, self.threads, warm=True)
             alarms = Alarms(s, store)
-            log.info("service starting", workers=self.jobs, sources=list(s.sources), resumed_jobs=released)
+            log.info(
+                "service starting",
+                workers=self.jobs,
+                sources=list(s.sources),
+                resumed_jobs=released,
+                resumed_messages=unleased,
+            )
             self.store = store
             started_companions: list[Companion] = []
             try:

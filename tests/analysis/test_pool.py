@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from camsift import Settings
-from camsift.analysis.pool import Workers
+from camsift.analysis.file import FileResult
+from camsift.analysis.pool import CRASHED, Workers, oom_kills
 from helpers.media import Walk, write_clip
+from helpers.service import wait_for
 
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
@@ -66,5 +69,58 @@ def test_a_worker_analyses_a_clip_without_loading_the_database_layer(tmp_path: P
         loaded = workers._pool(alone=False).submit(eval, "sorted({'sqlalchemy', 'alembic'} & set(sys.modules))")
         assert [r.status for r in results] == ["ok"]
         assert loaded.result() == []
+    finally:
+        workers.close()
+
+
+def analysing_alone(workers: Workers, path: Path) -> int:
+    """Make the one-worker pool busy with ``path`` (a task that sleeps, standing in for its analysis, so that a
+    kill always finds it running); returns the pid of that pool's worker."""
+    workers._oom_kills = oom_kills()
+    pool = workers._pool(alone=True)
+    workers._running[pool.submit(time.sleep, 60)] = (path, "porch", True)
+    return next(iter(pool._processes))
+
+
+def results_of(workers: Workers) -> list[FileResult]:
+    results: list[FileResult] = []
+    while workers.busy:
+        results += workers.poll(None)
+    return results
+
+
+def test_a_worker_killed_while_idle_is_replaced_and_the_next_file_analysed(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "porch" / "a.mp4", [Walk(0.5, 2.5)], seconds=3.0).path
+    workers = Workers(Settings(data_dir=tmp_path / "data"), jobs=1, threads=1)
+    try:
+        workers.submit(clip, "porch")
+        assert [r.status for r in results_of(workers)] == ["ok"]
+        pool = workers._pool(alone=False)
+        [pid] = pool._processes
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: pool._broken, 30, "the pool to notice its worker is gone")
+
+        workers.submit(clip, "porch")
+        assert [(r.status, r.crashed) for r in results_of(workers)] == [("ok", False)]
+    finally:
+        workers.close()
+
+
+@pytest.mark.parametrize(
+    ("how", "outcome"),
+    [
+        (signal.SIGKILL, [("ok", None, False)]),  # killed from outside (not by the out-of-memory killer): again
+        (signal.SIGSEGV, [("error", CRASHED, True)]),  # a decoder crash: the file's fault
+    ],
+)
+def test_a_worker_dying_on_a_file_alone_is_a_crash_unless_killed_from_outside(
+    tmp_path: Path, how: signal.Signals, outcome: list[tuple[str, str | None, bool]]
+) -> None:
+    clip = write_clip(tmp_path / "porch" / "a.mp4", [Walk(0.5, 2.5)], seconds=3.0).path
+    workers = Workers(Settings(data_dir=tmp_path / "data"), jobs=1, threads=1)
+    try:
+        os.kill(analysing_alone(workers, clip), how)
+
+        assert [(r.status, r.error, r.crashed) for r in results_of(workers)] == outcome
     finally:
         workers.close()

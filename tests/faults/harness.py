@@ -19,7 +19,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,8 +30,6 @@ import yaml
 
 from camsift.sources.ftp import hash_password
 from camsift.store import Store
-from camsift.store.outbox import Outbox
-from camsift.store.queue import JobQueue
 from helpers.cli import CAMSIFT, clean_environ
 from helpers.media import Walk, write_clip, write_image
 from helpers.service import free_port, listening, wait_for
@@ -57,6 +55,12 @@ class Counts:
     kills_worker: int = 0
     seconds: float = 0.0
     given_up_files: list[str] = field(default_factory=list)
+    lost_files: list[str] = field(default_factory=list)
+    duplicated_files: list[str] = field(default_factory=list)
+    notifications_missing_files: list[str] = field(default_factory=list)
+    mqtt_missing_files: list[str] = field(default_factory=list)
+    outstanding: list[str] = field(default_factory=list)
+    """What was still not done when the service stopped making progress (empty once everything settled)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The counts as JSON-able values."""
@@ -209,6 +213,55 @@ class _Run:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def _outstanding(data: Path, acknowledged: list[str]) -> list[str]:
+    """One line for each thing still to do in ``data``: an acknowledged file not stored (with its jobs' states),
+    a job pending or leased, an outbox message (webhook or MQTT) pending."""
+    with Store(data) as store:
+        names = {r.path.name for r in store.files()}
+        jobs = store.jobs.jobs()
+        waiting = store.outbox.messages(state="pending")
+    lines = []
+    for name in acknowledged:
+        if name not in names:
+            mine = [
+                f"{state} ({outcome}, {job.attempts} tries)" for job, state, outcome in jobs if job.path.name == name
+            ]
+            lines.append(f"{name}: not stored; its jobs: {', '.join(mine) or 'none'}")
+    lines += [f"job {job.path.name}: {state}" for job, state, _ in jobs if state in _BUSY]
+    lines += [f"outbox {m.channel} {m.message.key}: pending, last error {m.last_error}" for m in waiting]
+    return lines
+
+
+_BUSY = ("pending", "leased")
+"""Job states of work not done yet."""
+
+_STALL_S = 60.0
+"""Seconds without any progress after which a wait gives up: on a loaded 2-core machine the service settles a file
+every few seconds; a file or message that is stuck settles never."""
+
+_CEILING_S = 900.0
+"""Seconds a wait gives up after even while progress is being made."""
+
+
+def _while_progressing(outstanding: Callable[[], list[str]]) -> list[str]:
+    """Wait until ``outstanding`` returns nothing, as long as what it returns keeps changing (progress) at least
+    every `_STALL_S` seconds, for at most `_CEILING_S`; returns what is still outstanding (empty: all done)."""
+    started = changed = time.monotonic()
+    before: list[str] | None = None
+    while now := outstanding():
+        if now != before:
+            before, changed = now, time.monotonic()
+        if time.monotonic() - changed > _STALL_S or time.monotonic() - started > _CEILING_S:
+            return now
+        time.sleep(0.5)
+    return []
+
+
+def _notified(received: list[dict[str, Any]]) -> list[str]:
+    """Ids of the events the webhook heard of, in arrival order (an event twice: listed twice)."""
+    return [m.group(1) for r in list(received) for m in [_EVENT_LINK.search(str(r.get("message", "")))] if m]
+
+
 def _upload(port: int, path: Path, deadline: float) -> bool:
     """Upload until the server answers 226 (a refusal or a dead server: try again); ``False`` at the deadline."""
     while time.monotonic() < deadline:
@@ -320,16 +373,10 @@ def replay(
             producer.join()
             counts.acknowledged = len(acknowledged)
 
-            def settled() -> bool:
-                with Store(data) as store:
-                    queue, outbox = JobQueue(store.engine), Outbox(store.engine)
-                    depth = queue.depth()
-                    names = {r.path.name for r in store.files()}
-                    waiting = outbox.messages(state="pending")
-                return depth.pending + depth.leased == 0 and set(acknowledged) <= names and not waiting
-
-            wait_for(settled, 90, "every acknowledged file analysed and every message sent")
-            time.sleep(2.0)  # MQTT and webhooks in flight arrive
+            counts.outstanding = _while_progressing(lambda: _outstanding(data, acknowledged))
+            with Store(data) as store:
+                ids = {e.id for e in store.events()}
+            _while_progressing(lambda: sorted(ids - (set(_notified(received)) & set(subscriber.ids))))  # in flight
         finally:
             run.stop()
             subscriber.close()
@@ -337,20 +384,23 @@ def replay(
         with Store(data) as store:
             records = {r.path.name: r for r in store.files()}
             events = store.events()
-            dropped = JobQueue(store.engine).given_up()
+            dropped = store.jobs.given_up()
         per_file: dict[str, int] = {}
         for e in events:
             assert e.source is not None
             per_file[e.source.name] = per_file.get(e.source.name, 0) + 1
-        counts.lost = sum(1 for name in acknowledged if name not in records or per_file.get(name, 0) == 0)
-        counts.duplicated = sum(1 for n in per_file.values() if n > 1)
+        counts.lost_files = [name for name in acknowledged if name not in records or per_file.get(name, 0) == 0]
+        counts.lost = len(counts.lost_files)
+        counts.duplicated_files = sorted(name for name, n in per_file.items() if n > 1)
+        counts.duplicated = len(counts.duplicated_files)
         counts.given_up = len(dropped)
         counts.given_up_files = [f"{g.path.name}: {g.reason}" for g in dropped]
         counts.events = len(events)
-        ids = {e.id for e in events}
-        notified = [m.group(1) for r in received for m in [_EVENT_LINK.search(str(r.get("message", "")))] if m]
-        counts.notifications_missing = len(ids - set(notified))
+        notified = _notified(received)
+        counts.notifications_missing_files = sorted(e.source.name for e in events if e.source and e.id not in notified)
+        counts.notifications_missing = len(counts.notifications_missing_files)
         counts.notifications_twice = len(notified) - len(set(notified))
-        counts.mqtt_missing = len(ids - set(subscriber.ids))
+        counts.mqtt_missing_files = sorted(e.source.name for e in events if e.source and e.id not in subscriber.ids)
+        counts.mqtt_missing = len(counts.mqtt_missing_files)
     counts.seconds = round(time.monotonic() - started, 1)
     return counts

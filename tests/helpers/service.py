@@ -39,6 +39,9 @@ class FakeIntake:
     def known(self, path: Path) -> bool:
         return path in self.paths
 
+    def stored_sha256(self, path: Path) -> str | None:
+        return None  # nothing is analysed here
+
     @property
     def paths(self) -> list[Path]:
         return [p for p, *_ in self.submitted]

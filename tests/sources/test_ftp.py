@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ftplib
+import hashlib
 import io
 import re
 import socket
@@ -10,11 +11,13 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from camsift.config import FtpSourceConfig, Settings
+from camsift.events import FileRecord
 from camsift.sources.ftp import FtpSource, hash_password, verify_password
 from camsift.store import Store
 from camsift.store.intake import DatabaseIntake
@@ -244,6 +247,45 @@ def test_an_upload_sent_again_unchanged_is_kept_once(server: tuple[FtpSource, Jo
     assert len(names) == 2
     assert names[0] == "snap.jpg"
     assert not list((source.root / "porch").glob(".*"))
+
+
+def test_an_upload_named_but_not_queued_before_a_kill_is_queued_when_sent_again(
+    server: tuple[FtpSource, JobQueue],
+) -> None:
+    source, queue = server
+    picture = b"\xff\xd8\xff\xe0" + bytes(300) + b"\xff\xd9"
+    (source.root / "porch" / "snap.jpg").write_bytes(picture)  # killed between naming the upload and queueing it
+    with login(source) as client:
+        assert upload(client, "snap.jpg", picture).startswith("226")  # the camera heard no 226: it sends it again
+
+    assert [job.path.name for job, _, _ in queue.jobs()] == ["snap.jpg"]
+    assert [p.name for p in (source.root / "porch").iterdir()] == ["snap.jpg"]
+
+
+def test_an_upload_sent_again_once_analysed_and_removed_is_kept_once(
+    server: tuple[FtpSource, JobQueue], data_dir: Path
+) -> None:
+    source, queue = server
+    picture = b"\xff\xd8\xff\xe0" + bytes(300) + b"\xff\xd9"
+    with login(source) as client:
+        assert upload(client, "snap.jpg", picture).startswith("226")
+        [first] = [job.path for job, _, _ in queue.jobs()]
+        with Store(data_dir) as store:  # analysed, then removed (remove_files) before the camera sent it again
+            store.save(analysed(first, hashlib.sha256(picture).hexdigest()), [])
+        first.unlink()
+        assert upload(client, "snap.jpg", picture).startswith("226")  # its first 226 was lost in a kill
+        assert upload(client, "snap.jpg", picture[:-2] + b"\x01\xff\xd9").startswith("226")  # a new picture
+
+    names = [job.path.name for job, _, _ in queue.jobs()]
+    assert len(names) == 2
+    assert names[0] == "snap.jpg"
+    assert re.fullmatch(r"snap-\d{8}T\d{6}Z\.jpg", names[1])
+
+
+def analysed(path: Path, sha256: str) -> FileRecord:
+    """The record of ``path`` analysed just now, with no event."""
+    now = datetime.now(UTC)
+    return FileRecord(path, path.stat().st_size, path.stat().st_mtime, sha256, "porch", "ok", None, 0.0, now, None, now)
 
 
 def test_a_name_analysed_and_removed_before_is_not_given_again(

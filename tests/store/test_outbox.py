@@ -53,6 +53,26 @@ def test_a_claimed_message_is_not_due_nor_claimable_until_settled(data_dir: Path
         assert not outbox.claim(first.id, 60)  # sent is final
 
 
+def test_release_all_hands_back_the_messages_a_killed_sender_had_claimed(
+    data_dir: Path, database_url: str | None
+) -> None:
+    with Store(data_dir, database_url) as store:
+        outbox = Outbox(store.engine)
+        for n in (1, 2, 3):
+            outbox.put("mail", message(n))
+        first, _, third = outbox.due("mail")
+        assert outbox.claim(first.id, 120)  # claimed by a run killed before it could send it
+        assert outbox.claim(third.id, 120)
+        outbox.sent(third.id)
+
+        assert outbox.release_all() == 1
+
+        assert [q.message.key for q in outbox.due("mail")] == ["event:1", "event:2"]
+        pending = outbox.messages(state="pending")
+        assert [(q.message.key, q.attempts) for q in pending] == [("event:1", 1), ("event:2", 0)]
+        assert [q.message.key for q in outbox.messages(state="sent")] == ["event:3"]
+
+
 def test_given_up_messages_leave_the_queue_and_old_ones_are_pruned(data_dir: Path, database_url: str | None) -> None:
     with Store(data_dir, database_url) as store:
         outbox = Outbox(store.engine)

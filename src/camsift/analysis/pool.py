@@ -3,7 +3,8 @@
 Each worker loads its models once and stays up; it is set up for video and
 inference (`prepare_worker`: glibc malloc tuned, OpenCV's thread pool off) and
 bound to CPUs of its own (`pin_worker`). A worker that dies on a file breaks
-its pool; `Workers` retries the files that were in it one by one.
+its pool; `Workers` retries the files that were in it one by one. A worker
+killed while idle breaks its pool too: the next file goes to a new one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from camsift.analysis.file import FileResult, analyse_file, shared_detector
 from camsift.config import Settings
 from camsift.faces.recognizer import faces_settled
+from camsift.logs import get_logger
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
@@ -33,10 +35,13 @@ __all__ = [
     "TRIM_THRESHOLD",
     "LocalRunner",
     "Workers",
+    "oom_kills",
     "pin_worker",
     "prepare_worker",
     "tune_malloc",
 ]
+
+log = get_logger("camsift.analysis.pool")
 
 
 CRASHED = "the decoder crashed on this file"
@@ -134,6 +139,30 @@ def tune_malloc() -> None:
     mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
+def oom_kills() -> int | None:
+    """Processes the kernel's out-of-memory killer has killed since boot (``oom_kill`` in ``/proc/vmstat``,
+    Linux 4.13+), or ``None`` where that is not known."""
+    try:
+        for line in Path("/proc/vmstat").read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == "oom_kill":
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _exit_codes(pool: ProcessPoolExecutor) -> list[int | None]:
+    """Stop a broken pool and return its workers' exit codes (``-N``: killed by signal N).
+
+    A broken pool's own thread has already terminated its workers and is reaping them; waiting for it
+    (``shutdown(wait=True)``) takes milliseconds and leaves each code read once, by that thread.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=True, cancel_futures=True)
+    return [process.exitcode for process in processes]
+
+
 def _exit_with(pid: int) -> None:
     """Exit this process as soon as process ``pid`` no longer exists (checked every second)."""
     while True:
@@ -163,8 +192,11 @@ class Workers:
     breaks its pool: every file that was in it is retried alone in a
     one-worker pool, so the file that kills its worker is reported as an
     error (`CRASHED`, `FileResult.crashed` set) and the others complete. The
-    service counts such a crash against the file and retries it (a worker
-    killed from outside is no reason to give a healthy file up at once).
+    service counts such a crash against the file and retries it. A worker
+    killed from outside (``SIGKILL`` from a person or a supervisor, not from
+    the out-of-memory killer: see `oom_kills`) is no fault of its file, which
+    is analysed alone again and never reported as a crash; nor is a worker
+    killed while idle, whose pool is replaced when the next file comes.
 
     Args:
         settings: Settings (each file's camera overrides are applied in the worker).
@@ -188,6 +220,7 @@ class Workers:
         self._pools: dict[bool, ProcessPoolExecutor] = {}  # False: the main pool, True: the one-worker pool
         self._running: dict[Future[FileResult], tuple[Path, str, bool]] = {}
         self._suspects: deque[tuple[Path, str]] = deque()
+        self._oom_kills: int | None = None  # `oom_kills` when the one-worker pool took its file
 
     @property
     def busy(self) -> int:
@@ -215,8 +248,33 @@ class Workers:
         from camsift.camera_overrides import refreshed  # web-app camera settings apply from the next file
 
         settings = faces_settled(refreshed(self.settings))
-        future = self._pool(alone).submit(analyse_file, path, camera, settings, self.threads)
+        if alone:
+            self._oom_kills = oom_kills()
+        try:
+            future = self._pool(alone).submit(analyse_file, path, camera, settings, self.threads)
+        except BrokenProcessPool:  # a worker died since the last poll (killed while idle): a new pool
+            self._broken(alone)
+            future = self._pool(alone).submit(analyse_file, path, camera, settings, self.threads)
         self._running[future] = (path, camera, alone)
+
+    def _broken(self, alone: bool) -> bool:
+        """Drop the broken pool ``alone``: the files still in it become suspects (the main pool: any of them may
+        have killed its worker; the one-worker pool has none running when this is called from `_start`).
+
+        Returns:
+            Whether its worker was killed from outside: by ``SIGKILL``, the out-of-memory killer not having
+            killed anything since the one-worker pool took its file (``False`` for the main pool).
+        """
+        for future, (path, camera, in_alone) in list(self._running.items()):
+            if in_alone == alone:
+                del self._running[future]
+                self._suspects.append((path, camera))
+        pool = self._pools.pop(alone)
+        if not alone:
+            _stop(pool, now=True)
+            return False
+        codes, oom = _exit_codes(pool), oom_kills()
+        return codes == [-signal.SIGKILL] and oom is not None and oom == self._oom_kills
 
     def submit(self, path: Path, camera: str) -> None:
         """Start analysing one file (returns at once)."""
@@ -233,24 +291,22 @@ class Workers:
             return []
         done, _ = wait(self._running, timeout, return_when=FIRST_COMPLETED)
         results: list[FileResult] = []
-        broken = set()
         for future in done:
-            path, camera, alone = self._running.pop(future)
+            if future not in self._running:  # dropped with its broken pool just now: a suspect already
+                continue
+            path, camera, alone = self._running[future]
             if not isinstance(future.exception(), BrokenProcessPool):
+                del self._running[future]
                 results.append(future.result())
-            elif alone:
-                results.append(FileResult(path, camera, "error", CRASHED, crashed=True))
-                broken.add(True)
-            else:
-                self._suspects.append((path, camera))
-                broken.add(False)
-        if False in broken:  # every file still in the broken pool is lost with it
-            for future, (path, camera, alone) in list(self._running.items()):
-                if not alone:
-                    del self._running[future]
-                    self._suspects.append((path, camera))
-        for alone in broken:
-            _stop(self._pools.pop(alone), now=True)
+                continue
+            killed = self._broken(alone)  # every file still in the broken pool is lost with it: suspects now
+            if alone:  # it was analysed alone: it killed its worker, or someone else did
+                self._suspects.remove((path, camera))
+                if killed:
+                    log.warning("worker killed from outside; analysing its file again", path=str(path))
+                    self._suspects.appendleft((path, camera))
+                else:
+                    results.append(FileResult(path, camera, "error", CRASHED, crashed=True))
         self._retry_next()
         return results
 

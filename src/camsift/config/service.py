@@ -21,8 +21,8 @@ class ServiceConfig(ConfigModel):
     max_attempts: int = Field(
         3,
         ge=1,
-        description="A job whose analysis crashed this many times (it kills its worker, or the service died "
-        "with it) is given up; a clean stop of the service does not count",
+        description="A file whose analysis crashed its worker this many times is given up; the service going "
+        "down, a clean stop and a worker killed from outside (SIGKILL, not by the out-of-memory killer) do not count",
     )
     queue_warn: int = Field(20, ge=1, description="Waiting jobs above which a growing queue is reported")
     heartbeat_s: Seconds = Field(2.0, description="Seconds between status updates that 'camsift status' reads")

@@ -61,6 +61,10 @@ class Intake(Protocol):
         """Whether a file was ever handed in or stored under ``path`` (a new file there would replace its events)."""
         ...
 
+    def stored_sha256(self, path: Path) -> str | None:
+        """The SHA-256 (hex) of the file analysed and stored under ``path``, or ``None`` if none was."""
+        ...
+
 
 class Source(Protocol):
     """What every source backend provides.

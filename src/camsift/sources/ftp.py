@@ -6,23 +6,26 @@ to ``<root>/<user>/``, passwords kept only as Argon2 hashes
 one thread of the service's main process; analysis happens elsewhere, so a
 slow detector never delays an upload.
 
-An upload is written to a temporary file of its own (``.<name>.<random>.part``,
-created exclusively, so two uploads of one name never mix) and, once the
-client has sent it all, checked and made durable *before* the client is told
-``226 Transfer complete``: fsync, a look at its first bytes (a file that is
-not the image or clip its suffix says is deleted with ``550`` and a log line
-saying why), an atomic move to a name no other file has had (``snap.jpg``, or
-``snap-20261207T175901Z.jpg`` once a ``snap.jpg`` was received: a camera
-uploading to a fixed name every second never overwrites an upload not yet
-analysed, nor the events of one analysed before), then a row in the job
-queue. A camera therefore never sees a success for an upload that a crash
-could lose. An upload larger than ``max_size_mb`` is cut off with ``552`` and
-deleted; an interrupted one is deleted: one whose data connection was reset,
-or that does not end where its format says it ends (`camsift.media.cut_off`:
-a sender that stopped halfway and closed the connection), gets ``426`` or
-``550``, never ``226``. A command with a NUL byte is refused with one log
-line. Symbolic links in a camera's folder
-are never followed (see `camsift.sources.contained`).
+An upload is written to a temporary file of its own
+(``.<name>.<random>.part``, created exclusively, so two uploads of one name
+never mix) and, once the client has sent it all, checked and made durable
+*before* the client is told ``226 Transfer complete``: fsync, a look at its
+first bytes (a file that is not the image or clip its suffix says is deleted
+with ``550`` and a log line saying why), an atomic move to a name no other
+file has had (``snap.jpg``, or ``snap-20261207T175901Z.jpg`` once a
+``snap.jpg`` was received: a camera uploading to a fixed name every second
+never overwrites an upload not yet analysed, nor the events of one analysed
+before), then a row in the job queue. A camera therefore never sees a success
+for an upload that a crash could lose. The same bytes sent again under the
+same name (a camera that did not hear the ``226`` before a kill) are the
+upload already received, kept once, whether it still waits or was analysed and
+removed since. An upload larger than ``max_size_mb`` is cut off with ``552``
+and deleted; an interrupted one is deleted: one whose data connection was
+reset, or that does not end where its format says it ends
+(`camsift.media.cut_off`: a sender that stopped halfway and closed the
+connection), gets ``426`` or ``550``, never ``226``. A command with a NUL byte
+is refused with one log line. Symbolic links in a camera's folder are never
+followed (see `camsift.sources.contained`).
 
 One client cannot block the cameras: at most ``max_connections_per_address``
 connections from one address, a connection that has not logged in within
@@ -134,13 +137,18 @@ def _open_part(path: Path) -> Any:
             continue
 
 
-def _repeats(part: Path, final: Path) -> bool:
-    """Whether the upload in ``part`` is the same bytes as the file already received as ``final`` (a regular file,
-    never a link)."""
+def _repeats(part: Path, final: Path, stored_sha256: str | None) -> bool:
+    """Whether the upload in ``part`` is the same bytes as the file already received as ``final``: still there (a
+    regular file, never a link), or analysed and removed since (``stored_sha256``, its content's digest)."""
     import filecmp
 
     try:
-        return final.is_file() and not final.is_symlink() and filecmp.cmp(part, final, shallow=False)
+        if final.is_file() and not final.is_symlink():
+            return filecmp.cmp(part, final, shallow=False)
+        if stored_sha256 is None or os.path.lexists(final):
+            return False
+        with part.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest() == stored_sha256
     except OSError:
         return False
 
@@ -373,12 +381,11 @@ class FtpSource:
         if reason is not None:
             self._refuse(part, final, reason)
             return f"550 Not accepted: {reason}; deleted."
-        if part != final and _repeats(part, final):
+        if part != final and _repeats(part, final, self.intake.stored_sha256(final)):
             # A client that did not hear the 226 of an upload (a kill between storing it and answering) sends
-            # it again: the same bytes under the same name are the upload already queued, not a new one.
+            # it again: the same bytes under the same name are the upload already received, not a new one.
             part.unlink(missing_ok=True)
-            log.info("upload repeated; kept once", source=self.name, camera=camera, path=str(final))
-            return None
+            return self._repeated(final, camera)
         if part != final:
             final = next(c for c in _candidates(final) if not self.intake.known(c) and _place(part, c))
         try:
@@ -393,6 +400,18 @@ class FtpSource:
         self.received += 1
         log.info("upload queued", source=self.name, camera=camera, path=str(final), bytes=final.stat().st_size)
         self._report("running")
+        return None
+
+    def _repeated(self, final: Path, camera: str) -> str | None:
+        """Keep an upload sent again once: queue the file received first again (a no-op if it is queued: a kill
+        between naming it and queueing it left it unqueued), unless it was analysed and removed since."""
+        try:
+            if final.exists():
+                self.intake.submit(final, camera, self.name, self.kind)
+        except CamsiftError as err:
+            log.error("upload not queued", source=self.name, path=str(final), reason=str(err))
+            return _FULL_REPLY if disk_full(err) else "451 Cannot queue the upload now; try again."
+        log.info("upload repeated; kept once", source=self.name, camera=camera, path=str(final))
         return None
 
     def _refuse(self, part: Path, final: Path, reason: str) -> None:

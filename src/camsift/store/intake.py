@@ -52,3 +52,8 @@ class DatabaseIntake:
     def known(self, path: Path) -> bool:
         """See `camsift.sources.Intake.known`."""
         return self.queue.known(path) or self.store.file(path) is not None
+
+    def stored_sha256(self, path: Path) -> str | None:
+        """See `camsift.sources.Intake.stored_sha256`."""
+        record = self.store.file(path)
+        return None if record is None else record.sha256

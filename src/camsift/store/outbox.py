@@ -144,6 +144,21 @@ class Outbox:
             )
         return taken.rowcount == 1
 
+    def release_all(self) -> int:
+        """Clear every pending message's lease (at ``camsift run``'s start: the run that held them is gone); returns
+        how many.
+
+        A sender killed between `claim` and `sent` would otherwise leave its message waiting out the lease (two
+        minutes for a notification) before anyone sends it. A ``camsift scan --notify`` sending that very message
+        at that moment may then send it twice: at-least-once, as above.
+        """
+        t = notify_outbox_table
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                t.update().where(t.c.state == "pending", t.c.lease_until_utc.is_not(None)).values(lease_until_utc=None)
+            )
+        return result.rowcount
+
     def sent(self, message_id: int) -> None:
         """The channel accepted the message."""
         self._settle(message_id, state="sent", sent_utc=_now(), last_error=None)
