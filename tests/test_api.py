@@ -37,6 +37,8 @@ MODULES = [
     "camsift.errors",
     "camsift.events",
     "camsift.frigate",
+    "camsift.frigate.cameras",
+    "camsift.frigate.objects",
     "camsift.layout",
     "camsift.media",
     "camsift.pipeline",
