@@ -11,6 +11,7 @@ from camsift import errors
 
 MODULES = [
     "camsift",
+    "camsift.background",
     "camsift.config",
     "camsift.config.base",
     "camsift.config.alarm",

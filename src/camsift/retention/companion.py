@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from camsift.background import BackgroundLoop
 from camsift.config import Settings
 from camsift.errors import StorageError
 from camsift.listeners import Problem
@@ -32,7 +32,7 @@ RESOLVE_AFTER_S = 3600.0
 """Seconds without a pass over ``max_disk_percent`` before its ``disk_limit`` problem is resolved."""
 
 
-class RetentionCompanion:
+class RetentionCompanion(BackgroundLoop):
     """Retention inside ``camsift run``: repair at start, then a pass every ``retention.interval_s``.
 
     The first pass comes ``first_pass_s`` after the start (the service settles
@@ -62,12 +62,11 @@ class RetentionCompanion:
         usage: Callable[[Path], DiskUsage] = disk_usage,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.first_pass_s = first_pass_s
         self.usage = usage
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._told = False
         self._last_over = 0.0  # clock() of the last pass that found the disk over the limit
         self.passes = 0
@@ -81,14 +80,11 @@ class RetentionCompanion:
             retention.repair()
         except StorageError as err:
             log.error("retention repair failed", reason=str(err))
-        self._thread = threading.Thread(target=self._loop, args=(service, retention), name="retention", daemon=True)
-        self._thread.start()
+        self._start_loop("retention", self._loop, service, retention)
 
     def stop(self) -> None:
         """Stop after the batch in progress (a batch is short; a kill midway is repaired at the next start)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._stop_loop(30)
 
     def _loop(self, service: ServiceContext, retention: Retention) -> None:
         wait = self.first_pass_s
