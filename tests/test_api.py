@@ -11,6 +11,7 @@ from camsift import errors
 
 MODULES = [
     "camsift",
+    "camsift.background",
     "camsift.config",
     "camsift.config.base",
     "camsift.config.alarm",
@@ -28,6 +29,9 @@ MODULES = [
     "camsift.config.overrides",
     "camsift.config.record",
     "camsift.config.retention",
+    "camsift.retention",
+    "camsift.retention.plan",
+    "camsift.store.retention",
     "camsift.config.service",
     "camsift.config.settings",
     "camsift.config.sources",
@@ -37,6 +41,8 @@ MODULES = [
     "camsift.errors",
     "camsift.events",
     "camsift.frigate",
+    "camsift.frigate.cameras",
+    "camsift.frigate.objects",
     "camsift.layout",
     "camsift.media",
     "camsift.pipeline",

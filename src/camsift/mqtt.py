@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from camsift.background import BackgroundLoop
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
@@ -260,7 +261,7 @@ def in_view_together(events: Iterable[Event]) -> int:
     return most
 
 
-class MqttPublisher:
+class MqttPublisher(BackgroundLoop):
     """Publishes events, counts, snapshots and motion; an `EventListener` and a `Companion` of the service.
 
     The paho client runs its own network thread and reconnects by itself
@@ -288,6 +289,7 @@ class MqttPublisher:
     name = "mqtt"
 
     def __init__(self, settings: Settings, *, availability: bool = True) -> None:
+        super().__init__()
         self.settings = settings
         self.availability = availability
         self.config: MqttConfig = settings.mqtt
@@ -310,8 +312,6 @@ class MqttPublisher:
         self._reviews: dict[str, str] = {}  # review item id -> its last published JSON (newest REVIEWS_KEPT)
         self._board_failing = False  # the last read of the board failed (logged once)
         self._announced: set[str] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._service: ServiceContext | None = None
         self.connected = threading.Event()
 
@@ -360,8 +360,7 @@ class MqttPublisher:
         if service is not None and service.store is not None:
             self.attach(service.store)
         self._stop.clear()
-        self._thread = threading.Thread(target=self._fall_back, name="camsift-mqtt", daemon=True)
-        self._thread.start()
+        self._start_loop("camsift-mqtt", self._fall_back)
         log.info("mqtt starting", host=c.host, port=c.port, tls=c.tls, prefix=self.prefix)
 
     def stop(self) -> None:
@@ -369,8 +368,7 @@ class MqttPublisher:
         says ``offline``), disconnect, stop the threads."""
         self._stop.set()
         self._due.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._stop_loop(5)
         client = self._client
         if client is None:
             return

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from camsift.blink import AccountStatus, login, status, verify
-from camsift.blink.client import _REFRESH_MARGIN_S, BlinkClient, retry_after_s
+from camsift.blink.auth import _REFRESH_MARGIN_S
+from camsift.blink.client import BlinkClient, retry_after_s
 from camsift.blink.tokens import load_token, pending_file
 from camsift.errors import AuthError, RateLimitError, SourceError
 from helpers.blink import EMAIL, MP4, PASSWORD, FakeBlink, minutes_ago

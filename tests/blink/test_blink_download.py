@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import camsift.blink.client
+import camsift.blink.auth
+import camsift.blink.clips
 from camsift.blink import download, status
 from camsift.blink.client import BlinkClient
 from camsift.blink.downloader import Downloader, DownloadReport, clip_file
@@ -424,7 +425,7 @@ def test_a_clip_that_takes_longer_than_ten_seconds_to_arrive_is_kept_whole(
 def test_a_download_that_goes_silent_is_given_up_and_fetched_next_run(
     blink: FakeBlink, logged_in: Path, tmp_path: Path, person_clip: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(camsift.blink.client, "_INACTIVITY_S", 1.0)
+    monkeypatch.setattr(camsift.blink.clips, "_INACTIVITY_S", 1.0)
     blink.add_clip("Front Door", person_clip, minutes_ago(3))
     blink.stall_s = 3.0
     data = tmp_path / "data"
@@ -435,7 +436,7 @@ def test_a_download_that_goes_silent_is_given_up_and_fetched_next_run(
     assert "Blink sent nothing for 1 s" in report.failed[0]
     assert not mp4s(data)
     assert not list(data.rglob("*.part"))
-    monkeypatch.setattr(camsift.blink.client, "_INACTIVITY_S", 30.0)  # a loaded machine may pause for a second
+    monkeypatch.setattr(camsift.blink.clips, "_INACTIVITY_S", 30.0)  # a loaded machine may pause for a second
     assert [d.path.read_bytes() for d in fetch(logged_in, data).downloaded] == [person_clip]
 
 
@@ -455,7 +456,7 @@ def test_a_usb_clip_is_asked_for_until_the_sync_module_has_uploaded_it(
 def test_a_usb_clip_never_uploaded_fails_this_run_and_is_asked_for_again(
     blink: FakeBlink, logged_in: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(camsift.blink.client, "_UPLOAD_WAIT_S", 0.05)
+    monkeypatch.setattr(camsift.blink.clips, "_UPLOAD_WAIT_S", 0.05)
     blink.add_clip("Back Yard", MP4, minutes_ago(5), local=True)
     blink.upload_delay_s = 3600.0
 
@@ -522,7 +523,7 @@ def test_a_token_blinkpy_renews_by_itself_is_saved(
     blink: FakeBlink, logged_in: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """blinkpy renews a token with less than 60 s left inside any request it makes; its callback saves it."""
-    monkeypatch.setattr(camsift.blink.client, "_REFRESH_MARGIN_S", 0.0)  # leave the renewal to blinkpy
+    monkeypatch.setattr(camsift.blink.auth, "_REFRESH_MARGIN_S", 0.0)  # leave the renewal to blinkpy
 
     async def go() -> None:
         async with BlinkClient(logged_in) as client:

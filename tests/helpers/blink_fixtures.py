@@ -13,6 +13,8 @@ from blinkpy import api
 from blinkpy.helpers.util import Throttle
 
 import camsift.blink.client
+import camsift.blink.clips
+import camsift.blink.controls
 from camsift.blink import tokens
 from helpers.blink import EMAIL, PASSWORD, FakeBlink
 from helpers.media import cut_clip
@@ -27,9 +29,9 @@ def blink(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> It
         for cell in getattr(fn, "__closure__", None) or ():
             if isinstance(cell.cell_contents, Throttle):
                 monkeypatch.setattr(cell.cell_contents, "throttle_time", 0)
-    monkeypatch.setattr(camsift.blink.client, "_PAGE_PAUSE_S", 0.0)
-    monkeypatch.setattr(camsift.blink.client, "_UPLOAD_WAIT_S", 0.5)
-    monkeypatch.setattr(camsift.blink.client, "_SNAPSHOT_WAIT_S", 0.2)
+    monkeypatch.setattr(camsift.blink.clips, "_PAGE_PAUSE_S", 0.0)
+    monkeypatch.setattr(camsift.blink.clips, "_UPLOAD_WAIT_S", 0.5)
+    monkeypatch.setattr(camsift.blink.controls, "_SNAPSHOT_WAIT_S", 0.2)
     arguments = {"cameras": ("Front Door", "Back Yard"), **getattr(request, "param", {})}
     with FakeBlink(**arguments) as fake:
         monkeypatch.setattr(camsift.blink.client, "default_connector", fake.connector)

@@ -30,6 +30,7 @@ from datetime import time as clock
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from camsift.background import Backoff
 from camsift.config import Settings
 from camsift.errors import NotifyError, disk_full
 from camsift.listeners import EventChange, Problem
@@ -58,10 +59,9 @@ _ACT_NOW_STATES = frozenset({"login needed"})
 
 
 @dataclass
-class _Backoff:
+class _Backoff(Backoff):
     """A channel's retry state, in memory: failures in a row and when to try again (monotonic seconds)."""
 
-    failures: int = 0
     until: float = 0.0
 
 
@@ -307,7 +307,7 @@ class Notifier:
         ``retry_first_s``, doubling up to ``retry_max_s``; a message older than ``give_up_s`` is given up.
         """
         outbox = self._outbox()
-        backoff = self._backoff.setdefault(channel, _Backoff())
+        backoff = self._backoff.setdefault(channel, _Backoff(self.config.retry_first_s, self.config.retry_max_s))
         sent = 0
         if time.monotonic() < backoff.until:
             return sent
@@ -323,14 +323,13 @@ class Notifier:
                     log.error("notification given up", channel=channel, key=queued.message.key, reason=str(err))
                     continue
                 outbox.retry(queued.id, str(err))
-                backoff.failures += 1
-                wait = min(self.config.retry_max_s, self.config.retry_first_s * 2 ** (backoff.failures - 1))
+                wait = backoff.fail()
                 backoff.until = time.monotonic() + wait
                 log.warning("notification failed; will try again", channel=channel, retry_s=wait, reason=str(err))
                 break
             outbox.sent(queued.id)
             sent += 1
-            backoff.failures = 0
+            backoff.reset()
             log.info("notification sent", channel=channel, key=queued.message.key, waited_s=round(age, 3))
         return sent
 

@@ -33,10 +33,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import socket
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from camsift.background import BackgroundLoop, Backoff
 from camsift.blink.models import AccountStatus, safe_name
 from camsift.blink.tokens import default_token_file
 from camsift.config import BlinkSourceConfig, Settings, StreamSourceConfig
@@ -75,7 +75,7 @@ def _free_port() -> int:
 
 
 @register("blink")
-class BlinkSource:
+class BlinkSource(BackgroundLoop):
     """Polls one Blink account, downloads new clips and hands them in; optionally serves live views.
 
     Args:
@@ -88,11 +88,10 @@ class BlinkSource:
     kind = "blink"
 
     def __init__(self, name: str, config: BlinkSourceConfig, settings: Settings, intake: Intake) -> None:
+        super().__init__()
         self.name, self.config, self.settings, self.intake = name, config, settings, intake
         self.token_file = (config.token_file or default_token_file(settings.data_dir)).expanduser()
         self.clips = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._ports = {camera: _free_port() for camera in config.live}
         self.streams: list[StreamSource] = []
 
@@ -105,8 +104,7 @@ class BlinkSource:
         if importlib.util.find_spec("blinkpy") is None:
             raise SourceError(f"sources.{self.name}: Blink support needs blinkpy: pip install 'camsift[blink]'")
         self.report("connecting", f"{self.token_file}")
-        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
-        self._thread.start()
+        self._start_loop(f"source-{self.name}", self._run)
         if self._ports:
             from camsift.sources.stream import StreamSource
 
@@ -130,8 +128,7 @@ class BlinkSource:
         self._stop.set()
         for stream in self.streams:
             stream.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._stop_loop(10)
 
     def processed(self, path: Path, events: int) -> None:
         """Delete a downloaded clip in which nothing was found, if ``delete_empty``; a live view's
@@ -170,12 +167,12 @@ class BlinkSource:
 
         async with BlinkClient(self.token_file) as client:
             live = [asyncio.create_task(self._live(client, camera, port)) for camera, port in self._ports.items()]
-            backoff = 0.0
+            retry = Backoff(self.config.poll_s, MAX_BACKOFF_S)
             while not self._stop.is_set():
                 wait, login_needed = self.config.poll_s, False
                 try:
                     await self.poll(client)
-                    backoff = 0.0
+                    retry.reset()
                 except AuthError as err:
                     login_needed = True
                     client.invalidate()
@@ -183,9 +180,8 @@ class BlinkSource:
                     log.warning("blink login needed", source=self.name, reason=str(err))
                 except Exception as err:  # RateLimitError, SourceError (429, 5xx, network) or Blink changed an answer
                     client.invalidate()
-                    backoff = min(MAX_BACKOFF_S, max(self.config.poll_s, backoff * 2))
                     asked = err.retry_after_s if isinstance(err, RateLimitError) else None
-                    wait = max(backoff, asked or 0.0)
+                    wait = max(retry.fail(), asked or 0.0)
                     reason = (
                         str(err) if isinstance(err, SourceError) else f"internal error: {type(err).__name__}: {err}"
                     )

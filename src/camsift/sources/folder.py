@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import threading
 import time
 from pathlib import Path
 
 from camsift import media
+from camsift.background import BackgroundLoop
 from camsift.config import FolderSourceConfig, Settings
 from camsift.errors import CamsiftError
 from camsift.logs import get_logger
@@ -46,7 +46,7 @@ def unreadable(path: Path) -> str | None:
 
 
 @register("folder")
-class FolderSource:
+class FolderSource(BackgroundLoop):
     """Watches ``config.path`` (recursively) and hands complete media files in.
 
     Args:
@@ -59,23 +59,19 @@ class FolderSource:
     kind = "folder"
 
     def __init__(self, name: str, config: FolderSourceConfig, settings: Settings, intake: Intake) -> None:
+        super().__init__()
         self.name, self.config, self.settings, self.intake = name, config, settings, intake
         self.folder = config.path.expanduser().resolve()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._waiting: dict[Path, tuple[int, int, float]] = {}  # path -> (size, mtime_ns, unchanged since)
         self._unreadable: set[Path] = set()  # settled files that cannot be read (reported once each)
 
     def start(self) -> None:
         """See `Source.start`."""
-        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
-        self._thread.start()
+        self._start_loop(f"source-{self.name}", self._run)
 
     def stop(self) -> None:
         """See `Source.stop`."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._stop_loop(5)
 
     def processed(self, path: Path, events: int) -> None:
         """Delete or move the file, as configured; never anything outside the folder (see `contained`)."""

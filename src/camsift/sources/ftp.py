@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from camsift import media
+from camsift.background import BackgroundLoop
 from camsift.config import FtpSourceConfig, Settings
 from camsift.errors import AuthError, CamsiftError, MediaError, SourceError, disk_full
 from camsift.layout import DataDir
@@ -182,7 +183,7 @@ def _place(part: Path, final: Path) -> bool:
 
 
 @register("ftp")
-class FtpSource:
+class FtpSource(BackgroundLoop):
     """Receives uploads over FTP and hands each complete one in.
 
     Args:
@@ -198,11 +199,10 @@ class FtpSource:
     kind = "ftp"
 
     def __init__(self, name: str, config: FtpSourceConfig, settings: Settings, intake: Intake) -> None:
+        super().__init__()
         self.name, self.config, self.intake = name, config, intake
         self.root = DataDir(settings.data_dir).footage_root(config)
         self.max_bytes = int(config.max_size_mb * 1e6)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.address: tuple[str, int] | None = None
         self.received = 0
         self.rejected = 0
@@ -238,8 +238,7 @@ class FtpSource:
         server.max_cons_per_ip = self.config.max_connections_per_address
         self.address = server.address
         self._checker = ThreadPoolExecutor(1, thread_name_prefix=f"source-{self.name}-passwords")
-        self._thread = threading.Thread(target=self._serve, args=(server,), name=f"source-{self.name}", daemon=True)
-        self._thread.start()
+        self._start_loop(f"source-{self.name}", self._serve, server)
         self._report("running")
         log.info("FTP server listening", source=self.name, address=f"{self.address[0]}:{self.address[1]}")
 
@@ -258,9 +257,7 @@ class FtpSource:
 
     def stop(self) -> None:
         """Close the server (transfers in progress are cut off; their clients retry)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._stop_loop(5)
         if self._checker is not None:
             self._checker.shutdown(wait=False, cancel_futures=True)
         self._report("stopped")

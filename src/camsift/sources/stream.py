@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from camsift.background import Backoff
 from camsift.config import Settings, StreamSourceConfig
 from camsift.errors import CamsiftError
 from camsift.layout import RECORDING_SUFFIX, DataDir, safe_name
@@ -251,15 +252,17 @@ class _Stream:
         self.recover()
         s = self.camera_settings
         detector = shared_detector(s, s.detect.threads or 1)
-        backoff = 1.0
+        retry = Backoff(2.0, self.config.reconnect_max_s)  # 1 s after a session that read frames, else 2 s doubling
         while not self.stopping():
             self.report("connecting", "")
             received = _Session(self, detector).run()
             if self.stopping():
                 break
-            backoff = 1.0 if received else min(backoff * 2, self.config.reconnect_max_s)
-            self.report("connecting", f"reconnecting in {backoff:.0f} s")
-            self.pause(backoff)
+            if received:
+                retry.reset()
+            wait = 1.0 if received else retry.fail()
+            self.report("connecting", f"reconnecting in {wait:.0f} s")
+            self.pause(wait)
         self.report("stopped", f"{self.clips} clips")
 
     def recover(self) -> None:

@@ -33,6 +33,7 @@ from camsift.store.usage import UsageBoard
 
 if TYPE_CHECKING:
     from camsift.store.faces import FaceStore
+    from camsift.store.retention import RetentionTables
     from camsift.store.users import UserStore
 
 __all__ = ["EventMarks", "ReviewFilter", "Store", "database_url"]
@@ -220,6 +221,13 @@ class Store:
         from camsift.store.faces import FaceStore
 
         return FaceStore(self)
+
+    @cached_property
+    def retention(self) -> RetentionTables:
+        """Retention's rows, its deleting transaction and repair's queries (`camsift.store.retention`)."""
+        from camsift.store.retention import RetentionTables
+
+        return RetentionTables(self.engine, self.data_dir)
 
     def __enter__(self) -> Store:
         return self
