@@ -62,10 +62,10 @@ from camsift.listeners import EventChange
 from camsift.logs import configure
 from camsift.media import probe
 from camsift.service import Service, configured_parts
-from camsift.sources import DatabaseIntake
 from camsift.sources.ftp import hash_password
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.status import ServiceBoard
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -296,13 +296,14 @@ def measure_four(clip: Path, still: Path, seconds: float) -> dict[str, Any]:
     clip) to the MQTT ``new`` event and to the notification.
     """
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from helpers.notify import http_receiver
 
     prefix = f"bench{os.getpid()}"
     news: list[float] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
     client.on_message = lambda _c, _u, msg: (
         news.append(time.time()) if json.loads(msg.payload).get("type") == "new" else None
     )
@@ -348,8 +349,9 @@ def measure_four(clip: Path, still: Path, seconds: float) -> dict[str, Any]:
                             if c.name == "source:busy" and c.state == "running":
                                 first_packet = c.updated_utc.timestamp()
                     time.sleep(3)
-                    pids = {name: getattr(service.sources.get(name), "pid", None) for name in servers}
-                    cpu0 = {name: cpu_seconds(pid) for name in servers if (pid := pids.get(name)) is not None}
+                    found = {name: getattr(service.sources.get(name), "pid", None) for name in servers}
+                    pids: dict[str, int] = {name: pid for name, pid in found.items() if pid is not None}
+                    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
                     start = time.monotonic()
                     while time.monotonic() - start < seconds:
                         time.sleep(1)

@@ -417,7 +417,7 @@ def test_lift_dark_stretches_only_dark_pictures() -> None:
 
     lifted = lift_dark(dark)
 
-    assert (lifted.shape, lifted.dtype) == (dark.shape, np.uint8)
+    assert (lifted.shape, lifted.dtype) == (dark.shape, np.dtype(np.uint8))
     assert lifted.mean() > 4 * dark.mean()
     assert lift_dark(bright) is bright
     assert lift_dark(black) is black  # nothing to stretch: noise is not amplified
