@@ -57,7 +57,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from camsift.config import load_config
+from camsift.config import StreamSourceConfig, load_config
 from camsift.listeners import EventChange
 from camsift.logs import configure
 from camsift.media import probe
@@ -234,7 +234,9 @@ def measure_stream(clip: Path, seconds: float) -> dict[str, float]:
         config = {"type": "stream", "url": url, "camera": "bench"}
         settings = load_config(environ={}, overrides={"data_dir": tmp, "sources": {"live": config}})
         store = Store(settings.data_dir)
-        source = StreamSource("live", settings.sources["live"], settings, DatabaseIntake(store))  # type: ignore[arg-type]
+        live = settings.sources["live"]
+        assert isinstance(live, StreamSourceConfig)
+        source = StreamSource("live", live, settings, DatabaseIntake(store))
         try:
             source.start()
             decoder.start()

@@ -24,7 +24,9 @@ def users(tmp_path: Path, database_url: str | None, clock: FakeClock) -> Iterato
 
 def test_verify_accepts_the_password_only(users: UserStore) -> None:
     assert users.verify("ann", PASSWORD).name == "ann"
-    assert users.user("ann").last_login_utc is not None  # type: ignore[union-attr]
+    ann = users.user("ann")
+    assert ann is not None
+    assert ann.last_login_utc is not None
     for name, password in (("ann", PASSWORD + "x"), ("bob", PASSWORD), ("ann", "")):
         with pytest.raises(AuthError, match=r"^wrong user name or password$"):
             users.verify(name, password)
@@ -55,7 +57,9 @@ def test_sessions_expire_and_a_new_password_ends_them(users: UserStore, clock: F
 def test_tokens_and_removal(users: UserStore) -> None:
     token = users.new_token("ann", "backup script")
 
-    assert users.token_user(token).name == "ann"  # type: ignore[union-attr]
+    owner = users.token_user(token)
+    assert owner is not None
+    assert owner.name == "ann"
     assert users.users()[0].tokens == 1
     assert users.revoke_tokens("ann") == 1
     assert users.token_user(token) is None
