@@ -238,8 +238,9 @@ class FaceStore:
             (retrospective search).
         """
         with _transaction(self.engine, f"cannot add faces of {name}") as conn:
-            person, name = _person(conn, name, created_utc=self._clock())
-            _insert_examples(conn, person, model, [(e, source, False) for e, source in examples], self._clock())
+            now = self._clock()
+            person, name = _person(conn, name, created_utc=now)
+            _insert_examples(conn, person, model, [(e, source, False) for e, source in examples], now)
             found, events = _rematch(conn, _library(conn, model), model, config.match_distance)
         return Naming(name, found, len(examples), events)
 
@@ -333,10 +334,11 @@ class FaceStore:
             ).all()
             if not faces:
                 raise FaceError(missing)
-            person, name = _person(conn, name, created_utc=self._clock())
+            now = self._clock()
+            person, name = _person(conn, name, created_utc=now)
             good = [f for f in faces if example_problem(f.x2 - f.x1, f.sharpness, config) is None]
             learnt = [(_embedding(f.embedding), f"event {f.event_id}", False) for f in good]
-            _insert_examples(conn, person, model, learnt, self._clock())
+            _insert_examples(conn, person, model, learnt, now)
             conn.execute(F.update().where(F.c.id.in_([f.id for f in faces])).values(name=name, distance=0.0))
             events = _relabel(conn, sorted({f.event_id for f in faces}), config.match_distance)
             found, more = _rematch(conn, _library(conn, model), model, config.match_distance)
@@ -436,14 +438,14 @@ def _person(conn: Connection, name: str, created_utc: datetime | None = None) ->
 
 
 def _insert_examples(
-    conn: Connection, person: int, model: str, rows: Sequence[tuple[Embedding, str, bool]], now: datetime
+    conn: Connection, person: int, model: str, rows: Sequence[tuple[Embedding, str, bool]], added_utc: datetime
 ) -> None:
     if rows:
         conn.execute(
             X.insert(),
             [
                 {"person_id": person, "negative": neg, "model": model, "embedding": _bytes(e), "source": source}
-                | {"added_utc": now}
+                | {"added_utc": added_utc}
                 for e, source, neg in rows
             ],
         )

@@ -110,7 +110,7 @@ class JobQueue:
         clock: What time it is (`camsift.store.clock`; default the real clock).
 
     Example:
-        >>> queue = JobQueue(Store(Path("camsift-data")).engine)  # doctest: +SKIP
+        >>> queue = Store(Path("camsift-data")).jobs  # doctest: +SKIP
         >>> queue.submit(Path("/srv/ftp/porch/snap.jpg"), "porch", "uploads", "ftp")  # doctest: +SKIP
     """
 
