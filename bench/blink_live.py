@@ -188,8 +188,8 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     for name in ("camsift", "blinkpy_feed"):
-        gaps = ", ".join(f"{g:.2f}" for g in report[name]["gaps_s"])
-        print(f"handover gap, {name:<13} median {report[name]['median_s']:.2f} s  ({gaps})")
+        shown = ", ".join(f"{g:.2f}" for g in report[name]["gaps_s"])
+        print(f"handover gap, {name:<13} median {report[name]['median_s']:.2f} s  ({shown})")
     print(f"ratio to the baseline: {report['ratio_to_baseline']}")
     for row in report["memory"]:
         print(

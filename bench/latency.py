@@ -57,15 +57,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from camsift.config import load_config
+from camsift.config import StreamSourceConfig, load_config
 from camsift.listeners import EventChange
 from camsift.logs import configure
 from camsift.media import probe
 from camsift.service import Service, configured_parts
-from camsift.sources import DatabaseIntake
 from camsift.sources.ftp import hash_password
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.status import ServiceBoard
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -234,7 +234,9 @@ def measure_stream(clip: Path, seconds: float) -> dict[str, float]:
         config = {"type": "stream", "url": url, "camera": "bench"}
         settings = load_config(environ={}, overrides={"data_dir": tmp, "sources": {"live": config}})
         store = Store(settings.data_dir)
-        source = StreamSource("live", settings.sources["live"], settings, DatabaseIntake(store))  # type: ignore[arg-type]
+        live = settings.sources["live"]
+        assert isinstance(live, StreamSourceConfig)
+        source = StreamSource("live", live, settings, DatabaseIntake(store))
         try:
             source.start()
             decoder.start()
@@ -296,13 +298,14 @@ def measure_four(clip: Path, still: Path, seconds: float) -> dict[str, Any]:
     clip) to the MQTT ``new`` event and to the notification.
     """
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from helpers.notify import http_receiver
 
     prefix = f"bench{os.getpid()}"
     news: list[float] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
     client.on_message = lambda _c, _u, msg: (
         news.append(time.time()) if json.loads(msg.payload).get("type") == "new" else None
     )
@@ -348,8 +351,9 @@ def measure_four(clip: Path, still: Path, seconds: float) -> dict[str, Any]:
                             if c.name == "source:busy" and c.state == "running":
                                 first_packet = c.updated_utc.timestamp()
                     time.sleep(3)
-                    pids = {name: getattr(service.sources.get(name), "pid", None) for name in servers}
-                    cpu0 = {name: cpu_seconds(pid) for name in servers if (pid := pids.get(name)) is not None}
+                    found = {name: getattr(service.sources.get(name), "pid", None) for name in servers}
+                    pids: dict[str, int] = {name: pid for name, pid in found.items() if pid is not None}
+                    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
                     start = time.monotonic()
                     while time.monotonic() - start < seconds:
                         time.sleep(1)

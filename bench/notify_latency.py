@@ -75,7 +75,7 @@ def main() -> None:
         latency: dict[str, list[float]] = {"hook": [], "mail": []}
         with Store(settings.data_dir) as store:
             notifier = Notifier(settings)
-            notifier.start(SimpleNamespace(store=store, problem=notifier.on_problem))  # type: ignore[arg-type]
+            notifier.start(SimpleNamespace(store=store, problem=notifier.on_problem))
             try:
                 for n in range(args.runs + 1):  # the first run is a warm-up (apprise loads its plugins)
                     time.sleep(args.gap if n else 0.0)

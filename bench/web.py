@@ -190,7 +190,7 @@ def browser_day(count: int, loads: int) -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from helpers.web import PASSWORD, chromium, serve  # type: ignore[import-not-found,unused-ignore]
+    from helpers.web import PASSWORD, chromium, serve
 
     if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         print("no Chromium: browser figures skipped")

@@ -22,6 +22,7 @@ from camsift import Settings, load_config
 from camsift.detectors import Detector, create
 from camsift.faces import FaceEngine, create_engine
 from helpers.cli import CAMSIFT, CliResult, clean_environ
+from helpers.clock import FakeClock
 from helpers.media import DATA, ONE_WALK, BadFiles, SyntheticClip, Walk, cut_in_half, write_clip
 
 STRICT = os.environ.get("CAMSIFT_TEST_STRICT") == "1"
@@ -115,6 +116,12 @@ def bad_files(tmp_path: Path, footage: Path) -> BadFiles:
 
 
 # --- settings and running the pipeline ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock for ``Store(..., clock=clock)`` that stands still until the test calls ``clock.advance(seconds)``."""
+    return FakeClock()
 
 
 @pytest.fixture

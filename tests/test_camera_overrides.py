@@ -124,7 +124,7 @@ def test_a_false_positive_hides_only_what_never_left_its_place() -> None:
             label=[label for label, _, _ in rows],
             tracker_id=np.array([t for t, _ in tracks], np.int64),
         )
-        return filt.after_tracking(d).tracker_id.tolist()
+        return [int(t) for t in filt.after_tracking(d).tracker_id]
 
     assert frame((1, coat)) == []  # the coat
     assert frame((1, coat), (2, elsewhere)) == [2]  # a walker appears elsewhere

@@ -23,8 +23,8 @@ def test_construction_normalises_types_and_shapes() -> None:
     d = three()
 
     assert len(d) == 3
-    assert (d.xyxy.dtype, d.xyxy.shape) == (np.float32, (3, 4))
-    assert (d.confidence.dtype, d.tracker_id.dtype) == (np.float32, np.int64)
+    assert (d.xyxy.dtype, d.xyxy.shape) == (np.dtype(np.float32), (3, 4))
+    assert (d.confidence.dtype, d.tracker_id.dtype) == (np.dtype(np.float32), np.dtype(np.int64))
     assert d.label.tolist() == ["person", "car", "person"]
     assert d.tracker_id.tolist() == [-1, -1, -1]  # not tracked yet
 

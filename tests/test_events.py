@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -170,7 +171,7 @@ EVERYWHERE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
 def test_settings_that_decide_what_counts(
     make_clip: MakeClip,
     scripted_settings: Callable[..., Settings],
-    overrides: dict,
+    overrides: dict[str, Any],
     count: int,
     zones: tuple[str, ...] | None,
 ) -> None:
@@ -315,7 +316,7 @@ def test_a_rejoined_track_is_one_event_and_forgotten_once_it_ends() -> None:
 
 SHOT = Path("/data/events/2026-11-22/porch/143006-person-abc-001.jpg")
 
-FIELDS = [  # field, value, as JSON
+FIELDS: list[tuple[str, Any, Any]] = [  # field, value, as JSON
     ("id", "abc-001", "abc-001"),
     ("camera", "porch", "porch"),
     ("label", "person", "person"),

@@ -63,7 +63,7 @@ def test_per_label_confidence() -> None:
 def test_min_and_max_area_as_a_fraction_of_the_frame(limits: dict[str, float], expected: list[str]) -> None:
     boxes = {"tiny": (0, 0, 10, 10), "mid": (50, 20, 90, 80), "huge": (0, 0, 200, 90)}  # 100, 2400, 18000 px²
     d = detections(*[("person", 0.9, box) for box in boxes.values()])
-    by_box = {box: name for name, box in boxes.items()}
+    by_box: dict[tuple[int, ...], str] = {box: name for name, box in boxes.items()}
 
     out = kept({"filters": {"person": limits}}, d)
 

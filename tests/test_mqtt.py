@@ -443,7 +443,7 @@ def test_events_stored_while_the_broker_was_away_are_published_after_a_kill_and_
     events = [stored_event(tmp_path / "none.jpg", n) for n in range(10)]
     with Store(tmp_path / "data") as store:
         away = MqttPublisher(mqtt_settings(prefixes, **{"mqtt.port": free_port()}))  # nobody listens there
-        away.start(RunningService(store))  # type: ignore[arg-type]
+        away.start(RunningService(store))
         for e in events:
             away.on_event(EventChange("new", None, e, True, "ftp"))
         away._stop.set()  # killed: no goodbye, nothing flushed
@@ -453,7 +453,7 @@ def test_events_stored_while_the_broker_was_away_are_published_after_a_kill_and_
 
         back = MqttPublisher(mqtt_settings(prefixes))
         with subscribed([f"{prefix}/#"]) as sub:
-            back.start(RunningService(store))  # type: ignore[arg-type]
+            back.start(RunningService(store))
             try:
                 assert back.connected.wait(10)
                 for e in events[:3]:  # the restarted service tells the events stored before the kill again
@@ -486,7 +486,7 @@ def test_updates_queued_by_another_process_are_published_by_the_service(
     named = MarkedEvent(e.replace(sub_label="david", sub_label_score=0.91), false_positive=False, retain=False)
     with Store(tmp_path / "data") as store, subscribed([f"{prefix}/events"]) as sub:
         publisher = MqttPublisher(settings)
-        publisher.start(RunningService(store))  # type: ignore[arg-type]
+        publisher.start(RunningService(store))
         try:
             assert publisher.connected.wait(10)
             with Store(tmp_path / "data") as web:  # another process's store: no MQTT client of its own
@@ -667,7 +667,7 @@ def test_tls_with_user_and_password(tmp_path: Path, shared_data: Path) -> None:
         mqtt = {"host": "127.0.0.1", "port": port, "tls": True, "ca_file": str(ca), "username": "cam"}
         wrong = MqttPublisher(private_settings(mqtt))
         heard = RunningService()
-        wrong.start(heard)  # type: ignore[arg-type]  # no password: refused; camsift goes on and tells the owner
+        wrong.start(heard)  # no password: refused; camsift goes on and tells the owner
         wait_for(lambda: heard.problems, 10, "the broker reported away")
         assert not wrong.connected.is_set()
         wrong.stop()

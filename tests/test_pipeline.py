@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,7 +66,8 @@ def test_stats_count_frames_and_time(
 
     st = pipeline.stats
     assert len(events) == 1
-    assert (st.frames, st.sampled, st.footage_s) == (40, 20, pytest.approx(4.0))
+    assert (st.frames, st.sampled) == (40, 20)
+    assert st.footage_s == pytest.approx(4.0)
     assert 1 <= st.detector_runs <= st.sampled
     assert st.regions >= st.detector_runs
     assert {"decode", "motion", "detect", "track"} <= set(st.seconds)
@@ -141,7 +143,7 @@ def defaults() -> Settings:
     ],
 )
 def test_people_found_in_street_clips(
-    clip_labels: dict,
+    clip_labels: dict[str, dict[str, Any]],
     auto_detector: Detector,
     defaults: Settings,
     name: str,
@@ -165,7 +167,7 @@ def test_people_found_in_street_clips(
 
 
 def test_the_first_person_through_the_empty_room(
-    clip_labels: dict, auto_detector: Detector, defaults: Settings
+    clip_labels: dict[str, dict[str, Any]], auto_detector: Detector, defaults: Settings
 ) -> None:
     name = "intel_one-by-one-person-detection.mp4"  # an empty room; six people walk through it, one at a time
     (start, end), (second, _) = clip_labels[name]["person_intervals_s"][:2]  # 6.0 .. 19.9, then 22.7 ..
@@ -186,7 +188,9 @@ def test_no_one_in_the_waving_trees_before_the_man_walks_in(auto_detector: Detec
 
 
 @pytest.mark.slow
-def test_the_one_man_passing_the_waving_trees(clip_labels: dict, auto_detector: Detector, defaults: Settings) -> None:
+def test_the_one_man_passing_the_waving_trees(
+    clip_labels: dict[str, dict[str, Any]], auto_detector: Detector, defaults: Settings
+) -> None:
     path = data_file("clips/wavingtrees_15fps.mp4")
     ((start, end),) = clip_labels["wavingtrees_15fps.mp4"]["person_intervals_s"]  # 16.13 .. 17.27
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from camsift.redaction import REDACTED, redact, redact_url
@@ -52,7 +54,7 @@ def test_camera_urls_lose_their_credentials(url: str, redacted: str) -> None:
 
 
 def test_urls_inside_text_and_documents() -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "sources": {"door": {"url": "rtsp://a:S3cr3t@h/x", "args": ["-i", "http://h/s?password=S3cr3t&x=1"]}},
         "mqtt": {"password": "S3cr3t", "username": "ann", "host": "h"},
         "detect": {"deepstack": {"api_key": "S3cr3t"}},

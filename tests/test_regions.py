@@ -10,6 +10,7 @@ from camsift import media
 from camsift.config import DetectConfig
 from camsift.detections import Detections
 from camsift.detectors import create
+from camsift.detectors.scripted import ScriptedDetector
 from camsift.media import Frame
 from camsift.regions import (
     MAX_CROPS,
@@ -402,11 +403,12 @@ def test_region_detector_pads_a_small_frame_and_keeps_boxes_in_it() -> None:
 def test_no_regions_no_detections() -> None:
     frame = Frame(0, 0.0, None, 160, 96, _rgb=background(160, 96, [(10, 10, 30, 30)]))
     detector = create("scripted")
+    assert isinstance(detector, ScriptedDetector)
 
     found = RegionDetector(detector).detect(frame, Plan(NONE, thorough=True))
 
     assert len(found) == 0
-    assert detector.calls == 0  # type: ignore[attr-defined]
+    assert detector.calls == 0
 
 
 def test_lift_dark_stretches_only_dark_pictures() -> None:
@@ -417,7 +419,7 @@ def test_lift_dark_stretches_only_dark_pictures() -> None:
 
     lifted = lift_dark(dark)
 
-    assert (lifted.shape, lifted.dtype) == (dark.shape, np.uint8)
+    assert (lifted.shape, lifted.dtype) == (dark.shape, np.dtype(np.uint8))
     assert lifted.mean() > 4 * dark.mean()
     assert lift_dark(bright) is bright
     assert lift_dark(black) is black  # nothing to stretch: noise is not amplified

@@ -538,7 +538,7 @@ def test_disk_limit_messages_do_not_flap_told_once_and_once_resolved(tmp_path: P
         for percent in percents:
             disk = DiskUsage(int(percent * 10**9), int((100 - percent) * 10**9))
             after = DiskUsage(79 * 10**9, 21 * 10**9) if percent > 80 else disk  # retention frees down to 79 %
-            companion._tell(service, Plan([], datetime.now(UTC), disk, 80.0), Outcome(disk=after))  # type: ignore[arg-type]
+            companion._tell(service, Plan([], datetime.now(UTC), disk, 80.0), Outcome(disk=after))
             now[0] += every_s
 
     passes(*[88, 79] * 6)  # two minutes of a disk that fills up and is freed again
@@ -561,6 +561,7 @@ def _archive_clip(target: Path, seconds: float, recorded: str) -> Path:
     with av.open(data_file("clips/intel_one-by-one-person-detection.mp4")) as src, av.open(str(target), "w") as out:
         out.metadata["creation_time"] = recorded
         video = src.streams.video[0]
+        assert video.time_base is not None
         stream = out.add_stream_from_template(video)
         for packet in src.demux(video):
             if packet.dts is None or packet.pts is None:

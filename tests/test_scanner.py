@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from camsift import ScanReport, Settings, Store, scan
+from camsift.analysis.file import FileResult
 from camsift.errors import SourceError
 from camsift.scanner import collect
 from helpers.media import BadFiles, SyntheticClip, Walk, write_clip
@@ -19,7 +20,7 @@ MakeClip = Callable[..., SyntheticClip]
 MakeSettings = Callable[..., Settings]
 
 
-def by_name(report: ScanReport) -> dict[str, object]:
+def by_name(report: ScanReport) -> dict[str, FileResult]:
     return {f.path.name: f for f in report.files}
 
 
@@ -59,7 +60,7 @@ def test_batch_with_bad_files_completes(
         "notes.txt": ("error", 0),
     }
     assert {name: (f.status, len(f.events)) for name, f in files.items()} == expected
-    reasons = {f.path.name: f.error for f in report.failed}
+    reasons = {f.path.name: f.error or "" for f in report.failed}
     assert reasons == {
         "zero.mp4": "empty file (0 bytes)",
         "random.mp4": reasons["random.mp4"],
@@ -100,7 +101,7 @@ def test_jobs_in_worker_processes_give_the_same_result(
     alone = scan([footage], scripted_settings(data_dir=str(data_dir / "one")), jobs=1)
     pooled = scan([footage], scripted_settings(data_dir=str(data_dir / "two")), jobs=2)
 
-    def outcome(report: ScanReport) -> list[tuple]:
+    def outcome(report: ScanReport) -> list[tuple[object, ...]]:
         return [
             (f.path, f.status, f.error, [(e.id, e.start_s, e.end_s, e.box_xyxy) for e in f.events])
             for f in report.files

@@ -143,7 +143,7 @@ def filled(store: Store, tmp_path: Path) -> Store:
         ({"camera": "nowhere"}, []),
     ],
 )
-def test_event_queries(filled: Store, tmp_path: Path, query: dict, ids: list[str]) -> None:
+def test_event_queries(filled: Store, tmp_path: Path, query: dict[str, Any], ids: list[str]) -> None:
     assert [e.id for e in filled.events(**query)] == ids
 
 

@@ -119,7 +119,7 @@ def read_weights(model_json: dict[str, Any], folder: Path) -> dict[str, np.ndarr
             if spec["dtype"] == "string":
                 raise NotImplementedError(f"string weight {spec['name']} is not supported")
             stored = _QUANTISED[quant["dtype"]] if quant else _STORED[spec["dtype"]]
-            raw = np.frombuffer(stream, dtype=stored, count=count, offset=offset)
+            raw: np.ndarray = np.frombuffer(stream, dtype=stored, count=count, offset=offset)
             offset += raw.nbytes
             if quant and quant["dtype"] == "float16":
                 value = raw.astype(np.float32)
@@ -202,7 +202,8 @@ def _unfuse(node: Any) -> list[Any]:
         new = node_def_pb2.NodeDef(name=f"{node.name}/{suffix}", op=op, input=inputs)
         new.attr["T"].CopyFrom(node.attr["T"])
         pieces.append(new)
-        return new.name
+        name: str = new.name
+        return name
 
     out = piece(base_op, [x, w, *control], base_op)
     for key in _KEEP_ATTRS[base_op] - {"T"}:
@@ -277,7 +278,8 @@ def preprocess(image_path: Path) -> np.ndarray:
     rgb = tf.io.decode_image(tf.io.read_file(str(image_path)), channels=3, expand_animations=False)
     rgb = tf.image.resize(tf.cast(rgb, tf.float32), (SIZE, SIZE), method="bilinear").numpy()
     bgr = rgb[..., ::-1]
-    return ((bgr - MEAN_BGR) / STD_BGR).transpose(2, 0, 1)[None].astype(np.float32)
+    tensor: np.ndarray = ((bgr - MEAN_BGR) / STD_BGR).transpose(2, 0, 1)[None].astype(np.float32)
+    return tensor
 
 
 def run_tensorflow(graph_def: Any, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:

@@ -228,7 +228,7 @@ class Converter:
         if producer.type == "Range":
             start, stop, step = (int(self.constant(s)) for s in producer.inputs)
             return list(range(start, stop, step))
-        return self.constant(gather.inputs[1]).tolist()
+        return [int(v) for v in self.constant(gather.inputs[1])]
 
     def constant(self, source: tuple[str, str]) -> np.ndarray:
         value = self.values[source]
@@ -478,7 +478,8 @@ def check(xml: Path, onnx_path: Path, pictures: list[Path], atol: float) -> None
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     worst, times = np.zeros(2), []
     for picture in pictures:
-        bgr = np.asarray(Image.open(picture).convert("RGB").resize((416, 416), Image.BICUBIC))[None, :, :, ::-1]
+        rgb = Image.open(picture).convert("RGB").resize((416, 416), Image.Resampling.BICUBIC)
+        bgr = np.asarray(rgb)[None, :, :, ::-1]
         result = compiled(np.ascontiguousarray(bgr))
         expected, tensor = result[compiled.outputs[0]], result[compiled.outputs[1]]
         start = time.perf_counter()

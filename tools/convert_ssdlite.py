@@ -98,7 +98,7 @@ def check(pb: Path, onnx_path: Path, images: list[Path]) -> None:
     """Compare TensorFlow and ONNX Runtime outputs on 300x300 resized images (batch of all)."""
     import numpy as np
     import onnxruntime as ort
-    import tensorflow as tf  # type: ignore[import-untyped]  # only in the throwaway venv
+    import tensorflow as tf  # only in the throwaway venv
     from PIL import Image
 
     batch = np.stack(

@@ -53,12 +53,13 @@ def _inputs(pictures: list[Path]) -> Iterator[dict[str, Any]]:
     import numpy as np
     from PIL import Image
 
-    from camsift.detectors.nanodet import _letterbox
+    from camsift.detectors.nanodet import HEAD, NANODET_NORMALISATION
+    from camsift.detectors.runtime import letterbox
     from camsift.regions import lift_dark
 
     for path in pictures:
         rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
-        yield {INPUT: _letterbox(lift_dark(rgb))[0]}
+        yield {INPUT: NANODET_NORMALISATION.tensor(letterbox(lift_dark(rgb), (HEAD.size, HEAD.size))[0])}
 
 
 def quantize(source: Path, output: Path, pictures: list[Path]) -> None:

@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "src" / "camsift" / "models" / "ssdlite_person.onnx"
 INPUT = "image_tensor:0"
@@ -39,6 +41,10 @@ RESIZED = "Preprocessor/map/TensorArrayStack/TensorArrayGatherV3:0"  # the resiz
 OUTPUTS = {"scores": "Postprocessor/Slice:0", "boxes": "Postprocessor/ExpandDims_1:0"}
 SIDE = 300
 ANCHORS = 1917
+
+
+if TYPE_CHECKING:
+    from onnx import NodeProto
 
 
 def trim(source: Path, output: Path) -> None:
@@ -76,21 +82,21 @@ def trim(source: Path, output: Path) -> None:
     onnx.save(model, str(output))
 
 
-def _inputs(node: object) -> set[str]:
+def _inputs(node: NodeProto) -> set[str]:
     """Names a node reads, including those its subgraphs (a Loop's body) read from outside."""
     import onnx
 
-    names = set(node.input)  # type: ignore[attr-defined]
-    for attribute in node.attribute:  # type: ignore[attr-defined]
+    names = set(node.input)
+    for attribute in node.attribute:
         if attribute.type == onnx.AttributeProto.GRAPH:
             for inner in attribute.g.node:
                 names |= _inputs(inner)
     return names
 
 
-def _needed(nodes: list[object], outputs: list[str]) -> list[object]:
+def _needed(nodes: Sequence[NodeProto], outputs: list[str]) -> list[NodeProto]:
     """The nodes ``outputs`` depend on, in their original (topological) order."""
-    producer = {name: node for node in nodes for name in node.output}  # type: ignore[attr-defined]
+    producer = {name: node for node in nodes for name in node.output}
     keep: set[int] = set()
     todo = list(outputs)
     while todo:

@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "tests"))
     from camsift import scan
-    from helpers.web import PASSWORD, chromium, serve, web_settings  # type: ignore[import-not-found,unused-ignore]
+    from helpers.web import PASSWORD, chromium, serve, web_settings
 
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:

@@ -10,7 +10,7 @@ the core does not depend on supervision's release cadence.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ __all__ = ["Detections"]
 _NO_TRACK = -1
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Detections:
     """Zero or more detections in one image, as parallel arrays.
 
@@ -35,6 +35,8 @@ class Detections:
         data: extra per-detection columns, each an array of length ``n``
             (e.g. ``"sub_label"`` for a known face).
 
+    The constructor takes anything `numpy.asarray` takes (lists too) and stores arrays of the dtypes above.
+
     Raises:
         ValueError: if the arrays do not have matching, valid shapes.
 
@@ -47,26 +49,33 @@ class Detections:
     xyxy: npt.NDArray[np.float32]
     confidence: npt.NDArray[np.float32]
     label: npt.NDArray[np.str_]
-    tracker_id: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    data: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
+    tracker_id: npt.NDArray[np.int64]
+    data: Mapping[str, npt.NDArray[Any]]
 
-    def __post_init__(self) -> None:
-        xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
-        n = len(xyxy)
-        confidence = np.asarray(self.confidence, dtype=np.float32).reshape(-1)
-        label = np.asarray(self.label, dtype=np.str_).reshape(-1)
-        tracker_id = np.asarray(self.tracker_id, dtype=np.int64).reshape(-1)
-        if len(tracker_id) == 0 and n:
-            tracker_id = np.full(n, _NO_TRACK, dtype=np.int64)
-        data = {k: np.asarray(v) for k, v in self.data.items()}
-        for name, arr in [("confidence", confidence), ("label", label), ("tracker_id", tracker_id), *data.items()]:
+    def __init__(
+        self,
+        xyxy: npt.ArrayLike,
+        confidence: npt.ArrayLike,
+        label: npt.ArrayLike,
+        tracker_id: npt.ArrayLike = (),
+        data: Mapping[str, npt.ArrayLike] | None = None,
+    ) -> None:
+        boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+        n = len(boxes)
+        scores = np.asarray(confidence, dtype=np.float32).reshape(-1)
+        labels = np.asarray(label, dtype=np.str_).reshape(-1)
+        tracks = np.asarray(tracker_id, dtype=np.int64).reshape(-1)
+        if len(tracks) == 0 and n:
+            tracks = np.full(n, _NO_TRACK, dtype=np.int64)
+        columns = {k: np.asarray(v) for k, v in (data or {}).items()}
+        for name, arr in [("confidence", scores), ("label", labels), ("tracker_id", tracks), *columns.items()]:
             if len(arr) != n:
                 raise ValueError(f"Detections.{name} has {len(arr)} rows, xyxy has {n}")
-        object.__setattr__(self, "xyxy", xyxy)
-        object.__setattr__(self, "confidence", confidence)
-        object.__setattr__(self, "label", label)
-        object.__setattr__(self, "tracker_id", tracker_id)
-        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "xyxy", boxes)
+        object.__setattr__(self, "confidence", scores)
+        object.__setattr__(self, "label", labels)
+        object.__setattr__(self, "tracker_id", tracks)
+        object.__setattr__(self, "data", columns)
 
     @classmethod
     def empty(cls) -> Detections:

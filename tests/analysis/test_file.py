@@ -105,6 +105,8 @@ def test_picture_gets_full_size_snapshots(tmp_path: Path, footage: Path, scripte
     (event,) = result.events
     assert (result.status, result.duration_s, event.start_s) == ("ok", 0.0, 0.0)
     assert event.box_xyxy == pytest.approx((100, 100, 140, 200), abs=2)
+    assert event.snapshot is not None
+    assert event.snapshot_annotated is not None
     with Image.open(event.snapshot) as clean, Image.open(event.snapshot_annotated) as marked:
         assert clean.size == marked.size == (400, 300)
 

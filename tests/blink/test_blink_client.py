@@ -39,6 +39,7 @@ def test_login_saves_a_private_token_without_the_password_and_lists_the_cameras(
     assert saved["token"] in blink.access
     assert saved["account_id"] == 1111
     assert saved["region_id"] == "u011"
+    assert account is not None
     assert [c.name for c in account.cameras] == ["Front Door", "Back Yard"]
     assert blink.count("POST /oauth/v2/signin") == 1
     assert blink.count("2fa") == 0

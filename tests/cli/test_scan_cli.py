@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def check_event(event: dict[str, Any]) -> None:
     assert isinstance(event["start_s"], float)
     assert isinstance(event["end_s"], float)
     assert 0 <= event["start_s"] <= event["end_s"]
-    assert datetime.fromisoformat(event["start_utc"]).utcoffset().total_seconds() == 0
+    assert datetime.fromisoformat(event["start_utc"]).utcoffset() == timedelta(0)
     assert 0 < event["confidence"] <= 1
     box = event["box_xyxy"]
     assert len(box) == 4

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from camsift.config import Settings, load_config
+from camsift.config import Settings, StreamSourceConfig, load_config
 from camsift.errors import ConfigError
 from camsift.layout import DataDir
 
@@ -83,6 +83,7 @@ def test_a_source_made_of_variables_only() -> None:
 
     door = load_config(environ=env).sources["door"]
 
+    assert isinstance(door, StreamSourceConfig)
     assert (door.type, door.timeout_s, door.rtsp_transport) == ("stream", 4.0, "udp")
 
 

@@ -6,7 +6,7 @@ real pictures in test_picodet.py and test_nanodet_plus.py); the last tests run t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from camsift.media import frames
 Answer = Callable[[int], Detections]
 
 
-def found(*rows: tuple[str, float, list[float]], animal: float = 0.0) -> Detections:
+def found(*rows: tuple[str, float, Sequence[float]], animal: float = 0.0) -> Detections:
     """Detections from ``(label, confidence, xyxy)`` rows; each cell's person score is its person box's
     confidence and its animal score ``animal``, as the GFL backends report them."""
     confidence = np.array([r[1] for r in rows], np.float32)

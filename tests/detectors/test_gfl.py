@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,11 @@ def load(name: str) -> npt.NDArray[np.uint8]:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.uint8, copy=False)
 
 
-def iou(a: npt.NDArray[np.floating], b: list[list[float]]) -> npt.NDArray[np.float64]:
+def iou(a: npt.NDArray[np.floating], b: Sequence[Sequence[float]]) -> npt.NDArray[np.floating[Any]]:
     """``(n, m)`` IoU of xyxy boxes ``a (n, 4)`` and ``b (m, 4)``."""
     import supervision as sv
 
-    result: npt.NDArray[np.float64] = sv.box_iou_batch(np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b))
+    result: npt.NDArray[np.floating[Any]] = sv.box_iou_batch(np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b))
     return result
 
 

@@ -9,6 +9,7 @@ names give exactly the boxes the constants encode.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -19,12 +20,17 @@ from camsift.detectors import configured, create
 from camsift.detectors.yolo import YoloDetector, class_names_from_metadata
 from camsift.errors import DetectorError
 
+if TYPE_CHECKING:
+    from onnx import GraphProto, NodeProto
+
+    from camsift import Detections
+
 onnx = pytest.importorskip("onnx", reason="onnx builds the test graphs: pip install onnx")
 SIZE = 64  # model input side, pixels
 IMAGE = np.zeros((64, 128, 3), np.uint8)  # 128 x 64: scale 0.5, letterbox padding 16 px above and below
 
 
-def save_model(graph: object, path: Path, metadata: dict[str, str] | None) -> Path:
+def save_model(graph: GraphProto, path: Path, metadata: dict[str, str] | None) -> Path:
     """Save ``graph`` as an opset-17 ONNX model at ``path``, with ``metadata`` as its properties."""
     from onnx import helper
 
@@ -75,15 +81,10 @@ PERSON = [44.0, 8.0, 84.0, 56.0]  # (22..42, 20..44) in the input, back through 
 DOG = [12.0, 8.0, 28.0, 24.0]
 
 
-def boxes(found: object) -> list[tuple[str, list[float], float]]:
+def boxes(found: Detections) -> list[tuple[str, list[float], float]]:
     return [
         (str(lb), [round(float(v), 3) for v in b], round(float(c), 3))
-        for lb, b, c in zip(
-            found.label,
-            found.xyxy,
-            found.confidence,
-            strict=True,  # type: ignore[attr-defined]
-        )
+        for lb, b, c in zip(found.label, found.xyxy, found.confidence, strict=True)
     ]
 
 
@@ -97,7 +98,7 @@ def test_ultralytics_layout_with_names_from_the_metadata(tmp_path: Path) -> None
     assert (detector.layout, detector.input_size, detector.labels) == (
         "ultralytics",
         (64, 64),
-        {"person", "car", "dog"},
+        frozenset({"person", "car", "dog"}),
     )
     assert boxes(detector.detect(IMAGE)) == [("person", PERSON, 0.9), ("dog", DOG, 0.6)]
 
@@ -148,7 +149,9 @@ def test_80_classes_without_names_are_coco(tmp_path: Path) -> None:
         ({"output0": ultralytics_output()}, {"layout": "yolo-nas"}, "outputs .* are ultralytics"),
     ],
 )
-def test_bad_models_are_one_line_errors(tmp_path: Path, outputs: dict, options: dict, message: str) -> None:
+def test_bad_models_are_one_line_errors(
+    tmp_path: Path, outputs: dict[str, np.ndarray], options: dict[str, Any], message: str
+) -> None:
     path = constant_model(tmp_path / "m.onnx", outputs)
 
     with pytest.raises(DetectorError, match=message):
@@ -163,7 +166,7 @@ def nas_with_dynamic_classes(path: Path, metadata: dict[str, str] | None = None)
     """
     from onnx import TensorProto, helper, numpy_helper
 
-    def constant(name: str, value: np.ndarray) -> object:
+    def constant(name: str, value: np.ndarray) -> NodeProto:
         return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(value, f"{name}_v"))
 
     xyxy = np.array([[22, 20, 42, 44], [6, 20, 14, 28]], np.float32)[None]
@@ -205,7 +208,7 @@ def test_a_dynamic_class_count_without_names_is_an_error_at_load(tmp_path: Path)
     ids=["class_names", "metadata"],
 )
 def test_a_dynamic_class_count_takes_the_names_given(
-    tmp_path: Path, options: dict[str, list[str]], metadata: dict[str, str] | None
+    tmp_path: Path, options: dict[str, Any], metadata: dict[str, str] | None
 ) -> None:
     detector = YoloDetector(model=nas_with_dynamic_classes(tmp_path / "nas.onnx", metadata), threads=1, **options)
 

@@ -43,7 +43,7 @@ def test_sync_copies_every_clip_with_its_name_bytes_and_time(tmp_path: Path, fil
     inbox = tmp_path / "inbox"
     report = sync(image, inbox, settle_s=0)
     assert sorted(report.copied) == sorted(c.path for c in clips)
-    assert report.unstable == report.failed == []
+    assert (report.unstable, report.failed) == ([], [])
     assert 0 < report.free < 64 * 2**20
     for clip in clips:
         copy = inbox / clip.path

@@ -11,6 +11,7 @@ import importlib.util
 import math
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -108,9 +109,14 @@ def shrunk(source: Path, target: Path, factor: float) -> Path:
     ids=["group", "tiny", "small", "blurred", "cat", "clip", "someone else"],
 )
 def test_photos_that_would_poison_the_library_are_refused(
-    face_engine: FaceEngine, library: Library, faces_data: Path, tmp_path: Path, make: object, pattern: str
+    face_engine: FaceEngine,
+    library: Library,
+    faces_data: Path,
+    tmp_path: Path,
+    make: Callable[[Path, Path], Path],
+    pattern: str,
 ) -> None:
-    photo = make(faces_data, tmp_path)  # type: ignore[operator]
+    photo = make(faces_data, tmp_path)
 
     check = check_photo(face_engine, photo, "Obama", library, CONFIG)
 

@@ -131,7 +131,7 @@ class _Subscriber:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="faults-subscriber", clean_session=False)
         self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/events", qos=1)
         self.client.on_message = self._message
-        self.client.reconnect_delay_set(0.2, 1)
+        self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # typed int; paho sleeps float seconds
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -570,7 +571,7 @@ class FakeBlink:
             camera = self._by_id(int(m[1]), None)
             if camera is None or method != "POST":
                 return self._not_found()
-            return self._command(camera.network_id, on_done=lambda: self._take_picture(camera))
+            return self._command(camera.network_id, on_done=functools.partial(self._take_picture, camera))
         if m := re.fullmatch(
             rf"/api/v3/media/accounts/{ACCOUNT}/networks/\d+/\w+/(\d+)/thumbnail/thumbnail\.jpg", path
         ):
@@ -633,7 +634,7 @@ class FakeBlink:
             return web.json_response({"message": "Command done", "code": 902})
         command.polled_at.append(time.monotonic())
         if not command.running and command.on_done is not None:
-            command.on_done, on_done = None, command.on_done
+            on_done, command.on_done = command.on_done, None
             on_done()
         state = "running" if command.running else "done"
         commands = [{"id": command_id, "state_condition": state, "state_stage": "vs" if command.running else "dev"}]

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 import pytest
+from av.video.stream import VideoStream
 
 from camsift import Settings
 from camsift.detectors import Detector, create
@@ -169,7 +171,7 @@ def write_clip(
     with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else None) as out:
         if creation_time:
             out.metadata["creation_time"] = creation_time
-        stream = out.add_stream(codec, rate=fps)
+        stream = _video_stream(out, codec, fps)
         stream.width, stream.height = size
         if gop is not None:
             stream.gop_size = gop
@@ -186,6 +188,13 @@ def write_clip(
     return clip
 
 
+def _video_stream(out: av.container.OutputContainer, codec: str, rate: Fraction | int | None) -> VideoStream:
+    """A new video stream of ``codec`` in ``out`` (PyAV types a stream added by a codec's name as any kind)."""
+    stream = out.add_stream(codec, rate=rate)
+    assert isinstance(stream, VideoStream), f"{codec} is not a video codec"
+    return stream
+
+
 def cut_clip(source: Path, target: Path, start_s: float = 0.0, end_s: float = float("inf")) -> Path:
     """Re-encode the frames of the real clip ``source`` from ``start_s`` to ``end_s`` seconds (decode times) into
     ``target``, at the source's frame rate and size, the codec following ``target``'s suffix as in `write_clip`:
@@ -194,7 +203,7 @@ def cut_clip(source: Path, target: Path, start_s: float = 0.0, end_s: float = fl
     codec = _CODECS.get(target.suffix.lower(), "libx264")
     with av.open(str(source)) as clip, av.open(str(target), "w") as out:
         video = clip.streams.video[0]
-        stream = out.add_stream(codec, rate=video.average_rate)
+        stream = _video_stream(out, codec, video.average_rate)
         stream.width, stream.height, stream.pix_fmt = video.codec_context.width, video.codec_context.height, "yuv420p"
         stream.options = {"qscale": "2"} if codec == "mpeg4" else {"preset": "ultrafast"}
         for frame in clip.decode(video):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -63,8 +64,11 @@ def listening(port: int) -> bool:
     return True
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str, step: float = 0.1) -> object:
-    """Poll ``check`` until it returns something true; fail the test after ``timeout`` seconds."""
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], timeout: float, what: str, step: float = 0.1) -> T:
+    """Poll ``check`` until it returns something true, and return that; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()

@@ -6,7 +6,7 @@ import re
 import shutil
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from camsift.store.users import UserStore
 
 with warnings.catch_warnings():  # Starlette's TestClient asks for httpx2 but still works with httpx
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as TestClient  # the web tests import it from here, warning-free
 
 PASSWORD = "correct horse battery staple"
 CLIPS = {
@@ -59,7 +59,7 @@ def log_in(client: TestClient, name: str = "ann", password: str = PASSWORD) -> A
     return client.post("/login", data=form, follow_redirects=False)
 
 
-def make_client(settings: Settings) -> Iterator[Browser]:
+def make_client(settings: Settings) -> Generator[Browser, None, None]:
     """An app over ``settings`` with user ann, and a client logged in as ann."""
     from camsift.web import create_app
 

@@ -263,7 +263,9 @@ def test_a_live_view_keeps_30_s_in_memory_and_may_start_its_clips_30_s_before_th
     """Blink live views came from a design that keeps 30 s of pre-roll in RAM (``bench/blink_live.py``: memory)."""
     settings = settings_for(tmp_path / "data", logged_in, {"record.pre_roll_s": 30}, live=["Front Door"])
     assert (settings.record.buffer_s, settings.record.pre_roll_s) == (30.0, 30.0)
-    assert settings.sources["cloud"].live_reconnect_max_s == 300.0  # not every 10 s forever
+    cloud = settings.sources["cloud"]
+    assert isinstance(cloud, BlinkSourceConfig)
+    assert cloud.live_reconnect_max_s == 300.0  # not every 10 s forever
 
 
 @pytest.mark.parametrize(("delete_empty", "events", "kept"), [(False, 0, True), (True, 0, False), (True, 2, True)])

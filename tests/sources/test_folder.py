@@ -77,10 +77,11 @@ def test_an_analysed_file_is_deleted_moved_or_kept(
     footage: Path, tmp_path: Path, scripted_settings: MakeSettings, action: str
 ) -> None:
     clip = write_clip(footage / "cam" / "a.mp4").path
-    options: dict[str, object] = {
+    by_action: dict[str, dict[str, object]] = {
         "delete_after": {"delete_after": True},
         "move_to": {"move_to": tmp_path / "done"},
-    }.get(action, {})
+    }
+    options = by_action.get(action, {})
     cfg = FolderSourceConfig.model_validate({"type": "folder", "path": footage, **options})
     source = FolderSource("inbox", cfg, scripted_settings(), FakeIntake())
 

@@ -62,7 +62,7 @@ def test_an_event_is_recorded_with_its_pre_roll_then_the_stream_reconnects_and_r
 
     with serve_stream(walker, port) as server:
         _, queue, board = stream(port)
-        [job] = wait_for(lambda: clips(queue), 20, "the event's clip")  # type: ignore[misc]
+        [job] = wait_for(lambda: clips(queue), 20, "the event's clip")
         server.wait(timeout=10)
 
     assert (job.camera, job.source, job.origin) == ("door", "door-stream", "stream")
@@ -81,13 +81,13 @@ def test_an_event_is_recorded_with_its_pre_roll_then_the_stream_reconnects_and_r
         )
         request = board.request_clip("door", 2.0)
         answer = wait_for(
-            lambda: (r := board.clip_request(request)) and r.state == "done" and r, 15, "the clip asked for"
+            lambda: r if (r := board.clip_request(request)) and r.state == "done" else None, 15, "the clip asked for"
         )
 
     assert answer.clip is not None
     assert answer.clip.exists()
     assert [j.origin for j in clips(queue)] == ["stream", "record"]
-    assert 1.5 <= red_times(answer.clip)[1] <= 2.0 + 2.0 + 1.0  # type: ignore[attr-defined]
+    assert 1.5 <= red_times(answer.clip)[1] <= 2.0 + 2.0 + 1.0
 
 
 @needs_ffmpeg

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,13 +10,14 @@ import pytest
 
 from camsift.store import Store
 from camsift.store.queue import JobQueue
+from helpers.clock import FakeClock
 
 
 @pytest.fixture
-def queue(data_dir: Path, database_url: str | None) -> Iterator[JobQueue]:
-    """The queue on each backend (SQLite, PostgreSQL: see `database_url`)."""
-    with Store(data_dir, database_url) as store:
-        yield JobQueue(store.engine)
+def queue(data_dir: Path, database_url: str | None, clock: FakeClock) -> Iterator[JobQueue]:
+    """The queue on each backend (SQLite, PostgreSQL: see `database_url`), on the test's clock."""
+    with Store(data_dir, database_url, clock=clock) as store:
+        yield store.jobs
 
 
 def touch(path: Path, content: bytes = b"x") -> Path:
@@ -53,13 +53,17 @@ def test_claim_hands_out_oldest_first_and_skips_paths_in_analysis(queue: JobQueu
     assert (queue.depth().pending, queue.depth().leased) == (0, 3)
 
 
-def test_an_expired_lease_is_handed_out_again_and_done_jobs_never(queue: JobQueue, tmp_path: Path) -> None:
+def test_an_expired_lease_is_handed_out_again_and_done_jobs_never(
+    queue: JobQueue, clock: FakeClock, tmp_path: Path
+) -> None:
     a, b = touch(tmp_path / "a.jpg"), touch(tmp_path / "b.jpg")
     queue.submit(a, "cam", "s", "ftp")
     queue.submit(b, "cam", "s", "ftp")
-    job_a, job_b = queue.claim(2, lease_s=0.05, max_attempts=3)
+    job_a, job_b = queue.claim(2, lease_s=60, max_attempts=3)
     queue.done(job_b, "ok")
-    time.sleep(0.1)
+    clock.advance(59)
+    assert queue.claim(2, lease_s=60, max_attempts=3) == []  # the lease still runs
+    clock.advance(2)
 
     again = queue.claim(2, lease_s=60, max_attempts=3)
 
@@ -67,11 +71,11 @@ def test_an_expired_lease_is_handed_out_again_and_done_jobs_never(queue: JobQueu
     assert {j.path: (state, outcome) for j, state, outcome in queue.jobs()}[b] == ("done", "ok")
 
 
-def test_a_job_claimed_max_attempts_times_is_given_up(queue: JobQueue, tmp_path: Path) -> None:
+def test_a_job_claimed_max_attempts_times_is_given_up(queue: JobQueue, clock: FakeClock, tmp_path: Path) -> None:
     queue.submit(touch(tmp_path / "crash.mp4"), "cam", "s", "folder")
     for _ in range(2):
-        assert queue.claim(1, lease_s=0, max_attempts=2)
-        time.sleep(0.01)
+        assert queue.claim(1, lease_s=10, max_attempts=2)
+        clock.advance(11)
 
     assert queue.claim(1, lease_s=0, max_attempts=2) == []
     [(_job, state, outcome)] = queue.jobs()
@@ -90,15 +94,15 @@ def test_release_all_returns_leased_jobs_and_depth_counts_them(queue: JobQueue, 
     assert depth.oldest_utc.tzinfo is not None
 
 
-def test_prune_deletes_only_old_finished_jobs(queue: JobQueue, tmp_path: Path) -> None:
+def test_prune_deletes_only_old_finished_jobs(queue: JobQueue, clock: FakeClock, tmp_path: Path) -> None:
     for n in "ab":
         queue.submit(touch(tmp_path / f"{n}.jpg"), "cam", "s", "ftp")
     done, _ = queue.claim(2, lease_s=600, max_attempts=3)
     queue.done(done, "ok")
-    time.sleep(0.05)
+    clock.advance(3000)
 
     assert queue.prune(older_than_s=3600) == 0
-    assert queue.prune(older_than_s=0.01) == 1
+    assert queue.prune(older_than_s=2000) == 1
     assert [state for _, state, _ in queue.jobs()] == ["leased"]
 
 
@@ -122,10 +126,10 @@ def test_a_job_handed_back_at_clean_shutdowns_is_never_given_up(queue: JobQueue,
     assert [(state, outcome) for _, state, outcome in queue.jobs()] == [("leased", None)]
 
 
-def test_release_leaves_a_job_another_service_claimed_since(queue: JobQueue, tmp_path: Path) -> None:
+def test_release_leaves_a_job_another_service_claimed_since(queue: JobQueue, clock: FakeClock, tmp_path: Path) -> None:
     queue.submit(touch(tmp_path / "a.mp4"), "cam", "s", "folder")
-    [mine] = queue.claim(1, lease_s=0, max_attempts=3)
-    time.sleep(0.01)
+    [mine] = queue.claim(1, lease_s=60, max_attempts=3)
+    clock.advance(61)
     [theirs] = queue.claim(1, lease_s=600, max_attempts=3)  # my lease ran out: another service took it
 
     assert queue.release([mine]) == 0

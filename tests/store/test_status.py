@@ -10,12 +10,13 @@ import pytest
 
 from camsift.store import Store
 from camsift.store.status import ServiceBoard
+from helpers.clock import FakeClock
 
 
 @pytest.fixture
-def board(data_dir: Path, database_url: str | None) -> Iterator[ServiceBoard]:
-    with Store(data_dir, database_url) as store:
-        yield ServiceBoard(store.engine)
+def board(data_dir: Path, database_url: str | None, clock: FakeClock) -> Iterator[ServiceBoard]:
+    with Store(data_dir, database_url, clock=clock) as store:
+        yield store.board
 
 
 def test_motion_is_kept_per_camera_and_left_out_of_the_components(board: ServiceBoard) -> None:
@@ -39,32 +40,36 @@ def test_motion_is_kept_per_camera_and_left_out_of_the_components(board: Service
 
 
 @pytest.mark.parametrize(
-    ("state", "stale_s", "running"),
-    [("running", 60.0, True), ("starting", 60.0, True), ("stopped", 60.0, False), ("running", -1.0, False)],
+    ("state", "silent_s", "running"),
+    [("running", 60.0, True), ("starting", 0.0, True), ("stopped", 0.0, False), ("running", 61.0, False)],
 )
-def test_the_service_runs_while_it_reports_so(board: ServiceBoard, state: str, stale_s: float, running: bool) -> None:
+def test_the_service_runs_while_it_reports_so(
+    board: ServiceBoard, clock: FakeClock, state: str, silent_s: float, running: bool
+) -> None:
     assert not board.service_running(60.0)  # never reported
 
     board.report("service", "service", state)
+    clock.advance(silent_s)
 
-    assert board.service_running(stale_s) is running
+    assert board.service_running(60.0) is running
 
 
 @pytest.mark.parametrize(
-    ("last_word", "stale_s", "disk_full", "shown"),
+    ("last_word", "silent_s", "disk_full", "shown"),
     [
         ("running", 60.0, False, ("running", "running")),
-        ("running", 0.0, False, ("crashed", "stopped")),  # killed: its heartbeat stopped without a goodbye
-        ("running", 0.0, True, ("disk full", "stopped")),  # waiting for space: it cannot write its heartbeat
-        ("stopped", 0.0, False, ("stopped", "stopped")),
+        ("running", 61.0, False, ("crashed", "stopped")),  # killed: its heartbeat stopped without a goodbye
+        ("running", 61.0, True, ("disk full", "stopped")),  # waiting for space: it cannot write its heartbeat
+        ("stopped", 61.0, False, ("stopped", "stopped")),
     ],
 )
 def test_the_state_shown_for_a_service_whose_heartbeat_stopped(
-    board: ServiceBoard, last_word: str, stale_s: float, disk_full: bool, shown: tuple[str, str]
+    board: ServiceBoard, clock: FakeClock, last_word: str, silent_s: float, disk_full: bool, shown: tuple[str, str]
 ) -> None:
     board.report("source:inbox", "folder", "running")
     board.report("service", "service", last_word)
+    clock.advance(silent_s)
 
-    states = {p.name: state for p, state in board.shown_states(stale_s, disk_full)}
+    states = {p.name: state for p, state in board.shown_states(60.0, disk_full)}
 
     assert (states["service"], states["source:inbox"]) == shown

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,21 +10,23 @@ import pytest
 from camsift.errors import AuthError
 from camsift.store import Store
 from camsift.store.users import UserStore
+from helpers.clock import FakeClock
 
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def users(tmp_path: Path, database_url: str | None) -> Iterator[UserStore]:
-    with Store(tmp_path / "data", database_url) as store:
-        found = UserStore(store)
-        found.add("ann", PASSWORD)
-        yield found
+def users(tmp_path: Path, database_url: str | None, clock: FakeClock) -> Iterator[UserStore]:
+    with Store(tmp_path / "data", database_url, clock=clock) as store:
+        store.users.add("ann", PASSWORD)
+        yield store.users
 
 
 def test_verify_accepts_the_password_only(users: UserStore) -> None:
     assert users.verify("ann", PASSWORD).name == "ann"
-    assert users.user("ann").last_login_utc is not None  # type: ignore[union-attr]
+    ann = users.user("ann")
+    assert ann is not None
+    assert ann.last_login_utc is not None
     for name, password in (("ann", PASSWORD + "x"), ("bob", PASSWORD), ("ann", "")):
         with pytest.raises(AuthError, match=r"^wrong user name or password$"):
             users.verify(name, password)
@@ -40,13 +41,14 @@ def test_bad_names_and_short_passwords_are_refused(users: UserStore, name: str, 
         users.add(name, password)
 
 
-def test_sessions_expire_and_a_new_password_ends_them(users: UserStore) -> None:
+def test_sessions_expire_and_a_new_password_ends_them(users: UserStore, clock: FakeClock) -> None:
     ann = users.verify("ann", PASSWORD)
     token, session = users.start_session(ann, 3600)
-    short, _ = users.start_session(ann, 0.05)
+    short, _ = users.start_session(ann, 60)
 
+    assert users.session(short) is not None
+    clock.advance(61)
     assert users.session(token) == session
-    time.sleep(0.1)
     assert users.session(short) is None
     users.add("ann", "another long password")
     assert users.session(token) is None
@@ -55,7 +57,9 @@ def test_sessions_expire_and_a_new_password_ends_them(users: UserStore) -> None:
 def test_tokens_and_removal(users: UserStore) -> None:
     token = users.new_token("ann", "backup script")
 
-    assert users.token_user(token).name == "ann"  # type: ignore[union-attr]
+    owner = users.token_user(token)
+    assert owner is not None
+    assert owner.name == "ann"
     assert users.users()[0].tokens == 1
     assert users.revoke_tokens("ann") == 1
     assert users.token_user(token) is None

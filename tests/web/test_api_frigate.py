@@ -3,7 +3,7 @@ read from ``/api/version``, ``/api/stats``, ``/api/config`` and ``/api/events``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ def test_config_zones_per_camera_and_secrets_redacted(tmp_path: Path) -> None:
             "mqtt.topic_prefix": "frigate",
         },
     )
-    clients: Iterator[Browser] = make_client(settings)
+    clients: Generator[Browser, None, None] = make_client(settings)
     b = next(clients)
 
     text = b.client.get("/api/config").text
@@ -230,7 +230,7 @@ def test_unauthenticated_port_is_off_by_default_and_refuses_web_pages(tmp_path: 
     _, companions = configured_parts(settings)
     [web] = [c for c in companions if c.name == "web"]
     with Store(settings.data_dir) as store:
-        web.start(SimpleNamespace(store=store))  # type: ignore[arg-type]
+        web.start(SimpleNamespace(store=store))
         try:
             wait_for(lambda: web_up(f"http://127.0.0.1:{open_port}"), 20, "the unauthenticated port")
             assert httpx.get(f"http://127.0.0.1:{port}/api/stats").status_code == 401

@@ -48,7 +48,7 @@ def test_web_companion_serves_inside_the_service(tmp_path: Path) -> None:
     [web] = [c for c in companions if c.name == "web"]
 
     with Store(settings.data_dir) as store:
-        web.start(SimpleNamespace(store=store))  # type: ignore[arg-type]
+        web.start(SimpleNamespace(store=store))
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for(lambda: web_up(url), 20, "the web app")
@@ -126,7 +126,7 @@ def test_web_companion_reports_a_taken_port(tmp_path: Path) -> None:
         settings = web_settings(tmp_path / "data", **{"web.enabled": True, "web.port": port})
         [web] = [c for c in configured_parts(settings)[1] if c.name == "web"]
         with Store(settings.data_dir) as store:
-            web.start(SimpleNamespace(store=store, problem=problems.append))  # type: ignore[arg-type]
+            web.start(SimpleNamespace(store=store, problem=problems.append))
             web.stop()
 
     assert [p.key for p in problems] == ["web_down"]

@@ -55,7 +55,7 @@ def connect(address: str, timeout_s: float = 10.0) -> Any:
         ClusterError: the scheduler cannot be reached.
     """
     try:
-        return Client(address, timeout=timeout_s, set_as_default=False)  # type: ignore[no-untyped-call]
+        return Client(address, timeout=timeout_s, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {str(err).splitlines()[0]}") from err
 
@@ -128,7 +128,7 @@ class ClusterRunner:
             for path, camera in todo:
                 future = client.submit(analyse_file, path, camera, settings, self.threads, pure=False)
                 futures[future] = (path, camera)
-            for future in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
+            for future in as_completed(futures, loop=client.loop):
                 path, camera = futures[future]
                 try:
                     yield future.result()

@@ -24,6 +24,7 @@ from camsift.events import Event, FileRecord
 from camsift.layout import FULL_BELOW, DataDir
 from camsift.logs import get_logger
 from camsift.media import VIDEO_SUFFIXES
+from camsift.store.clock import Clock, utc_now
 from camsift.store.migrate import upgrade
 from camsift.store.outbox import Marks, Outbox
 from camsift.store.queue import JobQueue
@@ -142,6 +143,8 @@ class Store:
     Args:
         data_dir: The data directory (created if missing).
         url: SQLAlchemy URL, see `database_url`; default SQLite in the data directory (`DataDir.database`).
+        clock: What time it is for every table (`camsift.store.clock`: aware UTC datetimes); default the
+            real clock. A test passes a clock it moves on itself instead of sleeping.
 
     Raises:
         StorageError: the directory or the database cannot be opened.
@@ -151,7 +154,8 @@ class Store:
         >>> [e.label for e in store.events(label="person", limit=5)]  # doctest: +SKIP
     """
 
-    def __init__(self, data_dir: Path, url: str | None = None) -> None:
+    def __init__(self, data_dir: Path, url: str | None = None, *, clock: Clock = utc_now) -> None:
+        self.clock = clock
         self.data_dir = data_dir.resolve()
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -186,17 +190,17 @@ class Store:
     @cached_property
     def jobs(self) -> JobQueue:
         """The durable job queue of ``camsift run`` (`camsift.store.queue`)."""
-        return JobQueue(self.engine)
+        return JobQueue(self.engine, self.clock)
 
     @cached_property
     def board(self) -> ServiceBoard:
         """What the running service tells other processes (`camsift.store.status`)."""
-        return ServiceBoard(self.engine)
+        return ServiceBoard(self.engine, self.clock)
 
     @cached_property
     def outbox(self) -> Outbox:
         """The durable outbox of notifications (`camsift.store.outbox`)."""
-        return Outbox(self.engine)
+        return Outbox(self.engine, self.clock)
 
     @cached_property
     def notify_marks(self) -> Marks:
@@ -206,7 +210,7 @@ class Store:
     @cached_property
     def usage(self) -> UsageBoard:
         """Requests to paid cloud APIs per UTC day (`camsift.store.usage`)."""
-        return UsageBoard(self.engine)
+        return UsageBoard(self.engine, self.clock)
 
     @cached_property
     def users(self) -> UserStore:

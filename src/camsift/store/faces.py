@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -191,6 +191,7 @@ class FaceStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
+        self._clock = store.clock
 
     def version(self) -> tuple[int, int]:
         """``(examples, highest example id)``: changes whenever the library does."""
@@ -237,8 +238,9 @@ class FaceStore:
             (retrospective search).
         """
         with _transaction(self.engine, f"cannot add faces of {name}") as conn:
-            person, name = _person(conn, name, create=True)
-            _insert_examples(conn, person, model, [(e, source, False) for e, source in examples])
+            now = self._clock()
+            person, name = _person(conn, name, created_utc=now)
+            _insert_examples(conn, person, model, [(e, source, False) for e, source in examples], now)
             found, events = _rematch(conn, _library(conn, model), model, config.match_distance)
         return Naming(name, found, len(examples), events)
 
@@ -332,10 +334,11 @@ class FaceStore:
             ).all()
             if not faces:
                 raise FaceError(missing)
-            person, name = _person(conn, name, create=True)
+            now = self._clock()
+            person, name = _person(conn, name, created_utc=now)
             good = [f for f in faces if example_problem(f.x2 - f.x1, f.sharpness, config) is None]
             learnt = [(_embedding(f.embedding), f"event {f.event_id}", False) for f in good]
-            _insert_examples(conn, person, model, learnt)
+            _insert_examples(conn, person, model, learnt, now)
             conn.execute(F.update().where(F.c.id.in_([f.id for f in faces])).values(name=name, distance=0.0))
             events = _relabel(conn, sorted({f.event_id for f in faces}), config.match_distance)
             found, more = _rematch(conn, _library(conn, model), model, config.match_distance)
@@ -388,7 +391,7 @@ class FaceStore:
             ).all()
             for model in {f.model for f in faces}:
                 rows = [(_embedding(f.embedding), f"event {event_id}", True) for f in faces if f.model == model]
-                _insert_examples(conn, person, model, rows)
+                _insert_examples(conn, person, model, rows, self._clock())
             conn.execute(F.update().where(F.c.event_id == event_id).values(name=None, cluster=None))
             _relabel(conn, [event_id], _ONLY_UNNAMING)
         return str(name)
@@ -418,30 +421,31 @@ def _spelling(conn: Connection, name: str) -> tuple[int, str] | None:
     return (int(found[0].id), str(found[0].name)) if found else None
 
 
-def _person(conn: Connection, name: str, create: bool = False) -> tuple[int, str]:
-    """Id and stored name of a known person (`_spelling`), or of a new one when ``create``.
+def _person(conn: Connection, name: str, created_utc: datetime | None = None) -> tuple[int, str]:
+    """Id and stored name of a known person (`_spelling`), or of a new one added at ``created_utc`` if given.
 
     Raises:
-        FaceError: nobody of that name and not ``create``.
+        FaceError: nobody of that name and no ``created_utc``.
     """
     found = _spelling(conn, name)
     if found is not None:
         return found
-    if not create:
+    if created_utc is None:
         raise FaceError(f"no known person named {name!r} (see 'camsift faces list')")
-    key = conn.execute(P.insert().values(name=name, added_utc=datetime.now(UTC))).inserted_primary_key
+    key = conn.execute(P.insert().values(name=name, added_utc=created_utc)).inserted_primary_key
     assert key is not None
     return int(key[0]), name
 
 
-def _insert_examples(conn: Connection, person: int, model: str, rows: Sequence[tuple[Embedding, str, bool]]) -> None:
+def _insert_examples(
+    conn: Connection, person: int, model: str, rows: Sequence[tuple[Embedding, str, bool]], added_utc: datetime
+) -> None:
     if rows:
-        now = datetime.now(UTC)
         conn.execute(
             X.insert(),
             [
                 {"person_id": person, "negative": neg, "model": model, "embedding": _bytes(e), "source": source}
-                | {"added_utc": now}
+                | {"added_utc": added_utc}
                 for e, source, neg in rows
             ],
         )

@@ -28,13 +28,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from camsift.store.clock import Clock, utc_now
 from camsift.store.schema import notify_marks_table, notify_outbox_table
 
 __all__ = ["Backlog", "Mark", "Marks", "Message", "Outbox", "Queued"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -86,10 +83,12 @@ class Outbox:
 
     Args:
         engine: The event store's engine (`camsift.store.Store.engine`).
+        clock: What time it is (`camsift.store.clock`; default the real clock).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
+        self._clock = clock
 
     def put(self, channel: str, message: Message) -> bool:
         """Queue ``message`` for ``channel``; ``False`` if that channel already has a message with its key."""
@@ -102,7 +101,7 @@ class Outbox:
             "attach": str(message.attach) if message.attach else None,
             "state": "pending",
             "attempts": 0,
-            "created_utc": _now(),
+            "created_utc": self._clock(),
         }
         try:
             with self.engine.begin() as conn:
@@ -114,7 +113,7 @@ class Outbox:
     def due(self, channel: str, limit: int = 20) -> list[Queued]:
         """Pending messages of ``channel`` that no sender holds, oldest first."""
         t = notify_outbox_table
-        now = _now()
+        now = self._clock()
         query = (
             sa.select(t)
             .where(t.c.channel == channel, t.c.state == "pending")
@@ -134,7 +133,7 @@ class Outbox:
     def claim(self, message_id: int, lease_s: float) -> bool:
         """Take a pending message for ``lease_s`` seconds and count a try; ``False`` if another sender has it."""
         t = notify_outbox_table
-        now = _now()
+        now = self._clock()
         with self.engine.begin() as conn:
             taken = conn.execute(
                 t.update()
@@ -161,7 +160,7 @@ class Outbox:
 
     def sent(self, message_id: int) -> None:
         """The channel accepted the message."""
-        self._settle(message_id, state="sent", sent_utc=_now(), last_error=None)
+        self._settle(message_id, state="sent", sent_utc=self._clock(), last_error=None)
 
     def retry(self, message_id: int, error: str) -> None:
         """A try failed; the message stays pending."""
@@ -218,7 +217,7 @@ class Outbox:
         t = notify_outbox_table
         with self.engine.begin() as conn:
             done = conn.execute(
-                t.delete().where(t.c.state != "pending", t.c.created_utc < _now() - timedelta(seconds=keep_s))
+                t.delete().where(t.c.state != "pending", t.c.created_utc < self._clock() - timedelta(seconds=keep_s))
             )
         return done.rowcount
 

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
+from camsift.store.clock import Clock, utc_now
 from camsift.store.schema import jobs_table
 
 __all__ = ["GivenUp", "Job", "JobQueue", "QueueDepth"]
@@ -101,23 +102,21 @@ class GivenUp:
     when_utc: datetime | None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class JobQueue:
     """The ``jobs`` table as a queue.
 
     Args:
         engine: The event store's engine (`Store.engine`); any process may submit.
+        clock: What time it is (`camsift.store.clock`; default the real clock).
 
     Example:
-        >>> queue = JobQueue(Store(Path("camsift-data")).engine)  # doctest: +SKIP
+        >>> queue = Store(Path("camsift-data")).jobs  # doctest: +SKIP
         >>> queue.submit(Path("/srv/ftp/porch/snap.jpg"), "porch", "uploads", "ftp")  # doctest: +SKIP
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
+        self._clock = clock
 
     def submit(self, path: Path, camera: str, source: str, origin: str) -> bool:
         """Make a file durable work; returns ``False`` if this exact file (path, size, mtime) was known.
@@ -138,7 +137,7 @@ class JobQueue:
             "origin": origin,
             "state": "pending",
             "attempts": 0,
-            "enqueued_utc": _now(),
+            "enqueued_utc": self._clock(),
         }
         try:
             with self.engine.begin() as conn:
@@ -165,7 +164,7 @@ class JobQueue:
             skip: Paths not to hand out now (already being analysed under an earlier job).
         """
         t = jobs_table
-        now = _now()
+        now = self._clock()
         ready = sa.or_(t.c.state == "pending", sa.and_(t.c.state == "leased", t.c.lease_until_utc < now))
         claimed: list[Job] = []
         with self.engine.begin() as conn:
@@ -201,7 +200,7 @@ class JobQueue:
             conn.execute(
                 jobs_table.update()
                 .where(jobs_table.c.id == job.id)
-                .values(state="done", done_utc=_now(), outcome=outcome)
+                .values(state="done", done_utc=self._clock(), outcome=outcome)
             )
 
     def release(self, jobs: Iterable[Job]) -> int:
@@ -257,7 +256,7 @@ class JobQueue:
         values: dict[str, object] = (
             {
                 "state": "failed",
-                "done_utc": _now(),
+                "done_utc": self._clock(),
                 "outcome": f"given up: {reason} ({job.attempts} time{'s' * (job.attempts != 1)})",
             }
             if given_up
@@ -322,7 +321,7 @@ class JobQueue:
 
         Given-up jobs are kept until `retry` queues them again: they are what ``camsift status`` lists.
         """
-        cutoff = _now() - timedelta(seconds=older_than_s)
+        cutoff = self._clock() - timedelta(seconds=older_than_s)
         t = jobs_table
         with self.engine.begin() as conn:
             result = conn.execute(t.delete().where(t.c.state == "done", t.c.done_utc < cutoff))

@@ -17,12 +17,13 @@ status``, the web app and the problem checks never show them) and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from camsift.store.clock import Clock, utc_now
 from camsift.store.schema import requests_table, service_table
 
 __all__ = ["MOTION_KIND", "ClipRequest", "Component", "MotionState", "ServiceBoard"]
@@ -97,19 +98,17 @@ class ClipRequest:
     error: str | None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ServiceBoard:
     """Service state and clip requests in the ``service`` and ``requests`` tables.
 
     Args:
         engine: The event store's engine (`Store.engine`).
+        clock: What time it is (`camsift.store.clock`; default the real clock).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
+        self._clock = clock
 
     def report(
         self,
@@ -124,7 +123,7 @@ class ServiceBoard:
     ) -> None:
         """Write one part's state (and, if given, its newest error; earlier errors are kept otherwise)."""
         t = service_table
-        now = _now()
+        now = self._clock()
         values: dict[str, object] = {"kind": kind, "state": state, "detail": detail, "updated_utc": now}
         if error is not None:
             values.update(last_error=error, last_error_utc=now)
@@ -148,7 +147,7 @@ class ServiceBoard:
         """Whether a service (``camsift run``) reported itself running or starting within ``stale_s`` seconds."""
         for part in self.components():
             if part.name == "service":
-                age = (_now() - part.updated_utc).total_seconds()
+                age = (self._clock() - part.updated_utc).total_seconds()
                 return part.state in ("running", "starting") and age <= stale_s
         return False
 
@@ -162,7 +161,7 @@ class ServiceBoard:
         running = any(
             p.name == "service"
             and p.state in ("running", "starting")
-            and (_now() - p.updated_utc).total_seconds() <= stale_s
+            and (self._clock() - p.updated_utc).total_seconds() <= stale_s
             for p in parts
         )
         if running:
@@ -193,7 +192,9 @@ class ServiceBoard:
         """Ask the stream of ``camera`` for a clip of the next ``seconds``; returns the request id."""
         with self.engine.begin() as conn:
             result = conn.execute(
-                requests_table.insert().values(camera=camera, seconds=seconds, state="pending", requested_utc=_now())
+                requests_table.insert().values(
+                    camera=camera, seconds=seconds, state="pending", requested_utc=self._clock()
+                )
             )
         key = result.inserted_primary_key
         assert key is not None
@@ -213,7 +214,10 @@ class ServiceBoard:
                 requests_table.update()
                 .where(requests_table.c.id == request_id)
                 .values(
-                    state="error" if error else "done", clip=str(clip) if clip else None, error=error, done_utc=_now()
+                    state="error" if error else "done",
+                    clip=str(clip) if clip else None,
+                    error=error,
+                    done_utc=self._clock(),
                 )
             )
 

@@ -9,11 +9,12 @@ store.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from camsift.store.clock import Clock, utc_now
 from camsift.store.schema import api_usage_table
 
 __all__ = ["Usage", "UsageBoard"]
@@ -38,19 +39,17 @@ class Usage:
         return self.today * price_per_1000 / 1000, self.month * price_per_1000 / 1000
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
 class UsageBoard:
     """Daily request counts in the ``api_usage`` table.
 
     Args:
         engine: The event store's engine (`Store.engine`).
+        clock: What time it is (`camsift.store.clock`; default the real clock).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
+        self._clock = clock
 
     def spend(self, service: str, limit: int, day: date | None = None) -> int | None:
         """Count one request if the day's budget allows it.
@@ -65,7 +64,7 @@ class UsageBoard:
             (nothing is counted then).
         """
         t = api_usage_table
-        day = day or _today()
+        day = day or self._clock().date()
         key = (t.c.service == service) & (t.c.day == day)
         room = key if limit <= 0 else key & (t.c.requests < limit)
         for _ in range(3):  # the first request of a day races with other processes to insert the row
@@ -85,7 +84,7 @@ class UsageBoard:
     def usage(self, service: str, day: date | None = None) -> Usage:
         """Requests to ``service`` on ``day`` (default today) and in its month."""
         t = api_usage_table
-        day = day or _today()
+        day = day or self._clock().date()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(t.c.day, t.c.requests).where(

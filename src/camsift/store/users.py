@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -80,10 +80,6 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def check_user_name(name: str) -> str:
     """A login name, stripped.
 
@@ -105,6 +101,7 @@ class UserStore:
 
     def __init__(self, store: Store) -> None:
         self.engine = store.engine
+        self._clock = store.clock
 
     def add(self, name: str, password: str) -> User:
         """Create a user, or set a new password for an existing one.
@@ -122,7 +119,7 @@ class UserStore:
             with self.engine.begin() as conn:
                 row = conn.execute(sa.select(t.c.id).where(t.c.name == name)).first()
                 if row is None:
-                    conn.execute(t.insert().values(name=name, password_hash=digest, created_utc=_now()))
+                    conn.execute(t.insert().values(name=name, password_hash=digest, created_utc=self._clock()))
                 else:  # a new password ends the sessions opened with the old one
                     conn.execute(t.update().where(t.c.id == row.id).values(password_hash=digest))
                     conn.execute(sessions_table.delete().where(sessions_table.c.user_id == row.id))
@@ -175,7 +172,7 @@ class UserStore:
         if row is None:
             raise AuthError("wrong user name or password")
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.id == row.id).values(last_login_utc=_now()))
+            conn.execute(t.update().where(t.c.id == row.id).values(last_login_utc=self._clock()))
         user = self.user(name)
         assert user is not None
         return user
@@ -183,7 +180,7 @@ class UserStore:
     def start_session(self, user: User, lifetime_s: float) -> tuple[str, Session]:
         """Open a session; returns the cookie value (shown once) and the session."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = _now()
+        now = self._clock()
         expires = now + timedelta(seconds=lifetime_s)
         with self.engine.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.expires_utc < now))
@@ -200,7 +197,7 @@ class UserStore:
         query = (
             sa.select(u.c.id, u.c.name, u.c.created_utc, u.c.last_login_utc, s.c.csrf, s.c.expires_utc)
             .join(u, u.c.id == s.c.user_id)
-            .where(s.c.token_sha256 == _sha(token), s.c.expires_utc > _now())
+            .where(s.c.token_sha256 == _sha(token), s.c.expires_utc > self._clock())
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
@@ -226,7 +223,7 @@ class UserStore:
         with self.engine.begin() as conn:
             conn.execute(
                 tokens_table.insert().values(
-                    user_id=user.id, label=label[:64], token_sha256=_sha(token), created_utc=_now()
+                    user_id=user.id, label=label[:64], token_sha256=_sha(token), created_utc=self._clock()
                 )
             )
         return token
@@ -251,5 +248,5 @@ class UserStore:
             row = conn.execute(query).first()
             if row is None:
                 return None
-            conn.execute(k.update().where(k.c.id == row.token_id).values(last_used_utc=_now()))
+            conn.execute(k.update().where(k.c.id == row.token_id).values(last_used_utc=self._clock()))
         return User(row.id, row.name, row.created_utc, row.last_login_utc)
