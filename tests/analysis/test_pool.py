@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -78,7 +80,8 @@ def analysing_alone(workers: Workers, path: Path) -> int:
     kill always finds it running); returns the pid of that pool's worker."""
     workers._oom_kills = oom_kills()
     pool = workers._pool(alone=True)
-    workers._running[pool.submit(time.sleep, 60)] = (path, "porch", True)
+    stand_in = cast("Future[FileResult]", pool.submit(time.sleep, 60))
+    workers._running[stand_in] = (path, "porch", True)
     return next(iter(pool._processes))
 
 
