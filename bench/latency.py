@@ -62,10 +62,10 @@ from camsift.listeners import EventChange
 from camsift.logs import configure
 from camsift.media import probe
 from camsift.service import Service, configured_parts
-from camsift.sources import DatabaseIntake
 from camsift.sources.ftp import hash_password
 from camsift.sources.stream import StreamSource
 from camsift.store import Store
+from camsift.store.intake import DatabaseIntake
 from camsift.store.status import ServiceBoard
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
