@@ -14,7 +14,12 @@ footage second of each stage:
 Stage times are CPU time of the analysis thread (``time.thread_time``), exclusive of nested stages; the whole
 run's process CPU time (all threads, decoder threads included) is printed too.
 
-Usage: PYTHONPATH=src python bench/profile_live.py [--clip PATH] [--still] [--seconds 30]
+With ``--scan DIR`` it prints the same split for what a scan worker does with every file of a folder
+(`camsift.analysis.file.analyse_file`, snapshots and faces included), in CPU seconds, against decoding the
+files alone: the split behind ``bench/throughput.py``'s scan rate, whose own stage split is wall time and
+inflated by whatever else the machine runs.
+
+Usage: PYTHONPATH=src python bench/profile_live.py [--clip PATH] [--still] [--seconds 30] [--scan DIR]
 """
 
 from __future__ import annotations
@@ -112,10 +117,32 @@ def recording(clip: Path, seconds: float, out: Path) -> float:
     return (time.process_time() - start) * seconds / footage
 
 
-def profile(clip: Path, seconds: float, detector: str | None) -> dict[str, Any]:
-    from camsift import events, motion, pipeline, regions, tracking
-    from camsift.analysis.file import shared_detector
+def stage_timers() -> Timers:
+    """`Timers` wrapped around every stage of the pipeline (each name below is one row of the split)."""
+    from camsift import events, motion, regions, tracking
     from camsift.detectors import gfl, nanodet_plus, picodet
+
+    timers = Timers()
+    timers.wrap(Frame, "rgb", "RGB conversion")
+    timers.wrap(Frame, "gray", "grey scale")
+    timers.wrap(motion.MotionGate, "check", "motion")
+    timers.wrap(regions, "_crop", "crop preparation")
+    timers.wrap(gfl.Normalisation, "tensor", "model input")
+    timers.wrap(gfl, "stretch", "model input")
+    timers.wrap(gfl, "letterbox", "model input")
+    timers.wrap(picodet.PicoDetDetector, "_infer", "inference picodet")
+    timers.wrap(nanodet_plus.NanoDetPlusDetector, "_infer", "inference nanodet-plus")
+    timers.wrap(gfl.GFLDetector, "_decode", "model output")
+    timers.wrap(tracking.Tracker, "update", "tracking")
+    timers.wrap(events.EventBuilder, "feed", "events")
+    timers.wrap(regions.RegionDetector, "detect", "other")
+    timers.wrap(regions.Scheduler, "plan", "other")
+    return timers
+
+
+def profile(clip: Path, seconds: float, detector: str | None) -> dict[str, Any]:
+    from camsift import pipeline
+    from camsift.analysis.file import shared_detector
 
     with tempfile.TemporaryDirectory() as tmp:
         overrides: dict[str, Any] = {"data_dir": tmp}
@@ -125,21 +152,7 @@ def profile(clip: Path, seconds: float, detector: str | None) -> dict[str, Any]:
         det = shared_detector(settings, 1)
         decode_s = decode_only(clip, seconds)
         record_s = recording(clip, seconds, Path(tmp) / "r.mp4")
-        timers = Timers()
-        timers.wrap(Frame, "rgb", "RGB conversion")
-        timers.wrap(Frame, "gray", "grey scale")
-        timers.wrap(motion.MotionGate, "check", "motion")
-        timers.wrap(regions, "_crop", "crop preparation")
-        timers.wrap(gfl.Normalisation, "tensor", "model input")
-        timers.wrap(gfl, "stretch", "model input")
-        timers.wrap(gfl, "letterbox", "model input")
-        timers.wrap(picodet.PicoDetDetector, "_infer", "inference picodet")
-        timers.wrap(nanodet_plus.NanoDetPlusDetector, "_infer", "inference nanodet-plus")
-        timers.wrap(gfl.GFLDetector, "_decode", "model output")
-        timers.wrap(tracking.Tracker, "update", "tracking")
-        timers.wrap(events.EventBuilder, "feed", "events")
-        timers.wrap(regions.RegionDetector, "detect", "other")
-        timers.wrap(regions.Scheduler, "plan", "other")
+        timers = stage_timers()
         pipe = pipeline.Pipeline(settings, det)
         start, thread0 = time.process_time(), time.thread_time()
         found = list(pipe.events(looped(clip, seconds), camera="bench", start_utc=datetime.now(UTC), id_prefix="p"))
@@ -160,13 +173,56 @@ def profile(clip: Path, seconds: float, detector: str | None) -> dict[str, Any]:
     }
 
 
+def profile_scan(folder: Path) -> None:
+    """Print the CPU split of what a scan worker does with every file of ``folder`` (`analyse_file`: the
+    pipeline, faces and snapshots), in this process set up as a worker, one thread, against decoding the
+    same files alone (every frame, one thread, as a worker decodes)."""
+    from camsift.analysis import file
+    from camsift.analysis.pool import prepare_worker
+    from camsift.scanner import collect
+
+    prepare_worker()
+    paths = collect([folder])
+    start = time.process_time()
+    for path in paths:
+        for _ in media.frames(path, 1):
+            pass
+    decode_s = time.process_time() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_config(environ={}, overrides={"data_dir": tmp})
+        start = time.process_time()
+        file.shared_detector(settings, 1)
+        load_s = time.process_time() - start
+        timers = stage_timers()
+        timers.wrap(file, "save_snapshots", "snapshots")
+        timers.wrap(file, "find_faces", "faces")
+        start = time.process_time()
+        results = [file.analyse_file(path, "bench", settings, 1) for path in paths]
+        total = time.process_time() - start
+    stages = dict(timers.seconds)
+    stages["decode, hashing and unwrapped Python"] = total - sum(stages.values())
+    runs = sum(r.stats.detector_runs for r in results if r.stats)
+    regions = sum(r.stats.regions for r in results if r.stats)
+    print(f"{len(paths)} files of {folder}: {sum(r.duration_s for r in results):.1f} s of footage, "
+          f"{runs} detector runs, {regions} regions, {sum(len(r.events) for r in results)} events")  # fmt: skip
+    print(f"  {'decode alone':55} {decode_s:7.2f} s CPU")
+    print(f"  {'models loaded':55} {load_s:7.2f} s")
+    print(f"  {'analysis, whole process':55} {total:7.2f} s  ({decode_s / total:.3f} of the decode-only rate)")
+    for stage, s in sorted(stages.items(), key=lambda kv: -kv[1]):
+        print(f"    {stage:53} {s:7.2f} s {100 * s / total:5.1f} %  {timers.calls.get(stage, '')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clip", type=Path, default=BUSY)
     parser.add_argument("--still", action="store_true", help="the still 720p scene of bench/latency.py")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of footage")
     parser.add_argument("--detector", default=None)
+    parser.add_argument("--scan", type=Path, default=None, help="instead: the CPU split of scanning this folder")
     args = parser.parse_args()
+    if args.scan is not None:
+        profile_scan(args.scan)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         clip = still_720p(Path(tmp) / "still.mp4") if args.still else args.clip
         r = profile(clip, args.seconds, args.detector)
