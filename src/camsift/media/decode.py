@@ -1,32 +1,18 @@
-"""Reading clips and images: frames with decode timestamps, and wall-clock times.
-
-Video is decoded with PyAV (FFmpeg), threaded; images with Pillow. Every
-failure becomes a one-line `MediaError` that names the file.
-
-Timestamps are seconds from the first decoded frame, taken from each frame's
-presentation time, never ``index / declared fps``: several real clips declare
-a wrong rate or more frames than decode, variable-rate clips step unevenly, and
-GIFs have uneven delays. AVI stores no presentation times: each chunk is one
-``1/rate`` slot (an empty chunk is a dropped frame, so time goes on), which the
-demuxer counts as the packet's dts, and the pts FFmpeg makes up for packed
-B-frames come out scrambled. There a frame's time is the dts of the packet that
-released it from the decoder: frames leave in display order, one per slot,
-behind by the decoder's fixed delay, which counting from the first frame removes.
-"""
+"""Decoding clips and images into frames with presentation timestamps (see `camsift.media`)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from camsift.errors import MediaError
+from camsift.media.sniff import check_size
 
 if TYPE_CHECKING:
     import av.container
@@ -39,11 +25,9 @@ __all__ = [
     "Frame",
     "MediaInfo",
     "Rereader",
-    "capture_time",
     "frames",
     "probe",
     "read_frame",
-    "sniff",
 ]
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".ts", ".m4v", ".gif"})
@@ -126,112 +110,6 @@ class MediaInfo:
     taken_local: datetime | None = None
 
 
-# First bytes of each container (from each format's specification), to tell footage from a file that only has
-# the right suffix. QuickTime files may start with any top-level atom; MPEG-TS packets start with 0x47.
-_ISO_ATOMS = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
-_MAGIC: dict[str, tuple[str, Callable[[bytes], bool]]] = {
-    ".jpg": ("JPEG image", lambda b: b.startswith(b"\xff\xd8\xff")),
-    ".jpeg": ("JPEG image", lambda b: b.startswith(b"\xff\xd8\xff")),
-    ".png": ("PNG image", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
-    ".gif": ("GIF", lambda b: b[:6] in (b"GIF87a", b"GIF89a")),
-    ".mp4": ("MP4 clip", lambda b: b[4:8] in _ISO_ATOMS),
-    ".m4v": ("MP4 clip", lambda b: b[4:8] in _ISO_ATOMS),
-    ".mov": ("QuickTime clip", lambda b: b[4:8] in _ISO_ATOMS),
-    ".avi": ("AVI clip", lambda b: b[:4] == b"RIFF" and b[8:12] == b"AVI "),
-    ".mkv": ("Matroska clip", lambda b: b.startswith(b"\x1a\x45\xdf\xa3")),
-    ".ts": ("MPEG-TS clip", lambda b: b[:1] == b"\x47"),
-}
-
-
-def sniff(path: Path, name: str | None = None) -> str | None:
-    """Check by its first bytes that a file is the kind of media its name says, without decoding it.
-
-    Args:
-        path: The file.
-        name: The name whose suffix says what the file should be (an upload
-            still under a temporary name); default: ``path``'s own.
-
-    Returns:
-        ``None`` when it looks right, else a one-line reason (``"not a JPEG
-        image: it starts with 3c 68 74 6d"``, ``"not an image or video (suffix '.txt')"``).
-
-    Raises:
-        MediaError: empty or unreadable file.
-    """
-    suffix = Path(name or path.name).suffix.lower()
-    if suffix not in _MAGIC:
-        return f"not an image or video (suffix {suffix or 'none'!r})"
-    _check_size(path)
-    try:
-        with path.open("rb") as f:
-            head = f.read(16)
-    except OSError as err:
-        raise MediaError(path, f"cannot read: {err.strerror or err}") from err
-    what, looks_right = _MAGIC[suffix]
-    return None if looks_right(head) else f"not a {what}: it starts with {head[:8].hex(' ')}"
-
-
-_JPEG_TAIL = 1024
-"""Bytes at the end of a JPEG searched for its end marker (some cameras pad after it)."""
-
-
-def cut_off(path: Path, name: str | None = None) -> str | None:
-    """Check that a file ends where its format says it ends (an upload whose sender stopped halfway does not).
-
-    JPEG: its end-of-image marker (``FF D9``, which entropy-coded data never contains) is in its last
-    `_JPEG_TAIL` bytes; PNG: it ends with its ``IEND`` chunk; MP4/QuickTime: no top-level box runs past
-    the end of the file (ISO/IEC 14496-12 box sizes); AVI: the RIFF size is all there. Other formats are
-    not checked. Call it after `sniff`.
-
-    Args:
-        path: The file.
-        name: The name whose suffix says what the file should be; default: ``path``'s own.
-
-    Returns:
-        ``None`` when it looks whole, else a one-line reason (``"cut off: no JPEG end marker"``).
-
-    Raises:
-        MediaError: unreadable file.
-    """
-    suffix = Path(name or path.name).suffix.lower()
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            if suffix in (".jpg", ".jpeg"):
-                f.seek(max(0, size - _JPEG_TAIL))
-                return None if b"\xff\xd9" in f.read() else "cut off: no JPEG end marker"
-            if suffix == ".png":
-                f.seek(max(0, size - 8))
-                return None if f.read() == b"IEND\xaeB`\x82" else "cut off: no PNG end chunk"
-            if suffix == ".avi":
-                declared = int.from_bytes(f.read(8)[4:8], "little") + 8
-                return None if declared <= size else f"cut off: {size} of {declared} bytes"
-            if suffix in (".mp4", ".m4v", ".mov"):
-                return _boxes_cut_off(f, size)
-    except OSError as err:
-        raise MediaError(path, f"cannot read: {err.strerror or err}") from err
-    return None
-
-
-def _boxes_cut_off(f: BinaryIO, size: int) -> str | None:
-    """Walk an ISO base media file's top-level boxes; a reason if one runs past ``size`` bytes."""
-    offset = 0
-    while offset + 8 <= size:
-        f.seek(offset)
-        header = f.read(16)
-        length, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
-        if length == 1 and len(header) == 16:
-            length = int.from_bytes(header[8:16], "big")
-        elif length == 0:  # the last box, to the end of the file
-            return None
-        if length < 8:
-            return f"cut off: a broken {kind!r} box at byte {offset}"
-        if offset + length > size:
-            return f"cut off: its {kind!r} box needs {offset + length} bytes, {size} arrived"
-        offset += length
-    return None if offset == size else f"cut off: {size - offset} stray bytes at the end"
-
-
 def _kind(path: Path) -> Literal["video", "image"]:
     suffix = path.suffix.lower()
     if suffix in VIDEO_SUFFIXES:
@@ -239,15 +117,6 @@ def _kind(path: Path) -> Literal["video", "image"]:
     if suffix in IMAGE_SUFFIXES:
         return "image"
     raise MediaError(path, f"not a clip or image (suffix {suffix or 'none'!r})")
-
-
-def _check_size(path: Path) -> None:
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise MediaError(path, err.strerror or str(err)) from err
-    if size == 0:
-        raise MediaError(path, "empty file (0 bytes)")
 
 
 def _open_image(
@@ -298,7 +167,7 @@ def probe(path: Path) -> MediaInfo:
         MediaError: unsupported suffix, empty, unreadable or not decodable.
     """
     kind = _kind(path)
-    _check_size(path)
+    check_size(path)
     if kind == "image":
         _, (width, height), taken = _open_image(path, pixels=False)
         return MediaInfo(path, "image", width, height, 0.0, None, taken)
@@ -341,11 +210,11 @@ def frames(path: Path, threads: int = 0) -> Iterator[Frame]:
             (frames already yielded stay valid).
     """
     if _kind(path) == "image":
-        _check_size(path)
+        check_size(path)
         rgb, (width, height), _ = _open_image(path)
         yield Frame(0, 0.0, None, width, height, _rgb=rgb)
         return
-    _check_size(path)
+    check_size(path)
     import av
 
     try:
@@ -495,55 +364,3 @@ class Rereader:
                 if vf.pts == pts:
                     return np.asarray(vf.to_ndarray(format="rgb24"), dtype=np.uint8)
         raise MediaError(self.path, f"frame at pts {pts} not found on re-read")
-
-
-# Timestamps cameras put in file names, most specific first. Named groups feed datetime().
-_NAME_PATTERNS = [
-    re.compile(
-        r"(?<!\d)(?P<Y>20\d\d)[-_.]?(?P<m>[01]\d)[-_.]?(?P<d>[0-3]\d)[T_\-. ]?"
-        r"(?P<H>[0-2]\d)[-_:.hH]?(?P<M>[0-5]\d)[-_:.mM]?(?P<S>[0-5]\d)(?!\d)"
-    ),
-]
-_EPOCH = re.compile(r"(?<!\d)(1[5-9]\d{8})(?:\d{3})?(?!\d)")  # 2017..2033 in seconds (or ms)
-
-
-def _to_utc(naive: datetime, local: tzinfo | None) -> datetime:
-    """A wall-clock time in ``local`` (``None``: this machine's zone) as UTC."""
-    return naive.replace(tzinfo=local).astimezone(UTC) if local else naive.astimezone(UTC)
-
-
-def capture_time(path: Path, info: MediaInfo, mtime: float, local: tzinfo | None = None) -> tuple[datetime, str]:
-    """When the footage was taken, as UTC, and where that came from.
-
-    Order: container metadata (UTC) or EXIF (wall-clock, read in ``local``); a date-time in the file or folder name
-    (``20261122_143005``, ``2026-11-22T14-30-05``, read from the full path);
-    a Unix epoch in the name (Xiaomi's ``05M30S_1700000000.mp4``); else the file's mtime
-    minus the clip duration (cameras close the file when recording stops).
-
-    Args:
-        path: The media file.
-        info: Its `probe` result.
-        mtime: The file's modification time, Unix seconds.
-        local: Time zone of EXIF times and of times written in names; ``None`` = this machine's.
-
-    Returns:
-        ``(start_utc, origin)`` with origin one of ``"metadata"``, ``"name"``,
-        ``"epoch"``, ``"mtime"``.
-    """
-    if info.created_utc is not None:
-        return info.created_utc, "metadata"
-    if info.taken_local is not None:
-        return _to_utc(info.taken_local, local), "metadata"
-    text = path.as_posix()
-    for pattern in _NAME_PATTERNS:
-        for match in reversed(list(pattern.finditer(text))):
-            g = {k: int(v) for k, v in match.groupdict().items()}
-            try:
-                naive = datetime(g["Y"], g["m"], g["d"], g["H"], g["M"], g["S"])
-            except ValueError:
-                continue
-            return _to_utc(naive, local), "name"
-    epoch = _EPOCH.search(path.name)
-    if epoch:
-        return datetime.fromtimestamp(int(epoch.group(1)), UTC), "epoch"
-    return datetime.fromtimestamp(mtime, UTC) - timedelta(seconds=info.duration_s), "mtime"
