@@ -32,9 +32,11 @@ def event_payload(e: Event, change: EventChange, ended: bool) -> dict[str, Any]:
 
     `camsift.frigate.tracked_object` (Frigate's keys, ``sub_label`` as ``[name, score]``; camsift's
     `Event.to_dict`, its sub-label string as ``camsift_sub_label``), with ``end_utc`` and ``end_time`` null
-    until ``ended``, and camsift's ``alarm`` and ``origin``.
+    until ``ended``, Frigate's ``false_positive`` (an object told in progress that its clip did not show), and
+    camsift's ``alarm`` and ``origin``.
     """
-    return tracked_object(e, ended=ended, extra={"alarm": change.alarm, "origin": change.origin})
+    extra = {"alarm": change.alarm, "origin": change.origin}
+    return tracked_object(e, ended=ended, false_positive=change.false_positive, extra=extra)
 
 
 def update_key(e: Event) -> str:

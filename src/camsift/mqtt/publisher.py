@@ -237,8 +237,9 @@ class MqttPublisher:
         return f"{self.prefix}/{_topic_part(camera)}/motion"
 
     def on_event(self, change: EventChange) -> None:
-        """Publish ``events`` (new + end, or update); on a new event also counts, the snapshot, and motion
-        (of a camera without a live stream)."""
+        """Publish ``events``: ``new`` + ``end`` of a new stored event, ``new`` of a live event in progress
+        (``start``), ``end`` of a started one (``false_positive`` when its clip did not show it), or ``update``;
+        on a stored event also counts, the snapshot, and motion (of a camera without a live stream)."""
         e = change.after
         self._announce(e.camera)
         if change.kind == "update":
@@ -250,10 +251,15 @@ class MqttPublisher:
             }
             self._publish_event(update_key(e), message)
             return
-        started = event_payload(e, change, False)
-        self._publish_event(f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
+        started = event_payload(change.before or e, change, False)
+        if change.kind in ("new", "start"):
+            self._publish_event(f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
+        if change.kind == "start":
+            return
         ended = event_payload(e, change, True)
         self._publish_event(f"event:{e.id}:end", {"type": "end", "before": started, "after": ended})
+        if change.false_positive:
+            return
         camera, label = _topic_part(e.camera), _topic_part(e.label)
         self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(ended), retain=True)
         self._publish_review(e)

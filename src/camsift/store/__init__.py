@@ -24,6 +24,7 @@ from camsift.events import Event, FileRecord
 from camsift.layout import FULL_BELOW, DataDir
 from camsift.logs import get_logger
 from camsift.media import VIDEO_SUFFIXES
+from camsift.store.live import LiveEvents
 from camsift.store.migrate import upgrade
 from camsift.store.outbox import Marks, Outbox
 from camsift.store.queue import JobQueue
@@ -196,6 +197,11 @@ class Store:
     def outbox(self) -> Outbox:
         """The durable outbox of notifications (`camsift.store.outbox`)."""
         return Outbox(self.engine)
+
+    @cached_property
+    def live(self) -> LiveEvents:
+        """Events in progress on live streams (`camsift.store.live`)."""
+        return LiveEvents(self.engine)
 
     @cached_property
     def notify_marks(self) -> Marks:

@@ -98,14 +98,21 @@ def events(
     """Stored events, newest first: Frigate's ``/api/events`` with its filters, camsift's keys as extras.
 
     ``cameras``, ``labels``, ``sub_labels`` and ``zones`` take comma-separated names, ``all`` for any;
-    ``sub_labels=None`` finds events without one. ``favorites=1`` are the pinned events. camsift stores an
-    event once its footage is complete, so ``in_progress=1`` finds none. ``include_thumbnails=1`` adds a
+    ``sub_labels=None`` finds events without one. ``favorites=1`` are the pinned events. ``in_progress=1``
+    lists the objects confirmed on live streams whose clip is not analysed yet (``end_time`` null; camera and
+    label filters apply), ``in_progress=0`` the stored events. ``include_thumbnails=1`` adds a
     base64 JPEG (default off: the Home Assistant integration asks without). Frigate's filters camsift does
     not apply (`UNSUPPORTED_FILTERS`) are refused with 400, never ignored.
     """
     _check_filters(request)
     if in_progress:
-        return []
+        names, kinds = _names(camera, cameras), _names(label, labels)
+        live = [
+            e
+            for e in (found.event() for found in state.store.live.in_progress())
+            if (not names or e.camera in names) and (not kinds or e.label in kinds)
+        ]
+        return [event_out(e, None, state.settings, in_progress=True) for e in live[offset : offset + limit]]
     subs = tuple(None if s == "None" else s for s in _names(sub_label, sub_labels))
     review = ReviewFilter(
         face=face,

@@ -1,0 +1,120 @@
+"""The service's side of events in progress on live streams: tell them at once, then match them to the clip's.
+
+A stream's process records each object its pipeline confirms (`camsift.store.live`). The service's main loop
+reads the new ones every `POLL_S` and tells the listeners (`announce`: kind ``start``, so MQTT publishes
+Frigate's ``new`` and the notifier queues the owner's message), then marks them announced: a kill in between
+tells them again at the next start, and the outbox keys (``event:<id>:new`` on MQTT, ``event:<id>`` per
+notification channel) keep that to one message each.
+
+When the stream's clip is analysed, `match_clip` gives each of the clip's events that is an object told in
+progress (same camera and label, overlapping time: `LiveEvent.overlap_s`) the in-progress event's id, so the
+stored event, its ``end`` and any later ``update`` carry the id of the ``new``; the notification queued at the
+start is not queued again (same key). An in-progress object the full analysis did not find is *dropped*: it
+ends as Frigate's ``end`` with ``false_positive`` set, and nothing is stored (Frigate, too, keeps no false
+positive); the owner's notification about it was already sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from camsift.alarms import Alarms
+from camsift.events import Event, FileRecord
+from camsift.listeners import EventChange
+from camsift.logs import get_logger
+from camsift.store import Store
+from camsift.store.live import LiveEvent, LiveEvents
+
+__all__ = ["POLL_S", "ClipMatch", "announce", "drop", "match_clip"]
+
+log = get_logger("camsift.live_events")
+
+POLL_S = 0.2
+"""Seconds between two looks of the service for objects confirmed on live streams (the most it adds to the time
+from a confirmation to its MQTT ``new`` and notification)."""
+
+
+def announce(store: Store, alarms: Alarms, publish: Callable[[EventChange], None]) -> int:
+    """Tell the listeners of each object confirmed on a live stream and not yet told (kind ``start``, the alarm
+    decided now), then mark it announced; returns how many.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database could not be read or written.
+    """
+    waiting = store.live.unannounced()
+    for live in waiting:
+        event = live.event()
+        alarm = alarms.decide([event])[event.id]
+        publish(EventChange("start", None, event, alarm, "stream"))
+        store.live.announced(live.id, alarm)
+    return len(waiting)
+
+
+@dataclass(frozen=True)
+class ClipMatch:
+    """What the events of an analysed live clip are, next to the objects told in progress.
+
+    Attributes:
+        events: The clip's events, those that are an object told in progress under its id.
+        started: The objects told in progress that the clip's events are, by id.
+        dropped: The objects told in progress in the clip's time that the analysis did not find.
+    """
+
+    events: list[Event]
+    started: dict[str, LiveEvent]
+    dropped: list[LiveEvent]
+
+
+def match_clip(live: LiveEvents, record: FileRecord, events: list[Event]) -> ClipMatch:
+    """Match a live clip's events to the objects told in progress in its time, and record the matches.
+
+    Each pair of the same label is taken by the most shared time first (`LiveEvent.overlap_s`, at least 0);
+    an event and an object are in at most one pair. An object matched by an earlier analysis of the same clip
+    (a restart) is matched again, so its event keeps its id.
+
+    Args:
+        live: `Store.live`.
+        record: The clip as analysed (its camera, path, ``start_utc`` and ``duration_s``).
+        events: Its events.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database could not be read or written.
+    """
+    if record.start_utc is None:
+        return ClipMatch(events, {}, [])
+    end = record.start_utc + timedelta(seconds=record.duration_s)
+    candidates = live.candidates(record.camera, record.start_utc, end, record.path)
+    pairs = sorted(
+        ((c.overlap_s(e), i, c) for i, e in enumerate(events) for c in candidates if c.label == e.label),
+        key=lambda pair: -pair[0],
+    )
+    taken = {i: c for i, e in enumerate(events) for c in candidates if c.id == e.id}  # matched before: kept
+    for shared_s, i, c in pairs:
+        if shared_s >= 0 and i not in taken and c not in taken.values():
+            taken[i] = c
+    matched = [e.replace(id=taken[i].id) if i in taken else e for i, e in enumerate(events)]
+    started = {c.id: c for c in taken.values()}
+    live.matched(list(started), Path(record.path))
+    dropped = [c for c in candidates if c.state == "open" and c.id not in started]
+    return ClipMatch(matched, started, dropped)
+
+
+def drop(
+    live: LiveEvents, match: ClipMatch, record: FileRecord, origin: str, publish: Callable[[EventChange], None]
+) -> None:
+    """End the objects told in progress that the analysis of their clip did not find (``end``, nothing stored):
+    with ``false_positive`` when the clip was analysed, without when it could not be (``record.status`` is
+    ``error``: the object was not disproved). Told first, then marked, so a kill in between tells them again.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database could not be written.
+    """
+    for started in match.dropped:
+        event = started.event()
+        disproved = record.status == "ok"
+        publish(EventChange("end", event, event, bool(started.alarm), origin, false_positive=disproved))
+        live.dropped(started.id)
+        log.info("object told in progress not found in its clip", event_id=started.id, camera=started.camera)
