@@ -274,6 +274,41 @@ HA_KEYS = {
 
 
 @needs_broker
+def test_a_live_object_is_new_when_started_and_ends_with_its_stored_event_or_as_a_false_positive(
+    prefixes: tuple[str, str], shared_data: Path
+) -> None:
+    prefix = prefixes[0]
+    stored = stored_event(shared_data / "images" / "skimage_rocket.jpg")
+    started = stored.replace(end_utc=T0 + timedelta(seconds=0.5), snapshot=None, snapshot_annotated=None)
+    ghost = started.replace(id="porch-2")
+    publisher = MqttPublisher(mqtt_settings(prefixes))
+    with subscribed([f"{prefix}/events", f"{prefix}/porch/person/snapshot"]) as sub:
+        publisher.start()
+        try:
+            assert publisher.connected.wait(10)
+            publisher.on_event(EventChange("start", None, started, True, "stream"))
+            publisher.on_event(EventChange("start", None, ghost, True, "stream"))
+            publisher.on_event(EventChange("end", started, stored, True, "stream"))
+            publisher.on_event(EventChange("end", ghost, ghost, True, "stream", false_positive=True))
+            wait_for(lambda: len(sub.got(f"{prefix}/events")) >= 4, 10, "four events messages")
+            wait_for(lambda: sub.got(f"{prefix}/porch/person/snapshot"), 10, "the stored event's snapshot")
+        finally:
+            publisher.stop()
+
+    told = [json.loads(m.payload) for m in sub.got(f"{prefix}/events")]
+    assert [(m["type"], m["after"]["id"], m["after"]["false_positive"]) for m in told] == [
+        ("new", "porch-1", False),
+        ("new", "porch-2", False),
+        ("end", "porch-1", False),
+        ("end", "porch-2", True),
+    ]
+    assert [m["after"]["end_time"] for m in told[:2]] == [None, None]
+    assert (told[0]["after"]["has_snapshot"], told[2]["after"]["has_snapshot"]) == (False, True)
+    assert told[2]["before"]["end_time"] is None
+    assert len(sub.got(f"{prefix}/porch/person/snapshot")) == 1  # the false positive has none
+
+
+@needs_broker
 def test_counts_are_objects_in_view_together_not_events(prefixes: tuple[str, str], shared_data: Path) -> None:
     prefix, _ = prefixes
     picture = shared_data / "images" / "skimage_rocket.jpg"

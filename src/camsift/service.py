@@ -12,7 +12,10 @@ One main process owns the database writes and the order of things:
    a slow detector never blocks a source;
 3. each result is **stored** (`Store.save`, one transaction per file), then
    **listeners** hear of new and changed events, then the source's
-   `Source.processed` runs (delete, move), then the job is marked done.
+   `Source.processed` runs (delete, move), then the job is marked done;
+4. objects a live stream's process confirmed are told to the listeners at
+   once (`camsift.live_events`: looked for every 0.2 s), and a live clip's
+   events take the ids of the objects told in progress.
 
 A kill at any moment loses nothing (the job is still pending or leased and
 is handed out again at the next start) and duplicates no event (event ids

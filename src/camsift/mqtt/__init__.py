@@ -52,7 +52,12 @@ Events reach camsift's store only once their footage is complete (a file
 analysed, a live stream's clip closed), so the Frigate event types map as
 follows: a new stored event is published as ``new`` (``end_time`` null) and
 at once as ``end`` (``end_time`` set); a stored event that changes later (a
-file analysed again, a face named) is published as ``update``.
+file analysed again, a face named) is published as ``update``. On a live
+stream an object is published as ``new`` as soon as the stream's pipeline
+confirms it (`camsift.live_events`, ``end_time`` null, no snapshot yet), and
+as ``end`` under the same id once its clip is analysed (``false_positive``
+set when the clip did not show it: nothing is stored then); counts, the
+snapshot and the review item follow the stored event, as for files.
 
 Example:
     >>> mqtt = MqttPublisher(settings)  # doctest: +SKIP
