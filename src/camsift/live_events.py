@@ -73,7 +73,9 @@ def match_clip(live: LiveEvents, record: FileRecord, events: list[Event]) -> Cli
 
     Each pair of the same label is taken by the most shared time first (`LiveEvent.overlap_s`, at least 0);
     an event and an object are in at most one pair. An object matched by an earlier analysis of the same clip
-    (a restart) is matched again, so its event keeps its id.
+    (a restart) is matched again, so its event keeps its id. An object left unmatched is dropped only if it was
+    confirmed within the clip's time: one confirmed later waits for the next clip (a clip split at
+    ``record.max_clip_s``).
 
     Args:
         live: `Store.live`.
@@ -98,7 +100,8 @@ def match_clip(live: LiveEvents, record: FileRecord, events: list[Event]) -> Cli
     matched = [e.replace(id=taken[i].id) if i in taken else e for i, e in enumerate(events)]
     started = {c.id: c for c in taken.values()}
     live.matched(list(started), Path(record.path))
-    dropped = [c for c in candidates if c.state == "open" and c.id not in started]
+    # an object confirmed after the clip's end is in the next clip (the clip was split or cut off), not disproved
+    dropped = [c for c in candidates if c.state == "open" and c.id not in started and c.seen_utc <= end]
     return ClipMatch(matched, started, dropped)
 
 

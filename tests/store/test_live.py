@@ -59,24 +59,25 @@ def test_the_id_is_stable_for_a_camera_and_track_and_differs_between_them() -> N
 
 def test_candidates_are_open_rows_in_the_clip_and_rows_the_same_clip_matched(live: LiveEvents, tmp_path: Path) -> None:
     clip, other = tmp_path / "a.mp4", tmp_path / "b.mp4"
-    inside, before, matched_here, matched_elsewhere = (
+    inside, before, matched_here, matched_elsewhere, across = (
         confirmed("s/1", start_s=5),
         confirmed("s/2", start_s=-30),
         confirmed("s/3", start_s=6),
         confirmed("s/4", start_s=7),
+        confirmed("s/5", start_s=-1.5),  # first seen before the clip, confirmed in it (0.6 s later)
     )
-    for row in (inside, before, matched_here, matched_elsewhere):
+    for row in (inside, before, matched_here, matched_elsewhere, across):
         live.open(row)
     live.matched([matched_here.id], clip)
     live.matched([matched_elsewhere.id], other)
 
     found = live.candidates("door", T0, T0 + timedelta(seconds=10), clip)
 
-    assert [c.id for c in found] == [inside.id, matched_here.id]
-    assert [c.state for c in found] == ["open", "matched"]
+    assert [c.id for c in found] == [across.id, inside.id, matched_here.id]
+    assert [c.state for c in found] == ["open", "open", "matched"]
     assert live.candidates("gate", T0, T0 + timedelta(seconds=10), clip) == []
 
     live.dropped(inside.id)
-    assert [c.id for c in live.in_progress()] == [before.id]
-    assert live.prune(0) == 3  # matched and dropped rows go; the open one stays
-    assert [c.id for c in live.in_progress()] == [before.id]
+    assert [c.id for c in live.in_progress()] == [across.id, before.id]  # newest first
+    assert live.prune(0) == 3  # matched and dropped rows go; the open ones stay
+    assert [c.id for c in live.in_progress()] == [across.id, before.id]

@@ -159,11 +159,12 @@ class LiveEvents:
         self._set([event_id], announced=True, alarm=alarm)
 
     def candidates(self, camera: str, start_utc: datetime, end_utc: datetime, source: Path) -> list[LiveEvent]:
-        """Rows a clip of ``camera`` covering ``start_utc`` .. ``end_utc`` may match: open ones that started in
-        that time (widened by `MATCH_SLACK_S`), and those an earlier analysis of the same clip matched."""
+        """Rows a clip of ``camera`` covering ``start_utc`` .. ``end_utc`` may match: open ones whose time (first
+        sighting to confirmation) meets the clip's (widened by `MATCH_SLACK_S`), and those an earlier analysis of
+        the same clip matched."""
         t = live_events_table
         slack = timedelta(seconds=MATCH_SLACK_S)
-        inside = sa.and_(t.c.state == "open", t.c.start_utc >= start_utc - slack, t.c.start_utc <= end_utc + slack)
+        inside = sa.and_(t.c.state == "open", t.c.start_utc <= end_utc + slack, t.c.seen_utc >= start_utc - slack)
         again = sa.and_(t.c.state == "matched", t.c.source == str(source))
         return self._select(t.c.camera == camera, sa.or_(inside, again))
 
