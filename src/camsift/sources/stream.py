@@ -450,6 +450,7 @@ class _Session:
         from camsift.store.live import LiveEvent, live_id
 
         stream = self.stream
+        self.told &= {c.track for c in confirmed}  # ended tracks' ids never come back; a repeat is one row anyway
         for c in confirmed:
             if c.track in self.told:
                 continue
