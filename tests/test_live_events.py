@@ -8,6 +8,7 @@ kill of every process in between loses and duplicates nothing.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -208,8 +209,12 @@ def test_new_comes_before_the_clip_closes_and_end_keeps_its_id_with_one_notifica
     assert new["after"]["label"] == end["after"]["label"] == "person"
     assert closed is not None
     assert arrived < closed.timestamp(), "the 'new' came after the clip was closed"
+    assert new["after"]["has_snapshot"] is True  # the frame it was confirmed in
     [notification] = hook.requests
-    assert "Person" in json.dumps(notification.json())
+    doc = notification.json()
+    assert "Person" in doc["title"]
+    [picture] = [base64.b64decode(a["base64"]) for a in doc["attachments"]]
+    assert picture[:3] == b"\xff\xd8\xff"  # a JPEG
     print(f"\nlive stream: person appeared -> MQTT 'new' after {arrived - new['after']['start_time']:.2f} s")
 
 

@@ -12,8 +12,8 @@ Kinds, after Frigate's ``frigate/events`` messages:
 - ``update``: a stored event that changed (analysed again, a face named …);
   ``before`` and ``after`` are both set;
 - ``start``: an object confirmed on a live stream, in progress, before its
-  clip is closed (``before`` is ``None``; ``after`` has no snapshot or clip
-  yet; `camsift.store.live`);
+  clip is closed (``before`` is ``None``; ``after``'s snapshot is the frame
+  it was confirmed in, it has no clip yet; `camsift.store.live`);
 - ``end``: the end of a started event: its clip was analysed and ``after``
   is the stored event, with the same id (``before`` is the started one); or,
   with ``false_positive``, the analysis did not find the object and nothing

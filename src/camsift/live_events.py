@@ -12,6 +12,10 @@ stored event, its ``end`` and any later ``update`` carry the id of the ``new``; 
 start is not queued again (same key). An in-progress object the full analysis did not find is *dropped*: it
 ends as Frigate's ``end`` with ``false_positive`` set, and nothing is stored (Frigate, too, keeps no false
 positive); the owner's notification about it was already sent.
+
+The frame an object was confirmed in (its snapshot while in progress, written by the stream beside the stored
+events' snapshots) is referred to by no event once the clip's event has its own: retention removes it as an
+orphan picture after ``retention.orphan_age_s``.
 """
 
 from __future__ import annotations

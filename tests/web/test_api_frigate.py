@@ -278,10 +278,13 @@ def test_review_items_summary_and_viewed(browser: Browser) -> None:
 def test_in_progress_lists_objects_confirmed_on_live_streams_until_their_clip_is_analysed(
     empty_browser: Browser,
 ) -> None:
+    import shutil
+    from dataclasses import replace
     from datetime import UTC, datetime, timedelta
 
     from camsift.store import Store
     from camsift.store.live import LiveEvent, live_id
+    from helpers.media import DATA
 
     start = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
     rows = [
@@ -289,6 +292,10 @@ def test_in_progress_lists_objects_confirmed_on_live_streams_until_their_clip_is
                   (10.0, 10.0, 50.0, 90.0))
         for camera, label in (("door", "person"), ("gate", "car"))
     ]  # fmt: skip
+    picture = empty_browser.settings.data_dir.resolve() / "events" / "door-live.jpg"
+    picture.parent.mkdir(parents=True)
+    shutil.copy(DATA / "images" / "skimage_rocket.jpg", picture)
+    rows[0] = replace(rows[0], snapshot=picture)
     with Store(empty_browser.settings.data_dir) as store:
         for row in rows:
             store.live.open(row)
@@ -297,6 +304,12 @@ def test_in_progress_lists_objects_confirmed_on_live_streams_until_their_clip_is
     [door] = get(empty_browser, "/api/events", in_progress=1)
     assert (door["id"], door["camera"], door["label"], door["end_time"]) == (rows[0].id, "door", "person", None)
     assert door["start_time"] == start.timestamp()
-    assert door["has_snapshot"] is False
+    assert door["has_snapshot"] is True
+    for path in ("snapshot.jpg", "thumbnail.jpg"):  # Frigate's clients fetch them on 'new'
+        answer = empty_browser.client.get(
+            f"/api/events/{door['id']}/{path}", params={"bbox": 1} if "snap" in path else {}
+        )
+        assert (answer.status_code, answer.content[:3]) == (200, b"\xff\xd8\xff")
+    assert empty_browser.client.get(f"/api/events/{rows[1].id}/snapshot.jpg").status_code == 404  # dropped
     assert get(empty_browser, "/api/events", in_progress=1, cameras="gate") == []
     assert get(empty_browser, "/api/events", in_progress=0) == []  # not stored until its clip is analysed

@@ -54,7 +54,8 @@ follows: a new stored event is published as ``new`` (``end_time`` null) and
 at once as ``end`` (``end_time`` set); a stored event that changes later (a
 file analysed again, a face named) is published as ``update``. On a live
 stream an object is published as ``new`` as soon as the stream's pipeline
-confirms it (`camsift.live_events`, ``end_time`` null, no snapshot yet), and
+confirms it (`camsift.live_events`, ``end_time`` null, the frame it was
+confirmed in as its snapshot), and
 as ``end`` under the same id once its clip is analysed (``false_positive``
 set when the clip did not show it: nothing is stored then); counts, the
 snapshot and the review item follow the stored event, as for files.

@@ -40,6 +40,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,13 +49,14 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from camsift.config import Settings, StreamSourceConfig
 from camsift.errors import CamsiftError
 from camsift.layout import RECORDING_SUFFIX, DataDir, safe_name
-from camsift.live_picture import LIVE_EVERY_S, write_live_frame
+from camsift.live_picture import LIVE_EVERY_S, write_jpeg, write_live_frame
 from camsift.logs import configure, get_logger, redact
 from camsift.media import Frame
 from camsift.recorder import ClipWriter, Origin, PacketRing, Recorder
 from camsift.sources import Intake, register
 from camsift.store import Store
 from camsift.store.intake import DatabaseIntake
+from camsift.store.live import LiveEvent, live_id
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerProcess
@@ -432,22 +434,21 @@ class _Session:
                 if vf.time is None or self.t0 is None:
                     continue
                 ts = vf.time - self.t0
+                frame = Frame.of_video(vf, index, ts)
                 if confirmed := pipeline.confirmed():
                     self.recorder.want(ts - pre, ts + post)
-                    self._tell_confirmed(confirmed, ts)
-                frame = Frame.of_video(vf, index, ts)
+                    self._tell_confirmed(confirmed, frame)
                 if ts >= next_live:  # the web app's live picture (camsift.live_picture)
                     next_live = ts + LIVE_EVERY_S
                     write_live_frame(self.stream.settings.data_dir, self.stream.camera, frame.rgb())
                 yield frame
                 index += 1
 
-    def _tell_confirmed(self, confirmed: list[Confirmed], ts: float) -> None:
-        """Record each object the pipeline newly confirmed as an event in progress (`camsift.store.live`), for the
-        service to tell at once; one the database refused is tried again at the next frame."""
+    def _tell_confirmed(self, confirmed: list[Confirmed], frame: Frame) -> None:
+        """Record each object the pipeline newly confirmed as an event in progress (`camsift.store.live`), with
+        ``frame`` (the next one, at most 1/``detect.fps`` later) as its snapshot, for the service to tell at once;
+        one the database refused is tried again at the next frame."""
         from sqlalchemy.exc import SQLAlchemyError
-
-        from camsift.store.live import LiveEvent, live_id
 
         stream = self.stream
         self.told &= {c.track for c in confirmed}  # ended tracks' ids never come back; a repeat is one row anyway
@@ -456,11 +457,12 @@ class _Session:
                 continue
             track = f"{self.wall_start.isoformat()}/{c.track}"
             start = self.wall_start + timedelta(seconds=c.first_s)
-            seen = self.wall_start + timedelta(seconds=ts)
+            seen = self.wall_start + timedelta(seconds=frame.ts_s)
             live = LiveEvent(
                 live_id(stream.camera, track, start), stream.camera, track, c.label, start, seen, c.confidence,
                 c.box_xyxy, c.zones,
             )  # fmt: skip
+            live = replace(live, snapshot=self._snapshot(live, frame))
             try:
                 stream.store.live.open(live)
             except SQLAlchemyError as err:
@@ -468,6 +470,18 @@ class _Session:
                 return
             self.told.add(c.track)
             log.info("object confirmed", source=stream.name, camera=stream.camera, label=c.label, event_id=live.id)
+
+    def _snapshot(self, live: LiveEvent, frame: Frame) -> Path | None:
+        """Write ``frame`` as the clean snapshot of ``live`` where its stored event's goes
+        (`DataDir.picture`); ``None`` when it cannot be written (a full disk: the event is told without)."""
+        settings = self.stream.settings
+        path = DataDir(settings.data_dir).picture(live.event(), False, settings.tz())
+        try:
+            write_jpeg(path, frame.rgb())
+        except OSError as err:
+            log.warning("cannot write the snapshot of an object in progress", path=str(path), reason=str(err))
+            return None
+        return path
 
 
 def _reason(err: Exception) -> str:

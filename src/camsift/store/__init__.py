@@ -201,7 +201,7 @@ class Store:
     @cached_property
     def live(self) -> LiveEvents:
         """Events in progress on live streams (`camsift.store.live`)."""
-        return LiveEvents(self.engine)
+        return LiveEvents(self.engine, self.data_dir)
 
     @cached_property
     def notify_marks(self) -> Marks:

@@ -61,6 +61,7 @@ class LiveEvent:
         announced: Told as ``new``.
         alarm: Whether it raised an alarm (decided when told; ``None`` before).
         source: The clip whose analysis matched it.
+        snapshot: The frame it was confirmed in (clean JPEG, `camsift.layout.DataDir.picture`), if written.
     """
 
     id: str
@@ -76,10 +77,12 @@ class LiveEvent:
     announced: bool = False
     alarm: bool | None = None
     source: Path | None = field(default=None)
+    snapshot: Path | None = None
 
     def event(self) -> Event:
-        """The in-progress event as listeners and Frigate's API see it: no snapshot or clip yet, last seen when
-        confirmed (``start_s`` 0, ``end_s`` the seconds since the first sighting)."""
+        """The in-progress event as listeners and Frigate's API see it: the frame it was confirmed in as its
+        snapshot, no clip yet, last seen when confirmed (``start_s`` 0, ``end_s`` the seconds since the first
+        sighting)."""
         seen_s = round((self.seen_utc - self.start_utc).total_seconds(), 3)
         return Event(
             id=self.id,
@@ -93,6 +96,7 @@ class LiveEvent:
             box_xyxy=self.box_xyxy,
             zones=self.zones,
             top_score=self.confidence,
+            snapshot=self.snapshot,
         )
 
     def overlap_s(self, e: Event) -> float:
@@ -108,10 +112,11 @@ class LiveEvents:
 
     Args:
         engine: The event store's engine (`camsift.store.Store.engine`).
+        data_dir: The data directory (snapshots are kept relative to it, as `camsift.store.Store` keeps them).
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, data_dir: Path) -> None:
+        self.engine, self.data_dir = engine, data_dir
 
     def open(self, live: LiveEvent) -> bool:
         """Record a newly confirmed object; ``False`` when its camera and track are already recorded.
@@ -135,6 +140,7 @@ class LiveEvents:
             "zones": ",".join(live.zones),
             "state": "open",
             "announced": False,
+            "snapshot": live.snapshot.relative_to(self.data_dir).as_posix() if live.snapshot else None,
         }
         try:
             with self.engine.begin() as conn:
@@ -147,6 +153,11 @@ class LiveEvents:
         """Open rows not yet told as ``new``, oldest first."""
         t = live_events_table
         return self._select(t.c.state == "open", t.c.announced.is_(sa.false()))
+
+    def get(self, event_id: str) -> LiveEvent | None:
+        """The row of ``event_id``, in any state."""
+        found = self._select(live_events_table.c.id == event_id)
+        return found[0] if found else None
 
     def in_progress(self, camera: str | None = None) -> list[LiveEvent]:
         """Open rows (the objects whose clip is not analysed yet), newest first; of one camera if given."""
@@ -194,10 +205,10 @@ class LiveEvents:
         t = live_events_table
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t).where(*where).order_by(t.c.start_utc, t.c.id)).all()
-        return [_live(row._mapping) for row in rows]
+        return [_live(row._mapping, self.data_dir) for row in rows]
 
 
-def _live(m: Any) -> LiveEvent:
+def _live(m: Any, data_dir: Path) -> LiveEvent:
     return LiveEvent(
         id=m["id"],
         camera=m["camera"],
@@ -212,4 +223,5 @@ def _live(m: Any) -> LiveEvent:
         announced=bool(m["announced"]),
         alarm=m["alarm"],
         source=Path(m["source"]) if m["source"] else None,
+        snapshot=data_dir / m["snapshot"] if m["snapshot"] else None,
     )

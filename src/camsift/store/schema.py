@@ -156,6 +156,7 @@ live_events_table = sa.Table(
     sa.Column("announced", sa.Boolean, nullable=False, default=False),  # told as 'new'
     sa.Column("alarm", sa.Boolean),  # decided when told
     sa.Column("source", sa.Text),  # the clip whose analysis matched it
+    sa.Column("snapshot", sa.Text),  # the frame it was confirmed in, relative to the data directory
     sa.UniqueConstraint("camera", "track", name="uq_live_events_track"),
 )
 

@@ -137,6 +137,15 @@ def _event(state: WebState, event_id: str) -> Event:
     return event
 
 
+def _picture_event(state: WebState, event_id: str) -> Event:
+    """A stored event, else an object in progress on a live stream (its snapshot is the frame it was confirmed
+    in, `camsift.store.live`): Frigate serves in-progress events' pictures, and clients fetch them on ``new``."""
+    live = None if state.store.event(event_id) else state.store.live.get(event_id)
+    if live is not None and live.state == "open":  # no boxes drawn yet: the clean frame serves both
+        return live.event().replace(snapshot_annotated=live.snapshot)
+    return _event(state, event_id)
+
+
 def _marked(state: WebState, event_id: str) -> MarkedEvent:
     """An event with its false-positive and pinned marks (404 when there is no such event)."""
     event = _event(state, event_id)

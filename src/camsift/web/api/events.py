@@ -26,6 +26,7 @@ from camsift.web.api.common import (
     _event,
     _marked,
     _names,
+    _picture_event,
     _picture_response,
     _render,
     _small_picture,
@@ -185,7 +186,7 @@ def snapshot(
     """The event's snapshot (Frigate's parameters): clean or with boxes (``bbox=1``), cropped around the
     object (``crop=1``), scaled to ``h`` pixels high, at JPEG ``quality``; the stored file as it is when
     none of them is asked for."""
-    found = _event(state, event_id)
+    found = _picture_event(state, event_id)
     picture = found.snapshot_annotated if bbox else found.snapshot
     if not crop and h is None and quality == 70:
         return media_file(picture, "image/jpeg", "snapshot")
@@ -196,13 +197,15 @@ def snapshot(
 @router.get("/events/{event_id}/thumbnail.jpg", response_class=Response)
 def thumbnail(state: State, event_id: str) -> Response:
     """A small copy of the snapshot (320 pixels wide at most) for the review grid."""
-    return _picture_response(_small_picture(_event(state, event_id).snapshot, THUMBNAIL_PX, "JPEG"), "JPEG", "snapshot")
+    picture = _picture_event(state, event_id).snapshot
+    return _picture_response(_small_picture(picture, THUMBNAIL_PX, "JPEG"), "JPEG", "snapshot")
 
 
 @router.get("/events/{event_id}/thumbnail.webp", response_class=Response)
 def thumbnail_webp(state: State, event_id: str) -> Response:
     """The thumbnail as WebP (Frigate 0.14+ serves its thumbnails so)."""
-    return _picture_response(_small_picture(_event(state, event_id).snapshot, THUMBNAIL_PX, "WEBP"), "WEBP", "snapshot")
+    picture = _picture_event(state, event_id).snapshot
+    return _picture_response(_small_picture(picture, THUMBNAIL_PX, "WEBP"), "WEBP", "snapshot")
 
 
 @router.get("/events/{event_id}/clip.mp4", response_class=FileResponse)

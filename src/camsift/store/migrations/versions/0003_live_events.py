@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("announced", sa.Boolean(), nullable=False),
         sa.Column("alarm", sa.Boolean(), nullable=True),
         sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("snapshot", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("camera", "track", name="uq_live_events_track"),
     )
