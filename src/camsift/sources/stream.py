@@ -477,7 +477,7 @@ class _Session:
         settings = self.stream.settings
         path = DataDir(settings.data_dir).picture(live.event(), False, settings.tz())
         try:
-            write_jpeg(path, frame.rgb())
+            write_jpeg(path, frame.rgb(), sync=False)  # no fsync before telling: the stored event has its own
         except OSError as err:
             log.warning("cannot write the snapshot of an object in progress", path=str(path), reason=str(err))
             return None
