@@ -284,6 +284,9 @@ def appearing_clip(path: Path, still: Path, busy: Path, still_s: float = 20.0, h
 
 
 EVEN = "fps=30,format=yuv420p,setsar=1"
+
+LAST_S = 5.0
+"""An appearance in the last seconds of the run is not counted: its objects may be confirmed after the end."""
 """Both parts of `appearing_clip` alike, as FFmpeg's concat filter needs."""
 
 
@@ -381,7 +384,7 @@ def measure_four(clip: Path, still: Path, seconds: float, still_s: float, stills
     cycle = float(probe(clip).duration_s)
     end = first_packet + 3 + seconds
     appeared = [first_packet + still_s + k * cycle for k in range(int(seconds / cycle) + 2)]
-    appeared = [t for t in appeared if t < end]
+    appeared = [t for t in appeared if t < end - LAST_S]
 
     def delays(arrivals: list[float]) -> list[float | None]:
         """Per appearance: seconds to the first arrival after it (``None``: none by the end)."""
