@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from camsift.alarms import Alarms
 from camsift.config import Settings
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange
-from camsift.live_events import announce, drop, match_clip
+from camsift.live_events import ORPHAN_AFTER_S, announce, drop, end_orphans, match_clip
 from camsift.store import Store
 from camsift.store.live import LiveEvent, live_id
 from helpers.notify import http_receiver
@@ -113,6 +114,39 @@ def test_two_people_told_in_progress_each_keep_their_own_id(scripted_settings: M
 
     assert [e.id for e in match.events] == [first.id, second.id]
     assert match.dropped == []
+
+
+def test_an_object_no_clip_will_show_ends_unless_its_camera_still_records_or_has_a_clip_waiting(
+    scripted_settings: MakeSettings, tmp_path: Path
+) -> None:
+    settings = scripted_settings(
+        sources={"live": {"type": "stream", "url": "tcp://127.0.0.1:9", "camera": "door"}},
+        **{"record.max_clip_s": 30, "record.post_roll_s": 10},
+    )
+    wait_s = 30 + 10 + ORPHAN_AFTER_S
+    now = datetime.now(UTC)  # the streams' rows on the board are judged fresh by the wall clock
+    orphan = replace(
+        confirmed(1), start_utc=now - timedelta(seconds=wait_s + 2), seen_utc=now - timedelta(seconds=wait_s + 1)
+    )
+    told: list[EventChange] = []
+    with Store(settings.data_dir) as store:
+        store.live.open(orphan)
+        assert end_orphans(store, settings, told.append, now - timedelta(seconds=2)) == 0  # not yet
+        store.board.report("source:live", "stream", "recording")
+        assert end_orphans(store, settings, told.append, now) == 0  # its clip is being written
+        store.board.report("source:live", "stream", "running")
+        clip = tmp_path / "door.mp4"
+        clip.write_bytes(b"x")
+        store.jobs.submit(clip, "door", "live", "stream")
+        assert end_orphans(store, settings, told.append, now) == 0  # its clip waits for analysis
+        [(job, _, _)] = store.jobs.jobs()
+        store.jobs.done(job, "ok")
+
+        assert end_orphans(store, settings, told.append, now) == 1
+        assert store.live.in_progress() == []
+
+    [end] = told
+    assert (end.kind, end.after.id, end.false_positive) == ("end", orphan.id, False)  # not disproved
 
 
 # --- camsift run on a live stream ----------------------------------------------------------------------------------

@@ -22,23 +22,52 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from camsift.alarms import Alarms
+from camsift.config import Settings
+from camsift.errors import disk_full
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange
 from camsift.logs import get_logger
 from camsift.store import Store
 from camsift.store.live import LiveEvent, LiveEvents
 
-__all__ = ["POLL_S", "ClipMatch", "announce", "drop", "match_clip"]
+__all__ = ["ORPHAN_AFTER_S", "POLL_S", "ClipMatch", "announce", "drop", "end_orphans", "look", "match_clip"]
 
 log = get_logger("camsift.live_events")
 
 POLL_S = 0.2
 """Seconds between two looks of the service for objects confirmed on live streams (the most it adds to the time
 from a confirmation to its MQTT ``new`` and notification)."""
+
+
+ORPHAN_AFTER_S = 60.0
+"""Seconds beyond ``record.max_clip_s + record.post_roll_s`` after its confirmation an object told in progress
+may wait for its clip before `end_orphans` looks at it (also the seconds after a start it waits, while the
+streams queue the clips a kill cut off)."""
+
+
+def look(
+    store: Store, alarms: Alarms, settings: Settings, publish: Callable[[EventChange], None], *, orphans: bool = False
+) -> None:
+    """The service's look at the live objects: tell the new ones (`announce`) and, with ``orphans``, end those no
+    clip will show (`end_orphans`). A busy database is logged and tried again at the next look.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the data disk is full (the service's disk-full state handles it).
+    """
+    try:
+        announce(store, alarms, publish)
+        if orphans:
+            end_orphans(store, settings, publish, datetime.now(UTC))
+    except SQLAlchemyError as err:
+        if disk_full(err):
+            raise
+        log.warning("cannot read the objects confirmed on live streams", reason=type(err).__name__)
 
 
 def announce(store: Store, alarms: Alarms, publish: Callable[[EventChange], None]) -> int:
@@ -110,18 +139,56 @@ def match_clip(live: LiveEvents, record: FileRecord, events: list[Event]) -> Cli
 
 
 def drop(
-    live: LiveEvents, match: ClipMatch, record: FileRecord, origin: str, publish: Callable[[EventChange], None]
+    live: LiveEvents,
+    match: ClipMatch,
+    record: FileRecord | None,
+    origin: str,
+    publish: Callable[[EventChange], None],
 ) -> None:
     """End the objects told in progress that the analysis of their clip did not find (``end``, nothing stored):
     with ``false_positive`` when the clip was analysed, without when it could not be (``record.status`` is
-    ``error``: the object was not disproved). Told first, then marked, so a kill in between tells them again.
+    ``error``, or no clip: ``None``; the object was not disproved). Told first, then marked, so a kill in between
+    tells them again.
 
     Raises:
         sqlalchemy.exc.SQLAlchemyError: the database could not be written.
     """
     for started in match.dropped:
         event = started.event()
-        disproved = record.status == "ok"
+        disproved = record is not None and record.status == "ok"
         publish(EventChange("end", event, event, bool(started.alarm), origin, false_positive=disproved))
         live.dropped(started.id)
-        log.info("object told in progress not found in its clip", event_id=started.id, camera=started.camera)
+        log.info("object told in progress ended unseen", event_id=started.id, camera=started.camera, origin=origin)
+
+
+def end_orphans(store: Store, settings: Settings, publish: Callable[[EventChange], None], now_utc: datetime) -> int:
+    """End the objects told in progress that no clip will show (its clip could not be written, or its analysis
+    found no time to match it by): ``end`` without ``false_positive`` (not disproved), nothing stored; returns
+    how many.
+
+    An object is an orphan once confirmed more than ``record.max_clip_s + record.post_roll_s`` plus
+    `ORPHAN_AFTER_S` before ``now_utc`` while no clip of its camera waits in the queue or is in analysis and
+    its stream is not recording (`camsift.store.status.ServiceBoard`): its clip, if any, was analysed. Call it
+    only `ORPHAN_AFTER_S` after the service started (a stream queues the clips a kill cut off as it starts).
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database could not be read or written.
+    """
+    waiting = store.live.in_progress()
+    if not waiting:
+        return 0
+    queued = {job.camera for state in ("pending", "leased") for job, _, _ in store.jobs.jobs(state)}
+    fresh = [
+        c for c in store.board.components() if (now_utc - c.updated_utc).total_seconds() <= settings.service.stale_s
+    ]
+    cameras = {name: getattr(config, "camera", None) or name for name, config in settings.sources.items()}
+    recording = {cameras.get(c.name.removeprefix("source:")) for c in fresh if c.state == "recording"}
+    orphans = []
+    for started in waiting:
+        record = settings.for_camera(started.camera).record
+        wait_s = record.max_clip_s + record.post_roll_s + ORPHAN_AFTER_S
+        busy = started.camera in queued or started.camera in recording
+        if not busy and (now_utc - started.seen_utc).total_seconds() > wait_s:
+            orphans.append(started)
+    drop(store.live, ClipMatch([], {}, orphans), None, "stream", publish)
+    return len(orphans)

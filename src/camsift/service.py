@@ -212,6 +212,7 @@ class Service:
     def _loop(self, stop: threading.Event, parts: _Parts) -> None:
         s = self.settings.service
         next_beat = 0.0
+        began = time.monotonic()
         while not stop.is_set():
             try:
                 if self._full_since is not None:
@@ -236,6 +237,8 @@ class Service:
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + s.heartbeat_s
                     self._heartbeat(parts.queue, parts.board)
+                    if self._live and time.monotonic() - began >= live_events.ORPHAN_AFTER_S:
+                        self._announce_live(parts, orphans=True)
             except Exception as err:
                 if not disk_full(err):
                     raise
@@ -393,17 +396,9 @@ class Service:
             log.info("file analysed", **fields)
         self._analysed(job, result.error if result.record.status == "error" else None)
 
-    def _announce_live(self, parts: _Parts) -> None:
-        """Tell the objects confirmed on live streams since the last look (`camsift.live_events.announce`); a
-        busy database is tried again at the next look."""
-        from sqlalchemy.exc import SQLAlchemyError
-
-        try:
-            live_events.announce(parts.store, parts.alarms, self._publish)
-        except SQLAlchemyError as err:
-            if disk_full(err):
-                raise
-            log.warning("cannot read the objects confirmed on live streams", reason=type(err).__name__)
+    def _announce_live(self, parts: _Parts, orphans: bool = False) -> None:
+        """`camsift.live_events.look`: tell new live objects (and with ``orphans`` end those no clip shows)."""
+        live_events.look(parts.store, parts.alarms, self.settings, self._publish, orphans=orphans)
 
     def _crashed(self, job: Job, reason: str, parts: _Parts) -> None:
         """Count a crash against a file: queue it again, or give it up after ``service.max_attempts``.
