@@ -7,7 +7,7 @@ overlaps it takes its id (`LiveEvents.matched`), or, when the full analysis foun
 dropped (Frigate's ``end`` with ``false_positive``; no stored event is left). States::
 
     open ──clip analysed, found──> matched      (the stored event has the row's id)
-      └───clip analysed, not found──> dropped
+      └───clip analysed, not found──> dropped  (also: no clip will show it, `camsift.live_events.end_orphans`)
 
 A row's id is stable for its camera, stream session and tracker id (`live_id`), so a track written twice (a
 retry) is one row, and the id carried by ``new``, ``update`` and ``end`` is one.
