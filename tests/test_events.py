@@ -420,3 +420,33 @@ def test_a_stationary_object_with_strong_evidence_is_an_event_marked_stationary(
 
     assert event.stationary
     assert event.top_score == 0.8
+
+
+@pytest.mark.parametrize(
+    ("scores", "confirmed_at"),
+    [
+        ([0.3, 0.8, 0.7, 0.3], 2),  # the look that makes two sure looks in three: as soon as the event rule holds
+        ([0.9, 0.3, 0.3, 0.3, 0.3, 0.9, 0.3, 0.3], None),  # one lucky look in three: never, as no event is made
+    ],
+)
+def test_a_track_is_confirmed_in_progress_by_the_rule_that_makes_its_event(
+    scores: list[float], confirmed_at: int | None
+) -> None:
+    build = builder()
+    seen: list[int] = []
+    for i, score in enumerate(scores):
+        box = WALK[min(i, len(WALK) - 1)]
+        d = Detections(xyxy=[box], confidence=[score], label=["person"], tracker_id=[7])
+        build.feed(Frame(i, i * 0.2, i, 400, 300), d, np.asarray([box], np.float32))
+        if build.confirmed():
+            seen.append(i)
+    found = build.confirmed()
+    events = build.finish()
+
+    assert (seen[0] if seen else None) == confirmed_at
+    assert len(events) == (confirmed_at is not None)
+    if events:
+        [now] = found
+        assert (now.track, now.label, now.first_s) == (7, "person", events[0].start_s)
+        assert now.box_xyxy == events[0].box_xyxy
+    assert build.confirmed() == []  # ended: no longer in progress

@@ -32,6 +32,7 @@ __all__ = [
     "SCORE_WINDOW",
     "SHOT_GAP_S",
     "STATIONARY_IOU",
+    "Confirmed",
     "Event",
     "EventBuilder",
     "FileRecord",
@@ -262,6 +263,29 @@ class _Track:
         self.shots = sorted(shots, key=lambda s: -s[0])[:count]
 
 
+@dataclass(frozen=True)
+class Confirmed:
+    """A tracked object in view that already counts as an event (`EventBuilder.confirmed`).
+
+    Attributes:
+        track: Its tracker id (a rejoined track keeps the first one's), unique within one `EventBuilder`.
+        label: What it is.
+        first_s: First sighting, seconds from the first decoded frame.
+        last_s: Last sighting so far, seconds from the first decoded frame.
+        confidence: Highest detector confidence so far, 0..1.
+        box_xyxy: Its box in its best frame so far, full-resolution pixels.
+        zones: Zones it entered so far.
+    """
+
+    track: int
+    label: str
+    first_s: float
+    last_s: float
+    confidence: float
+    box_xyxy: tuple[float, float, float, float]
+    zones: tuple[str, ...]
+
+
 class EventBuilder:
     """Turns tracked detections, frame after frame, into events.
 
@@ -372,13 +396,17 @@ class EventBuilder:
                 current.add(lost[0])
         return [self._same.get(t, t) for t in ids]
 
-    def ongoing(self) -> list[str]:
-        """Labels of the objects in view that already count as events (``min_hits`` reached), oldest first.
-
-        A live stream asks this between frames to start recording as soon as an event starts.
-        """
-        tracks = sorted(self._tracks.values(), key=lambda t: t.first_s)
-        return [t.label for t in tracks if self._is_object(t)]
+    def confirmed(self) -> list[Confirmed]:
+        """The tracks in view that already count as events, by the rule that makes events at their end
+        (`_is_object`: ``min_hits``, the score threshold), oldest first. A live stream asks this between frames
+        to start recording as soon as an event starts, and tells them at once (`camsift.store.live`)."""
+        found = []
+        for tid, t in sorted(self._tracks.items(), key=lambda item: item[1].first_s):
+            if not self._is_object(t) or t.best is None:
+                continue
+            zones = tuple(sorted(t.zones))
+            found.append(Confirmed(tid, t.label, t.first_s, t.last_s, round(t.confidence, 4), _box_of(t.best), zones))
+        return found
 
     def _is_object(self, track: _Track) -> bool:
         """The track's whole evidence makes it an object: ``min_hits`` sure detections and a computed
@@ -405,7 +433,6 @@ class EventBuilder:
                 continue
             self._count += 1
             best = track.best
-            x1, y1, x2, y2 = (float(v) for v in best.detections.xyxy[best.index])
             events.append(
                 Event(
                     id=f"{self.id_prefix}-{self._count:03d}",
@@ -416,7 +443,7 @@ class EventBuilder:
                     start_utc=self.start_utc + timedelta(seconds=track.first_s),
                     end_utc=self.start_utc + timedelta(seconds=track.last_s),
                     confidence=round(track.confidence, 4),
-                    box_xyxy=(round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)),
+                    box_xyxy=_box_of(best),
                     zones=tuple(sorted(track.zones)),
                     hits=track.hits,
                     top_score=round(track.top_score, 4),
@@ -426,6 +453,12 @@ class EventBuilder:
                 )
             )
         return events
+
+
+def _box_of(shot: Snapshot) -> tuple[float, float, float, float]:
+    """The event's own box in ``shot`` (xyxy pixels, to 0.1)."""
+    x1, y1, x2, y2 = (round(float(v), 1) for v in shot.detections.xyxy[shot.index])
+    return (x1, y1, x2, y2)
 
 
 def _iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:

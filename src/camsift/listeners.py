@@ -7,15 +7,22 @@ implement ``on_event`` and are passed to `camsift.service.Service`.
 
 Kinds, after Frigate's ``frigate/events`` messages:
 
-- ``new``: an event stored for the first time (``before`` is ``None``);
+- ``new``: an event stored for the first time, its footage complete
+  (``before`` is ``None``);
 - ``update``: a stored event that changed (analysed again, a face named …);
-  ``before`` and ``after`` are both set.
+  ``before`` and ``after`` are both set;
+- ``start``: an object confirmed on a live stream, in progress, before its
+  clip is closed (``before`` is ``None``; ``after``'s snapshot is the frame
+  it was confirmed in, it has no clip yet; `camsift.store.live`);
+- ``end``: the end of a started event: its clip was analysed and ``after``
+  is the stored event, with the same id (``before`` is the started one); or,
+  with ``false_positive``, the analysis did not find the object and nothing
+  is stored (``after`` is the started event).
 
 Events reach the store when their footage is complete: a file when it has
 been analysed, a live stream's event when its clip is closed (at most
-``record.max_clip_s`` after it started), so there is no separate ``end``.
-A repeated analysis of the same file (at-least-once delivery) produces no
-change at all. ``alarm`` says whether the camera's alarm rules
+``record.max_clip_s`` after it started). A repeated analysis of the same file
+(at-least-once delivery) produces no change at all. ``alarm`` says whether the camera's alarm rules
 (``alarm.mode``, labels, ``cooldown_s``) want someone told.
 
 Example:
@@ -52,18 +59,20 @@ class EventChange:
     """One change to a stored event.
 
     Attributes:
-        kind: ``"new"`` or ``"update"``.
-        before: The event as stored before (``None`` for ``new``).
-        after: The event as stored now (snapshots and clip paths set).
+        kind: ``"new"``, ``"update"``, ``"start"`` or ``"end"`` (see the module docstring).
+        before: The event as stored (or started) before (``None`` for ``new`` and ``start``).
+        after: The event as stored now (snapshots and clip paths set), or as started.
         alarm: The camera's alarm rules want this event reported.
         origin: Kind of source the footage came from (``folder``, ``ftp``, ``stream``, ``record``).
+        false_positive: An ``end`` of a started event whose clip did not show the object.
     """
 
-    kind: Literal["new", "update"]
+    kind: Literal["new", "update", "start", "end"]
     before: Event | None
     after: Event
     alarm: bool
     origin: str
+    false_positive: bool = False
 
 
 class EventListener(Protocol):

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from camsift.layout import DataDir, atomic_writer
 
-__all__ = ["LIVE_EVERY_S", "write_live_frame"]
+__all__ = ["LIVE_EVERY_S", "write_jpeg", "write_live_frame"]
 
 LIVE_EVERY_S = 1.0
 """Seconds of stream time between two pictures written."""
@@ -25,7 +25,16 @@ LIVE_EVERY_S = 1.0
 def write_live_frame(data_dir: Path, camera: str, rgb: npt.NDArray[np.uint8]) -> None:
     """Replace camera ``camera``'s latest picture (`DataDir.live_frame`) with ``rgb`` (``(H, W, 3)`` uint8), as a
     JPEG. Not fsync'd: the next one comes a second later, and a power cut loses nothing worth keeping."""
+    write_jpeg(DataDir(data_dir).live_frame(camera), rgb, sync=False)
+
+
+def write_jpeg(path: Path, rgb: npt.NDArray[np.uint8], *, sync: bool = True) -> None:
+    """Write ``rgb`` (``(H, W, 3)`` uint8) to ``path`` as a JPEG (quality 80), atomically (fsync'd if ``sync``).
+
+    Raises:
+        OSError: the file cannot be written.
+    """
     from PIL import Image
 
-    with atomic_writer(DataDir(data_dir).live_frame(camera), sync=False) as f:
+    with atomic_writer(path, sync=sync) as f:
         Image.fromarray(rgb).save(f, format="JPEG", quality=80)

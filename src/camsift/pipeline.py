@@ -22,7 +22,7 @@ from camsift.config import Settings
 from camsift.detections import Detections
 from camsift.detectors import Detector
 from camsift.errors import MediaError
-from camsift.events import Event, EventBuilder
+from camsift.events import Confirmed, Event, EventBuilder
 from camsift.filters import ObjectFilter
 from camsift.media import Frame
 from camsift.motion import MotionGate
@@ -118,12 +118,13 @@ class Pipeline:
             self.stats.footage_s = frame.ts_s + frame.duration_s  # the end of the last picture, not its start
             yield frame
 
-    def ongoing(self) -> list[str]:
-        """Labels of the events in progress in the running `events` loop (`EventBuilder.ongoing`).
+    def confirmed(self) -> list[Confirmed]:
+        """The objects in view of the running `events` loop that already count as events: the events in progress
+        (`EventBuilder.confirmed`).
 
         A live source calls it from its frame iterator, i.e. between two frames of the loop.
         """
-        return [] if self._builder is None else self._builder.ongoing()
+        return [] if self._builder is None else self._builder.confirmed()
 
     @property
     def last_motion_s(self) -> float | None:
@@ -133,7 +134,7 @@ class Pipeline:
 
         A frame in which most of the picture changed at once (``motion.lightning_fraction``: the gate resets
         and reports the whole frame) counts as motion, as it does for the detector. A live source reads it
-        from its frame iterator, i.e. between two frames of the loop (as `ongoing`), to report motion ON/OFF
+        from its frame iterator, i.e. between two frames of the loop (as `confirmed`), to report motion ON/OFF
         (`camsift.sources.stream.MotionReporter`).
         """
         return self._last_motion_s

@@ -112,7 +112,11 @@ class ClipWriter:
         self.part = recording_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._out = av.open(
-            str(self.part), "w", format="mp4", options={"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+            str(self.part),
+            "w",
+            format="mp4",
+            # each fragment reaches the file when it is complete, not when FFmpeg's 32 kB write buffer is full
+            options={"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"},
         )
         self._out.metadata["creation_time"] = start_utc.isoformat()
         self._stream = self._out.add_stream_from_template(template)

@@ -12,7 +12,10 @@ One main process owns the database writes and the order of things:
    a slow detector never blocks a source;
 3. each result is **stored** (`Store.save`, one transaction per file), then
    **listeners** hear of new and changed events, then the source's
-   `Source.processed` runs (delete, move), then the job is marked done.
+   `Source.processed` runs (delete, move), then the job is marked done;
+4. objects a live stream's process confirmed are told to the listeners at
+   once (`camsift.live_events`: looked for every 0.2 s), and a live clip's
+   events take the ids of the objects told in progress.
 
 A kill at any moment loses nothing (the job is still pending or leased and
 is handed out again at the next start, and so is a notification or MQTT
@@ -44,8 +47,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
+from camsift import live_events
 from camsift.alarms import Alarms
 from camsift.analysis.file import FileResult
 from camsift.analysis.pool import Workers
@@ -69,6 +73,9 @@ _SOURCES_STOP_S = 10.0
 """Seconds all sources together get to stop at shutdown (they stop in parallel): the longest a source's own
 `Source.stop` takes (a stream's 8 s to close its clip, then its kill; a Blink poller's 10 s join)."""
 
+
+_LIVE_ORIGINS = ("stream", "record")
+"""Job origins of a live stream's clips: their events may be objects told in progress (`camsift.live_events`)."""
 
 _FULL_RETRY_S = 2.0
 """Seconds between tries to write while the data disk is full."""
@@ -127,6 +134,7 @@ class Service:
         self._deferred: list[tuple[Job, FileResult]] = []  # results not stored yet (a full disk), oldest first
         self._full_since: float | None = None  # monotonic time the data disk was found full
         self._last_pending = 0
+        self._live = any(c.type == "stream" for c in settings.sources.values())  # objects told in progress
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set, then stop within a few seconds (queue kept, clips flushed)."""
@@ -136,6 +144,7 @@ class Service:
             board.forget()
             released, unleased = queue.release_all(), store.outbox.release_all()
             queue.prune(s.service.keep_jobs_days * 86400)
+            store.live.prune(s.service.keep_jobs_days * 86400)
             started = datetime.now(UTC)
             board.report("service", "service", "starting", pid=os.getpid(), started_utc=started)
             intake = DatabaseIntake(store, wake=self.wake.set)
@@ -210,6 +219,7 @@ class Service:
     def _loop(self, stop: threading.Event, parts: _Parts) -> None:
         s = self.settings.service
         next_beat = 0.0
+        began = time.monotonic()
         while not stop.is_set():
             try:
                 if self._full_since is not None:
@@ -223,15 +233,19 @@ class Service:
                 if parts.workers.busy:
                     results = parts.workers.poll(0.2)
                 else:
-                    self.wake.wait(0.5)
+                    self.wake.wait(live_events.POLL_S if self._live else 0.5)
                     self.wake.clear()
                     results = []
+                if self._live:
+                    self._announce_live(parts)
                 for result in results:  # kept until stored: a full disk holds them here
                     self._deferred.append((self._in_flight.pop(str(result.path)), result))
                 self._store_results(parts)
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + s.heartbeat_s
                     self._heartbeat(parts.queue, parts.board)
+                    if self._live and time.monotonic() - began >= live_events.ORPHAN_AFTER_S:
+                        self._announce_live(parts, orphans=True)
             except Exception as err:
                 if not disk_full(err):
                     raise
@@ -341,6 +355,9 @@ class Service:
             alarm = parts.alarms.decide(events, stored=known)
             for event in events:
                 self._publish(EventChange("new", None, event, alarm[event.id], job.origin))
+            if job.origin in _LIVE_ORIGINS:
+                match = live_events.match_clip(parts.store.live, known, events)
+                live_events.drop(parts.store.live, match, known, job.origin, self._publish)
         self._processed(job, len(events))
         parts.queue.done(job, "ok (already recorded)")
 
@@ -358,19 +375,24 @@ class Service:
             self._in_flight[str(job.path)] = job
             return
         events = result.events
-        if job.origin in ("stream", "record"):
+        match = live_events.ClipMatch(events, {}, [])
+        if job.origin in _LIVE_ORIGINS:
             events = [e.replace(clip=job.path) for e in events]
+            self._announce_live(parts)  # an object of this clip not told yet is told first
+            match = live_events.match_clip(store.live, result.record, events)
+            events = match.events
         before = {e.id: e for e in store.events(source=job.path)}
         changed = [e for e in events if before.get(e.id) != e]
-        alarm = parts.alarms.decide([e for e in changed if e.id not in before])
+        alarm = parts.alarms.decide([e for e in changed if e.id not in before and e.id not in match.started])
         store.save(result.record, events)
         for event in changed:
             previous = before.get(event.id)
-            self._publish(
-                EventChange(
-                    "new" if previous is None else "update", previous, event, alarm.get(event.id, False), job.origin
-                )
-            )
+            if previous is None and (started := match.started.get(event.id)) is not None:
+                self._publish(EventChange("end", started.event(), event, bool(started.alarm), job.origin))
+            else:
+                kind: Literal["new", "update"] = "new" if previous is None else "update"
+                self._publish(EventChange(kind, previous, event, alarm.get(event.id, False), job.origin))
+        live_events.drop(store.live, match, result.record, job.origin, self._publish)
         self._processed(job, len(events))
         queue.done(job, f"error: {result.error}" if result.error else "ok")
         latency = (datetime.now(UTC) - job.enqueued_utc).total_seconds()
@@ -380,6 +402,10 @@ class Service:
         else:
             log.info("file analysed", **fields)
         self._analysed(job, result.error if result.record.status == "error" else None)
+
+    def _announce_live(self, parts: _Parts, orphans: bool = False) -> None:
+        """`camsift.live_events.look`: tell new live objects (and with ``orphans`` end those no clip shows)."""
+        live_events.look(parts.store, parts.alarms, self.settings, self._publish, orphans=orphans)
 
     def _crashed(self, job: Job, reason: str, parts: _Parts) -> None:
         """Count a crash against a file: queue it again, or give it up after ``service.max_attempts``.

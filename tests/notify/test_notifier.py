@@ -66,6 +66,24 @@ def titles(hook: HttpReceiver) -> list[str]:
     return [r.json()["title"] for r in hook.received()]
 
 
+def test_an_object_told_in_progress_is_notified_once_and_never_when_its_clip_disproved_it(
+    make_settings: Callable[..., Settings], store: Store, hook: HttpReceiver
+) -> None:
+    notifier = Notifier(make_settings(**{"notify.rules": {"all": {"cooldown_s": 0}}})).attach(store)
+    started, ghost = event(), event(8, n=2)
+    stored = started.replace(end_utc=T0 + timedelta(seconds=4), snapshot=None, hits=12)
+
+    notifier.on_event(EventChange("start", None, started, True, "stream"))
+    notifier.on_event(EventChange("start", None, ghost, True, "stream"))
+    assert notifier.flush(10)
+    notifier.on_event(EventChange("end", started, stored, True, "stream"))  # the clip's event, same id
+    notifier.on_event(EventChange("end", ghost, ghost, True, "stream", false_positive=True))
+    assert notifier.flush(10)
+
+    assert titles(hook) == ["Person on porch", "Person on porch"]  # one each, at the start
+    assert [m.message.key for m in store.outbox.messages("hook")] == ["event:porch-person-1", "event:porch-person-2"]
+
+
 def test_an_alarm_is_sent_once_and_an_update_of_the_same_event_is_not_sent_again(
     make_settings: Callable[..., Settings], store: Store, hook: HttpReceiver
 ) -> None:

@@ -273,3 +273,43 @@ def test_review_items_summary_and_viewed(browser: Browser) -> None:
     assert sum(d["total_alert"] for d in days.values()) == len(recent)
     assert sum(d["reviewed_alert"] for d in days.values()) == len([i for i in recent if i["id"] == street["id"]])
     assert set(summary["last24Hours"]) == {"reviewed_alert", "reviewed_detection", "total_alert", "total_detection"}
+
+
+def test_in_progress_lists_objects_confirmed_on_live_streams_until_their_clip_is_analysed(
+    empty_browser: Browser,
+) -> None:
+    import shutil
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from camsift.store import Store
+    from camsift.store.live import LiveEvent, live_id
+    from helpers.media import DATA
+
+    start = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
+    rows = [
+        LiveEvent(live_id(camera, "s/1", start), camera, "s/1", label, start, start + timedelta(seconds=0.5), 0.8,
+                  (10.0, 10.0, 50.0, 90.0))
+        for camera, label in (("door", "person"), ("gate", "car"))
+    ]  # fmt: skip
+    picture = empty_browser.settings.data_dir.resolve() / "events" / "door-live.jpg"
+    picture.parent.mkdir(parents=True)
+    shutil.copy(DATA / "images" / "skimage_rocket.jpg", picture)
+    rows[0] = replace(rows[0], snapshot=picture)
+    with Store(empty_browser.settings.data_dir) as store:
+        for row in rows:
+            store.live.open(row)
+        store.live.dropped(rows[1].id)
+
+    [door] = get(empty_browser, "/api/events", in_progress=1)
+    assert (door["id"], door["camera"], door["label"], door["end_time"]) == (rows[0].id, "door", "person", None)
+    assert door["start_time"] == start.timestamp()
+    assert door["has_snapshot"] is True
+    for path in ("snapshot.jpg", "thumbnail.jpg"):  # Frigate's clients fetch them on 'new'
+        answer = empty_browser.client.get(
+            f"/api/events/{door['id']}/{path}", params={"bbox": 1} if "snap" in path else {}
+        )
+        assert (answer.status_code, answer.content[:3]) == (200, b"\xff\xd8\xff")
+    assert empty_browser.client.get(f"/api/events/{rows[1].id}/snapshot.jpg").status_code == 404  # dropped
+    assert get(empty_browser, "/api/events", in_progress=1, cameras="gate") == []
+    assert get(empty_browser, "/api/events", in_progress=0) == []  # not stored until its clip is analysed

@@ -1,6 +1,7 @@
 """`Notifier`: rules to outbox to channels, inside ``camsift run`` (or after ``camsift scan --notify``).
 
-Flow: the service calls `Notifier.on_event` once an event is stored; the rules
+Flow: the service calls `Notifier.on_event` once an event is stored, or as soon
+as an object is confirmed on a live stream (`camsift.live_events`); the rules
 that pass (conditions, quiet hours, a cooldown kept in the database) put one
 message per channel in the outbox (`camsift.store.outbox`), committed before
 anything is sent, and wake the channels' sender threads (one per channel, so a
@@ -171,7 +172,14 @@ class Notifier:
     # --- listening -----------------------------------------------------------------------------------------------
 
     def on_event(self, change: EventChange) -> None:
-        """Queue a message per channel of every rule that passes (conditions, quiet hours, cooldown)."""
+        """Queue a message per channel of every rule that passes (conditions, quiet hours, cooldown).
+
+        One message per event and channel (key ``event:<id>``): an object told in progress on a live stream
+        (``start``) is notified then, and its ``end`` (the stored event, same id) queues nothing more; an ``end``
+        with ``false_positive`` is never notified.
+        """
+        if change.false_positive:
+            return
         outbox, marks = self._outbox(), self._marks()
         e = change.after
         now = datetime.now(UTC).astimezone(self.settings.tz())

@@ -10,15 +10,20 @@ process:
   behind, packets are skipped up to the next keyframe, so the detector never
   blocks the reader and never sees a broken picture;
 - the **analysis** thread decodes the packets and runs the same `Pipeline`
-  as ``camsift scan`` at ``detect.fps``; while `Pipeline.ongoing` reports an
+  as ``camsift scan`` at ``detect.fps``; while `Pipeline.confirmed` reports an
   event in progress it asks the recorder for a clip from ``pre_roll_s``
-  before to ``post_roll_s`` after, and a `MotionReporter` writes the camera's
+  before to ``post_roll_s`` after, records each object the pipeline newly
+  confirms (the rule that makes events) as an event in
+  progress (`camsift.store.live`), which the service tells at once as
+  Frigate's ``new`` and notifies, and a `MotionReporter` writes the camera's
   motion ON/OFF to the database as the pipeline's motion gate sees it (for
   MQTT's ``<camera>/motion``, `camsift.mqtt`).
 
 A finished clip goes into the job queue like any upload and is analysed in
 full by the service's workers, so its events, snapshots and database rows are
-exactly those of ``camsift scan`` on the clip, with ``Event.clip`` set. A
+exactly those of ``camsift scan`` on the clip, with ``Event.clip`` set; an
+event of the clip that is an object told in progress keeps that one's id
+(`camsift.service`). A
 dropped stream (Blink sessions end every few minutes) closes the open clip
 and reconnects after 1 s, doubling up to ``reconnect_max_s``. At start,
 clips a crash left as ``.part`` (fragmented MP4, so playable) are finished
@@ -35,6 +40,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,13 +50,14 @@ from camsift.background import Backoff
 from camsift.config import Settings, StreamSourceConfig
 from camsift.errors import CamsiftError
 from camsift.layout import RECORDING_SUFFIX, DataDir, safe_name
-from camsift.live_picture import LIVE_EVERY_S, write_live_frame
+from camsift.live_picture import LIVE_EVERY_S, write_jpeg, write_live_frame
 from camsift.logs import configure, get_logger, redact
 from camsift.media import Frame
 from camsift.recorder import ClipWriter, Origin, PacketRing, Recorder
 from camsift.sources import Intake, register
 from camsift.store import Store
 from camsift.store.intake import DatabaseIntake
+from camsift.store.live import LiveEvent, live_id
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerProcess
@@ -59,6 +66,7 @@ if TYPE_CHECKING:
     from av.video.stream import VideoStream
 
     from camsift.detectors import Detector
+    from camsift.events import Confirmed
     from camsift.pipeline import Pipeline
 
 __all__ = ["MotionReporter", "StreamSource", "stream_url"]
@@ -301,6 +309,7 @@ class _Session:
         self.wall_start = datetime.now(UTC)
         self.t0: float | None = None
         self.template: VideoStream | None = None
+        self.told: set[int] = set()  # tracker ids of this session recorded as events in progress
 
     def _open_clip(self, t: float) -> ClipWriter:
         assert self.template is not None
@@ -428,14 +437,54 @@ class _Session:
                 if vf.time is None or self.t0 is None:
                     continue
                 ts = vf.time - self.t0
-                if pipeline.ongoing():
-                    self.recorder.want(ts - pre, ts + post)
                 frame = Frame.of_video(vf, index, ts)
+                if confirmed := pipeline.confirmed():
+                    self.recorder.want(ts - pre, ts + post)
+                    self._tell_confirmed(confirmed, frame)
                 if ts >= next_live:  # the web app's live picture (camsift.live_picture)
                     next_live = ts + LIVE_EVERY_S
                     write_live_frame(self.stream.settings.data_dir, self.stream.camera, frame.rgb())
                 yield frame
                 index += 1
+
+    def _tell_confirmed(self, confirmed: list[Confirmed], frame: Frame) -> None:
+        """Record each object the pipeline newly confirmed as an event in progress (`camsift.store.live`), with
+        ``frame`` (the next one, at most 1/``detect.fps`` later) as its snapshot, for the service to tell at once;
+        one the database refused is tried again at the next frame."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        stream = self.stream
+        self.told &= {c.track for c in confirmed}  # ended tracks' ids never come back; a repeat is one row anyway
+        for c in confirmed:
+            if c.track in self.told:
+                continue
+            track = f"{self.wall_start.isoformat()}/{c.track}"
+            start = self.wall_start + timedelta(seconds=c.first_s)
+            seen = self.wall_start + timedelta(seconds=frame.ts_s)
+            live = LiveEvent(
+                live_id(stream.camera, track, start), stream.camera, track, c.label, start, seen, c.confidence,
+                c.box_xyxy, c.zones,
+            )  # fmt: skip
+            live = replace(live, snapshot=self._snapshot(live, frame))
+            try:
+                stream.store.live.open(live)
+            except SQLAlchemyError as err:
+                log.warning("cannot record an object in progress", source=stream.name, reason=type(err).__name__)
+                return
+            self.told.add(c.track)
+            log.info("object confirmed", source=stream.name, camera=stream.camera, label=c.label, event_id=live.id)
+
+    def _snapshot(self, live: LiveEvent, frame: Frame) -> Path | None:
+        """Write ``frame`` as the clean snapshot of ``live`` where its stored event's goes
+        (`DataDir.picture`); ``None`` when it cannot be written (a full disk: the event is told without)."""
+        settings = self.stream.settings
+        path = DataDir(settings.data_dir).picture(live.event(), False, settings.tz())
+        try:
+            write_jpeg(path, frame.rgb(), sync=False)  # no fsync before telling: the stored event has its own
+        except OSError as err:
+            log.warning("cannot write the snapshot of an object in progress", path=str(path), reason=str(err))
+            return None
+        return path
 
 
 def _reason(err: Exception) -> str:

@@ -25,6 +25,7 @@ from camsift.layout import FULL_BELOW, DataDir
 from camsift.logs import get_logger
 from camsift.media import VIDEO_SUFFIXES
 from camsift.store.clock import Clock, utc_now
+from camsift.store.live import LiveEvents
 from camsift.store.migrate import upgrade
 from camsift.store.outbox import Marks, Outbox
 from camsift.store.queue import JobQueue
@@ -201,6 +202,11 @@ class Store:
     def outbox(self) -> Outbox:
         """The durable outbox of notifications (`camsift.store.outbox`)."""
         return Outbox(self.engine, self.clock)
+
+    @cached_property
+    def live(self) -> LiveEvents:
+        """Events in progress on live streams (`camsift.store.live`)."""
+        return LiveEvents(self.engine, self.data_dir, self.clock)
 
     @cached_property
     def notify_marks(self) -> Marks:

@@ -34,7 +34,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _BASE = "0001"
 """The first revision: what a database made before migrations is stamped at."""
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest revision. A database already at it opens without importing Alembic or taking the
 lock (worker processes open the store for every file); ``tests/store/test_migrate.py`` checks
 that it is Alembic's head, so a new revision must move it."""

@@ -22,6 +22,7 @@ __all__ = [
     "face_people_table",
     "files_table",
     "jobs_table",
+    "live_events_table",
     "metadata",
     "notify_marks_table",
     "notify_outbox_table",
@@ -133,6 +134,30 @@ service_table = sa.Table(
     sa.Column("updated_utc", UTCDateTime, nullable=False),
     sa.Column("last_error", sa.Text),
     sa.Column("last_error_utc", UTCDateTime),
+)
+
+live_events_table = sa.Table(
+    "live_events",
+    metadata,
+    # Objects confirmed on a live stream before its clip is closed (camsift/store/live.py): written by the
+    # stream's process, told as Frigate's 'new' by the service, then matched to an event of the analysed clip
+    # (which keeps this id) or dropped (the full analysis did not find it). (camera, track) is unique: a
+    # track told again is one row.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("camera", sa.Text, nullable=False),
+    sa.Column("track", sa.Text, nullable=False),  # "<session start, ISO 8601>/<tracker id>"
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("start_utc", UTCDateTime, nullable=False, index=True),
+    sa.Column("seen_utc", UTCDateTime, nullable=False),  # when the pipeline confirmed it
+    sa.Column("confidence", sa.Float, nullable=False),
+    *_box_columns(),
+    sa.Column("zones", sa.Text, nullable=False, default=""),
+    sa.Column("state", sa.String(8), nullable=False, index=True),  # open, matched, dropped
+    sa.Column("announced", sa.Boolean, nullable=False, default=False),  # told as 'new'
+    sa.Column("alarm", sa.Boolean),  # decided when told
+    sa.Column("source", sa.Text),  # the clip whose analysis matched it
+    sa.Column("snapshot", sa.Text),  # the frame it was confirmed in, relative to the data directory
+    sa.UniqueConstraint("camera", "track", name="uq_live_events_track"),
 )
 
 requests_table = sa.Table(

@@ -78,7 +78,7 @@ class EventOut(BaseModel):
     sub_label: str | None = Field(description="A known person's name, 'unknown' (a face not in the library), or null")
     sub_label_score: float | None
     start_time: float = Field(description="Unix seconds of the first sighting")
-    end_time: float = Field(description="Unix seconds of the last sighting")
+    end_time: float | None = Field(description="Unix seconds of the last sighting; null while in progress")
     top_score: float = Field(description="Highest computed score, 0..1 (Frigate moved it to data.top_score)")
     box: tuple[float, float, float, float] = Field(description="[x1, y1, x2, y2] in pixels of the snapshot")
     zones: list[str]
@@ -101,16 +101,22 @@ def marked_false(settings: Settings, event: Event) -> bool:
 
 
 def event_out(
-    event: Event, marks: EventMarks | None, settings: Settings | None = None, thumbnail: str | None = None
+    event: Event,
+    marks: EventMarks | None,
+    settings: Settings | None = None,
+    thumbnail: str | None = None,
+    *,
+    in_progress: bool = False,
 ) -> EventOut:
     """The API view of a stored event: Frigate's item (`camsift.frigate.api_event`) and what the owner said
-    about it (``false_positive`` needs ``settings``)."""
+    about it (``false_positive`` needs ``settings``); ``end_time`` null for an event ``in_progress`` (an object
+    confirmed on a live stream whose clip is not analysed yet, `camsift.store.live`)."""
     doc = frigate.api_event(
         event,
         retain=bool(marks and marks.pinned),
         false_positive=settings is not None and marked_false(settings, event),
         thumbnail=thumbnail,
-        extra={"reviewed": bool(marks and marks.reviewed)},
+        extra={"reviewed": bool(marks and marks.reviewed)} | ({"end_time": None} if in_progress else {}),
     )
     return EventOut.model_validate(doc)
 
@@ -129,6 +135,15 @@ def _event(state: WebState, event_id: str) -> Event:
     if event is None:
         raise HTTPException(404, "no such event")
     return event
+
+
+def _picture_event(state: WebState, event_id: str) -> Event:
+    """A stored event, else an object in progress on a live stream (its snapshot is the frame it was confirmed
+    in, `camsift.store.live`): Frigate serves in-progress events' pictures, and clients fetch them on ``new``."""
+    live = None if state.store.event(event_id) else state.store.live.get(event_id)
+    if live is not None and live.state == "open":  # no boxes drawn yet: the clean frame serves both
+        return live.event().replace(snapshot_annotated=live.snapshot)
+    return _event(state, event_id)
 
 
 def _marked(state: WebState, event_id: str) -> MarkedEvent:

@@ -26,6 +26,7 @@ from camsift.web.api.common import (
     _event,
     _marked,
     _names,
+    _picture_event,
     _picture_response,
     _render,
     _small_picture,
@@ -98,14 +99,21 @@ def events(
     """Stored events, newest first: Frigate's ``/api/events`` with its filters, camsift's keys as extras.
 
     ``cameras``, ``labels``, ``sub_labels`` and ``zones`` take comma-separated names, ``all`` for any;
-    ``sub_labels=None`` finds events without one. ``favorites=1`` are the pinned events. camsift stores an
-    event once its footage is complete, so ``in_progress=1`` finds none. ``include_thumbnails=1`` adds a
+    ``sub_labels=None`` finds events without one. ``favorites=1`` are the pinned events. ``in_progress=1``
+    lists the objects confirmed on live streams whose clip is not analysed yet (``end_time`` null; camera and
+    label filters apply), ``in_progress=0`` the stored events. ``include_thumbnails=1`` adds a
     base64 JPEG (default off: the Home Assistant integration asks without). Frigate's filters camsift does
     not apply (`UNSUPPORTED_FILTERS`) are refused with 400, never ignored.
     """
     _check_filters(request)
     if in_progress:
-        return []
+        names, kinds = _names(camera, cameras), _names(label, labels)
+        live = [
+            e
+            for e in (found.event() for found in state.store.live.in_progress())
+            if (not names or e.camera in names) and (not kinds or e.label in kinds)
+        ]
+        return [event_out(e, None, state.settings, in_progress=True) for e in live[offset : offset + limit]]
     subs = tuple(None if s == "None" else s for s in _names(sub_label, sub_labels))
     review = ReviewFilter(
         face=face,
@@ -178,7 +186,7 @@ def snapshot(
     """The event's snapshot (Frigate's parameters): clean or with boxes (``bbox=1``), cropped around the
     object (``crop=1``), scaled to ``h`` pixels high, at JPEG ``quality``; the stored file as it is when
     none of them is asked for."""
-    found = _event(state, event_id)
+    found = _picture_event(state, event_id)
     picture = found.snapshot_annotated if bbox else found.snapshot
     if not crop and h is None and quality == 70:
         return media_file(picture, "image/jpeg", "snapshot")
@@ -189,13 +197,15 @@ def snapshot(
 @router.get("/events/{event_id}/thumbnail.jpg", response_class=Response)
 def thumbnail(state: State, event_id: str) -> Response:
     """A small copy of the snapshot (320 pixels wide at most) for the review grid."""
-    return _picture_response(_small_picture(_event(state, event_id).snapshot, THUMBNAIL_PX, "JPEG"), "JPEG", "snapshot")
+    picture = _picture_event(state, event_id).snapshot
+    return _picture_response(_small_picture(picture, THUMBNAIL_PX, "JPEG"), "JPEG", "snapshot")
 
 
 @router.get("/events/{event_id}/thumbnail.webp", response_class=Response)
 def thumbnail_webp(state: State, event_id: str) -> Response:
     """The thumbnail as WebP (Frigate 0.14+ serves its thumbnails so)."""
-    return _picture_response(_small_picture(_event(state, event_id).snapshot, THUMBNAIL_PX, "WEBP"), "WEBP", "snapshot")
+    picture = _picture_event(state, event_id).snapshot
+    return _picture_response(_small_picture(picture, THUMBNAIL_PX, "WEBP"), "WEBP", "snapshot")
 
 
 @router.get("/events/{event_id}/clip.mp4", response_class=FileResponse)

@@ -1,73 +1,12 @@
-"""MQTT in Frigate's topic layout, with Home Assistant discovery (paho-mqtt).
-
-Topics (``<prefix>`` is ``mqtt.topic_prefix``, default ``camsift``)::
-
-    <prefix>/available                   "online", "stopped" at a clean stop, "offline" as the last will
-                                         (a kill, a lost connection); retained, as Frigate 0.14+
-    <prefix>/events                      JSON {"type": "new"|"update"|"end", "before": {...}, "after": {...}}
-                                         (Frigate's tracked-object keys, `camsift.frigate.tracked_object`)
-    <prefix>/<camera>/<label>            objects of that label in view together (a number), see below
-    <prefix>/<camera>/<label>/active     the same, of the objects that moved
-    <prefix>/<camera>/all[/active]       the same over every label
-    <prefix>/<zone>/<label>, <zone>/all  the same in a zone
-    <prefix>/<camera>/<label>/snapshot   JPEG bytes of the newest event's annotated snapshot (retained, QoS 0)
-    <prefix>/<camera>/<label>/event      JSON of the newest event of that label (retained; HA's attributes)
-    <prefix>/reviews                     JSON {"type": "new"|"update"|"end", "before", "after"}: review items
-                                         (`camsift.review`, Frigate's /api/review shape)
-    <prefix>/<camera>/<feature>/state    Frigate's feature states (detect, recordings, snapshots, motion …),
-                                         retained, on connecting (no ``…/set``: camsift has no remote switches)
-    <prefix>/stats                       JSON of Frigate's stats (as GET /api/stats), every mqtt.stats_interval_s
-    <prefix>/<camera>/motion             "ON" / "OFF" (retained): the motion gate of a live stream, see below
-
-Counts: camsift stores an event once its footage is complete, so "in view now"
-is the newest footage's: the largest number of objects of that label whose
-sightings overlap in time (not the number of events), held for
-``mqtt.off_delay_s`` after they were stored, then 0.
-
-The client id is ``mqtt.client_id``, by default ``camsift-<host>-<pid>``: two
-camsift processes (or a test and a service) on one broker never take each
-other's connection.
-
-Home Assistant discovery (``mqtt.discovery``), retained, per camera: a count
-sensor per label, a motion binary sensor, and an MQTT camera per label showing
-the snapshot; all on one device per camera and unavailable when camsift is
-offline.
-
-Motion follows Frigate's ``<camera>/motion``. A camera with a live stream
-(a ``stream`` source, a Blink live view) follows its motion gate: the
-stream's process writes ON at the first frame in which the gate sees motion
-and OFF after ``motion.mqtt_off_delay_s`` (30 s) of stream time without any
-(`camsift.sources.stream.MotionReporter`) to the database
-(`ServiceBoard.report_motion`); this publisher reads that every half second
-and publishes changes. Motion is also OFF while the stream's own status row
-is not ``running``/``recording`` or older than ``service.stale_s``, so a
-stream that stops, drops or is killed never leaves it stuck ON
-(`live_motion`). A camera without a live stream (files from folders, FTP,
-Blink clips) only has its events: its motion is ON when an event is stored
-and OFF ``mqtt.off_delay_s`` after the last one. Each known camera's motion
-is published on every connection (OFF after a restart), and OFF for the
-cameras still ON when camsift stops.
-
-Events reach camsift's store only once their footage is complete (a file
-analysed, a live stream's clip closed), so the Frigate event types map as
-follows: a new stored event is published as ``new`` (``end_time`` null) and
-at once as ``end`` (``end_time`` set); a stored event that changes later (a
-file analysed again, a face named) is published as ``update``.
-
-Example:
-    >>> mqtt = MqttPublisher(settings)  # doctest: +SKIP
-    >>> Service(settings, listeners=[mqtt], companions=[mqtt]).run(stop)  # doctest: +SKIP
-"""
+"""`MqttPublisher`: the paho client of ``camsift run``, publishing events, counts, snapshots, motion and stats
+in Frigate's layout (`camsift.mqtt`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -77,20 +16,16 @@ from camsift.background import BackgroundLoop
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
-from camsift.frigate import (
-    alert_labels,
-    camera_states,
-    frigate_stats,
-    item_of,
-    live_cameras,
-    review_payload,
-    tracked_object,
-)
+from camsift.frigate import alert_labels, camera_states, frigate_stats, item_of, live_cameras, review_payload
 from camsift.frigate import camera_names as frigate_camera_names
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
-from camsift.store.outbox import Message, Outbox
-from camsift.store.status import Component, MotionState, ServiceBoard
+from camsift.mqtt.discovery import configured_cameras, discovery_configs, sweep_stale
+from camsift.mqtt.payloads import OUTBOX_CHANNEL, event_payload, events_message, update_key
+from camsift.mqtt.topics import default_client_id, in_view_together, live_motion
+from camsift.mqtt.topics import topic_part as _topic_part
+from camsift.store.outbox import Outbox
+from camsift.store.status import ServiceBoard
 
 if TYPE_CHECKING:
     import paho.mqtt.client as paho
@@ -98,167 +33,15 @@ if TYPE_CHECKING:
     from camsift.listeners import ServiceContext
     from camsift.store import Store
 
-__all__ = [
-    "OUTBOX_CHANNEL",
-    "MarkedEvent",
-    "MqttPublisher",
-    "default_client_id",
-    "event_payload",
-    "in_view_together",
-    "live_motion",
-    "publish_scan",
-    "queue_update",
-]
+__all__ = ["MqttPublisher"]
 
 log = get_logger("camsift.mqtt")
-
-OUTBOX_CHANNEL = "@mqtt"
-"""Channel of ``events`` messages in the notification outbox (`camsift.store.outbox`); a notification channel's
-name cannot start with ``@``, so no notifier ever takes them."""
 
 _ACK_WAIT_S = 5.0
 """Seconds to wait for the broker to acknowledge an outbox message before trying it again later."""
 
-_TOPIC_UNSAFE = re.compile(r"[+#/\s]+")
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def _topic_part(name: str) -> str:
-    return _TOPIC_UNSAFE.sub("_", name) or "_"
-
-
-def _object_id(*parts: str) -> str:
-    return _ID_UNSAFE.sub("_", "_".join(parts))
-
-
 REVIEWS_KEPT = 1000
 """Review items whose last published state is remembered (to tell ``update`` from ``new``)."""
-
-DISCOVERY_SWEEP_S = 2.0
-"""Seconds spent reading the retained discovery configs after connecting, before stale ones are removed."""
-
-_STREAMING = frozenset({"running", "recording"})
-"""States of a stream's own status row in which its frames reach the motion gate (`camsift.sources.stream`)."""
-
-
-def live_motion(
-    states: Iterable[MotionState], parts: Iterable[Component], now_utc: datetime, stale_s: float
-) -> dict[str, bool]:
-    """Motion of each camera with a live stream, from what the streams wrote to the status board.
-
-    A camera's motion is ON while its stream's last `MotionState` says ON *and* that stream's own row
-    (``source:<name>``) says it is reading (``running``/``recording``) and was written at most ``stale_s``
-    seconds before ``now_utc``: a stream that stopped, dropped, or was killed before it could say OFF never
-    leaves motion stuck ON.
-
-    Args:
-        states: `ServiceBoard.motion`.
-        parts: `ServiceBoard.components`.
-        now_utc: The time to judge staleness at.
-        stale_s: Age in seconds from which a row is stale (``service.stale_s``).
-
-    Returns:
-        ON or OFF by camera, for the cameras whose stream has reported motion (the others follow events).
-    """
-    alive = {p.name for p in parts if p.state in _STREAMING and (now_utc - p.updated_utc).total_seconds() <= stale_s}
-    return {m.camera: m.on and f"source:{m.source}" in alive for m in states}
-
-
-def event_payload(e: Event, change: EventChange, ended: bool) -> dict[str, Any]:
-    """An event as Frigate's ``frigate/events`` ``before``/``after`` objects carry it, plus camsift's own keys.
-
-    `camsift.frigate.tracked_object` (Frigate's keys, ``sub_label`` as ``[name, score]``; camsift's
-    `Event.to_dict`, its sub-label string as ``camsift_sub_label``), with ``end_utc`` and ``end_time`` null
-    until ``ended``, and camsift's ``alarm`` and ``origin``.
-    """
-    return tracked_object(e, ended=ended, extra={"alarm": change.alarm, "origin": change.origin})
-
-
-def update_key(e: Event) -> str:
-    """Outbox key of one ``update`` of ``e``: ``event:<id>:update:<ns>``, unique per change (nanoseconds)."""
-    return f"event:{e.id}:update:{time.time_ns()}"
-
-
-def events_message(prefix: str, key: str, message: dict[str, Any]) -> Message:
-    """The outbox `Message` (channel `OUTBOX_CHANNEL`) of one ``<prefix>/events`` message: ``title`` is the
-    topic, ``body`` the JSON that `MqttPublisher.deliver` publishes."""
-    return Message(key, "mqtt", f"{prefix}/events", json.dumps(message))
-
-
-@dataclass(frozen=True)
-class MarkedEvent:
-    """What the owner said about an event, as Frigate's tracked objects carry it.
-
-    Attributes:
-        event: The event as stored.
-        false_positive: Marked as a false positive on its camera.
-        retain: Pinned (Frigate's ``retain_indefinitely``).
-    """
-
-    event: Event
-    false_positive: bool
-    retain: bool
-
-
-def queue_update(store: Store, settings: Settings, before: MarkedEvent, after: MarkedEvent, origin: str) -> bool:
-    """Queue an ``update`` on ``<prefix>/events`` for a change made outside the service (the web API: a
-    sub-label written back by Double Take, a false positive, a pin) in ``store``'s outbox.
-
-    The outbox is the seam between processes: the web app may run inside ``camsift run`` or apart from it
-    (``camsift serve``), and either way the ``camsift run`` that has MQTT publishes the message from the shared
-    store (`MqttPublisher.deliver`, within half a second; later, in order, if it is not running). ``before`` and
-    ``after`` are Frigate's tracked objects (`camsift.frigate.tracked_object`, ended) with ``false_positive``
-    and camsift's ``retain_indefinitely`` and ``origin``.
-
-    Args:
-        store: The event store (its outbox).
-        settings: The configuration (``mqtt.enabled``, ``mqtt.topic_prefix``).
-        before: The event and its marks before the change.
-        after: The same after it.
-        origin: Who changed it (``api``).
-
-    Returns:
-        Whether a message was queued (``False`` with MQTT off).
-
-    Raises:
-        sqlalchemy.exc.SQLAlchemyError: the outbox could not be written.
-    """
-    if not settings.mqtt.enabled:
-        return False
-
-    def told(m: MarkedEvent) -> dict[str, Any]:
-        extra = {"alarm": False, "origin": origin, "retain_indefinitely": m.retain}
-        return tracked_object(m.event, ended=True, false_positive=m.false_positive, extra=extra)
-
-    message = {"type": "update", "before": told(before), "after": told(after)}
-    return store.outbox.put(
-        OUTBOX_CHANNEL, events_message(settings.mqtt.topic_prefix, update_key(after.event), message)
-    )
-
-
-def default_client_id() -> str:
-    """``camsift-<host name>-<process id>-<4 random hex digits>``: unique per publisher, also for two in one
-    process (``camsift run`` and a ``scan --notify`` on one host, or tests). MQTT 3.1.1 brokers must take 23
-    characters and Mosquitto, EMQX, HiveMQ take far more."""
-    import os
-    import secrets
-    import socket
-
-    host = _ID_UNSAFE.sub("-", socket.gethostname()) or "host"
-    return f"camsift-{host[:40]}-{os.getpid()}-{secrets.token_hex(2)}"
-
-
-def in_view_together(events: Iterable[Event]) -> int:
-    """The largest number of ``events`` whose sightings (``start_utc`` .. ``end_utc``) overlap at one instant."""
-    edges = sorted(
-        [(e.start_utc.timestamp(), 1) for e in events] + [(e.end_utc.timestamp(), -1) for e in events],
-        key=lambda edge: (edge[0], -edge[1]),  # touching sightings count as together
-    )
-    most = now = 0
-    for _, step in edges:
-        now += step
-        most = max(most, now)
-    return most
 
 
 class MqttPublisher(BackgroundLoop):
@@ -400,7 +183,7 @@ class MqttPublisher(BackgroundLoop):
             self.connected.set()
             return
         client.publish(self.available, "online", qos=1, retain=True)
-        cameras = self._cameras()
+        cameras = configured_cameras(self.settings)
         with self._lock:
             self._announced.clear()
             motion = dict.fromkeys(cameras, False) | self._motion_on
@@ -408,7 +191,7 @@ class MqttPublisher(BackgroundLoop):
         for camera in sorted(cameras):
             self._announce(camera)
         if self.config.discovery:
-            self._sweep_stale_discovery(client)
+            sweep_stale(client, self.settings, self._announced_cameras, self._publish_retained)
         for camera, on in sorted(motion.items()):  # the state now, over what a killed run left retained
             self._publish(self._motion_topic(camera), "ON" if on else "OFF", retain=True)
         for topic, count in self._all_counts(cameras):  # likewise: 0 after a start, not a killed run's 5
@@ -452,8 +235,9 @@ class MqttPublisher(BackgroundLoop):
         return f"{self.prefix}/{_topic_part(camera)}/motion"
 
     def on_event(self, change: EventChange) -> None:
-        """Publish ``events`` (new + end, or update); on a new event also counts, the snapshot, and motion
-        (of a camera without a live stream)."""
+        """Publish ``events``: ``new`` + ``end`` of a new stored event, ``new`` of a live event in progress
+        (``start``), ``end`` of a started one (``false_positive`` when its clip did not show it), or ``update``;
+        on a stored event also counts, the snapshot, and motion (of a camera without a live stream)."""
         e = change.after
         self._announce(e.camera)
         if change.kind == "update":
@@ -465,10 +249,15 @@ class MqttPublisher(BackgroundLoop):
             }
             self._publish_event(update_key(e), message)
             return
-        started = event_payload(e, change, False)
-        self._publish_event(f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
+        started = event_payload(change.before or e, change, False)
+        if change.kind in ("new", "start"):
+            self._publish_event(f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
+        if change.kind == "start":
+            return
         ended = event_payload(e, change, True)
         self._publish_event(f"event:{e.id}:end", {"type": "end", "before": started, "after": ended})
+        if change.false_positive:
+            return
         camera, label = _topic_part(e.camera), _topic_part(e.label)
         self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(ended), retain=True)
         self._publish_review(e)
@@ -678,55 +467,6 @@ class MqttPublisher(BackgroundLoop):
                     told = True
 
     # --- Home Assistant discovery --------------------------------------------------------------------------------
-
-    def _cameras(self) -> set[str]:
-        """Cameras known from the config: ``cameras``, FTP users, stream and folder sources' cameras."""
-        names = set(self.settings.cameras)
-        for name, source in self.settings.sources.items():
-            if source.type == "ftp":
-                names |= set(source.users)
-            elif source.type == "stream":
-                names.add(source.camera or name)
-            elif source.type == "folder" and source.camera:
-                names.add(source.camera)
-        return names
-
-    def _sweep_stale_discovery(self, client: paho.Client) -> None:
-        """Remove (empty retained payload) the discovery configs this prefix left for cameras or labels no longer
-        configured, or under an older node id (the topic prefix): read the retained ones for
-        `DISCOVERY_SWEEP_S`, then clear those not announced now whose availability topic is this prefix's."""
-        nodes = sorted({DISCOVERY_NODE, _object_id(self.prefix)})  # before: the node was the topic prefix
-        patterns = [f"{self.config.discovery_prefix}/+/{node}/+/config" for node in nodes]
-        found: dict[str, bytes] = {}
-
-        def collect(_client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
-            if message.retain and message.payload:
-                found[message.topic] = bytes(message.payload)
-
-        for pattern in patterns:
-            client.message_callback_add(pattern, collect)
-            client.subscribe(pattern, qos=1)
-
-        def sweep() -> None:
-            for pattern in patterns:
-                client.unsubscribe(pattern)
-                client.message_callback_remove(pattern)
-            with self._lock:
-                announced = set(self._announced)
-            wanted = {t for camera in announced for t, _ in discovery_configs(self.settings, camera)}
-            for topic, payload in sorted(found.items()):
-                try:
-                    ours = json.loads(payload).get("availability_topic") == self.available
-                except (ValueError, AttributeError):
-                    ours = False
-                if ours and topic not in wanted:
-                    log.info("mqtt discovery config removed (no longer configured)", topic=topic)
-                    self._publish(topic, b"", retain=True)
-
-        timer = threading.Timer(DISCOVERY_SWEEP_S, sweep)
-        timer.daemon = True
-        timer.start()
-
     def _announce(self, camera: str) -> None:
         """Publish ``camera``'s discovery configs once per connection (retained)."""
         if not self.config.discovery:
@@ -738,144 +478,9 @@ class MqttPublisher(BackgroundLoop):
         for topic, config in discovery_configs(self.settings, camera):
             self._publish(topic, json.dumps(config), retain=True)
 
+    def _announced_cameras(self) -> set[str]:
+        with self._lock:
+            return set(self._announced)
 
-DISCOVERY_NODE = "camsift"
-"""Node id of every discovery topic and first part of every ``unique_id``: never the topic prefix, so that
-setting ``topic_prefix: frigate`` keeps the entities Home Assistant already has."""
-
-
-AVAILABILITY_TEMPLATE = "{{ 'online' if value == 'online' else 'offline' }}"
-"""Home Assistant's ``availability_template`` of every discovered entity: ``stopped`` (a clean stop) is unavailable
-too, like ``offline`` (the last will)."""
-
-
-def configuration_url(settings: Settings) -> str | None:
-    """Where the camera's device page in Home Assistant links to: ``notify.public_url``, else the web app's
-    address when it runs inside ``camsift run``; ``None`` without either."""
-    if settings.notify.public_url:
-        return str(settings.notify.public_url).rstrip("/")
-    web = settings.web
-    if web.enabled:
-        host = "localhost" if web.host in ("0.0.0.0", "::") else web.host  # noqa: S104 (a URL, not a bind)
-        return f"http://{host}:{web.port}"
-    return None
-
-
-def discovery_configs(settings: Settings, camera: str) -> list[tuple[str, dict[str, Any]]]:
-    """Home Assistant MQTT discovery ``(topic, config)`` pairs for one camera.
-
-    Per label in the camera's ``objects.labels``: a count ``sensor`` whose attributes are the newest event of
-    that label (``json_attributes_topic``) and an ``image`` entity showing its snapshot; per camera a motion
-    ``binary_sensor``. Topics follow ``<discovery_prefix>/<component>/camsift/<object>/config`` and
-    ``unique_id``s are ``camsift_<camera>_…`` whatever ``topic_prefix`` is (`DISCOVERY_NODE`). Each config has
-    Home Assistant's ``origin`` (camsift and its version) and a ``device`` per camera with ``sw_version`` and,
-    where known, ``configuration_url`` (`configuration_url`).
-    """
-    from camsift import __version__
-
-    c = settings.mqtt
-    prefix, node = c.topic_prefix, DISCOVERY_NODE
-    cam = _topic_part(camera)
-    device: dict[str, Any] = {
-        "identifiers": [f"{node}_{_object_id(camera)}"],
-        "name": f"{camera} (camsift)",
-        "manufacturer": "camsift",
-        "model": "camera",
-        "sw_version": __version__,
-    }
-    url = configuration_url(settings)
-    if url:
-        device["configuration_url"] = url
-    common = {
-        "availability_topic": f"{prefix}/available",
-        "payload_available": "online",
-        "payload_not_available": "offline",
-        "availability_template": AVAILABILITY_TEMPLATE,
-        "device": device,
-        "origin": {"name": "camsift", "sw_version": __version__},
-    }
-    configs: list[tuple[str, dict[str, Any]]] = []
-    motion_id = _object_id(camera, "motion")
-    configs.append(
-        (
-            f"{c.discovery_prefix}/binary_sensor/{node}/{motion_id}/config",
-            {
-                "name": "Motion",
-                "unique_id": f"{node}_{motion_id}",
-                "state_topic": f"{prefix}/{cam}/motion",
-                "payload_on": "ON",
-                "payload_off": "OFF",
-                "device_class": "motion",
-                **common,
-            },
-        )
-    )
-    for label in settings.for_camera(camera).objects.labels:
-        count_id, snap_id = _object_id(camera, label, "count"), _object_id(camera, label, "snapshot")
-        base = f"{prefix}/{cam}/{_topic_part(label)}"
-        configs.append(
-            (
-                f"{c.discovery_prefix}/sensor/{node}/{count_id}/config",
-                {
-                    "name": f"{label.capitalize()} count",
-                    "unique_id": f"{node}_{count_id}",
-                    "state_topic": base,
-                    "json_attributes_topic": f"{base}/event",
-                    "state_class": "measurement",
-                    "unit_of_measurement": "objects",
-                    **common,
-                },
-            )
-        )
-        configs.append(
-            (
-                f"{c.discovery_prefix}/image/{node}/{snap_id}/config",
-                {
-                    "name": f"{label.capitalize()} snapshot",
-                    "unique_id": f"{node}_{snap_id}",
-                    "image_topic": f"{base}/snapshot",
-                    "content_type": "image/jpeg",
-                    **common,
-                },
-            )
-        )
-    return configs
-
-
-def publish_scan(settings: Settings, changes: Iterable[EventChange], connect_s: float = 10.0) -> int:
-    """Publish a scan's new events (``camsift scan --notify``) as ``camsift run`` would, then disconnect.
-
-    It does not touch ``<prefix>/available`` (a ``camsift run`` on the same prefix keeps it) and uses its own
-    client id. Review items go to ``<prefix>/reviews``. Counts go back to 0 when it is done.
-
-    Args:
-        settings: The configuration (``mqtt`` section).
-        changes: The scan's new events.
-        connect_s: Seconds to wait for the broker.
-
-    Returns:
-        How many events were published.
-
-    Raises:
-        ConfigError: paho-mqtt is not installed.
-        SourceError: the broker could not be reached within ``connect_s``.
-    """
-    from camsift.errors import SourceError
-    from camsift.store import Store
-
-    publisher = MqttPublisher(settings, availability=False)
-    publisher.start()
-    store = Store(settings.data_dir, settings.database)
-    publisher.attach(store)  # for the review items
-    try:
-        if not publisher.connected.wait(connect_s):
-            c = settings.mqtt
-            raise SourceError(f"mqtt: cannot reach the broker {c.host}:{c.port} within {connect_s:.0f} s")
-        done = 0
-        for change in changes:
-            publisher.on_event(change)
-            done += 1
-        return done
-    finally:
-        publisher.stop()
-        store.close()
+    def _publish_retained(self, topic: str, payload: bytes) -> None:
+        self._publish(topic, payload, retain=True)
