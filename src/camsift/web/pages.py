@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -66,6 +66,7 @@ __all__ = [
     "Card",
     "Day",
     "GridAction",
+    "Mark",
     "error_page",
     "item_of",
     "known_camera",
@@ -254,58 +255,74 @@ def _flag(value: str | None) -> bool | None:
 
 
 @dataclass(frozen=True)
-class Card:
-    """A review item as the grid shows it.
+class Mark:
+    """A review item as its day's timeline shows it.
 
     Attributes:
         item: The item.
-        ids: Its event ids, space-separated (the card's checkbox value).
         objects: Its labels with their counts, most frequent first (``"person ×3, bicycle"``).
+        start: Local time it started (aware, the configured time zone).
         when: Local start time (``HH:MM:SS``).
         minute: Local minute of the day it started (0..1439), for the timeline.
         minutes: Its length in minutes (at least 1), for the timeline.
-        pinned: One of its events is pinned.
-        preview: URL of a clip browsers can play, for the hover preview.
     """
 
     item: ReviewItem
-    ids: str
     objects: str
+    start: datetime
     when: str
     minute: int
     minutes: int
-    pinned: bool
-    preview: str | None
+
+
+@dataclass(frozen=True)
+class Card(Mark):
+    """A review item as the grid shows it: its `Mark` and what its card needs beyond.
+
+    Attributes:
+        ids: Its event ids, space-separated (the card's checkbox value).
+        pinned: One of its events is pinned.
+        preview: URL of a clip browsers can play, for the hover and tap preview.
+    """
+
+    ids: str = ""
+    pinned: bool = False
+    preview: str | None = None
 
 
 @dataclass(frozen=True)
 class Day:
-    """One local day of the review page: its heading, its cards, the cameras of its timeline."""
+    """One local day of the review page: its heading, the cards of this page, the cameras of its timeline,
+    and the timeline (every item of the day, shown on this page or not)."""
 
     date: date
     cards: list[Card]
     cameras: list[str]
-    timeline: list[Card]
+    timeline: list[Mark]
 
     @property
     def unreviewed(self) -> int:
         """Items of the day not yet reviewed (all of them, shown on this page or not)."""
-        return sum(not c.item.reviewed for c in self.timeline)
+        return sum(not m.item.reviewed for m in self.timeline)
 
     @property
-    def lanes(self) -> list[tuple[str, list[Card]]]:
+    def lanes(self) -> list[tuple[str, list[Mark]]]:
         """The timeline's rows: each camera of the day (by name) and all its items."""
-        rows: dict[str, list[Card]] = {}
-        for card in self.timeline:
-            rows.setdefault(card.item.camera, []).append(card)
+        rows: dict[str, list[Mark]] = {}
+        for mark in self.timeline:
+            rows.setdefault(mark.item.camera, []).append(mark)
         return sorted(rows.items())
 
 
-def _items(state: WebState, events: list[Event]) -> tuple[list[ReviewItem], dict[str, EventMarks]]:
-    """Review items of ``events`` with their events' marks (`Store.marks`)."""
-    marks = state.store.marks([e.id for e in events])
+Marked = list[tuple[Event, EventMarks]]
+"""Stored events with their marks (`Store.marked_events`)."""
+
+
+def _items(state: WebState, marked: Marked) -> tuple[list[ReviewItem], dict[str, EventMarks]]:
+    """Review items of events with their marks, and the marks by event id."""
+    marks = {e.id: m for e, m in marked}
     done = [i for i, m in marks.items() if m.reviewed]
-    found = review_items(events, alert_labels=state.settings.web.alert_labels, reviewed=done)
+    found = review_items((e for e, _ in marked), alert_labels=state.settings.web.alert_labels, reviewed=done)
     return found, marks
 
 
@@ -322,23 +339,27 @@ def preview_url(event: Event) -> str | None:
     return f"/events/{quote(event.id, safe='')}/video.mp4"
 
 
-def _card(state: WebState, item: ReviewItem, marks: dict[str, EventMarks]) -> Card:
+def _mark(state: WebState, item: ReviewItem) -> Mark:
     start = datetime.fromtimestamp(item.start_time, _zone(state))
-    video = next((e for e in item.events if e.video is not None), None)
-    return Card(
+    return Mark(
         item=item,
-        ids=" ".join(item.data.detections),
         objects=_counted([e.label for e in item.events]),
+        start=start,
         when=f"{start:%H:%M:%S}",
         minute=start.hour * 60 + start.minute,
         minutes=max(1, math.ceil((item.end_time - item.start_time) / 60)),
-        pinned=any(marks[i].pinned for i in item.data.detections if i in marks),
-        preview=preview_url(video) if video else None,
     )
 
 
-def _local_date(seconds: float, state: WebState) -> date:
-    return datetime.fromtimestamp(seconds, _zone(state)).date()
+def _card(mark: Mark, marks: dict[str, EventMarks]) -> Card:
+    item = mark.item
+    video = next((e for e in item.events if e.video is not None), None)
+    return Card(
+        **{f.name: getattr(mark, f.name) for f in fields(Mark)},
+        ids=" ".join(item.data.detections),
+        pinned=any(marks[i].pinned for i in item.data.detections if i in marks),
+        preview=preview_url(video) if video else None,
+    )
 
 
 def _zone(state: WebState) -> tzinfo:
@@ -353,41 +374,48 @@ def _zone(state: WebState) -> tzinfo:
 _ZONES: dict[int, tuple[Any, tzinfo]] = {}
 
 
-def _review_days(state: WebState, query: dict[str, Any], until: datetime | None) -> tuple[list[Day], date | None]:
+def _review_days(
+    state: WebState, query: dict[str, Any], until: datetime | None
+) -> tuple[list[Day], date | None, dict[str, EventMarks]]:
     """Whole local days of review items, newest first, from ``until`` back until `PAGE_ITEMS` items are shown.
 
     Events are read `CHUNK`, then four times more at a time (newest first); the oldest day read may be
-    incomplete and is only
-    shown once the events run out. Returns the days and the next older day with events (``None``: none).
+    incomplete and is only shown once the events run out. Returns the days (their timelines; no cards yet:
+    `_page_of`), the next older day with events (``None``: none), and the marks of their events.
     """
-    events: list[Event] = []
+    zone = _zone(state)
+    marked: Marked = []
+    dates: list[date] = []
     size = CHUNK
     while True:
-        chunk = state.store.events(**query, until=until, limit=size, offset=len(events))
-        events += chunk
+        chunk = state.store.marked_events(**query, until=until, limit=size, offset=len(marked))
+        marked += chunk
+        dates += [e.start_utc.astimezone(zone).date() for e, _ in chunk]
         exhausted = len(chunk) < size
         size *= 4
-        days = list(dict.fromkeys(_local_date(e.start_utc.timestamp(), state) for e in events))
+        days = list(dict.fromkeys(dates))
         complete = days if exhausted else days[:-1]
         if exhausted or len(complete) >= 1:
-            items, marks = _items(state, [e for e in events if _local_date(e.start_utc.timestamp(), state) in complete])
+            wanted = set(complete)
+            items, marks = _items(state, [m for m, d in zip(marked, dates, strict=True) if d in wanted])
             if exhausted or len(items) >= PAGE_ITEMS:
                 break
-    by_day: dict[date, list[Card]] = {}
+    by_day: dict[date, list[Mark]] = {}
     for item in items:
-        by_day.setdefault(_local_date(item.start_time, state), []).append(_card(state, item, marks))
+        mark = _mark(state, item)
+        by_day.setdefault(mark.start.date(), []).append(mark)
     shown: list[Day] = []
     total = 0
     for day in complete:
-        cards = by_day.get(day, [])
-        if not cards:
+        timeline = by_day.get(day, [])
+        if not timeline:
             continue
         if shown and total >= PAGE_ITEMS:
             break
-        shown.append(Day(day, cards, sorted({c.item.camera for c in cards}), cards))
-        total += len(cards)
+        shown.append(Day(day, [], sorted({m.item.camera for m in timeline}), timeline))
+        total += len(timeline)
     older = next((d for d in days if shown and d < shown[-1].date), None)
-    return shown, older
+    return shown, older, marks
 
 
 BADGE_TTL_S = 15.0
@@ -405,15 +433,15 @@ def unreviewed_count(state: WebState) -> int:
     return state.badge[1]
 
 
-def _page_of(days: list[Day], page: int) -> tuple[list[Day], bool]:
-    """The days with only the cards of page ``page`` (`PAGE_ITEMS` a page); whether more cards follow."""
+def _page_of(days: list[Day], page: int, marks: dict[str, EventMarks]) -> tuple[list[Day], bool]:
+    """The days with the cards of page ``page`` (`PAGE_ITEMS` a page) only; whether more cards follow."""
     start, end = page * PAGE_ITEMS, (page + 1) * PAGE_ITEMS
     kept, seen = [], 0
     for day in days:
-        cards = day.cards[max(0, start - seen) : max(0, end - seen)]
-        seen += len(day.cards)
-        if cards:
-            kept.append(Day(day.date, cards, day.cameras, day.timeline))
+        shown = day.timeline[max(0, start - seen) : max(0, end - seen)]
+        seen += len(day.timeline)
+        if shown:
+            kept.append(Day(day.date, [_card(m, marks) for m in shown], day.cameras, day.timeline))
     return kept, seen > end
 
 
@@ -434,8 +462,8 @@ def review(
     per camera of all its items."""
     review_filter = ReviewFilter(face=face or None, has_clip=_flag(clip), reviewed=_flag(reviewed))
     query = {"camera": camera or None, "label": label or None, "review": review_filter}
-    whole, older = _review_days(state, query, _day(day, state, True))
-    days, more = _page_of(whole, page)
+    whole, older, marks = _review_days(state, query, _day(day, state, True))
+    days, more = _page_of(whole, page, marks)
     filters = {"camera": camera or "", "label": label or "", "face": face, "clip": clip, "reviewed": reviewed}
     kept = {k: v for k, v in filters.items() if v}
     return _page(
@@ -526,13 +554,13 @@ def item_of(state: WebState, event_id: str) -> tuple[ReviewItem, dict[str, Event
     if found is None:
         return None
     if is_live(found):
-        around = state.store.events(
+        around = state.store.marked_events(
             camera=found.camera, since=found.start_utc - LIVE_WINDOW, until=found.start_utc + LIVE_WINDOW
         )
-        events = [e for e in around if is_live(e)]
+        marked = [(e, m) for e, m in around if is_live(e)]
     else:
-        events = state.store.events(source=found.source)
-    items, marks = _items(state, events)
+        marked = state.store.marked_events(source=found.source)
+    items, marks = _items(state, marked)
     return next(i for i in items if event_id in i.data.detections), marks
 
 
@@ -558,7 +586,7 @@ def item_page(request: Request, state: State, user: User, event_id: str) -> HTML
     if item.id != event_id:
         return RedirectResponse(f"/items/{quote(item.id, safe='')}", status_code=303)
     newer, older = _neighbours(state, item)
-    card = _card(state, item, marks)
+    card = _card(_mark(state, item), marks)
     video = next((e for e in item.events if e.video is not None), None)
     return _page(
         request,
