@@ -158,6 +158,7 @@ def preview_url(event: Event) -> str | None:
 
 
 def mark_of(state: WebState, item: ReviewItem) -> Mark:
+    """``item`` on its day's timeline, in the configured time zone."""
     start = datetime.fromtimestamp(item.start_time, _zone(state))
     return Mark(
         item=item,
@@ -170,6 +171,7 @@ def mark_of(state: WebState, item: ReviewItem) -> Mark:
 
 
 def card_of(mark: Mark, marks: dict[str, EventMarks]) -> Card:
+    """The card of a timeline's ``mark``, pinned when one of its events is (``marks``: by event id)."""
     item = mark.item
     video = next((e for e in item.events if e.video is not None), None)
     return Card(
@@ -309,6 +311,7 @@ _DONE_AS: dict[GridAction, str] = {
 
 
 def n_events(n: int) -> str:
+    """``"1 event"``, ``"3 events"``."""
     return f"{n} event{'' if n == 1 else 's'}"
 
 
