@@ -8,6 +8,7 @@ the database holds UTC.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -133,10 +134,40 @@ class EventMarks:
     pinned: bool
 
 
-def _rows(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
-    """A query's rows as dicts by column name (far quicker to read than a `sa.Row`'s attributes)."""
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
+EVENTS_KEPT = 8192
+"""Events kept made from their rows (`_event_of`): the review page reads a busy day of 2,000 again at each
+load, and a row read again unchanged gives the same frozen `Event`."""
+
+
+@functools.lru_cache(maxsize=EVENTS_KEPT)
+def _event_of(data_dir: Path, keys: tuple[str, ...], row: tuple[Any, ...]) -> Event:
+    """The `Event` of an ``events`` row (``keys``: its column names), pictures and clip under ``data_dir``."""
+    v = dict(zip(keys, row, strict=True))
+
+    def absolute(name: str | None) -> Path | None:
+        return None if name is None else data_dir / name
+
+    return Event(
+        id=v["id"],
+        camera=v["camera"],
+        label=v["label"],
+        sub_label=v["sub_label"],
+        start_utc=v["start_utc"],
+        end_utc=v["end_utc"],
+        start_s=v["start_s"],
+        end_s=v["end_s"],
+        confidence=v["confidence"],
+        box_xyxy=(v["x1"], v["y1"], v["x2"], v["y2"]),
+        zones=tuple(z for z in v["zones"].split(",") if z) if v["zones"] else (),
+        hits=v["hits"],
+        source=Path(v["source"]) if v["source"] else None,
+        snapshot=absolute(v["snapshot"]),
+        snapshot_annotated=absolute(v["snapshot_annotated"]),
+        clip=absolute(v["clip"]),
+        sub_label_score=v["sub_label_score"],
+        top_score=v["top_score"],
+        stationary=v["stationary"],
+    )
 
 
 class Store:
@@ -298,37 +329,12 @@ class Store:
             "clip": self.relative(e.clip),
         }
 
-    def _event(self, v: dict[str, Any], paths: dict[str, Path] | None = None) -> Event:
-        """The `Event` of an ``events`` row (`_rows`); ``paths`` keeps the footage paths already made (events of
-        one file share one)."""
-        data_dir = self.data_dir
-
-        def absolute(name: str | None) -> Path | None:
-            return None if name is None else data_dir / name
-
-        source, known = v["source"], {} if paths is None else paths
-        footage = (known.get(source) or known.setdefault(source, Path(source))) if source else None
-        return Event(
-            id=v["id"],
-            camera=v["camera"],
-            label=v["label"],
-            sub_label=v["sub_label"],
-            start_utc=v["start_utc"],
-            end_utc=v["end_utc"],
-            start_s=v["start_s"],
-            end_s=v["end_s"],
-            confidence=v["confidence"],
-            box_xyxy=(v["x1"], v["y1"], v["x2"], v["y2"]),
-            zones=tuple(z for z in v["zones"].split(",") if z) if v["zones"] else (),
-            hits=v["hits"],
-            source=footage,
-            snapshot=absolute(v["snapshot"]),
-            snapshot_annotated=absolute(v["snapshot_annotated"]),
-            clip=absolute(v["clip"]),
-            sub_label_score=v["sub_label_score"],
-            top_score=v["top_score"],
-            stationary=v["stationary"],
-        )
+    def _marked(self, result: sa.CursorResult[Any]) -> list[tuple[Event, EventMarks]]:
+        """The events of a query over the ``events`` table's columns, each with its marks."""
+        keys = tuple(result.keys())
+        reviewed, pinned = keys.index("reviewed"), keys.index("pinned")
+        rows = [tuple(row) for row in result]
+        return [(_event_of(self.data_dir, keys, r), EventMarks(bool(r[reviewed]), bool(r[pinned]))) for r in rows]
 
     def events(
         self,
@@ -384,10 +390,8 @@ class Store:
         query = query.order_by(t.c.start_utc.desc(), t.c.id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
-        paths: dict[str, Path] = {}
         with self.engine.connect() as conn:
-            rows = _rows(conn.execute(query))
-        return [(self._event(v, paths), EventMarks(bool(v["reviewed"]), bool(v["pinned"]))) for v in rows]
+            return self._marked(conn.execute(query))
 
     def count_events(
         self,
@@ -431,16 +435,16 @@ class Store:
         newest = sa.select(t.c.camera, sa.func.max(t.c.start_utc).label("start")).group_by(t.c.camera).subquery()
         query = sa.select(t).join(newest, sa.and_(t.c.camera == newest.c.camera, t.c.start_utc == newest.c.start))
         with self.engine.connect() as conn:
-            rows = _rows(conn.execute(query.order_by(t.c.camera, t.c.id)))
-        return {v["camera"]: self._event(v) for v in rows}
+            found = self._marked(conn.execute(query.order_by(t.c.camera, t.c.id)))
+        return {event.camera: event for event, _ in found}
 
     # --- the web app: one event, marks, deletion, what there is to filter by -----------------------------------
 
     def event(self, event_id: str) -> Event | None:
         """A stored event by id."""
         with self.engine.connect() as conn:
-            rows = _rows(conn.execute(sa.select(events_table).where(events_table.c.id == event_id)))
-        return self._event(rows[0]) if rows else None
+            found = self._marked(conn.execute(sa.select(events_table).where(events_table.c.id == event_id)))
+        return found[0][0] if found else None
 
     def marks(self, event_ids: list[str]) -> dict[str, EventMarks]:
         """The reviewed and pinned marks of events, by id (unknown ids are left out)."""
