@@ -16,8 +16,11 @@ Debian's Chromium through Playwright: for the review page (the whole day),
 an item page, an event page and the cameras page, the time to first byte
 and to DOM ready (Navigation Timing: ``responseStart`` and
 ``domContentLoadedEventEnd`` from the start of the navigation), median of
-``--loads``, and the thumbnails of the first screen. Target: the review
-page DOM-ready under 300 ms. Prints the figures; asserts nothing.
+``--loads``, and the thumbnails of the first screen. The pages are loaded in
+turn, round after round, so a busy machine weighs on all of them alike; the
+login page (a small page through the same server and session code) is the
+baseline each page's DOM-ready time is divided by. Target: the review page
+DOM-ready under 300 ms. Prints the figures and the machine; asserts nothing.
 
     .venv/bin/python bench/web.py [--events 10000] [--requests 60] [--day 2000] [--loads 7]
 """
@@ -184,6 +187,20 @@ def fill_day(store: Store, count: int, day: datetime) -> tuple[list[str], int]:
     return ids, f
 
 
+def machine() -> str:
+    """This machine in one line: CPU model, cores, load average (the figures depend on it)."""
+    import os
+    import platform
+
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line]
+        model = names[0] if names else model
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{model}, {os.cpu_count()} cores, load average {load}"
+
+
 def browser_day(count: int, loads: int) -> None:
     """Page loads in Chromium over a day of ``count`` events (see the module docstring)."""
     import shutil
@@ -207,27 +224,37 @@ def browser_day(count: int, loads: int) -> None:
             page.click("button[type=submit]")
             page.wait_for_url("**/")
             pages = {
+                "baseline: the login page": "/login",
                 f"review, the day ({count} events, {files} items)": f"/?day={day:%Y-%m-%d}",
                 "item page": f"/items/{ids[len(ids) // 2]}",
                 "event page": f"/events/{ids[len(ids) // 3]}",
                 "cameras": "/cameras",
             }
-            print(f"\nChromium, a day of {count} events, median of {loads} loads")
-            print(f"{'page':48} {'first byte ms':>14} {'DOM ready ms':>13} {'cards':>6}")
+            print(f"\nChromium, a day of {count} events, median of {loads} loads; {machine()}")
+            print(f"{'page':48} {'first byte ms':>14} {'DOM ready ms':>13} {'x login':>8} {'cards':>6} {'nodes':>6}")
             timing = (
                 "() => { const n = performance.getEntriesByType('navigation')[0];"
                 " return [n.responseStart - n.startTime, n.domContentLoadedEventEnd - n.startTime]; }"
             )
-            for name, path in pages.items():
-                first, ready = [], []
-                for _ in range(loads):
+            first: dict[str, list[float]] = {name: [] for name in pages}
+            ready: dict[str, list[float]] = {name: [] for name in pages}
+            for _ in range(loads):
+                for name, path in pages.items():
                     page.goto(path)
                     a, b = page.evaluate(timing)
-                    first.append(a)
-                    ready.append(b)
+                    first[name].append(a)
+                    ready[name].append(b)
+            baseline = statistics.median(ready["baseline: the login page"])
+            for name, path in pages.items():
+                page.goto(path)
                 cards = page.locator(".card").count()
-                print(f"{name:48} {statistics.median(first):14.0f} {statistics.median(ready):13.0f} {cards:6d}")
-            page.goto(pages[next(iter(pages))])
+                nodes = page.evaluate("() => document.getElementsByTagName('*').length")
+                median = statistics.median(ready[name])
+                print(
+                    f"{name:48} {statistics.median(first[name]):14.0f} {median:13.0f} {median / baseline:8.1f}"
+                    f" {cards:6d} {nodes:6d}"
+                )
+            page.goto(pages[list(pages)[1]])
             started = time.perf_counter()
             page.wait_for_function(
                 "() => Array.from(document.querySelectorAll('.card img')).slice(0, 12)"

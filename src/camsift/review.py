@@ -192,20 +192,23 @@ def _activities(events: list[Event], gap_s: float) -> list[list[Event]]:
 def _item(events: list[Event], alerts: frozenset[str], reviewed: frozenset[str]) -> ReviewItem:
     ordered = tuple(sorted(events, key=lambda e: (e.start_utc, e.id)))
     labels = {e.label for e in ordered}
+    ids = tuple(e.id for e in ordered)
     data = ReviewData(
-        detections=tuple(e.id for e in ordered),
+        detections=ids,
         objects=tuple(sorted(labels)),
         sub_labels=tuple(sorted({e.sub_label for e in ordered if e.sub_label and e.sub_label != "unknown"})),
         zones=tuple(sorted({z for e in ordered for z in e.zones})),
     )
+    # The first of the best: ``ordered`` is oldest first, and max() keeps the first of equal keys.
+    cover = max(ordered, key=lambda e: (e.label in alerts, _score(e))) if len(ordered) > 1 else ordered[0]
     return ReviewItem(
-        id=ordered[0].id,
+        id=ids[0],
         camera=ordered[0].camera,
-        start_time=min(e.start_utc.timestamp() for e in ordered),
-        end_time=max(e.end_utc.timestamp() for e in ordered),
+        start_time=ordered[0].start_utc.timestamp(),
+        end_time=max(e.end_utc for e in ordered).timestamp(),
         severity="alert" if labels & alerts else "detection",
         data=data,
-        reviewed=all(i in reviewed for i in data.detections),
+        reviewed=reviewed.issuperset(ids),
         events=ordered,
-        cover=max(ordered, key=lambda e: (e.label in alerts, _score(e), -e.start_utc.timestamp())),
+        cover=cover,
     )

@@ -143,3 +143,27 @@ def test_grid_pins_and_deletes_from_the_keyboard_and_the_buttons(page: Any) -> N
     assert api_event(page, third) is None
     assert page.locator(".card.focused").get_attribute("data-id") == cards.nth(total - 2).get_attribute("data-id")
     shot(page, "09-grid-deleted-by-key")
+
+
+def test_a_tap_previews_the_clip_on_a_phone_and_a_second_tap_opens_the_item(server: str) -> None:
+    """On a touch screen there is no hover: the first tap on a card plays its clip in place, muted, without
+    leaving the page; the second opens the item."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium(server, width=390, height=844, is_mobile=True, has_touch=True) as phone:
+        log_in(phone)
+        card = phone.locator(".card[data-preview]").first
+        item = card.get_attribute("data-id")
+        link = card.locator("a.open")
+        link.scroll_into_view_if_needed()
+
+        link.tap()
+        preview = card.locator("video.preview")
+        preview.wait_for(state="attached")
+        assert phone.url.endswith("/"), "the first tap stays on the review page"
+        assert preview.evaluate("v => v.muted && v.loop && v.src.endsWith('/video.mp4')")
+        wait_for(lambda: preview.evaluate("v => !v.paused && v.currentTime > 0.2"), 20, "the preview to play")
+        assert phone.locator("video.preview").count() == 1, "only the tapped card plays"
+        shot(phone, "10-phone-tap-preview")
+
+        link.tap()
+        phone.wait_for_url(f"**/items/{item}")

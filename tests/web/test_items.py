@@ -1,4 +1,5 @@
-"""The review page's items (`camsift.review` in `camsift.web.pages`) and the item page, over real scanned events."""
+"""The review page's items (`camsift.review` in `camsift.web.pages.grid`) and the item page, over real scanned
+events."""
 
 from __future__ import annotations
 
@@ -118,9 +119,9 @@ def test_an_unknown_item_is_a_page_not_found(browser: Browser) -> None:
 def test_a_busy_day_comes_a_page_at_a_time_with_its_whole_timeline(
     browser: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from camsift.web import pages
+    from camsift.web.pages import grid
 
-    monkeypatch.setattr(pages, "PAGE_ITEMS", 2)
+    monkeypatch.setattr(grid, "PAGE_ITEMS", 2)
     first = browser.client.get("/").text
     more = re.search(r'<a href="/\?([^"]+)" id="more">more of this day', first)
     assert more

@@ -8,6 +8,7 @@ the database holds UTC.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -134,6 +135,42 @@ class EventMarks:
 
     reviewed: bool
     pinned: bool
+
+
+EVENTS_KEPT = 8192
+"""Events kept made from their rows (`_event_of`): the review page reads a busy day of 2,000 again at each
+load, and a row read again unchanged gives the same frozen `Event`."""
+
+
+@functools.lru_cache(maxsize=EVENTS_KEPT)
+def _event_of(data_dir: Path, keys: tuple[str, ...], row: tuple[Any, ...]) -> Event:
+    """The `Event` of an ``events`` row (``keys``: its column names), pictures and clip under ``data_dir``."""
+    v = dict(zip(keys, row, strict=True))
+
+    def absolute(name: str | None) -> Path | None:
+        return None if name is None else data_dir / name
+
+    return Event(
+        id=v["id"],
+        camera=v["camera"],
+        label=v["label"],
+        sub_label=v["sub_label"],
+        start_utc=v["start_utc"],
+        end_utc=v["end_utc"],
+        start_s=v["start_s"],
+        end_s=v["end_s"],
+        confidence=v["confidence"],
+        box_xyxy=(v["x1"], v["y1"], v["x2"], v["y2"]),
+        zones=tuple(z for z in v["zones"].split(",") if z) if v["zones"] else (),
+        hits=v["hits"],
+        source=Path(v["source"]) if v["source"] else None,
+        snapshot=absolute(v["snapshot"]),
+        snapshot_annotated=absolute(v["snapshot_annotated"]),
+        clip=absolute(v["clip"]),
+        sub_label_score=v["sub_label_score"],
+        top_score=v["top_score"],
+        stationary=v["stationary"],
+    )
 
 
 class Store:
@@ -310,31 +347,12 @@ class Store:
             "clip": self.relative(e.clip),
         }
 
-    def _event(self, row: Any) -> Event:
-        def absolute(name: str | None) -> Path | None:
-            return None if name is None else self.data_dir / name
-
-        return Event(
-            id=row.id,
-            camera=row.camera,
-            label=row.label,
-            sub_label=row.sub_label,
-            start_utc=row.start_utc,
-            end_utc=row.end_utc,
-            start_s=row.start_s,
-            end_s=row.end_s,
-            confidence=row.confidence,
-            box_xyxy=(row.x1, row.y1, row.x2, row.y2),
-            zones=tuple(z for z in row.zones.split(",") if z),
-            hits=row.hits,
-            source=Path(row.source) if row.source else None,
-            snapshot=absolute(row.snapshot),
-            snapshot_annotated=absolute(row.snapshot_annotated),
-            clip=absolute(row.clip),
-            sub_label_score=row.sub_label_score,
-            top_score=row.top_score,
-            stationary=row.stationary,
-        )
+    def _marked(self, result: sa.CursorResult[Any]) -> list[tuple[Event, EventMarks]]:
+        """The events of a query over the ``events`` table's columns, each with its marks."""
+        keys = tuple(result.keys())
+        reviewed, pinned = keys.index("reviewed"), keys.index("pinned")
+        rows = [tuple(row) for row in result]
+        return [(_event_of(self.data_dir, keys, r), EventMarks(bool(r[reviewed]), bool(r[pinned]))) for r in rows]
 
     def events(
         self,
@@ -360,13 +378,38 @@ class Store:
             offset: Skip this many first (paging).
             review: Further filters of the review grid (face, clip, reviewed, pinned).
         """
+        marked = self.marked_events(
+            camera=camera,
+            label=label,
+            since=since,
+            until=until,
+            source=source,
+            limit=limit,
+            offset=offset,
+            review=review,
+        )
+        return [event for event, _ in marked]
+
+    def marked_events(
+        self,
+        *,
+        camera: str | None = None,
+        label: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: Path | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        review: ReviewFilter | None = None,
+    ) -> list[tuple[Event, EventMarks]]:
+        """`events` with each event's marks, read in the same query (the review page reads a day of them)."""
         t = events_table
         query = self._where(sa.select(t), camera, label, since, until, source, review)
         query = query.order_by(t.c.start_utc.desc(), t.c.id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [self._event(row) for row in conn.execute(query)]
+            return self._marked(conn.execute(query))
 
     def count_events(
         self,
@@ -410,15 +453,16 @@ class Store:
         newest = sa.select(t.c.camera, sa.func.max(t.c.start_utc).label("start")).group_by(t.c.camera).subquery()
         query = sa.select(t).join(newest, sa.and_(t.c.camera == newest.c.camera, t.c.start_utc == newest.c.start))
         with self.engine.connect() as conn:
-            return {row.camera: self._event(row) for row in conn.execute(query.order_by(t.c.camera, t.c.id))}
+            found = self._marked(conn.execute(query.order_by(t.c.camera, t.c.id)))
+        return {event.camera: event for event, _ in found}
 
     # --- the web app: one event, marks, deletion, what there is to filter by -----------------------------------
 
     def event(self, event_id: str) -> Event | None:
         """A stored event by id."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(events_table).where(events_table.c.id == event_id)).first()
-        return None if row is None else self._event(row)
+            found = self._marked(conn.execute(sa.select(events_table).where(events_table.c.id == event_id)))
+        return found[0][0] if found else None
 
     def marks(self, event_ids: list[str]) -> dict[str, EventMarks]:
         """The reviewed and pinned marks of events, by id (unknown ids are left out)."""

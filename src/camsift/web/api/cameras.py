@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from camsift.events import Event
 from camsift.layout import DataDir
 from camsift.live_picture import LIVE_EVERY_S
-from camsift.web.api.common import Height, Quality, State, _picture_response, _render, media_file, stream_cameras
+from camsift.web.api.common import Height, Quality, State, media_file, picture_response, render_picture, stream_cameras
 from camsift.web.api.events import clip, snapshot, thumbnail
 from camsift.web.state import WebState
 
@@ -37,7 +37,9 @@ def latest(state: State, camera: str, h: Height = None, quality: Quality = 70) -
     if h is None and quality == 70:
         response: Response = media_file(picture, "image/jpeg", f"picture of camera {camera!r}")
     else:
-        response = _picture_response(_render(picture, height=h, quality=quality), "JPEG", f"picture of {camera!r}")
+        response = picture_response(
+            render_picture(picture, height=h, quality=quality), "JPEG", f"picture of {camera!r}"
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
 

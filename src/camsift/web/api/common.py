@@ -27,7 +27,7 @@ log = get_logger("camsift.web.api")
 MEDIA_CACHE = "private, max-age=300"
 
 
-_VIDEO_TYPES = {
+VIDEO_TYPES = {
     ".mp4": "video/mp4",
     ".m4v": "video/mp4",
     ".mov": "video/quicktime",
@@ -36,6 +36,7 @@ _VIDEO_TYPES = {
     ".ts": "video/mp2t",
     ".gif": "image/gif",
 }
+"""Media types of the footage files the API serves, by suffix."""
 
 
 def web_state(request: Request) -> WebState:
@@ -121,7 +122,12 @@ def event_out(
     return EventOut.model_validate(doc)
 
 
-def _when(seconds: float | None) -> datetime | None:
+def utc_of_unix(seconds: float | None) -> datetime | None:
+    """Unix ``seconds`` as an aware UTC time (``None`` stays ``None``).
+
+    Raises:
+        HTTPException: 422 for a number no time has.
+    """
     if seconds is None:
         return None
     try:
@@ -130,36 +136,41 @@ def _when(seconds: float | None) -> datetime | None:
         raise HTTPException(422, f"not a Unix time: {seconds}") from err
 
 
-def _event(state: WebState, event_id: str) -> Event:
+def stored_event(state: WebState, event_id: str) -> Event:
+    """The stored event ``event_id``.
+
+    Raises:
+        HTTPException: 404 when there is no such event.
+    """
     event = state.store.event(event_id)
     if event is None:
         raise HTTPException(404, "no such event")
     return event
 
 
-def _picture_event(state: WebState, event_id: str) -> Event:
+def picture_event(state: WebState, event_id: str) -> Event:
     """A stored event, else an object in progress on a live stream (its snapshot is the frame it was confirmed
     in, `camsift.store.live`): Frigate serves in-progress events' pictures, and clients fetch them on ``new``."""
     live = None if state.store.event(event_id) else state.store.live.get(event_id)
     if live is not None and live.state == "open":  # no boxes drawn yet: the clean frame serves both
         return live.event().replace(snapshot_annotated=live.snapshot)
-    return _event(state, event_id)
+    return stored_event(state, event_id)
 
 
-def _marked(state: WebState, event_id: str) -> MarkedEvent:
+def marked_event(state: WebState, event_id: str) -> MarkedEvent:
     """An event with its false-positive and pinned marks (404 when there is no such event)."""
-    event = _event(state, event_id)
+    event = stored_event(state, event_id)
     marks = state.store.marks([event_id]).get(event_id)
     return MarkedEvent(event, marked_false(state.settings, event), bool(marks and marks.pinned))
 
 
-def _tell_mqtt(state: WebState, before: MarkedEvent) -> None:
+def tell_mqtt(state: WebState, before: MarkedEvent) -> None:
     """Queue an MQTT ``update`` of a changed event (`camsift.mqtt.queue_update`; nothing with MQTT off). A
     failure to queue it is logged: the change itself is stored."""
     if not state.settings.mqtt.enabled:
         return
     try:
-        queue_update(state.store, state.settings, before, _marked(state, before.event.id), origin="api")
+        queue_update(state.store, state.settings, before, marked_event(state, before.event.id), origin="api")
     except SQLAlchemyError as err:
         log.warning("cannot queue the MQTT update of an event", event_id=before.event.id, reason=type(err).__name__)
 
@@ -178,7 +189,7 @@ CROP_MARGIN = 0.25
 """``crop=1`` keeps this share of the box's size around it on each side (and at least a square)."""
 
 
-def _render(
+def render_picture(
     path: Path | None,
     *,
     fit: int | None = None,
@@ -220,11 +231,17 @@ def _render(
     return out.getvalue()
 
 
-def _small_picture(path: Path | None, fit: int, fmt: str) -> bytes | None:
-    return _render(path, fit=fit, fmt=fmt)
+def small_picture(path: Path | None, fit: int, fmt: str) -> bytes | None:
+    """The picture at ``path`` fitted in a ``fit`` pixels square, as ``fmt`` (``None``: no readable picture)."""
+    return render_picture(path, fit=fit, fmt=fmt)
 
 
-def _picture_response(data: bytes | None, fmt: str, what: str) -> Response:
+def picture_response(data: bytes | None, fmt: str, what: str) -> Response:
+    """A picture made by `render_picture` as a response (kept `MEDIA_CACHE`).
+
+    Raises:
+        HTTPException: 404 naming ``what`` when there is no picture.
+    """
     if data is None:
         raise HTTPException(404, f"no {what}")
     return Response(data, media_type=_FORMATS[fmt], headers={"Cache-Control": MEDIA_CACHE})
@@ -266,7 +283,8 @@ def camera_detail(detail: str, camera: str) -> str:
     return next((part for part in detail.split("; ") if part.startswith(f"{camera} ")), detail)
 
 
-def _time(when: datetime | None) -> float | None:
+def unix_of(when: datetime | None) -> float | None:
+    """An aware time as Unix seconds (``None`` stays ``None``)."""
     return None if when is None else when.timestamp()
 
 
@@ -280,7 +298,7 @@ REVIEW_EVENTS_MAX = 20_000
 """Events read at most to build the review items of one request (review items, the events summary)."""
 
 
-def _names(*values: str | None) -> tuple[str, ...]:
+def list_param(*values: str | None) -> tuple[str, ...]:
     """Frigate's list parameters: comma-separated, ``all`` meaning any."""
     found = [v.strip() for value in values if value for v in value.split(",") if v.strip()]
     return () if "all" in found else tuple(dict.fromkeys(found))

@@ -14,26 +14,26 @@ from camsift.errors import CamsiftError
 from camsift.events import Event
 from camsift.store import ReviewFilter
 from camsift.web.api.common import (
-    _VIDEO_TYPES,
     REVIEW_EVENTS_MAX,
     THUMBNAIL_PX,
+    VIDEO_TYPES,
     Done,
     EventOut,
     Height,
     Quality,
     State,
     StoredInt,
-    _event,
-    _marked,
-    _names,
-    _picture_event,
-    _picture_response,
-    _render,
-    _small_picture,
-    _tell_mqtt,
-    _when,
     event_out,
+    list_param,
+    marked_event,
     media_file,
+    picture_event,
+    picture_response,
+    render_picture,
+    small_picture,
+    stored_event,
+    tell_mqtt,
+    utc_of_unix,
 )
 from camsift.web.state import WebState
 
@@ -65,7 +65,7 @@ def _check_filters(request: Request) -> None:
 def _thumbnail_b64(event: Event) -> str | None:
     import base64
 
-    data = _small_picture(event.snapshot, 175, "JPEG")
+    data = small_picture(event.snapshot, 175, "JPEG")
     return None if data is None else base64.b64encode(data).decode()
 
 
@@ -107,28 +107,30 @@ def events(
     """
     _check_filters(request)
     if in_progress:
-        names, kinds = _names(camera, cameras), _names(label, labels)
+        names, kinds = list_param(camera, cameras), list_param(label, labels)
         live = [
             e
             for e in (found.event() for found in state.store.live.in_progress())
             if (not names or e.camera in names) and (not kinds or e.label in kinds)
         ]
         return [event_out(e, None, state.settings, in_progress=True) for e in live[offset : offset + limit]]
-    subs = tuple(None if s == "None" else s for s in _names(sub_label, sub_labels))
+    subs = tuple(None if s == "None" else s for s in list_param(sub_label, sub_labels))
     review = ReviewFilter(
         face=face,
         has_clip=has_clip,
         reviewed=reviewed,
         pinned=True if favorites else pinned,
-        cameras=_names(camera, cameras),
-        labels=_names(label, labels),
+        cameras=list_param(camera, cameras),
+        labels=list_param(label, labels),
         sub_labels=subs,
-        zones=_names(zone, zones),
+        zones=list_param(zone, zones),
         has_snapshot=has_snapshot,
         min_score=min_score,
         max_score=max_score,
     )
-    found = state.store.events(since=_when(after), until=_when(before), limit=limit, offset=offset, review=review)
+    found = state.store.events(
+        since=utc_of_unix(after), until=utc_of_unix(before), limit=limit, offset=offset, review=review
+    )
     marks = state.store.marks([e.id for e in found])
     return [
         event_out(e, marks.get(e.id), state.settings, _thumbnail_b64(e) if include_thumbnails else None) for e in found
@@ -168,7 +170,7 @@ def events_summary(
 @router.get("/events/{event_id}")
 def event(state: State, event_id: str) -> EventOut:
     """One event."""
-    found = _event(state, event_id)
+    found = stored_event(state, event_id)
     return event_out(found, state.store.marks([event_id]).get(event_id), state.settings)
 
 
@@ -186,33 +188,33 @@ def snapshot(
     """The event's snapshot (Frigate's parameters): clean or with boxes (``bbox=1``), cropped around the
     object (``crop=1``), scaled to ``h`` pixels high, at JPEG ``quality``; the stored file as it is when
     none of them is asked for."""
-    found = _picture_event(state, event_id)
+    found = picture_event(state, event_id)
     picture = found.snapshot_annotated if bbox else found.snapshot
     if not crop and h is None and quality == 70:
         return media_file(picture, "image/jpeg", "snapshot")
-    data = _render(picture, height=h, crop=found.box_xyxy if crop else None, quality=quality)
-    return _picture_response(data, "JPEG", "snapshot")
+    data = render_picture(picture, height=h, crop=found.box_xyxy if crop else None, quality=quality)
+    return picture_response(data, "JPEG", "snapshot")
 
 
 @router.get("/events/{event_id}/thumbnail.jpg", response_class=Response)
 def thumbnail(state: State, event_id: str) -> Response:
     """A small copy of the snapshot (320 pixels wide at most) for the review grid."""
-    picture = _picture_event(state, event_id).snapshot
-    return _picture_response(_small_picture(picture, THUMBNAIL_PX, "JPEG"), "JPEG", "snapshot")
+    picture = picture_event(state, event_id).snapshot
+    return picture_response(small_picture(picture, THUMBNAIL_PX, "JPEG"), "JPEG", "snapshot")
 
 
 @router.get("/events/{event_id}/thumbnail.webp", response_class=Response)
 def thumbnail_webp(state: State, event_id: str) -> Response:
     """The thumbnail as WebP (Frigate 0.14+ serves its thumbnails so)."""
-    picture = _picture_event(state, event_id).snapshot
-    return _picture_response(_small_picture(picture, THUMBNAIL_PX, "WEBP"), "WEBP", "snapshot")
+    picture = picture_event(state, event_id).snapshot
+    return picture_response(small_picture(picture, THUMBNAIL_PX, "WEBP"), "WEBP", "snapshot")
 
 
 @router.get("/events/{event_id}/clip.mp4", response_class=FileResponse)
 def clip(state: State, event_id: str) -> FileResponse:
     """The event's clip (range requests supported, so players can seek)."""
-    video = _event(state, event_id).video
-    media_type = _VIDEO_TYPES.get(video.suffix.lower(), "application/octet-stream") if video else "video/mp4"
+    video = stored_event(state, event_id).video
+    media_type = VIDEO_TYPES.get(video.suffix.lower(), "application/octet-stream") if video else "video/mp4"
     return media_file(video, media_type, "clip")
 
 
@@ -234,11 +236,11 @@ class Marked(BaseModel):
 
 
 def _mark(state: WebState, event_id: str, *, reviewed: bool | None = None, pinned: bool | None = None) -> Marked:
-    was = _marked(state, event_id) if pinned is not None else None
+    was = marked_event(state, event_id) if pinned is not None else None
     if not state.store.mark([event_id], reviewed=reviewed, pinned=pinned):
         raise HTTPException(404, "no such event")
     if was is not None and was.retain != pinned:
-        _tell_mqtt(state, was)
+        tell_mqtt(state, was)
     marks = state.store.marks([event_id])[event_id]
     said = {
         (None, True): "retained",
@@ -296,14 +298,14 @@ def false_positive(state: State, event_id: str) -> Done:
     The event itself is kept (delete it separately). ``camsift run`` applies it
     from the next file (live streams: from its next start).
     """
-    was = _marked(state, event_id)
+    was = marked_event(state, event_id)
     found = was.event
     try:
         state.settings = add_false_positive(state.settings, found.camera, false_positive_of(found))
     except CamsiftError as err:
         raise HTTPException(409, str(err)) from err
     if not was.false_positive:
-        _tell_mqtt(state, was)
+        tell_mqtt(state, was)
     return Done(message=f"{found.label} at that place on {found.camera} will be ignored from now on")
 
 
@@ -327,11 +329,11 @@ def sub_label(state: State, event_id: str, body: SubLabel) -> Done:
     later (or a wrong match) sets it from the faces again."""
     name = body.subLabel.strip() or None
     score = body.subLabelScore if name else None
-    was = _marked(state, event_id)
+    was = marked_event(state, event_id)
     if not state.store.set_sub_label(event_id, name, score):
         raise HTTPException(404, "no such event")
     if (was.event.sub_label, was.event.sub_label_score) != (name, score):
-        _tell_mqtt(state, was)
+        tell_mqtt(state, was)
     return Done(message=f"Event {event_id} sub label set to {name if name else 'none'}")
 
 

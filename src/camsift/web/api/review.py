@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from camsift import frigate
 from camsift.store import ReviewFilter
-from camsift.web.api.common import REVIEW_EVENTS_MAX, Done, State, _event, _names, _when
+from camsift.web.api.common import REVIEW_EVENTS_MAX, Done, State, list_param, stored_event, utc_of_unix
 from camsift.web.state import WebState
 
 router = APIRouter()
@@ -44,9 +44,9 @@ def review(
     ``/api/review``: by default the unreviewed ones of the last 24 hours; ``thumb_path`` is an API address."""
     end = before if before is not None else datetime.now(UTC).timestamp()
     start = after if after is not None else end - 86_400
-    wanted_labels, wanted_zones = set(_names(labels)), set(_names(zones))
+    wanted_labels, wanted_zones = set(list_param(labels)), set(list_param(zones))
     out = []
-    for item in _items(state, _when(start), _when(end), _names(cameras)):
+    for item in _items(state, utc_of_unix(start), utc_of_unix(end), list_param(cameras)):
         if not reviewed and item.reviewed:
             continue
         if severity is not None and item.severity != severity:
@@ -84,7 +84,7 @@ def review_summary(
         return {"reviewed_alert": 0, "reviewed_detection": 0, "total_alert": 0, "total_detection": 0}
 
     out: dict[str, Any] = {"last24Hours": empty()}
-    for item in _items(state, now - timedelta(days=days), None, _names(cameras)):
+    for item in _items(state, now - timedelta(days=days), None, list_param(cameras)):
         start = datetime.fromtimestamp(item.start_time, UTC)
         day = start.astimezone(zone).date().isoformat()
         counts = out.setdefault(day, {"day": day, **empty()})
@@ -99,7 +99,7 @@ def review_summary(
 @router.get("/review/{review_id}")
 def review_item(state: State, review_id: str) -> dict[str, Any]:
     """One review item by id (the id of its first event)."""
-    found = frigate.item_of(state.store, _event(state, review_id), _alert_labels(state))
+    found = frigate.item_of(state.store, stored_event(state, review_id), _alert_labels(state))
     if found is None or found.id != review_id:
         raise HTTPException(404, "no such review item")
     return frigate.review_payload(found)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from camsift import __version__, frigate
 from camsift.layout import DataDir
 from camsift.redaction import redact
-from camsift.web.api.common import State, User, _time, camera_detail, camera_names, camera_sources, stream_cameras
+from camsift.web.api.common import State, User, camera_detail, camera_names, camera_sources, stream_cameras, unix_of
 
 router = APIRouter()
 public_router = APIRouter(prefix="/api", tags=["health"])
@@ -176,7 +176,7 @@ def stats(state: State) -> Stats:
             detail=p.detail,
             updated=p.updated_utc.timestamp(),
             last_error=p.last_error,
-            last_error_time=_time(p.last_error_utc),
+            last_error_time=unix_of(p.last_error_utc),
         )
         for p, shown in state.board.shown_states(
             state.settings.service.stale_s, DataDir(state.settings.data_dir).full()
@@ -195,18 +195,18 @@ def stats(state: State) -> Stats:
             state=part.state if part else None,
             detail=camera_detail(part.detail, name) if part else "",
             last_error=part.last_error if part else None,
-            last_event_time=_time(latest[name].start_utc) if name in latest else None,
+            last_event_time=unix_of(latest[name].start_utc) if name in latest else None,
             events=state.store.count_events(camera=name),
         )
     return Stats(
         **shaped,
         running=running,
-        queue={"waiting": depth.pending, "in_analysis": depth.leased, "oldest_waiting": _time(depth.oldest_utc)},
+        queue={"waiting": depth.pending, "in_analysis": depth.leased, "oldest_waiting": unix_of(depth.oldest_utc)},
         sources=sources,
         cameras=cameras,
         events=state.store.count_events(),
         given_up=[
-            GivenUpFile(path=str(g.path), camera=g.camera, source=g.source, reason=g.reason, time=_time(g.when_utc))
+            GivenUpFile(path=str(g.path), camera=g.camera, source=g.source, reason=g.reason, time=unix_of(g.when_utc))
             for g in queue.given_up()
         ],
     )
