@@ -249,8 +249,10 @@ def test_a_live_view_is_recorded_around_an_event_and_survives_blink_ending_sessi
     settings = settings_for(data, logged_in, {"detect.detector": "scripted", **record}, live=["Front Door"])
     listener = service(settings)
 
-    wait_for(lambda: listener.changes, 120, "an event from the live view")
-    change = listener.changes[0]
+    wait_for(lambda: [c for c in listener.changes if c.kind != "start"], 120, "an event from the live view's clip")
+    told, change = listener.changes[0], listener.changes[-1]
+    assert (told.kind, told.after.camera, told.after.label) == ("start", "Front_Door", "person")  # told at once
+    assert (change.kind, change.after.id) == ("end", told.after.id)  # the clip's event keeps the live id
     assert (change.after.camera, change.after.label, change.origin) == ("Front_Door", "person", "stream")
     assert change.after.clip is not None
     assert change.after.clip.exists()
