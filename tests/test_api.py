@@ -71,6 +71,8 @@ MODULES = [
     "camsift.sources",
     "camsift.sources.folder",
     "camsift.sources.ftp",
+    "camsift.sources.ftp.passwords",
+    "camsift.sources.ftp.server",
     "camsift.sources.stream",
     "camsift.store.queue",
     "camsift.store.status",
