@@ -8,14 +8,11 @@ the database holds UTC.
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -24,11 +21,12 @@ from camsift.errors import StorageError
 from camsift.events import Event, FileRecord
 from camsift.layout import FULL_BELOW, DataDir
 from camsift.logs import get_logger
-from camsift.media import VIDEO_SUFFIXES
 from camsift.store.clock import Clock, utc_now
+from camsift.store.engine import database_url, db_reason, open_engine
 from camsift.store.live import LiveEvents
 from camsift.store.migrate import upgrade
 from camsift.store.outbox import Marks, Outbox
+from camsift.store.queries import EventMarks, ReviewFilter, event_of
 from camsift.store.queue import JobQueue
 from camsift.store.schema import event_faces_table, events_table, files_table
 from camsift.store.status import ServiceBoard
@@ -42,135 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["EventMarks", "ReviewFilter", "Store", "database_url"]
 
 log = get_logger("camsift.store")
-
-
-@dataclass(frozen=True)
-class ReviewFilter:
-    """Filters of the web app's review grid, beyond camera, label and time (`Store.events`).
-
-    Attributes:
-        face: ``"known"`` (a known person's name), ``"unknown"`` (a face not in the library),
-            ``"none"`` (no face seen); ``None``: any.
-        has_clip: Only events with (``True``) or without (``False``) a video (`Event.video` in SQL: a
-            recorded clip, or footage that is a video file).
-        reviewed: Only reviewed (``True``) or not yet reviewed (``False``) events.
-        pinned: Only pinned (``True``) or unpinned (``False``) events.
-        cameras: Only these cameras (empty: any).
-        labels: Only these labels (empty: any).
-        sub_labels: Only these sub-labels (names, ``"unknown"``), alone or in a comma-separated list of names
-            (``"Ann, Bob"`` is found by ``Bob``); ``None`` in it stands for events without one.
-        zones: Only events that entered one of these zones (empty: anywhere).
-        has_snapshot: Only events with (``True``) or without (``False``) a snapshot.
-        min_score: Only events whose top score (`Event.top_score`, else the confidence) is at least this.
-        max_score: Only events whose top score is at most this.
-    """
-
-    face: Literal["known", "unknown", "none"] | None = None
-    has_clip: bool | None = None
-    reviewed: bool | None = None
-    pinned: bool | None = None
-    cameras: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    sub_labels: tuple[str | None, ...] = ()
-    zones: tuple[str, ...] = ()
-    has_snapshot: bool | None = None
-    min_score: float | None = None
-    max_score: float | None = None
-
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
-        """SQL conditions on the ``events`` table."""
-        t = events_table
-        found: list[sa.ColumnElement[bool]] = []
-        if self.face == "known":
-            found.append(sa.and_(t.c.sub_label.is_not(None), t.c.sub_label != "unknown"))
-        elif self.face == "unknown":
-            found.append(t.c.sub_label == "unknown")
-        elif self.face == "none":
-            found.append(t.c.sub_label.is_(None))
-        if self.has_clip is not None:
-            video = sa.or_(
-                t.c.clip.is_not(None), *(sa.func.lower(t.c.source).like(f"%{s}") for s in sorted(VIDEO_SUFFIXES))
-            )
-            found.append(video if self.has_clip else sa.not_(video))
-        for column, wanted in ((t.c.reviewed, self.reviewed), (t.c.pinned, self.pinned)):
-            if wanted is not None:
-                found.append(column.is_(sa.true()) if wanted else column.is_(sa.false()))
-        for column, values in ((t.c.camera, self.cameras), (t.c.label, self.labels)):
-            if values:
-                found.append(column.in_(values))
-        if self.sub_labels:
-            names = [v for v in self.sub_labels if v is not None]
-            listed = sa.literal(", ") + t.c.sub_label + sa.literal(",")  # Double Take writes "Ann, Bob"
-            either = [t.c.sub_label.in_(names)] if names else []
-            either += [listed.like(f"%, {_like(name)},%", escape="\\") for name in names]
-            if None in self.sub_labels:
-                either.append(t.c.sub_label.is_(None))
-            found.append(sa.or_(*either))
-        if self.zones:
-            padded = sa.literal(",") + t.c.zones + sa.literal(",")
-            found.append(sa.or_(*(padded.like(f"%,{_like(z)},%", escape="\\") for z in self.zones)))
-        if self.has_snapshot is not None:
-            found.append(t.c.snapshot.is_not(None) if self.has_snapshot else t.c.snapshot.is_(None))
-        score = sa.func.coalesce(t.c.top_score, t.c.confidence)
-        if self.min_score is not None:
-            found.append(score >= self.min_score)
-        if self.max_score is not None:
-            found.append(score <= self.max_score)
-        return found
-
-
-def _like(text: str) -> str:
-    """``text`` as a literal in a SQL LIKE pattern (escape character ``\\``)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-@dataclass(frozen=True)
-class EventMarks:
-    """What the owner said about a stored event in the web app.
-
-    Attributes:
-        reviewed: Looked at.
-        pinned: Kept forever: retention never deletes it.
-    """
-
-    reviewed: bool
-    pinned: bool
-
-
-EVENTS_KEPT = 8192
-"""Events kept made from their rows (`_event_of`): the review page reads a busy day of 2,000 again at each
-load, and a row read again unchanged gives the same frozen `Event`."""
-
-
-@functools.lru_cache(maxsize=EVENTS_KEPT)
-def _event_of(data_dir: Path, keys: tuple[str, ...], row: tuple[Any, ...]) -> Event:
-    """The `Event` of an ``events`` row (``keys``: its column names), pictures and clip under ``data_dir``."""
-    v = dict(zip(keys, row, strict=True))
-
-    def absolute(name: str | None) -> Path | None:
-        return None if name is None else data_dir / name
-
-    return Event(
-        id=v["id"],
-        camera=v["camera"],
-        label=v["label"],
-        sub_label=v["sub_label"],
-        start_utc=v["start_utc"],
-        end_utc=v["end_utc"],
-        start_s=v["start_s"],
-        end_s=v["end_s"],
-        confidence=v["confidence"],
-        box_xyxy=(v["x1"], v["y1"], v["x2"], v["y2"]),
-        zones=tuple(z for z in v["zones"].split(",") if z) if v["zones"] else (),
-        hits=v["hits"],
-        source=Path(v["source"]) if v["source"] else None,
-        snapshot=absolute(v["snapshot"]),
-        snapshot_annotated=absolute(v["snapshot_annotated"]),
-        clip=absolute(v["clip"]),
-        sub_label_score=v["sub_label_score"],
-        top_score=v["top_score"],
-        stationary=v["stationary"],
-    )
 
 
 class Store:
@@ -201,22 +70,15 @@ class Store:
             raise StorageError(f"{data_dir}: cannot create data directory: {err.strerror or err}") from err
         self.url = database_url(url, self.data_dir)
         shown = sa.make_url(self.url).render_as_string(hide_password=True)
-        try:
-            self.engine: Engine = sa.create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
-        except ImportError as err:
-            raise StorageError(
-                f"event store {shown}: the PostgreSQL driver is missing; run: pip install 'camsift[postgres]'"
-            ) from err
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            # a full data disk: the space set aside for it lets SQLite open (its shared memory, its WAL)
-            if DataDir(self.data_dir).release_reserve(unless_free=FULL_BELOW):
-                log.warning("data disk full: its reserve space is given back", data_dir=str(self.data_dir))
+        self.engine: Engine = open_engine(self.url)
+        # a full data disk: the space set aside for it lets SQLite open (its shared memory, its WAL)
+        if self.engine.dialect.name == "sqlite" and DataDir(self.data_dir).release_reserve(unless_free=FULL_BELOW):
+            log.warning("data disk full: its reserve space is given back", data_dir=str(self.data_dir))
         try:
             upgrade(self.engine)
         except sa.exc.SQLAlchemyError as err:
             self.engine.dispose()
-            raise StorageError(f"cannot open event store {shown}: {_reason(err)}") from err
+            raise StorageError(f"cannot open event store {shown}: {db_reason(err)}") from err
         except StorageError:
             self.engine.dispose()
             raise
@@ -352,7 +214,7 @@ class Store:
         keys = tuple(result.keys())
         reviewed, pinned = keys.index("reviewed"), keys.index("pinned")
         rows = [tuple(row) for row in result]
-        return [(_event_of(self.data_dir, keys, r), EventMarks(bool(r[reviewed]), bool(r[pinned]))) for r in rows]
+        return [(event_of(self.data_dir, keys, r), EventMarks(bool(r[reviewed]), bool(r[pinned]))) for r in rows]
 
     def events(
         self,
@@ -575,61 +437,3 @@ class Store:
         with self.engine.connect() as conn:
             for row in conn.execute(sa.select(files_table).order_by(files_table.c.path)).mappings():
                 yield FileRecord(**{**row, "path": Path(row["path"])})
-
-
-def database_url(url: str | None, data_dir: Path) -> str:
-    """The SQLAlchemy URL of the event store.
-
-    Args:
-        url: The ``database`` setting: ``None`` (SQLite in the data directory), any SQLAlchemy URL, or
-            ``postgresql://user@host/db`` / ``postgres://…``, which use the psycopg 3 driver
-            (``postgresql+psycopg://``, from ``camsift[postgres]``).
-        data_dir: The data directory (resolved).
-    """
-    if url is None:
-        return f"sqlite:///{DataDir(data_dir).database}"
-    for scheme in ("postgresql://", "postgres://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url.removeprefix(scheme)
-    return url
-
-
-def _reason(err: sa.exc.SQLAlchemyError) -> str:
-    """One line about a database error, without SQL, parameters or the password in the URL."""
-    if isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError) and err.orig is not None:
-        first = str(err.orig).strip().splitlines()
-        return f"{err.__class__.__name__}: {first[0] if first else type(err.orig).__name__}"
-    return err.__class__.__name__
-
-
-_WAL_WAIT_S = 15.0
-"""Seconds a new connection keeps trying to switch the database to WAL (`_sqlite_pragmas`)."""
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """WAL so readers (the web app, `camsift events`) never block a scan; wait on locks, don't fail.
-
-    The switch to WAL needs the database to itself. ``busy_timeout`` comes
-    first, so that it waits for a process that holds the database; but while
-    another connection writes to a database still in rollback-journal mode
-    (a new one being migrated), SQLite refuses the switch at once, without
-    waiting ("database is locked": seen in CI when the service and a test
-    opened a new database together). So the switch is retried for up to
-    `_WAL_WAIT_S`.
-    """
-    import sqlite3
-
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=10000")
-    deadline = time.monotonic() + _WAL_WAIT_S
-    while True:
-        try:
-            cur.execute("PRAGMA journal_mode=WAL")
-            break
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()

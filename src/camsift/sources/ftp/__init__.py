@@ -48,7 +48,6 @@ import os
 import queue
 import secrets
 import shutil
-import socket
 import threading
 import time
 from collections import deque
@@ -56,7 +55,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from camsift import media
 from camsift.background import BackgroundLoop
@@ -65,9 +64,8 @@ from camsift.errors import AuthError, CamsiftError, MediaError, SourceError, dis
 from camsift.layout import DataDir
 from camsift.logs import get_logger
 from camsift.sources import Intake, contained, register
-
-if TYPE_CHECKING:
-    from argon2 import PasswordHasher
+from camsift.sources.ftp.passwords import hash_password, verify_password
+from camsift.sources.ftp.server import FULL_REPLY, handler_class
 
 __all__ = ["MIN_FREE_BYTES", "FtpSource", "hash_password", "verify_password"]
 
@@ -76,45 +74,8 @@ log = get_logger("camsift.sources.ftp")
 MIN_FREE_BYTES = 2 * 2**20
 """Free bytes below which uploads are refused with ``452`` (room for the queue's row and the service's state)."""
 
-_FULL_REPLY = "452 Data disk full; try again later."
-
-PERMISSIONS = "elmw"
-"""What a camera may do (pyftpdlib letters): change and list folders, make folders, store files.
-No reading back, deleting, renaming or appending."""
-
-
 MAX_VERDICTS = 1000
 """Password checks kept for logins still to resume (more are dropped: their clients are gone)."""
-
-
-def hash_password(password: str) -> str:
-    """An Argon2id hash of ``password`` for ``sources.<name>.users.<user>.password_hash``.
-
-    Parameters are argon2-cffi's defaults (RFC 9106's second recommended
-    option: 3 passes over 64 MiB, 4 lanes), a fair cost on a Raspberry Pi.
-
-    Raises:
-        SourceError: argon2-cffi is not installed.
-    """
-    return _hasher().hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """Whether ``password`` matches ``password_hash`` (never raises for a wrong password)."""
-    from argon2.exceptions import VerificationError, VerifyMismatchError
-
-    try:
-        return bool(_hasher().verify(password_hash, password))
-    except (VerifyMismatchError, VerificationError, ValueError):
-        return False
-
-
-def _hasher() -> PasswordHasher:
-    try:
-        from argon2 import PasswordHasher
-    except ImportError as err:
-        raise SourceError("FTP passwords need argon2-cffi: pip install argon2-cffi") from err
-    return PasswordHasher()
 
 
 def _final_name(part: Path) -> Path:
@@ -122,20 +83,6 @@ def _final_name(part: Path) -> Path:
     if part.name.startswith(".") and part.name.endswith(".part"):
         return part.with_name(part.name[1 : -len(".part")].rpartition(".")[0])
     return part
-
-
-def _open_part(path: Path) -> Any:
-    """A new temporary file for an upload to ``path``, open for writing: ``.<name>.<random>.part``.
-
-    Created exclusively (``x`` mode, which also refuses to follow a link), so
-    no two uploads share one and no link is written through.
-    """
-    while True:
-        part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        try:
-            return part.open("xb")
-        except FileExistsError:
-            continue
 
 
 def _repeats(part: Path, final: Path, stored_sha256: str | None) -> bool:
@@ -227,7 +174,7 @@ class FtpSource(BackgroundLoop):
             for stale in (self.root / user).rglob(".*.part"):  # uploads cut off by a stop: none was acknowledged
                 stale.unlink(missing_ok=True)
                 log.info("incomplete upload of an earlier run deleted", source=self.name, path=str(stale))
-        handler = _handler_class(self)
+        handler = handler_class(self)
         try:
             server = FTPServer((self.config.host, self.config.port), handler, ioloop=IOLoop())
         except OSError as err:
@@ -391,7 +338,7 @@ class FtpSource(BackgroundLoop):
             final.unlink(missing_ok=True)
             log.error("upload not queued", source=self.name, path=str(final), reason=str(err))
             if disk_full(err):
-                return _FULL_REPLY
+                return FULL_REPLY
             self._report("error", str(err))
             return "451 Cannot queue the upload now; try again."
         self.received += 1
@@ -407,7 +354,7 @@ class FtpSource(BackgroundLoop):
                 self.intake.submit(final, camera, self.name, self.kind)
         except CamsiftError as err:
             log.error("upload not queued", source=self.name, path=str(final), reason=str(err))
-            return _FULL_REPLY if disk_full(err) else "451 Cannot queue the upload now; try again."
+            return FULL_REPLY if disk_full(err) else "451 Cannot queue the upload now; try again."
         log.info("upload repeated; kept once", source=self.name, camera=camera, path=str(final))
         return None
 
@@ -422,135 +369,3 @@ class FtpSource(BackgroundLoop):
         if part.exists():  # a refused upload is already gone
             part.unlink(missing_ok=True)
             log.warning("incomplete upload deleted", source=self.name, path=str(_final_name(part)), reason=reason)
-
-
-def _handler_class(source: FtpSource) -> Any:
-    """pyftpdlib's handler, authorizer, filesystem and data channel, specialised for ``source``."""
-    from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
-    from pyftpdlib.filesystems import AbstractedFS
-    from pyftpdlib.handlers import DTPHandler, FTPHandler
-    from pyftpdlib.log import logger as ftp_logger
-
-    class Authorizer(DummyAuthorizer):  # type: ignore[misc]
-        def validate_authentication(self, username: str, password: str, handler: Any) -> None:
-            try:
-                source.authenticate(username, password, handler.remote_ip)
-            except AuthError as err:
-                raise AuthenticationFailed("Authentication failed.") from err
-
-    class UploadFS(AbstractedFS):  # type: ignore[misc]
-        def validpath(self, path: str) -> bool:
-            return bool(super().validpath(path)) and contained(Path(self.root), Path(path))
-
-        def open(self, filename: str, mode: str) -> Any:
-            if "w" not in mode:
-                return super().open(filename, mode)
-            return _open_part(Path(filename))
-
-    class DataChannel(DTPHandler):  # type: ignore[misc]
-        def handle_read(self) -> None:
-            super().handle_read()
-            if self.receive and not self._closed and self.tot_bytes_received > source.max_bytes:
-                limit = f"{source.config.max_size_mb:g}"
-                self._resp = (f"552 Upload larger than {limit} MB; deleted.", ftp_logger.warning)
-                self.transfer_finished = False
-                self.close()
-
-        handle_read_event = handle_read
-
-        def recv(self, buffer_size: int) -> bytes:
-            # pyftpdlib takes a reset for the end of an upload, as a close is; a reset upload was cut off
-            if self.receive and self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                self._resp = ("426 Connection reset; upload deleted.", ftp_logger.warning)
-                self.transfer_finished = False
-                log.warning("FTP upload cut off: the client reset the connection", source=source.name)
-                self.close()
-                return b""
-            return bytes(super().recv(buffer_size))
-
-        def close(self) -> None:
-            upload = self.file_obj
-            if not self._closed and self.receive and self.transfer_finished and upload and not upload.closed:
-                try:
-                    upload.flush()
-                    os.fsync(upload.fileno())
-                    upload.close()
-                except OSError as err:  # a full disk: the client hears 452 and retries later
-                    log.warning("upload not saved", source=source.name, path=upload.name, reason=err.strerror)
-                    self._resp = (_FULL_REPLY if disk_full(err) else "451 Cannot save the upload.", ftp_logger.warning)
-                    self.transfer_finished = False
-                    super().close()
-                    return
-                refusal = source.accept(Path(upload.name), camera=self.cmd_channel.username)
-                if refusal is not None:
-                    self._resp = (refusal, ftp_logger.warning)
-                    self.transfer_finished = False
-            super().close()
-
-    class Handler(FTPHandler):  # type: ignore[misc]
-        authorizer = Authorizer()
-        dtp_handler = DataChannel
-        abstracted_fs = UploadFS
-        banner = "camsift FTP ready."
-        passive_ports = (
-            range(source.config.passive_ports[0], source.config.passive_ports[1] + 1)
-            if source.config.passive_ports
-            else None
-        )
-        masquerade_address = source.config.masquerade_address
-        timeout = source.config.idle_timeout_s
-        _login_timer: Any = None
-
-        def handle(self) -> None:
-            if source.banned(self.remote_ip):
-                self.respond("421 Too many failed logins from your address; try again later.")
-                self.close_when_done()
-                return
-            self._login_timer = self.ioloop.call_later(
-                source.config.login_timeout_s, self._login_expired, _errback=self.handle_error
-            )
-            super().handle()
-
-        def _login_expired(self) -> None:
-            if not self.authenticated and not self._closed and not self._closing:
-                self.respond("421 Login timed out.")
-                self.close_when_done()
-
-        def close(self) -> None:
-            if self._login_timer is not None and not self._login_timer.cancelled:
-                self._login_timer.cancel()
-            super().close()
-
-        def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
-            if "\0" in line:  # no path may hold one (open() would raise on it)
-                log.warning("FTP command refused: NUL byte in it", source=source.name, command=cmd[:8])
-                self.respond("501 Invalid character (NUL) in the command.")
-                return
-            super().pre_process_command(line, cmd, arg)
-
-        def ftp_PASS(self, line: str) -> None:  # noqa: N802 - pyftpdlib's name
-            if self.authenticated or not self.username or source.answered(self.username, line, self.remote_ip):
-                super().ftp_PASS(line)
-                return
-
-            def resume() -> None:  # on the server's thread, the verdict waiting in the source
-                if not self._closed:
-                    self.add_channel()
-                    super(Handler, self).ftp_PASS(line)
-
-            self.del_channel()  # no command is read from this client until its password is checked
-            source.check_later(self.username, line, self.remote_ip, resume)
-
-        def ftp_STOR(self, file: str, mode: str = "w") -> Any:  # noqa: N802 - pyftpdlib names commands so
-            if source.full():
-                log.warning("upload refused: data disk full", source=source.name, camera=self.username)
-                self.respond(_FULL_REPLY)
-                return None
-            return super().ftp_STOR(file, mode)
-
-        def on_incomplete_file_received(self, file: str) -> None:
-            source.incomplete(Path(file), "the transfer did not complete")
-
-    for user in source.config.users:
-        Handler.authorizer.add_user(user, "", str(source.root / user), perm=PERMISSIONS)
-    return Handler
