@@ -379,11 +379,12 @@ def test_new_comes_before_the_clip_closes_and_end_keeps_its_id_with_one_notifica
 ) -> None:
     port = free_port()
     walker = write_walker(tmp_path)
-    with http_receiver() as hook, serve_stream(walker, port):
+    with http_receiver() as hook, serve_stream(walker, port), subscribed(state_topics(prefix)) as state:
         messages = mqtt_events(prefix)
         run = start_run(run_config(tmp_path, port, prefix, hook.port))
         try:
             wait_for(lambda: len(messages) >= 2, 90, "the live person's new and end")
+            wait_for(lambda: state.payloads(f"{prefix}/door/person")[-1:] == [b"0"], 10, "the count down at the end")
             wait_for(lambda: hook.requests, 15, "the notification")
             time.sleep(1.5)  # anything sent twice would come now
         finally:
@@ -406,6 +407,7 @@ def test_new_comes_before_the_clip_closes_and_end_keeps_its_id_with_one_notifica
     assert "Person" in doc["title"]
     [picture] = [base64.b64decode(a["base64"]) for a in doc["attachments"]]
     assert picture[:3] == b"\xff\xd8\xff"  # a JPEG
+    assert_followed(state, prefix, new["after"]["id"])
     print(f"\nlive stream: MQTT 'new' came {closed.timestamp() - arrived:.1f} s before the clip was closed")
 
 
@@ -417,7 +419,7 @@ def test_a_kill_between_new_and_end_loses_and_duplicates_nothing(
     port = free_port()
     walker = write_walker(tmp_path)
     data = tmp_path / "data"
-    with http_receiver() as hook, serve_stream(walker, port):
+    with http_receiver() as hook, serve_stream(walker, port), subscribed(state_topics(prefix)) as state:
         messages = mqtt_events(prefix)
         config = run_config(tmp_path, port, prefix, hook.port)
         run = start_run(config)
@@ -440,8 +442,29 @@ def test_a_kill_between_new_and_end_loses_and_duplicates_nothing(
     assert [(kind, ident) for kind, ident, _ in events_of(messages)] == [("new", new_id), ("end", new_id)]
     assert messages[1][1]["after"]["false_positive"] is False
     assert len(hook.requests) == 1
+    assert_followed(state, prefix, new_id)  # the review item told once over the kill, the count not left at 1
     with Store(data) as store:
         assert [e.id for e in store.events()] == [new_id]
+
+
+def state_topics(prefix: str) -> list[str]:
+    """The door person's count and the review items."""
+    return [f"{prefix}/door/person", f"{prefix}/reviews"]
+
+
+def assert_followed(state: Subscriber, prefix: str, event_id: str) -> None:
+    """The door's person count went up with the live person and down at its end; its review item was ``new``
+    (in progress) then ``end``, under the event's id."""
+    counts = [c for c in state.payloads(f"{prefix}/door/person") if c != b"0"]
+    assert counts == [b"1"], state.payloads(f"{prefix}/door/person")
+    assert state.payloads(f"{prefix}/door/person")[-1] == b"0"
+    reviews = [json.loads(p) for p in state.payloads(f"{prefix}/reviews")]
+    assert [(r["type"], r["after"]["id"], r["after"]["data"]["detections"]) for r in reviews] == [
+        ("new", event_id, [event_id]),
+        ("end", event_id, [event_id]),
+    ]
+    assert reviews[0]["after"]["end_time"] is None
+    assert reviews[1]["after"]["end_time"] is not None
 
 
 def write_walker(tmp_path: Path) -> Path:
