@@ -262,7 +262,7 @@ class MqttPublisher(BackgroundLoop):
         once, also as a false positive); a stored event not told in progress (``new``) for ``off_delay_s``."""
         e = change.after
         self._hold(change)
-        self._publish_review(change)
+        self._publish_counts()
         if not change.false_positive:
             camera, label = _topic_part(e.camera), _topic_part(e.label)
             self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(told), retain=True)
@@ -273,8 +273,8 @@ class MqttPublisher(BackgroundLoop):
                 # max_queued_messages allows, so JPEGs of 100 kB and more would crowd out the small state
                 # messages. A snapshot lost while away is replaced by the next one; the state topics stay QoS 1.
                 self._publish(f"{self.prefix}/{camera}/{label}/snapshot", picture.read_bytes(), retain=True, qos=0)
-        self._publish_counts()
         self._publish_motion()
+        self._publish_review(change)  # reads the store: after the state topics
 
     def _hold(self, change: EventChange) -> None:
         """Count ``change.after`` as in view: until its ``end`` when it starts (its sighting open-ended,
