@@ -306,6 +306,33 @@ def test_a_kill_between_start_and_end_leaves_no_count_stuck_and_tells_each_revie
     assert reviews_of(sub, prefix) == [("new", a, [a], None), ("update", a, [a, b], None), ("end", a, [a], end)]
 
 
+def test_a_false_positive_seen_alone_ends_its_review_item_under_the_keys_a_restart_would_use(
+    scripted_settings: MakeSettings, shared_data: Path
+) -> None:
+    from camsift.mqtt.reviews import ReviewsTold, item_now
+
+    settings = scripted_settings()
+    ghost = Door(settings.data_dir, shared_data).b
+    start = EventChange("start", None, ghost.event(), True, "stream")
+    end = EventChange("end", ghost.event(), ghost.event(), True, "stream", false_positive=True)
+    told = ReviewsTold()
+    with Store(settings.data_dir) as store:
+        store.live.open(ghost)
+        first = told.messages(*item_now(store, start, ["person"]), ghost.id)
+        store.live.announced(ghost.id, True)
+        ending = told.messages(*item_now(store, end, ["person"]), ghost.id)
+        again = ReviewsTold().messages(*item_now(store, end, ["person"]), ghost.id)  # told again after a kill
+
+    assert [
+        (m["type"], m["after"]["id"], m["after"]["data"]["detections"], m["after"]["end_time"])
+        for _, m in first + ending
+    ] == [
+        ("new", ghost.id, [ghost.id], None),
+        ("end", ghost.id, [ghost.id], ghost.seen_utc.timestamp()),
+    ]
+    assert [key for key, _ in again] == [key for key, _ in first + ending]  # so the outbox queues neither again
+
+
 # --- camsift run on a live stream ----------------------------------------------------------------------------------
 
 

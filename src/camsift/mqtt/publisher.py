@@ -303,7 +303,7 @@ class MqttPublisher(BackgroundLoop):
             log.warning("cannot read the review item of an event", event_id=change.after.id, reason=type(err).__name__)
             return
         with self._lock:
-            told = self._reviews.messages(item, in_view, change.after)
+            told = self._reviews.messages(item, in_view, change.after.id)
         for key, message in told:
             self._queue("reviews", key, message)
 

@@ -16,7 +16,6 @@ import json
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from camsift.events import Event
 from camsift.frigate import item_of, review_payload
 from camsift.listeners import EventChange
 from camsift.review import ReviewItem, review_items
@@ -37,8 +36,9 @@ def item_now(store: Store, change: EventChange, alert_labels: Collection[str]) -
     """The review item of ``change.after`` as it is now, and the ids of the objects still in view.
 
     In view are the objects told in progress on the camera (announced, their clip not analysed) and, for a
-    ``start``, the object itself; an ``end`` takes it out of view. An object that ended as a false positive is
-    in no item: its item is then that of the other objects it was seen with (``None`` when it was alone).
+    ``start``, the object itself; an ``end`` takes it out of view. An object that ended as a false positive
+    leaves its item, which is then that of the other objects it was seen with; one seen alone ends its item
+    as it was told (``None`` only when ``change.after`` is neither stored nor in progress).
 
     Raises:
         sqlalchemy.exc.SQLAlchemyError: the store could not be read.
@@ -53,7 +53,7 @@ def item_now(store: Store, change: EventChange, alert_labels: Collection[str]) -
     item = item_of(store, e, alert_labels, [*ongoing, e])
     left = [] if item is None else [o for o in item.events if o.id != e.id]
     if item is None or not left:
-        return None, in_view
+        return item, in_view
     reviewed = item.detections if item.reviewed else []
     return review_items(left, alert_labels=alert_labels, reviewed=reviewed)[-1], in_view  # the oldest part
 
@@ -69,21 +69,18 @@ class ReviewsTold:
         self._last: dict[str, dict[str, Any]] = {}  # review id -> the item as last told
         self._item_of: dict[str, str] = {}  # event id -> the review id it was told in
 
-    def messages(self, item: ReviewItem | None, in_view: Collection[str], event: Event) -> list[Told]:
+    def messages(self, item: ReviewItem | None, in_view: Collection[str], event_id: str) -> list[Told]:
         """The messages that tell ``item`` as it is now, in order (none when nothing changed).
 
         Args:
-            item: The item of ``event`` (`item_now`); ``None`` when ``event`` was a false positive seen alone.
+            item: The item of ``event`` (`item_now`); ``None`` tells nothing.
             in_view: Ids of the objects in view now.
-            event: The event whose change this is.
+            event_id: The event whose change this is (a false positive is no longer in ``item``).
         """
-        told_as = self._item_of.get(event.id)
         if item is None:
-            last = self._last.get(told_as or "")
-            if told_as is None or last is None or last["end_time"] is not None:
-                return []
-            return self._told(told_as, [("end", last, {**last, "end_time": event.end_utc.timestamp()})])
-        review_id = told_as or next((self._item_of[d] for d in item.detections if d in self._item_of), item.id)
+            return []
+        told_in = [self._item_of[i] for i in (event_id, *item.detections) if i in self._item_of]
+        review_id = told_in[0] if told_in else item.id
         now = {**review_payload(item), "id": review_id}
         showing = {**now, "end_time": None}
         for detection in item.detections:
