@@ -29,11 +29,21 @@ from camsift.config import Settings
 from camsift.events import Event, FileRecord
 from camsift.listeners import EventChange
 from camsift.live_events import ORPHAN_AFTER_S, announce, drop, end_orphans, match_clip
+from camsift.mqtt import MqttPublisher
 from camsift.store import Store
 from camsift.store.live import LiveEvent, live_id
 from helpers.notify import http_receiver
 from helpers.service import FFMPEG, free_port, serve_stream, wait_for
-from test_mqtt import Subscriber, clear_retained, kill_group, needs_broker, start_run, stop_run
+from test_mqtt import (
+    RunningService,
+    Subscriber,
+    clear_retained,
+    kill_group,
+    needs_broker,
+    start_run,
+    stop_run,
+    subscribed,
+)
 
 T0 = datetime(2026, 11, 22, 14, 30, 0, tzinfo=UTC)
 MakeSettings = Callable[..., Settings]
@@ -149,6 +159,180 @@ def test_an_object_no_clip_will_show_ends_unless_its_camera_still_records_or_has
     assert (end.kind, end.after.id, end.false_positive) == ("end", orphan.id, False)  # not disproved
 
 
+# --- what follows the objects in view on MQTT: counts, snapshot, review item -----------------------------------------
+
+
+class Door:
+    """The service's side of two people on the door camera, told to a real `MqttPublisher` in the service's order
+    on a real store: A (in the zone ``path``) and B confirmed, then A's clip analysed (A found, named) and B a
+    false positive."""
+
+    def __init__(self, data_dir: Path, shared_data: Path) -> None:
+        self.data_dir = data_dir
+        frames = data_dir / "snapshots"
+        frames.mkdir(parents=True)
+        self.frame, self.annotated = frames / "a-confirmed.jpg", frames / "a-annotated.jpg"
+        self.frame.write_bytes((shared_data / "images" / "skimage_rocket.jpg").read_bytes())
+        self.annotated.write_bytes((shared_data / "images" / "ultralytics_zidane.jpg").read_bytes())
+        self.a = replace(confirmed(1), zones=("path",), snapshot=self.frame)
+        self.b = confirmed(2, start_s=5.0)
+        self.clip = data_dir / "clips" / "door.mp4"
+        self.stored = replace(
+            self.a.event(), start_utc=self.a.start_utc - timedelta(seconds=0.3), end_utc=T0 + timedelta(seconds=6),
+            sub_label="alice", source=self.clip, clip=self.clip, snapshot_annotated=self.annotated,
+        )  # fmt: skip
+
+    def start(self, store: Store, publisher: MqttPublisher, live: LiveEvent) -> None:
+        store.live.open(live)
+        publisher.on_event(EventChange("start", None, live.event(), True, "stream"))
+        store.live.announced(live.id, True)
+
+    def clip_analysed(self, store: Store, publisher: MqttPublisher) -> None:
+        store.live.matched([self.a.id], self.clip)
+        store.save(record(self.clip), [self.stored])
+        publisher.on_event(EventChange("end", self.a.event(), self.stored, True, "stream"))
+        ghost = self.b.event()
+        publisher.on_event(EventChange("end", ghost, ghost, True, "stream", false_positive=True))
+        store.live.dropped(self.b.id)
+
+
+def door_settings(scripted_settings: MakeSettings, prefix: str) -> Settings:
+    """MQTT on ``prefix``; the door camera's stream (not started: the test tells what its process would)."""
+    return scripted_settings(
+        sources={"live": {"type": "stream", "url": "tcp://127.0.0.1:9", "camera": "door"}},
+        mqtt={"enabled": True, "topic_prefix": prefix, "discovery": False, "off_delay_s": 0.5},
+    )
+
+
+def reviews_of(sub: Subscriber, prefix: str) -> list[tuple[str, str, list[str], float | None]]:
+    """``(type, id, detections, end_time)`` of each ``reviews`` message, in order."""
+    told = [json.loads(p) for p in sub.payloads(f"{prefix}/reviews")]
+    return [(m["type"], m["after"]["id"], m["after"]["data"]["detections"], m["after"]["end_time"]) for m in told]
+
+
+@needs_broker
+def test_counts_snapshot_and_review_item_follow_live_objects_from_start_to_end(
+    scripted_settings: MakeSettings, shared_data: Path, prefix: str
+) -> None:
+    settings = door_settings(scripted_settings, prefix)
+    door = Door(settings.data_dir, shared_data)
+    a, b = door.a.id, door.b.id
+    with Store(settings.data_dir) as store, subscribed([f"{prefix}/#"]) as sub:
+        publisher = MqttPublisher(settings)
+        publisher.start(RunningService(store))
+        try:
+            assert publisher.connected.wait(10)
+            door.start(store, publisher, door.a)
+            wait_for(lambda: sub.payloads(f"{prefix}/reviews"), 10, "the review item's new")
+            assert sub.payloads(f"{prefix}/door/person")[-1] == b"1"  # in view at once, long before its clip
+            door.start(store, publisher, door.b)
+            door.clip_analysed(store, publisher)
+            wait_for(lambda: len(sub.payloads(f"{prefix}/reviews")) >= 4, 10, "the review item's end")
+            threading.Event().wait(1.0)  # nothing more may follow
+            with subscribed([f"{prefix}/door/person/snapshot"]) as late:  # retained, as Frigate's
+                wait_for(lambda: late.got(f"{prefix}/door/person/snapshot"), 10, "the retained snapshot")
+        finally:
+            publisher.stop()
+
+    assert late.payloads(f"{prefix}/door/person/snapshot") == [door.annotated.read_bytes()]
+    assert sub.payloads(f"{prefix}/door/person") == [b"0", b"1", b"2", b"1", b"0"]  # up at each start, down at its end
+    assert sub.payloads(f"{prefix}/door/all") == [b"0", b"1", b"2", b"1", b"0"]
+    assert sub.payloads(f"{prefix}/door/person/active") == [b"1", b"2", b"1", b"0"]
+    assert sub.payloads(f"{prefix}/path/person") == [b"1", b"0"]  # only A entered the zone
+    assert sub.payloads(f"{prefix}/door/person/snapshot") == [door.frame.read_bytes(), door.annotated.read_bytes()]
+    assert [json.loads(p)["id"] for p in sub.payloads(f"{prefix}/door/person/event")] == [a, b, a]
+    events = [json.loads(p) for p in sub.payloads(f"{prefix}/events")]
+    assert [(m["type"], m["after"]["id"]) for m in events] == [("new", a), ("new", b), ("end", a), ("end", b)]
+    end = door.stored.end_utc.timestamp()
+    assert reviews_of(sub, prefix) == [
+        ("new", a, [a], None),
+        ("update", a, [a, b], None),  # B joined
+        ("update", a, [a, b], None),  # A's clip analysed: A named, B still in view
+        ("end", a, [a], end),  # B was a false positive: nothing left in view
+    ]
+    new, joined, named, ended = (json.loads(p) for p in sub.payloads(f"{prefix}/reviews"))
+    assert new["before"] == new["after"]
+    assert (new["after"]["camera"], new["after"]["severity"], new["after"]["data"]["objects"]) == (
+        "door", "alert", ["person"],
+    )  # fmt: skip
+    assert new["after"]["start_time"] == door.a.start_utc.timestamp()
+    assert new["after"]["data"]["zones"] == ["path"]
+    assert new["after"]["thumb_path"] == f"/api/events/{a}/thumbnail.webp"  # the confirming frame, served
+    assert joined["before"] == new["after"]
+    assert (named["before"]["data"]["sub_labels"], named["after"]["data"]["sub_labels"]) == ([], ["alice"])
+    assert ended["before"] == named["after"]
+    assert ended["after"]["start_time"] == door.stored.start_utc.timestamp()
+
+
+@needs_broker
+def test_a_kill_between_start_and_end_leaves_no_count_stuck_and_tells_each_review_message_once(
+    scripted_settings: MakeSettings, shared_data: Path, prefix: str
+) -> None:
+    settings = door_settings(scripted_settings, prefix)
+    door = Door(settings.data_dir, shared_data)
+    a, b = door.a.id, door.b.id
+    with Store(settings.data_dir) as store, subscribed([f"{prefix}/#"]) as sub:
+        killed = MqttPublisher(settings)
+        killed.start(RunningService(store))
+        assert killed.connected.wait(10)
+        door.start(store, killed, door.a)
+        door.start(store, killed, door.b)
+        wait_for(lambda: len(sub.payloads(f"{prefix}/reviews")) >= 2, 10, "new and update")
+        killed._stop.set()  # killed: no goodbye, its counts left retained
+        assert killed._client is not None
+        killed._client.loop_stop()
+
+        publisher = MqttPublisher(settings)
+        publisher.start(RunningService(store))
+        try:
+            assert publisher.connected.wait(10)
+            door.clip_analysed(store, publisher)
+            publisher.on_event(EventChange("new", None, door.stored, True, "stream"))  # told again after the kill
+            wait_for(lambda: len(sub.payloads(f"{prefix}/reviews")) >= 3, 10, "the review item's end")
+            wait_for(lambda: sub.payloads(f"{prefix}/door/person")[-1:] == [b"0"], 10, "the count back to 0")
+            threading.Event().wait(1.0)  # nothing more may follow
+        finally:
+            publisher.stop()
+        with Store(settings.data_dir) as again, subscribed([f"{prefix}/door/+"]) as late:
+            wait_for(lambda: late.got(f"{prefix}/door/person"), 10, "the retained count")
+            retained = late.payloads(f"{prefix}/door/person")
+            assert again.live.in_progress() == []
+
+    assert sub.payloads(f"{prefix}/door/person")[:4] == [b"0", b"1", b"2", b"0"]  # 0 as the restarted run connects
+    assert retained == [b"0"]
+    events = [json.loads(p) for p in sub.payloads(f"{prefix}/events")]
+    assert [(m["type"], m["after"]["id"]) for m in events] == [("new", a), ("new", b), ("end", a), ("end", b)]
+    end = door.stored.end_utc.timestamp()
+    assert reviews_of(sub, prefix) == [("new", a, [a], None), ("update", a, [a, b], None), ("end", a, [a], end)]
+
+
+def test_a_false_positive_seen_alone_ends_its_review_item_under_the_keys_a_restart_would_use(
+    scripted_settings: MakeSettings, shared_data: Path
+) -> None:
+    from camsift.mqtt.reviews import ReviewsTold, item_now
+
+    settings = scripted_settings()
+    ghost = Door(settings.data_dir, shared_data).b
+    start = EventChange("start", None, ghost.event(), True, "stream")
+    end = EventChange("end", ghost.event(), ghost.event(), True, "stream", false_positive=True)
+    told = ReviewsTold()
+    with Store(settings.data_dir) as store:
+        store.live.open(ghost)
+        first = told.messages(*item_now(store, start, ["person"]), ghost.id)
+        store.live.announced(ghost.id, True)
+        ending = told.messages(*item_now(store, end, ["person"]), ghost.id)
+        again = ReviewsTold().messages(*item_now(store, end, ["person"]), ghost.id)  # told again after a kill
+
+    assert [
+        (m["type"], m["after"]["id"], m["after"]["data"]["detections"], m["after"]["end_time"])
+        for _, m in first + ending
+    ] == [
+        ("new", ghost.id, [ghost.id], None),
+        ("end", ghost.id, [ghost.id], ghost.seen_utc.timestamp()),
+    ]
+    assert [key for key, _ in again] == [key for key, _ in first + ending]  # so the outbox queues neither again
+
+
 # --- camsift run on a live stream ----------------------------------------------------------------------------------
 
 
@@ -222,11 +406,12 @@ def test_new_comes_before_the_clip_closes_and_end_keeps_its_id_with_one_notifica
 ) -> None:
     port = free_port()
     walker = write_walker(tmp_path)
-    with http_receiver() as hook, serve_stream(walker, port):
+    with http_receiver() as hook, serve_stream(walker, port), subscribed(state_topics(prefix)) as state:
         messages = mqtt_events(prefix)
         run = start_run(run_config(tmp_path, port, prefix, hook.port))
         try:
             wait_for(lambda: len(messages) >= 2, 90, "the live person's new and end")
+            wait_for(lambda: state.payloads(f"{prefix}/door/person")[-1:] == [b"0"], 10, "the count down at the end")
             wait_for(lambda: hook.requests, 15, "the notification")
             time.sleep(1.5)  # anything sent twice would come now
         finally:
@@ -249,6 +434,7 @@ def test_new_comes_before_the_clip_closes_and_end_keeps_its_id_with_one_notifica
     assert "Person" in doc["title"]
     [picture] = [base64.b64decode(a["base64"]) for a in doc["attachments"]]
     assert picture[:3] == b"\xff\xd8\xff"  # a JPEG
+    assert_followed(state, prefix, new["after"]["id"])
     print(f"\nlive stream: MQTT 'new' came {closed.timestamp() - arrived:.1f} s before the clip was closed")
 
 
@@ -260,7 +446,7 @@ def test_a_kill_between_new_and_end_loses_and_duplicates_nothing(
     port = free_port()
     walker = write_walker(tmp_path)
     data = tmp_path / "data"
-    with http_receiver() as hook, serve_stream(walker, port):
+    with http_receiver() as hook, serve_stream(walker, port), subscribed(state_topics(prefix)) as state:
         messages = mqtt_events(prefix)
         config = run_config(tmp_path, port, prefix, hook.port)
         run = start_run(config)
@@ -283,8 +469,29 @@ def test_a_kill_between_new_and_end_loses_and_duplicates_nothing(
     assert [(kind, ident) for kind, ident, _ in events_of(messages)] == [("new", new_id), ("end", new_id)]
     assert messages[1][1]["after"]["false_positive"] is False
     assert len(hook.requests) == 1
+    assert_followed(state, prefix, new_id)  # the review item told once over the kill, the count not left at 1
     with Store(data) as store:
         assert [e.id for e in store.events()] == [new_id]
+
+
+def state_topics(prefix: str) -> list[str]:
+    """The door person's count and the review items."""
+    return [f"{prefix}/door/person", f"{prefix}/reviews"]
+
+
+def assert_followed(state: Subscriber, prefix: str, event_id: str) -> None:
+    """The door's person count went up with the live person and down at its end; its review item was ``new``
+    (in progress) then ``end``, under the event's id."""
+    counts = [c for c in state.payloads(f"{prefix}/door/person") if c != b"0"]
+    assert counts == [b"1"], state.payloads(f"{prefix}/door/person")
+    assert state.payloads(f"{prefix}/door/person")[-1] == b"0"
+    reviews = [json.loads(p) for p in state.payloads(f"{prefix}/reviews")]
+    assert [(r["type"], r["after"]["id"], r["after"]["data"]["detections"]) for r in reviews] == [
+        ("new", event_id, [event_id]),
+        ("end", event_id, [event_id]),
+    ]
+    assert reviews[0]["after"]["end_time"] is None
+    assert reviews[1]["after"]["end_time"] is not None
 
 
 def write_walker(tmp_path: Path) -> Path:

@@ -330,6 +330,33 @@ def test_counts_are_objects_in_view_together_not_events(prefixes: tuple[str, str
     assert max(int(c) for c in sub.payloads(f"{prefix}/porch/person/active")) == 2  # the parked one never moved
 
 
+def sighting(n: int, start_s: float, end_s: float) -> Event:
+    return stored_event(Path("/none.jpg"), n).replace(
+        start_utc=T0 + timedelta(seconds=start_s), end_utc=T0 + timedelta(seconds=end_s)
+    )
+
+
+@pytest.mark.parametrize(
+    ("spans", "ongoing", "expected"),
+    [
+        ([(0, 2), (1, 3), (5, 6)], (), 2),
+        ([(0, 2), (2, 3)], (), 2),  # touching sightings are together
+        ([(0, 1), (5, 6)], (), 1),
+        ([(0, 1), (5, 6)], ("porch-0",), 2),  # still in view: its sighting has no end yet
+        ([(0, 1), (5, 6), (9, 9.5)], ("porch-0", "porch-1"), 3),
+        ([], (), 0),
+    ],
+)
+def test_in_view_together_counts_overlapping_sightings_and_objects_still_in_view(
+    spans: list[tuple[float, float]], ongoing: tuple[str, ...], expected: int
+) -> None:
+    from camsift.mqtt import in_view_together
+
+    events = [sighting(n, start, end) for n, (start, end) in enumerate(spans)]
+
+    assert in_view_together(events, ongoing) == expected
+
+
 @needs_broker
 def test_two_publishers_with_default_client_ids_do_not_disconnect_each_other(prefixes: tuple[str, str]) -> None:
     from camsift.mqtt import default_client_id

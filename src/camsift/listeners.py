@@ -34,11 +34,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from camsift.errors import disk_full
 from camsift.events import Event
+from camsift.logs import get_logger
 
 if TYPE_CHECKING:
     from camsift.store import Store
@@ -48,10 +51,14 @@ __all__ = [
     "Companion",
     "EventChange",
     "EventListener",
+    "Listeners",
     "Problem",
     "ProblemListener",
     "ServiceContext",
 ]
+
+
+log = get_logger("camsift.listeners")
 
 
 @dataclass(frozen=True)
@@ -155,3 +162,56 @@ class Companion(Protocol):
     def stop(self) -> None:
         """Stop background work within a few seconds; called once, also after a failed start."""
         ...
+
+
+class Listeners:
+    """The service's listeners, told in order: one that raises is logged and the others are still told.
+
+    Args:
+        listeners: Told of every event change (`EventListener`); those that also have ``on_problem``
+            (`ProblemListener`) hear of problems, those with ``on_analysed`` (`AnalysisListener`) of analyses.
+    """
+
+    def __init__(self, listeners: Sequence[EventListener]) -> None:
+        self.all = list(listeners)
+
+    def event(self, change: EventChange) -> None:
+        """Tell every listener of ``change``.
+
+        Raises:
+            Exception: a listener's full-disk error (`camsift.errors.disk_full`), raised after all were told (the
+                service then settles the change again once there is space).
+        """
+        full: Exception | None = None
+        for listener in self.all:
+            try:
+                listener.on_event(change)
+            except Exception as err:
+                if disk_full(err):
+                    full = err
+                    continue
+                log.exception("event listener failed", listener=type(listener).__name__, event_id=change.after.id)
+        if full is not None:
+            raise full
+
+    def problem(self, problem: Problem) -> None:
+        """Log ``problem`` and tell every `ProblemListener` (or that it is resolved); never raises."""
+        log.warning("problem reported", key=problem.key, title=problem.title, resolved=problem.resolved)
+        for listener in self.all:
+            if not isinstance(listener, ProblemListener):
+                continue
+            try:
+                listener.on_problem(problem)
+            except Exception:
+                log.exception("problem listener failed", listener=type(listener).__name__, key=problem.key)
+
+    def analysed(self, path: Path, camera: str, error: str | None) -> None:
+        """Tell every `AnalysisListener` whether the file ``path`` of ``camera`` could be analysed (``error`` is
+        ``None`` when it was); never raises."""
+        for listener in self.all:
+            if not isinstance(listener, AnalysisListener):
+                continue
+            try:
+                listener.on_analysed(path, camera, error)
+            except Exception:
+                log.exception("analysis listener failed", listener=type(listener).__name__, path=str(path))

@@ -57,7 +57,7 @@ from camsift.config import Settings, in_time_windows
 from camsift.errors import StorageError, disk_full
 from camsift.events import FileRecord
 from camsift.layout import DataDir
-from camsift.listeners import AnalysisListener, Companion, EventChange, EventListener, Problem, ProblemListener
+from camsift.listeners import Companion, EventChange, EventListener, Listeners, Problem
 from camsift.logs import get_logger
 from camsift.sources import Source, create
 from camsift.store import Store
@@ -105,6 +105,7 @@ class Service:
 
     Attributes:
         store: The open event store while `run` runs (``None`` before and after).
+        listeners: The listeners, told of events, problems and analyses (`Listeners`).
 
     Raises:
         StorageError: (from `run`) the data directory is in use by another
@@ -122,7 +123,7 @@ class Service:
         workers: int | None = None,
     ) -> None:
         self.settings = settings
-        self.listeners = list(listeners)
+        self.listeners = Listeners(listeners)
         self.companions = list(companions)
         self.store: Store | None = None
         cpus = os.cpu_count() or 1
@@ -401,7 +402,7 @@ class Service:
             log.warning("file analysed with an error", reason=result.error, **fields)
         else:
             log.info("file analysed", **fields)
-        self._analysed(job, result.error if result.record.status == "error" else None)
+        self.listeners.analysed(job.path, job.camera, result.error if result.record.status == "error" else None)
 
     def _announce_live(self, parts: _Parts, orphans: bool = False) -> None:
         """`camsift.live_events.look`: tell new live objects (and with ``orphans`` end those no clip shows)."""
@@ -417,7 +418,7 @@ class Service:
         fields = {"path": str(job.path), "camera": job.camera, "reason": reason, "crashes": job.attempts}
         if parts.queue.crashed(job, reason, limit):
             log.error("file given up; 'camsift retry' queues it again", max_attempts=limit, **fields)
-            self._analysed(job, f"given up: {reason}")
+            self.listeners.analysed(job.path, job.camera, f"given up: {reason}")
         else:
             log.warning("worker died on a file; retrying it", max_attempts=limit, **fields)
             self.wake.set()
@@ -430,41 +431,14 @@ class Service:
         if source is not None:
             source.processed(job.path, events)
 
-    def _analysed(self, job: Job, error: str | None) -> None:
-        """Tell listeners with ``on_analysed`` (`AnalysisListener`) whether a file could be analysed."""
-        for listener in self.listeners:
-            if not isinstance(listener, AnalysisListener):
-                continue
-            try:
-                listener.on_analysed(job.path, job.camera, error)
-            except Exception:
-                log.exception("analysis listener failed", listener=type(listener).__name__, path=str(job.path))
-
     def problem(self, problem: Problem) -> None:
         """Tell every listener with ``on_problem`` of a problem (or that it is resolved); never raises."""
-        log.warning("problem reported", key=problem.key, title=problem.title, resolved=problem.resolved)
-        for listener in self.listeners:
-            if not isinstance(listener, ProblemListener):
-                continue
-            try:
-                listener.on_problem(problem)
-            except Exception:
-                log.exception("problem listener failed", listener=type(listener).__name__, key=problem.key)
+        self.listeners.problem(problem)
 
     def _publish(self, change: EventChange) -> None:
-        """Tell every listener; one failing does not stop the others. A full disk is raised after all were told
-        (the job is then not done, and is settled again once there is space: see `_store_results`)."""
-        full: Exception | None = None
-        for listener in self.listeners:
-            try:
-                listener.on_event(change)
-            except Exception as err:
-                if disk_full(err):
-                    full = err
-                    continue
-                log.exception("event listener failed", listener=type(listener).__name__, event_id=change.after.id)
-        if full is not None:
-            raise full
+        """Tell every listener (`Listeners.event`); a full disk is raised after all were told (the job is then not
+        done, and is settled again once there is space: see `_store_results`)."""
+        self.listeners.event(change)
 
 
 def configured_parts(settings: Settings) -> tuple[list[EventListener], list[Companion]]:

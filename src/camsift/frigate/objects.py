@@ -235,10 +235,13 @@ def review_payload(item: ReviewItem) -> dict[str, Any]:
     return doc
 
 
-def item_of(store: Store, event: Event, alert_labels: Collection[str]) -> ReviewItem | None:
+def item_of(
+    store: Store, event: Event, alert_labels: Collection[str], in_progress: Collection[Event] = ()
+) -> ReviewItem | None:
     """The review item (`camsift.review.review_items`) an event belongs to, from the stored events: those of
-    its file, or for a live stream those of its camera within `REVIEW_WINDOW_S`; ``None`` when the event is
-    not stored."""
+    its file, or for a live stream those of its camera within `REVIEW_WINDOW_S` and ``in_progress`` (objects
+    told in progress on live streams, not stored yet: `camsift.store.live.LiveEvent.event`); ``None`` when the
+    event is neither stored nor in progress."""
     from datetime import timedelta
 
     from camsift.review import review_items
@@ -248,7 +251,9 @@ def item_of(store: Store, event: Event, alert_labels: Collection[str]) -> Review
         near = store.events(camera=event.camera, source=event.source)
     else:
         near = store.events(camera=event.camera, since=event.start_utc - window, until=event.end_utc + window)
-    reviewed = [i for i, m in store.marks([e.id for e in near]).items() if m.reviewed]
+    stored = {e.id for e in near}
+    near = near + [e for e in in_progress if e.id not in stored]
+    reviewed = [i for i, m in store.marks(sorted(stored)).items() if m.reviewed]
     return next(
         (i for i in review_items(near, alert_labels=alert_labels, reviewed=reviewed) if event.id in i.detections),
         None,

@@ -1,7 +1,7 @@
 """The ``<prefix>/events`` messages in Frigate's shapes, and updates queued by other processes (the web API).
 
-Every ``events`` message goes through the durable outbox (`camsift.store.outbox`, channel `OUTBOX_CHANNEL`)
-under a key per message, so a kill never loses one and a message told again is queued once.
+Every ``events`` and ``reviews`` message goes through the durable outbox (`camsift.store.outbox`, channel
+`OUTBOX_CHANNEL`) under a key per message, so a kill never loses one and a message told again is queued once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from camsift.store.outbox import Message
 if TYPE_CHECKING:
     from camsift.store import Store
 
-__all__ = ["OUTBOX_CHANNEL", "MarkedEvent", "event_payload", "events_message", "queue_update", "update_key"]
+__all__ = ["OUTBOX_CHANNEL", "MarkedEvent", "event_payload", "outbox_message", "queue_update", "update_key"]
 
 OUTBOX_CHANNEL = "@mqtt"
 """Channel of ``events`` messages in the notification outbox (`camsift.store.outbox`); a notification channel's
@@ -44,10 +44,10 @@ def update_key(e: Event) -> str:
     return f"event:{e.id}:update:{time.time_ns()}"
 
 
-def events_message(prefix: str, key: str, message: dict[str, Any]) -> Message:
-    """The outbox `Message` (channel `OUTBOX_CHANNEL`) of one ``<prefix>/events`` message: ``title`` is the
-    topic, ``body`` the JSON that `MqttPublisher.deliver` publishes."""
-    return Message(key, "mqtt", f"{prefix}/events", json.dumps(message))
+def outbox_message(topic: str, key: str, message: dict[str, Any]) -> Message:
+    """The outbox `Message` (channel `OUTBOX_CHANNEL`) of one ``<prefix>/events`` or ``<prefix>/reviews``
+    message: ``title`` is the topic, ``body`` the JSON that `MqttPublisher.deliver` publishes."""
+    return Message(key, "mqtt", topic, json.dumps(message))
 
 
 @dataclass(frozen=True)
@@ -97,5 +97,5 @@ def queue_update(store: Store, settings: Settings, before: MarkedEvent, after: M
 
     message = {"type": "update", "before": told(before), "after": told(after)}
     return store.outbox.put(
-        OUTBOX_CHANNEL, events_message(settings.mqtt.topic_prefix, update_key(after.event), message)
+        OUTBOX_CHANNEL, outbox_message(f"{settings.mqtt.topic_prefix}/events", update_key(after.event), message)
     )

@@ -16,12 +16,13 @@ from camsift.background import BackgroundLoop
 from camsift.config import MqttConfig, Settings
 from camsift.errors import ConfigError
 from camsift.events import Event
-from camsift.frigate import alert_labels, camera_states, frigate_stats, item_of, live_cameras, review_payload
+from camsift.frigate import alert_labels, camera_states, frigate_stats, live_cameras
 from camsift.frigate import camera_names as frigate_camera_names
 from camsift.listeners import EventChange, Problem
 from camsift.logs import get_logger
 from camsift.mqtt.discovery import configured_cameras, discovery_configs, sweep_stale
-from camsift.mqtt.payloads import OUTBOX_CHANNEL, event_payload, events_message, update_key
+from camsift.mqtt.payloads import OUTBOX_CHANNEL, event_payload, outbox_message, update_key
+from camsift.mqtt.reviews import ReviewsTold, item_now
 from camsift.mqtt.topics import default_client_id, in_view_together, live_motion
 from camsift.mqtt.topics import topic_part as _topic_part
 from camsift.store.outbox import Outbox
@@ -39,9 +40,6 @@ log = get_logger("camsift.mqtt")
 
 _ACK_WAIT_S = 5.0
 """Seconds to wait for the broker to acknowledge an outbox message before trying it again later."""
-
-REVIEWS_KEPT = 1000
-"""Review items whose last published state is remembered (to tell ``update`` from ``new``)."""
 
 
 class MqttPublisher(BackgroundLoop):
@@ -82,7 +80,7 @@ class MqttPublisher(BackgroundLoop):
         self.client_id: str | None = None
         self._last: paho.MQTTMessageInfo | None = None
         self._lock = threading.Lock()
-        self._held: dict[str, tuple[float, Event]] = {}  # event id -> (expiry, event), for the counts
+        self._held: dict[str, tuple[float, Event]] = {}  # event id -> (expiry, event), for the counts (`_hold`)
         self._counts: dict[str, int] = {}  # count topic -> last published
         self._event_motion: dict[str, float] = {}  # camera -> when its event-driven motion goes OFF (monotonic)
         self._live: dict[str, bool] = {}  # camera with a live stream -> its motion (`live_motion`)
@@ -92,7 +90,7 @@ class MqttPublisher(BackgroundLoop):
         self._store: Store | None = None
         self._due = threading.Event()  # outbox messages were queued
         self._outbox_failing = False  # the last outbox read or write failed (logged once)
-        self._reviews: dict[str, str] = {}  # review item id -> its last published JSON (newest REVIEWS_KEPT)
+        self._reviews = ReviewsTold()
         self._board_failing = False  # the last read of the board failed (logged once)
         self._announced: set[str] = set()
         self._service: ServiceContext | None = None
@@ -237,7 +235,7 @@ class MqttPublisher(BackgroundLoop):
     def on_event(self, change: EventChange) -> None:
         """Publish ``events``: ``new`` + ``end`` of a new stored event, ``new`` of a live event in progress
         (``start``), ``end`` of a started one (``false_positive`` when its clip did not show it), or ``update``;
-        on a stored event also counts, the snapshot, and motion (of a camera without a live stream)."""
+        then what follows the objects in view (`_show`)."""
         e = change.after
         self._announce(e.camera)
         if change.kind == "update":
@@ -247,63 +245,67 @@ class MqttPublisher(BackgroundLoop):
                 "before": event_payload(before, change, True),
                 "after": event_payload(e, change, True),
             }
-            self._publish_event(update_key(e), message)
+            self._queue("events", update_key(e), message)
             return
         started = event_payload(change.before or e, change, False)
         if change.kind in ("new", "start"):
-            self._publish_event(f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
-        if change.kind == "start":
-            return
-        ended = event_payload(e, change, True)
-        self._publish_event(f"event:{e.id}:end", {"type": "end", "before": started, "after": ended})
-        if change.false_positive:
-            return
-        camera, label = _topic_part(e.camera), _topic_part(e.label)
-        self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(ended), retain=True)
-        self._publish_review(e)
-        picture = e.snapshot_annotated or e.snapshot
-        if picture is not None and picture.is_file():
-            # QoS 0 on purpose (Frigate publishes its snapshots so too): paho keeps a QoS 1 message in memory
-            # until the broker acknowledges it and, while the broker is away, queues it among the 1,000 that
-            # max_queued_messages allows, so JPEGs of 100 kB and more would crowd out the small state messages.
-            # A snapshot lost while away is replaced by the next event's; the state topics stay QoS 1.
-            self._publish(f"{self.prefix}/{camera}/{label}/snapshot", picture.read_bytes(), retain=True, qos=0)
-        until = time.monotonic() + self.config.off_delay_s
-        with self._lock:
-            self._held[e.id] = (until, e)
-            self._event_motion[e.camera] = until
-        self._publish_counts()
-        self._publish_motion()
+            self._queue("events", f"event:{e.id}:new", {"type": "new", "before": started, "after": started})
+        told = started
+        if change.kind != "start":
+            told = event_payload(e, change, True)
+            self._queue("events", f"event:{e.id}:end", {"type": "end", "before": started, "after": told})
+        self._show(change, told)
 
-    def _publish_review(self, e: Event) -> None:
-        """Publish the review item of a new event on ``<prefix>/reviews``: ``new`` (``end_time`` null) and ``end``
-        the first time, ``update`` and ``end`` when a later event changed it (a live stream's next clip)."""
+    def _show(self, change: EventChange, told: dict[str, Any]) -> None:
+        """Counts, the ``<camera>/<label>/snapshot`` and ``…/event``, the review item and motion, one path for live
+        objects and stored events: an object told in progress (``start``) is counted until its ``end`` (down at
+        once, also as a false positive); a stored event not told in progress (``new``) for ``off_delay_s``."""
+        e = change.after
+        self._hold(change)
+        self._publish_counts()
+        if not change.false_positive:
+            camera, label = _topic_part(e.camera), _topic_part(e.label)
+            self._publish(f"{self.prefix}/{camera}/{label}/event", json.dumps(told), retain=True)
+            picture = e.snapshot_annotated or e.snapshot  # in progress: the frame it was confirmed in
+            if picture is not None and picture.is_file():
+                # QoS 0 on purpose (Frigate publishes its snapshots so too): paho keeps a QoS 1 message in memory
+                # until the broker acknowledges it and, while the broker is away, queues it among the 1,000 that
+                # max_queued_messages allows, so JPEGs of 100 kB and more would crowd out the small state
+                # messages. A snapshot lost while away is replaced by the next one; the state topics stay QoS 1.
+                self._publish(f"{self.prefix}/{camera}/{label}/snapshot", picture.read_bytes(), retain=True, qos=0)
+        self._publish_motion()
+        self._publish_review(change)  # reads the store: after the state topics
+
+    def _hold(self, change: EventChange) -> None:
+        """Count ``change.after`` as in view: until its ``end`` when it starts (its sighting open-ended,
+        `in_view_together`), for ``off_delay_s`` when it is stored without having started; motion of a camera
+        without a live stream likewise follows stored events."""
+        e = change.after
+        with self._lock:
+            if change.kind == "start":
+                self._held[e.id] = (float("inf"), e)
+                return
+            if change.kind == "end":  # out of view (it was counted from its start, if told in this run)
+                self._held.pop(e.id, None)
+            else:
+                self._held[e.id] = (time.monotonic() + self.config.off_delay_s, e)
+            if not change.false_positive:
+                self._event_motion[e.camera] = time.monotonic() + self.config.off_delay_s
+
+    def _publish_review(self, change: EventChange) -> None:
+        """Queue the change of the review item of ``change.after`` on ``<prefix>/reviews`` (`ReviewsTold`): ``new``
+        with its first object, ``update`` while its objects in view change, ``end`` when none is in view."""
         if self._store is None:
             return
         try:
-            item = item_of(self._store, e, alert_labels(self.settings))
+            item, in_view = item_now(self._store, change, alert_labels(self.settings))
         except SQLAlchemyError as err:
-            log.warning("cannot read the review item of an event", event_id=e.id, reason=type(err).__name__)
+            log.warning("cannot read the review item of an event", event_id=change.after.id, reason=type(err).__name__)
             return
-        if item is None:
-            return
-        after = review_payload(item)
-        started = {**after, "end_time": None}
         with self._lock:
-            before_json = self._reviews.get(item.id)
-            self._reviews[item.id] = json.dumps(after)
-            while len(self._reviews) > REVIEWS_KEPT:
-                del self._reviews[next(iter(self._reviews))]
-        if before_json == self._reviews[item.id]:
-            return  # another event of an item already told (the other objects of a file)
-        topic = f"{self.prefix}/reviews"
-        if before_json is None:
-            self._publish(topic, json.dumps({"type": "new", "before": started, "after": started}))
-            self._publish(topic, json.dumps({"type": "end", "before": started, "after": after}))
-            return
-        before = json.loads(before_json)
-        self._publish(topic, json.dumps({"type": "update", "before": before, "after": after}))
-        self._publish(topic, json.dumps({"type": "end", "before": before, "after": after}))
+            told = self._reviews.messages(item, in_view, change.after.id)
+        for key, message in told:
+            self._queue("reviews", key, message)
 
     def _publish_stats(self) -> None:
         """Publish Frigate's stats (`camsift.frigate.frigate_stats`, as ``GET /api/stats`` has them) on
@@ -322,8 +324,10 @@ class MqttPublisher(BackgroundLoop):
         self._publish(f"{self.prefix}/stats", json.dumps(figures))
 
     def _wanted_counts(self) -> dict[str, int]:
-        """Count topic -> objects in view together (`in_view_together`) of the events still held."""
+        """Count topic -> objects in view together (`in_view_together`) of the events still held (those held
+        until their end still in view)."""
         groups: dict[tuple[str, str], list[Event]] = {}
+        ongoing = {e.id for until, e in self._held.values() if until == float("inf")}
         for _, e in self._held.values():
             scopes = [e.camera, *e.zones]
             for scope in scopes:
@@ -332,24 +336,24 @@ class MqttPublisher(BackgroundLoop):
         counts: dict[str, int] = {}
         for (scope, label), events in groups.items():
             topic = f"{self.prefix}/{_topic_part(scope)}/{_topic_part(label)}"
-            counts[topic] = in_view_together(events)
-            counts[f"{topic}/active"] = in_view_together([e for e in events if not e.stationary])
+            counts[topic] = in_view_together(events, ongoing)
+            counts[f"{topic}/active"] = in_view_together([e for e in events if not e.stationary], ongoing)
         return counts
 
-    def _publish_event(self, key: str, message: dict[str, Any]) -> None:
-        """Queue an ``events`` message in the outbox (`deliver` publishes it), or publish it at once without a
-        store or when the outbox cannot be written (a full disk: paho then keeps it in memory)."""
-        queued = events_message(self.prefix, key, message)
-        payload = queued.body
+    def _queue(self, topic: str, key: str, message: dict[str, Any]) -> None:
+        """Queue a ``<prefix>/<topic>`` message (``events``, ``reviews``) in the outbox under ``key`` (`deliver`
+        publishes it; a key queued before is not queued again), or publish it at once without a store or when the
+        outbox cannot be written (a full disk: paho then keeps it in memory)."""
+        queued = outbox_message(f"{self.prefix}/{topic}", key, message)
         if self._outbox is not None:
             try:
                 self._outbox.put(OUTBOX_CHANNEL, queued)
             except SQLAlchemyError as err:
-                log.warning("cannot queue an MQTT event; publishing it directly", key=key, reason=type(err).__name__)
+                log.warning("cannot queue an MQTT message; publishing it directly", key=key, reason=type(err).__name__)
             else:
                 self._due.set()
                 return
-        self._publish(f"{self.prefix}/events", payload)
+        self._publish(queued.title, queued.body)
 
     def deliver(self) -> int:
         """Publish the outbox's due ``events`` messages while connected, each marked sent once the broker has

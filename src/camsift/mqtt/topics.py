@@ -7,7 +7,7 @@ Topic parts and Home Assistant object ids are made safe here (`topic_part`, `obj
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from camsift.events import Event
@@ -68,10 +68,13 @@ def default_client_id() -> str:
     return f"camsift-{host[:40]}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
-def in_view_together(events: Iterable[Event]) -> int:
-    """The largest number of ``events`` whose sightings (``start_utc`` .. ``end_utc``) overlap at one instant."""
+def in_view_together(events: Iterable[Event], ongoing: Collection[str] = ()) -> int:
+    """The largest number of ``events`` whose sightings (``start_utc`` .. ``end_utc``) overlap at one instant;
+    the sightings of those whose id is in ``ongoing`` (objects told in progress, still in view) have no end."""
+    events = list(events)
     edges = sorted(
-        [(e.start_utc.timestamp(), 1) for e in events] + [(e.end_utc.timestamp(), -1) for e in events],
+        [(e.start_utc.timestamp(), 1) for e in events]
+        + [(e.end_utc.timestamp(), -1) for e in events if e.id not in ongoing],
         key=lambda edge: (edge[0], -edge[1]),  # touching sightings count as together
     )
     most = now = 0
