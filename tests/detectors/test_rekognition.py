@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy.engine import Engine
 
 from camsift.detectors.rekognition import RekognitionDetector, check_aws, to_detections
 from camsift.errors import DetectorError
@@ -159,15 +160,16 @@ def test_the_budget_is_counted_in_the_store_of_the_data_dir(rekognition: tuple[A
 
 @pytest.fixture
 def store_closes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """The data directories of the `Store` objects closed during the test."""
+    """The SQLite files of the database engines disposed of during the test."""
     closed: list[Path] = []
-    close = Store.close
+    dispose = Engine.dispose
 
-    def counted(self: Store) -> None:
-        closed.append(self.data_dir)
-        close(self)
+    def counted(self: Engine, close: bool = True) -> None:
+        if self.url.database:
+            closed.append(Path(self.url.database).parent)
+        dispose(self, close)
 
-    monkeypatch.setattr(Store, "close", counted)
+    monkeypatch.setattr(Engine, "dispose", counted)
     return closed
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -41,12 +41,20 @@ from camsift.detectors.deepstack import encode_jpeg
 from camsift.errors import DetectorError
 
 if TYPE_CHECKING:
-    from camsift.store import Store
+    from sqlalchemy.engine import Engine
 
-__all__ = ["LABELS", "SERVICE", "Check", "RekognitionDetector", "check_aws", "to_detections"]
+__all__ = ["LABELS", "SERVICE", "Check", "RekognitionDetector", "UsageCounter", "check_aws", "to_detections"]
 
 SERVICE = "rekognition"
 """Name of this API in the usage table."""
+
+
+class UsageCounter(Protocol):
+    """What the detector needs of the usage table (`camsift.store.usage.UsageBoard`): one request counted."""
+
+    def spend(self, service: str, limit: int) -> int | None:
+        """Count one request of ``service`` if today's budget of ``limit`` (0: none) allows; else ``None``."""
+
 
 LABELS: dict[str, str] = {
     "Person": "person",
@@ -158,13 +166,15 @@ class RekognitionDetector:
         threads: Ignored (AWS does the work); accepted like every backend's.
         data_dir: The data directory of the event store that counts requests.
         database: Its ``database`` URL (default SQLite in ``data_dir``).
-        usage: A `UsageBoard` to count on instead (tests); default: opened from ``data_dir`` at the first request.
+        usage: The daily request counter (`UsageCounter`, e.g. a `camsift.store.usage.UsageBoard`); default:
+            the ``api_usage`` table of the event store at ``data_dir`` / ``database``, opened at the first
+            request (`camsift.store.engine.open_database`; the detector never needs the whole Store).
         client: A boto3 Rekognition client to use (tests pass one with botocore's Stubber).
 
     Raises:
         DetectorError: boto3 is missing, the profile does not exist, or no region is configured.
 
-    The event store opened to count requests is closed by `close` (or leaving a ``with`` block),
+    The database opened to count requests is closed by `close` (or leaving a ``with`` block),
     else when the detector is garbage-collected or the process exits; a given ``usage`` is left open.
 
     Example:
@@ -189,7 +199,7 @@ class RekognitionDetector:
         threads: int = 1,
         data_dir: Path | None = None,
         database: str | None = None,
-        usage: Any = None,
+        usage: UsageCounter | None = None,
         client: Any = None,
     ) -> None:
         if client is None:
@@ -204,7 +214,7 @@ class RekognitionDetector:
         self.resize = image_resize_percent / 100
         self.daily_budget, self.price_per_1000 = daily_budget, price_per_1000
         self._usage, self._store_at = usage, (data_dir, database)
-        self._store: Store | None = None  # opened by `_spend` when no `usage` was given
+        self._engine: Engine | None = None  # opened by `_spend` when no `usage` was given
         self._closer: weakref.finalize[[], RekognitionDetector] | None = None
 
     def _spend(self) -> None:
@@ -212,16 +222,18 @@ class RekognitionDetector:
 
         Raises:
             DetectorError: the budget is used up, or there is no store to count in.
+            StorageError: the event store cannot be opened.
         """
         if self._usage is None:
-            from camsift.store import Store
+            from camsift.store.engine import open_database
+            from camsift.store.usage import UsageBoard
 
             data_dir, database = self._store_at
             if data_dir is None:
                 raise DetectorError("rekognition: no event store to count requests in (data_dir)")
-            self._store = Store(data_dir, database)
-            self._closer = weakref.finalize(self, self._store.close)
-            self._usage = self._store.usage
+            self._engine = open_database(data_dir.resolve(), database)
+            self._closer = weakref.finalize(self, self._engine.dispose)
+            self._usage = UsageBoard(self._engine)
         if self._usage.spend(SERVICE, self.daily_budget) is None:
             raise DetectorError(
                 f"rekognition: today's budget of {self.daily_budget} requests (UTC day) is used up; "
@@ -265,10 +277,10 @@ class RekognitionDetector:
         return [self.detect(image) for image in images]
 
     def close(self) -> None:
-        """Close the event store opened to count requests (a later request opens it again)."""
+        """Close the database opened to count requests (a later request opens it again)."""
         if self._closer is not None:
-            self._closer()  # closes the store once, and no more at garbage collection
-            self._closer = self._store = self._usage = None
+            self._closer()  # disposes of the engine once, and no more at garbage collection
+            self._closer = self._engine = self._usage = None
 
     def __enter__(self) -> RekognitionDetector:
         return self

@@ -19,12 +19,10 @@ from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
 from camsift.events import Event, FileRecord
-from camsift.layout import FULL_BELOW, DataDir
 from camsift.logs import get_logger
 from camsift.store.clock import Clock, utc_now
-from camsift.store.engine import database_url, db_reason, open_engine
+from camsift.store.engine import database_url, open_database
 from camsift.store.live import LiveEvents
-from camsift.store.migrate import upgrade
 from camsift.store.outbox import Marks, Outbox
 from camsift.store.queries import EventMarks, ReviewFilter, event_of
 from camsift.store.queue import JobQueue
@@ -64,24 +62,8 @@ class Store:
     def __init__(self, data_dir: Path, url: str | None = None, *, clock: Clock = utc_now) -> None:
         self.clock = clock
         self.data_dir = data_dir.resolve()
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise StorageError(f"{data_dir}: cannot create data directory: {err.strerror or err}") from err
         self.url = database_url(url, self.data_dir)
-        shown = sa.make_url(self.url).render_as_string(hide_password=True)
-        self.engine: Engine = open_engine(self.url)
-        # a full data disk: the space set aside for it lets SQLite open (its shared memory, its WAL)
-        if self.engine.dialect.name == "sqlite" and DataDir(self.data_dir).release_reserve(unless_free=FULL_BELOW):
-            log.warning("data disk full: its reserve space is given back", data_dir=str(self.data_dir))
-        try:
-            upgrade(self.engine)
-        except sa.exc.SQLAlchemyError as err:
-            self.engine.dispose()
-            raise StorageError(f"cannot open event store {shown}: {db_reason(err)}") from err
-        except StorageError:
-            self.engine.dispose()
-            raise
+        self.engine: Engine = open_database(self.data_dir, url)
 
     def close(self) -> None:
         """Release database connections."""

@@ -10,9 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
-from camsift.layout import DataDir
+from camsift.layout import FULL_BELOW, DataDir
+from camsift.logs import get_logger
+from camsift.store.migrate import upgrade
 
-__all__ = ["database_url", "db_reason", "open_engine"]
+__all__ = ["database_url", "db_reason", "open_database", "open_engine"]
+
+log = get_logger("camsift.store")
 
 
 def database_url(url: str | None, data_dir: Path) -> str:
@@ -88,4 +92,37 @@ def open_engine(url: str) -> Engine:
         ) from err
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def open_database(data_dir: Path, url: str | None = None) -> Engine:
+    """The event store's database, migrated and ready: what `camsift.store.Store` and a lone table user open.
+
+    Creates ``data_dir``; on a full data disk gives its reserve space back first, so SQLite can open (its
+    shared memory, its WAL); runs the schema migrations (`camsift.store.migrate.upgrade`).
+
+    Args:
+        data_dir: The data directory (resolved).
+        url: The ``database`` setting (`database_url`); default SQLite in the data directory.
+
+    Raises:
+        StorageError: the directory or the database cannot be opened (one line, the password hidden).
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(f"{data_dir}: cannot create data directory: {err.strerror or err}") from err
+    full_url = database_url(url, data_dir)
+    engine = open_engine(full_url)
+    if engine.dialect.name == "sqlite" and DataDir(data_dir).release_reserve(unless_free=FULL_BELOW):
+        log.warning("data disk full: its reserve space is given back", data_dir=str(data_dir))
+    try:
+        upgrade(engine)
+    except sa.exc.SQLAlchemyError as err:
+        engine.dispose()
+        shown = sa.make_url(full_url).render_as_string(hide_password=True)
+        raise StorageError(f"cannot open event store {shown}: {db_reason(err)}") from err
+    except StorageError:
+        engine.dispose()
+        raise
     return engine
