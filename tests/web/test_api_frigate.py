@@ -313,3 +313,12 @@ def test_in_progress_lists_objects_confirmed_on_live_streams_until_their_clip_is
     assert empty_browser.client.get(f"/api/events/{rows[1].id}/snapshot.jpg").status_code == 404  # dropped
     assert get(empty_browser, "/api/events", in_progress=1, cameras="gate") == []
     assert get(empty_browser, "/api/events", in_progress=0) == []  # not stored until its clip is analysed
+
+    # its review item is found by the id MQTT told at 'new', before the clip is analysed (and not once dropped)
+    assert empty_browser.client.get(f"/api/review/{rows[0].id}").status_code == 404  # not told yet
+    with Store(empty_browser.settings.data_dir) as store:
+        store.live.announced(rows[0].id, True)
+    item = get(empty_browser, f"/api/review/{rows[0].id}")
+    assert (item["id"], item["camera"], item["data"]["objects"]) == (rows[0].id, "door", ["person"])
+    assert item["data"]["detections"] == [rows[0].id]
+    assert empty_browser.client.get(f"/api/review/{rows[1].id}").status_code == 404  # dropped

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from camsift import frigate
 from camsift.store import ReviewFilter
-from camsift.web.api.common import REVIEW_EVENTS_MAX, Done, State, list_param, stored_event, utc_of_unix
+from camsift.web.api.common import REVIEW_EVENTS_MAX, Done, State, list_param, picture_event, utc_of_unix
 from camsift.web.state import WebState
 
 router = APIRouter()
@@ -98,8 +98,11 @@ def review_summary(
 
 @router.get("/review/{review_id}")
 def review_item(state: State, review_id: str) -> dict[str, Any]:
-    """One review item by id (the id of its first event)."""
-    found = frigate.item_of(state.store, stored_event(state, review_id), _alert_labels(state))
+    """One review item by id (the id of its first event), with the objects of its camera still in progress on
+    a live stream (so an item told over MQTT at ``new`` is found before its clip is analysed)."""
+    event = picture_event(state, review_id)
+    in_progress = [live.event() for live in state.store.live.in_progress(event.camera) if live.announced]
+    found = frigate.item_of(state.store, event, _alert_labels(state), in_progress)
     if found is None or found.id != review_id:
         raise HTTPException(404, "no such review item")
     return frigate.review_payload(found)
