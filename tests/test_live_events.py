@@ -204,6 +204,16 @@ def door_settings(scripted_settings: MakeSettings, prefix: str) -> Settings:
     )
 
 
+def connected(settings: Settings, store: Store) -> MqttPublisher:
+    """A publisher on ``store``, started and connected to the broker (the caller stops it)."""
+    publisher = MqttPublisher(settings)
+    publisher.start(RunningService(store))
+    if not publisher.connected.wait(10):
+        publisher.stop()
+        raise AssertionError("the MQTT publisher did not connect to the broker in 10 s")
+    return publisher
+
+
 def reviews_of(sub: Subscriber, prefix: str) -> list[tuple[str, str, list[str], float | None]]:
     """``(type, id, detections, end_time)`` of each ``reviews`` message, in order."""
     told = [json.loads(p) for p in sub.payloads(f"{prefix}/reviews")]
@@ -218,10 +228,8 @@ def test_counts_snapshot_and_review_item_follow_live_objects_from_start_to_end(
     door = Door(settings.data_dir, shared_data)
     a, b = door.a.id, door.b.id
     with Store(settings.data_dir) as store, subscribed([f"{prefix}/#"]) as sub:
-        publisher = MqttPublisher(settings)
-        publisher.start(RunningService(store))
+        publisher = connected(settings, store)
         try:
-            assert publisher.connected.wait(10)
             door.start(store, publisher, door.a)
             wait_for(lambda: sub.payloads(f"{prefix}/reviews"), 10, "the review item's new")
             assert sub.payloads(f"{prefix}/door/person")[-1] == b"1"  # in view at once, long before its clip
@@ -272,9 +280,7 @@ def test_a_kill_between_start_and_end_leaves_no_count_stuck_and_tells_each_revie
     door = Door(settings.data_dir, shared_data)
     a, b = door.a.id, door.b.id
     with Store(settings.data_dir) as store, subscribed([f"{prefix}/#"]) as sub:
-        killed = MqttPublisher(settings)
-        killed.start(RunningService(store))
-        assert killed.connected.wait(10)
+        killed = connected(settings, store)
         door.start(store, killed, door.a)
         door.start(store, killed, door.b)
         wait_for(lambda: len(sub.payloads(f"{prefix}/reviews")) >= 2, 10, "new and update")
@@ -282,10 +288,8 @@ def test_a_kill_between_start_and_end_leaves_no_count_stuck_and_tells_each_revie
         assert killed._client is not None
         killed._client.loop_stop()
 
-        publisher = MqttPublisher(settings)
-        publisher.start(RunningService(store))
+        publisher = connected(settings, store)
         try:
-            assert publisher.connected.wait(10)
             door.clip_analysed(store, publisher)
             publisher.on_event(EventChange("new", None, door.stored, True, "stream"))  # told again after the kill
             wait_for(lambda: len(sub.payloads(f"{prefix}/reviews")) >= 3, 10, "the review item's end")

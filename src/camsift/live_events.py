@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -63,7 +63,7 @@ def look(
     try:
         announce(store, alarms, publish)
         if orphans:
-            end_orphans(store, settings, publish, datetime.now(UTC))
+            end_orphans(store, settings, publish, store.clock())
     except SQLAlchemyError as err:
         if disk_full(err):
             raise
@@ -153,9 +153,9 @@ def drop(
     Raises:
         sqlalchemy.exc.SQLAlchemyError: the database could not be written.
     """
+    disproved = record is not None and record.status == "ok"
     for started in match.dropped:
         event = started.event()
-        disproved = record is not None and record.status == "ok"
         publish(EventChange("end", event, event, bool(started.alarm), origin, false_positive=disproved))
         live.dropped(started.id)
         log.info("object told in progress ended unseen", event_id=started.id, camera=started.camera, origin=origin)
