@@ -14,7 +14,7 @@ from camsift.layout import FULL_BELOW, DataDir
 from camsift.logs import get_logger
 from camsift.store.migrate import upgrade
 
-__all__ = ["database_url", "db_reason", "open_database", "open_engine"]
+__all__ = ["database_url", "db_reason", "insert_new", "open_database", "open_engine"]
 
 log = get_logger("camsift.store")
 
@@ -126,3 +126,19 @@ def open_database(data_dir: Path, url: str | None = None) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def insert_new(engine: Engine, table: sa.Table, row: dict[str, Any]) -> bool:
+    """Insert ``row`` into ``table`` in a transaction of its own; ``False`` (nothing written) when the table's
+    keys refuse it (a row with its key is there already: the idempotent puts of the job queue, the outbox and
+    the live events rest on this).
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: any other refusal of the database.
+    """
+    try:
+        with engine.begin() as conn:
+            conn.execute(table.insert().values(**row))
+    except sa.exc.IntegrityError:
+        return False
+    return True

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from camsift.events import Event
 from camsift.store.clock import Clock, utc_now
+from camsift.store.engine import insert_new
 from camsift.store.schema import live_events_table
 
 __all__ = ["MATCH_SLACK_S", "LiveEvent", "LiveEvents", "live_id"]
@@ -144,12 +145,7 @@ class LiveEvents:
             "announced": False,
             "snapshot": live.snapshot.relative_to(self.data_dir).as_posix() if live.snapshot else None,
         }
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(live_events_table.insert().values(**row))
-        except sa.exc.IntegrityError:
-            return False
-        return True
+        return insert_new(self.engine, live_events_table, row)
 
     def unannounced(self) -> list[LiveEvent]:
         """Open rows not yet told as ``new``, oldest first."""

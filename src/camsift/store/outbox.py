@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from camsift.store.clock import Clock, utc_now
+from camsift.store.engine import insert_new
 from camsift.store.schema import notify_marks_table, notify_outbox_table
 
 __all__ = ["Backlog", "Mark", "Marks", "Message", "Outbox", "Queued"]
@@ -103,12 +104,7 @@ class Outbox:
             "attempts": 0,
             "created_utc": self._clock(),
         }
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(notify_outbox_table.insert().values(**row))
-        except sa.exc.IntegrityError:
-            return False
-        return True
+        return insert_new(self.engine, notify_outbox_table, row)
 
     def due(self, channel: str, limit: int = 20) -> list[Queued]:
         """Pending messages of ``channel`` that no sender holds, oldest first."""

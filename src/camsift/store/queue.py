@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from camsift.errors import StorageError
 from camsift.store.clock import Clock, utc_now
+from camsift.store.engine import insert_new
 from camsift.store.schema import jobs_table
 
 __all__ = ["GivenUp", "Job", "JobQueue", "QueueDepth"]
@@ -140,13 +141,9 @@ class JobQueue:
             "enqueued_utc": self._clock(),
         }
         try:
-            with self.engine.begin() as conn:
-                conn.execute(jobs_table.insert().values(**row))
-        except sa.exc.IntegrityError:
-            return False
+            return insert_new(self.engine, jobs_table, row)
         except sa.exc.SQLAlchemyError as err:
             raise StorageError(f"{path}: cannot queue: {err.__class__.__name__}") from err
-        return True
 
     def known(self, path: Path) -> bool:
         """Whether any job (in any state, until pruned) was ever queued for ``path``."""
