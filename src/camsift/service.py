@@ -53,7 +53,7 @@ from camsift import live_events
 from camsift.alarms import Alarms
 from camsift.analysis.file import FileResult
 from camsift.analysis.pool import Workers
-from camsift.config import Settings, in_time_windows
+from camsift.config import BlinkSourceConfig, Settings, in_time_windows
 from camsift.errors import StorageError, disk_full
 from camsift.events import FileRecord
 from camsift.layout import DataDir
@@ -135,7 +135,10 @@ class Service:
         self._deferred: list[tuple[Job, FileResult]] = []  # results not stored yet (a full disk), oldest first
         self._full_since: float | None = None  # monotonic time the data disk was found full
         self._last_pending = 0
-        self._live = any(c.type == "stream" for c in settings.sources.values())  # objects told in progress
+        # sources that tell objects in progress: live streams, and Blink's live views (stream processes too)
+        self._live = any(
+            c.type == "stream" or (isinstance(c, BlinkSourceConfig) and c.live) for c in settings.sources.values()
+        )
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set, then stop within a few seconds (queue kept, clips flushed)."""
