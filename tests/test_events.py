@@ -440,6 +440,7 @@ def test_a_track_is_confirmed_in_progress_by_the_rule_that_makes_its_event(
         build.feed(Frame(i, i * 0.2, i, 400, 300), d, np.asarray([box], np.float32))
         if build.confirmed():
             seen.append(i)
+        assert build.settled(d).tolist() == [bool(build.confirmed())]  # the same rule, per detection
     found = build.confirmed()
     events = build.finish()
 

@@ -436,3 +436,30 @@ def test_lift_dark_lets_the_detector_see_a_man_in_a_dark_yard() -> None:
         return float(found.confidence.max(initial=0))
 
     assert best(crop) < 0.5 <= best(lift_dark(crop))
+
+
+def test_a_box_to_confirm_is_looked_at_thoroughly_only_where_it_is_seen_largest() -> None:
+    whole = whole_frame(1280, 720, 416, tiles=False)  # the frame and its two coarse squares
+    crop = np.array([[60, 200, 476, 616]], np.float32)
+    person = np.array([[100, 300, 140, 400]], np.float32)
+
+    plan = Plan(np.concatenate([whole, crop]), thorough=False, confirm=person)
+
+    assert plan.slow().tolist() == [False, False, False, True]  # not the frame and square that also hold it
+
+
+def test_scheduler_does_not_confirm_what_is_already_an_event() -> None:
+    schedule = Scheduler(DetectConfig(thorough_s=2.0, recheck_s=100), 1280, 720, 300)
+    left, right = np.array([[100, 300, 140, 400]], np.float32), np.array([[1000, 300, 1040, 400]], np.float32)
+    both = np.concatenate([left, right])
+    people = Detections(both, np.array([0.8, 0.8]), np.array(["person", "person"]))
+
+    first = schedule.plan(0.0, both, NONE)  # thorough: finds both, the left one already an event
+    assert first is not None
+    assert first.thorough
+    schedule.seen(people, first, settled=left)
+    second = schedule.plan(0.4, both, both)
+
+    assert second is not None
+    assert not second.thorough
+    assert second.confirm.tolist() == right.tolist()

@@ -408,6 +408,17 @@ class EventBuilder:
             found.append(Confirmed(tid, t.label, t.first_s, t.last_s, round(t.confidence, 4), _box_of(t.best), zones))
         return found
 
+    def settled(self, detections: Detections) -> npt.NDArray[np.bool_]:
+        """``(n,)`` whether each of a frame's tracked ``detections`` (as given to `feed`, after it) belongs to a
+        track that already counts as an event (`confirmed`)."""
+        return np.array(
+            [
+                (t := self._tracks.get(self._same.get(tid, tid))) is not None and self._is_object(t)
+                for tid in detections.tracker_id.tolist()
+            ],
+            bool,
+        ).reshape(-1)
+
     def _is_object(self, track: _Track) -> bool:
         """The track's whole evidence makes it an object: ``min_hits`` sure detections and a computed
         score that reached the label's ``threshold`` (`computed_score`); and for a stationary object (one

@@ -200,10 +200,11 @@ class Pipeline:
                 st.regions += len(plan.regions)
                 with st.timed("detect"):
                     found = self._regions.detect(frame, plan)
-                schedule.seen(found, plan)
                 with st.timed("track"):
-                    tracked = filt.after_tracking(track.update(filt.apply(found), frame.ts_s))
+                    wanted = filt.apply(found)
+                    tracked = filt.after_tracking(track.update(wanted, frame.ts_s))
                     ended = builder.feed(frame, tracked, moving)
+                schedule.seen(wanted, plan, tracked.xyxy[builder.settled(tracked)])
                 yield from ended
             yield from builder.finish()
         self._idle = False
