@@ -15,7 +15,7 @@ from camsift.config import Settings, StreamSourceConfig
 from camsift.detectors import create
 from camsift.media import Frame, frames
 from camsift.pipeline import Pipeline
-from camsift.sources.stream import MotionReporter, StreamSource, stream_url
+from camsift.sources.stream import LATE_GAP_S, LATE_S, Freshness, MotionReporter, StreamSource, stream_url
 from camsift.store import Store
 from camsift.store.intake import DatabaseIntake
 from camsift.store.queue import Job, JobQueue
@@ -156,3 +156,34 @@ def test_credentials_go_into_the_url_but_never_into_what_is_shown() -> None:
     assert stream_url(config) == "rtsp://admin:p%40ss%3Aw%2Frd@cam.lan:554/live"
     assert redact(stream_url(config)) == "rtsp://admin:***@cam.lan:554/live"
     assert "p@ss" not in repr(config)
+
+
+def test_after_a_slow_look_the_analysis_goes_on_with_fresh_frames_not_a_backlog() -> None:
+    fresh = Freshness()
+    passed = []
+    for i in range(60):  # 30 fps; the reader is 2 s ahead once the frame of 1.0 s was analysed (a slow look)
+        ts = i / 30
+        fresh.newest = ts + (2.0 if ts > 1.0 else 0.0)
+        passed.append(fresh.passes(ts))
+
+    assert all(passed[:31])  # 0 .. 1.0 s, nothing late
+    assert not any(passed[31:])  # behind by 2 s, within a second of the last analysed frame: held back
+    assert fresh.late == len(passed) - 31
+    assert fresh.behind
+    fresh.newest = 2.2
+    assert fresh.passes(1.8)  # caught up: within LATE_S of the newest packet
+    assert not fresh.behind
+
+
+def test_a_stream_too_slow_to_decode_in_time_is_still_analysed_once_every_late_gap_s() -> None:
+    fresh = Freshness()
+    times = [i / 10 for i in range(50)]
+    passed = []
+    for ts in times:
+        fresh.newest = ts + 5.0  # always 5 s behind
+        if fresh.passes(ts):
+            passed.append(ts)
+
+    assert passed == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0])
+    assert LATE_GAP_S == 1.0
+    assert LATE_S < LATE_GAP_S

@@ -34,6 +34,7 @@ the reader picks up within a second.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import queue
 import signal
@@ -69,12 +70,23 @@ if TYPE_CHECKING:
     from camsift.events import Confirmed
     from camsift.pipeline import Pipeline
 
-__all__ = ["MotionReporter", "StreamSource", "stream_url"]
+__all__ = ["LATE_GAP_S", "LATE_S", "Freshness", "MotionReporter", "StreamSource", "stream_url"]
 
 log = get_logger("camsift.sources.stream")
 
 _ANALYSIS_QUEUE = 256
 """Packets the analysis may lag behind the reader (about 10 s at 25 fps) before packets are skipped."""
+
+LATE_S = 0.5
+"""A decoded frame this many seconds older than the newest packet read is not analysed: a look that took
+longer than the frames come (a crowd's thorough look, other streams sharing the CPU) is followed by the
+freshest frames, not by a backlog, so an event in progress is told within about a second (the analysed rate
+drops instead, as Frigate's detection fps does); measured in bench/NOTES.md."""
+
+LATE_GAP_S = 1.0
+"""... unless no frame of the last this many seconds of footage was analysed: on a machine too busy to decode
+in real time every frame is late, and the stream is still looked at once a second (the analysis queue then
+fills and skips to a keyframe, `_ANALYSIS_QUEUE`)."""
 
 
 def stream_url(config: StreamSourceConfig) -> str:
@@ -295,6 +307,32 @@ class _Stream:
         log.info("clip saved", source=self.name, camera=self.camera, path=str(path), origin=origin)
 
 
+class Freshness:
+    """Which decoded frames of a live stream go on to the analysis: not those decoded too late (`LATE_S`),
+    but at least one every `LATE_GAP_S` of footage.
+
+    Attributes:
+        newest: Stream time of the newest packet read, seconds from the first (the reader sets it).
+        late: Frames held back so far.
+        behind: Whether the last frame was held back (the decoder may then skip what no frame refers to).
+    """
+
+    def __init__(self) -> None:
+        self.newest = 0.0
+        self.late = 0
+        self.behind = False
+        self._passed = -math.inf
+
+    def passes(self, ts_s: float) -> bool:
+        """Whether the frame at stream time ``ts_s`` (seconds from the first packet) is analysed."""
+        self.behind = self.newest - ts_s > LATE_S and ts_s - self._passed < LATE_GAP_S
+        if self.behind:
+            self.late += 1
+            return False
+        self._passed = ts_s
+        return True
+
+
 class _Session:
     """One connection: the reader loop (this thread) and the analysis thread."""
 
@@ -306,6 +344,7 @@ class _Session:
         self.packets: queue.Queue[Any] = queue.Queue(_ANALYSIS_QUEUE)
         self.skipped = 0
         self.skipping = False
+        self.fresh = Freshness()
         self.wall_start = datetime.now(UTC)
         self.t0: float | None = None
         self.template: VideoStream | None = None
@@ -363,6 +402,7 @@ class _Session:
                     self.t0 = float(stamp * packet.time_base)
                     self.wall_start = datetime.now(UTC)
                 t = float(stamp * packet.time_base) - self.t0
+                self.fresh.newest = max(self.fresh.newest, t)
                 received = True
                 self.ring.add(t, packet)
                 self.recorder.feed(t, packet)
@@ -374,7 +414,10 @@ class _Session:
                 if now >= next_beat:
                     next_beat = now + stream.settings.service.heartbeat_s
                     state = "recording" if self.recorder.recording else "running"
-                    detail = f"{shown}, buffer {self.ring.span_s:.0f} s, {stream.clips} clips, {self.skipped} skipped"
+                    detail = (
+                        f"{shown}, buffer {self.ring.span_s:.0f} s, {stream.clips} clips, {self.skipped} skipped, "
+                        f"{self.fresh.late} frames too late to analyse"
+                    )
                     stream.report(state, detail)
         except (av.FFmpegError, OSError) as err:
             stream.report("error", "", f"the stream dropped: {_reason(err)}")
@@ -427,8 +470,9 @@ class _Session:
         pre, post = self.record.pre_roll_s, self.record.post_roll_s
         codec = video.codec_context
         while (packet := self.packets.get()) is not None:
-            # While nothing moves, frames no other frame refers to are not decoded (`Pipeline.idle`).
-            codec.skip_frame = "NONREF" if pipeline.idle else "DEFAULT"
+            # While nothing moves or the analysis catches up, frames no other frame refers to are not decoded
+            # (`Pipeline.idle`, `LATE_S`).
+            codec.skip_frame = "NONREF" if pipeline.idle or self.fresh.behind else "DEFAULT"
             try:
                 decoded = codec.decode(packet)
             except av.FFmpegError:
@@ -444,8 +488,9 @@ class _Session:
                 if ts >= next_live:  # the web app's live picture (camsift.live_picture)
                     next_live = ts + LIVE_EVERY_S
                     write_live_frame(self.stream.settings.data_dir, self.stream.camera, frame.rgb())
-                yield frame
                 index += 1
+                if self.fresh.passes(ts):
+                    yield frame
 
     def _tell_confirmed(self, confirmed: list[Confirmed], frame: Frame) -> None:
         """Record each object the pipeline newly confirmed as an event in progress (`camsift.store.live`), with
