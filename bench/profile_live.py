@@ -143,7 +143,9 @@ def stage_timers() -> Timers:
 def profile(clip: Path, seconds: float, detector: str | None) -> dict[str, Any]:
     from camsift import pipeline
     from camsift.analysis.file import shared_detector
+    from camsift.analysis.pool import prepare_worker
 
+    prepare_worker()  # as a stream's process is set up
     with tempfile.TemporaryDirectory() as tmp:
         overrides: dict[str, Any] = {"data_dir": tmp}
         if detector:
