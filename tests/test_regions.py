@@ -12,8 +12,8 @@ from camsift.detections import Detections
 from camsift.detectors import create
 from camsift.detectors.scripted import ScriptedDetector
 from camsift.media import Frame
+from camsift.region_plans import MAX_CROPS, MAX_ZOOM, MIN_ZOOM_PX
 from camsift.regions import (
-    MAX_CROPS,
     Plan,
     RegionDetector,
     Scheduler,
@@ -166,6 +166,79 @@ def test_planned_crops_are_squares_in_the_frame_that_contain_every_box(
             assert coverage(regions, width, height)[y1:y2, x1:x2].all()
         else:
             assert any(contains(r, box) for r in regions), f"{box.tolist()} is in no crop of {regions.tolist()}"
+
+
+CYCLIST = np.array([[290, 95, 300, 120]], np.float32)  # 25 px tall on 320x240 highway CCTV
+
+
+def test_a_small_object_in_a_frame_no_larger_than_the_model_input_gets_a_zoomed_look_too() -> None:
+    regions = plan_regions(CYCLIST, 320, 240, 416, whole=False, zoom=CYCLIST)
+
+    assert regions[0].tolist() == [0, 0, 320, 320]  # the coarse look stays: the zoom is an addition
+    zoomed = regions[1:]
+    assert len(zoomed) == 1
+    assert inside_frame(zoomed, 320, 240)
+    assert sides(zoomed)[0] == pytest.approx(416 / MAX_ZOOM)  # 2x enlarged, not 1.3x: the floor, not 2 x 25 px
+    assert contains(zoomed[0], CYCLIST[0])
+    assert plan_regions(CYCLIST, 320, 240, 416, whole=False).tolist() == [[0, 0, 320, 320]]  # none asked for
+
+
+@pytest.mark.parametrize(
+    ("size", "box", "zoomed"),
+    [
+        ((320, 240), [100, 50, 110, 70], True),  # 20 px, shown 26 px in the one 320 square
+        ((320, 240), [100, 50, 110, 90], False),  # 40 px, shown 52 px
+        ((320, 240), [100, 50, 140, 140], False),  # 90 px, shown 117 px: big enough already
+        ((320, 240), [100, 50, 104, 50 + MIN_ZOOM_PX - 1], False),  # too small to find even enlarged
+        ((640, 360), [300, 100, 315, 130], True),  # 30 px in a 360 cover square shown at 416/360
+        ((1280, 720), [600, 300, 620, 340], False),  # 40 px: its 416 crop shows it at native resolution
+    ],
+)
+def test_only_objects_shown_small_get_a_zoomed_look(size: tuple[int, int], box: list[float], zoomed: bool) -> None:
+    width, height = size
+    boxes = np.array([box], np.float32)
+
+    plain = plan_regions(boxes, width, height, 416, whole=False)
+    regions = plan_regions(boxes, width, height, 416, whole=False, zoom=boxes)
+
+    assert regions[: len(plain)].tolist() == plain.tolist()
+    assert len(regions) == len(plain) + zoomed
+    if zoomed:
+        assert contains(regions[-1], boxes[0])
+        assert sides(regions[-1:])[0] < min(sides(plain)[0], 416)  # the object enlarged more than in its look
+
+
+def test_a_frame_gets_one_zoomed_look_where_most_small_objects_are() -> None:
+    lone = [20, 20, 30, 45]
+    pair = [[500, 250, 510, 275], [530, 290, 540, 315]]  # two small objects one zoom square holds
+    boxes = np.array([lone, *pair], np.float32)
+
+    regions = plan_regions(boxes, 640, 360, 416, whole=False, zoom=boxes)
+    zoomed = regions[len(plan_regions(boxes, 640, 360, 416, whole=False)) :]
+
+    assert len(zoomed) == 1
+    assert all(contains(zoomed[0], np.array(b, np.float32)) for b in pair)
+    assert not contains(zoomed[0], np.array(lone, np.float32))
+
+
+def test_scheduler_zooms_on_small_motion_on_thorough_looks_and_on_small_tracked_objects_always() -> None:
+    schedule = Scheduler(DetectConfig(thorough_s=1.0, refresh_s=0.2, recheck_s=100), 320, 240, 416)
+    far, near = np.array([[20, 20, 30, 45]], np.float32), CYCLIST
+
+    first = schedule.plan(0.0, far, NONE)  # thorough: the small motion is zoomed at
+    between = schedule.plan(0.4, far, NONE)  # not thorough: the coarse look only
+    tracked = schedule.plan(0.6, NONE, near)  # a small tracked object is zoomed at on every look
+
+    assert first is not None
+    assert first.thorough
+    assert contains(first.regions[-1], far[0])
+    assert len(first.regions) == 2
+    assert between is not None
+    assert not between.thorough
+    assert between.regions.tolist() == [[0, 0, 320, 320]]
+    assert tracked is not None
+    assert len(tracked.regions) == 2
+    assert contains(tracked.regions[-1], near[0])
 
 
 def test_crop_gives_the_object_room_around_it() -> None:
