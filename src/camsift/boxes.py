@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from camsift.detections import Detections
 
-__all__ = ["PART_AREA_RATIO", "PART_IOS", "PART_TOP", "absorb_parts", "box_ios", "nms"]
+__all__ = ["PART_AREA_RATIO", "PART_IOS", "PART_TOP", "absorb_parts", "box_ios", "box_iou", "nms"]
 
 
 def nms(detections: Detections, iou: float = 0.5, *, smaller: bool = False) -> Detections:
@@ -62,11 +62,29 @@ def box_ios(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDA
     Returns:
         ``(n, m)`` float64 in ``[0, 1]``; 1 when one box lies inside the other, 0 against an empty box.
     """
+    return _overlap(a, b, smaller=True)
+
+
+def box_iou(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """Intersection over union, for every pair (supervision's ``box_iou_batch``).
+
+    Args:
+        a: ``(n, 4)`` xyxy boxes.
+        b: ``(m, 4)`` xyxy boxes, same pixels.
+
+    Returns:
+        ``(n, m)`` float64 in ``[0, 1]``; 0 between two empty boxes.
+    """
+    return _overlap(a, b, smaller=False)
+
+
+def _overlap(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating], *, smaller: bool) -> npt.NDArray[np.float64]:
     import supervision as sv
 
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    return sv.box_iou_batch(a, b, overlap_metric=sv.OverlapMetric.IOS).astype(np.float64)
+    metric = sv.OverlapMetric.IOS if smaller else sv.OverlapMetric.IOU
+    return np.asarray(sv.box_iou_batch(a, b, overlap_metric=metric), np.float64).reshape(len(a), len(b))
 
 
 PART_IOS = 0.9

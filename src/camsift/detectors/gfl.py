@@ -190,7 +190,9 @@ class GFLDetector(ABC):
         scores, distributions = self._infer(self.normalisation.tensor(pixels))
         return self._decode(scores, distributions, scale, offset, image.shape[1], image.shape[0])
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
         """`detect` on each image in turn.
 
         The graphs are fixed at batch 1: a dynamic-batch export was no faster (bench/NOTES.md).
@@ -198,6 +200,7 @@ class GFLDetector(ABC):
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.
             thorough: Ignored: this backend has one model.
+            earlier: Ignored, likewise.
 
         Returns:
             One `Detections` per image, in order, each in its own image's pixels.
