@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from camsift import Detections, load_config
-from camsift.boxes import absorb_parts, nms
+from camsift.boxes import absorb_parts, box_ios, box_iou, nms, nms_keep
 from camsift.detectors import Detector
 from helpers.media import run_pipeline
 
@@ -22,6 +22,24 @@ def test_nms_keeps_the_surer_of_two_duplicates() -> None:
     kept = nms(found((0, 0, 100, 200, 0.6), (5, 5, 105, 205, 0.9)))
 
     assert kept.confidence.tolist() == pytest.approx([0.9])
+
+
+def test_nms_keep_suppresses_within_a_group_only_and_lists_the_surest_first() -> None:
+    xyxy = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    confidence = np.array([0.5, 0.9, 0.7, 0.6], np.float32)
+
+    kept = nms_keep(xyxy, confidence, np.array([3, 3, 7, 3]), 0.6)
+
+    assert kept.tolist() == [1, 2, 3]  # box 0 is box 1's weaker duplicate; box 2 is of another group
+
+
+def test_iou_and_ios_of_every_pair() -> None:
+    a = np.array([[0, 0, 10, 10], [0, 0, 0, 0]], np.float32)
+    b = np.array([[5, 0, 15, 10], [2, 2, 4, 4]], np.float32)
+
+    assert box_iou(a, b).ravel().tolist() == pytest.approx([50 / 150, 4 / 100, 0.0, 0.0])
+    assert box_ios(a, b).ravel().tolist() == pytest.approx([0.5, 1.0, 0.0, 0.0])
+    assert box_iou(a, b[:0]).shape == (2, 0)
 
 
 def test_head_and_shoulders_inside_the_whole_person_is_one_object() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -439,7 +441,9 @@ def test_region_detector_looks_thoroughly_only_where_the_plan_says() -> None:
     class Spy:
         name, labels, input_size = "spy", scripted.labels, scripted.input_size
 
-        def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+        def detect_batch(
+            self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+        ) -> list[Detections]:
             calls.append((len(images), thorough))
             return scripted.detect_batch(images)
 
@@ -449,6 +453,34 @@ def test_region_detector_looks_thoroughly_only_where_the_plan_says() -> None:
     assert plan.slow().tolist() == [True, False, False]
     assert calls == [(1, True), (2, False)]
     assert found.xyxy.tolist() == [[100, 300, 140, 400]]
+
+
+def test_region_detector_gives_second_opinions_back_while_their_place_stays_still() -> None:
+    post = (100, 300, 140, 400)
+    frame = Frame(0, 0.0, None, 1280, 720, _rgb=background(1280, 720, [post]))
+    squares = np.array([[0, 200, 400, 600], [600, 0, 1000, 400]], np.float32)
+    given: list[list[list[list[float]]]] = []
+    scripted = create("scripted")
+
+    class Ensemble:  # its second model turns down what the first finds, when it looks (thorough looks here)
+        name, labels, input_size = "spy", scripted.labels, scripted.input_size
+
+        def detect_batch(
+            self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+        ) -> list[Detections]:
+            given.append([e.xyxy.tolist() for e in earlier])
+            said = 0.0 if thorough else np.nan
+            return [d.with_data(second_opinion=np.full(len(d), said)) for d in scripted.detect_batch(images)]
+
+    detector = RegionDetector(Ensemble())  # type: ignore[arg-type]
+    still, elsewhere, over = NONE, np.array([[700, 100, 760, 200]], np.float32), np.array([post], np.float32)
+    looks = [(True, still), (False, still), (False, elsewhere), (True, still), (False, still), (False, over)]
+    for thorough, moving in [*looks, (False, still)]:
+        detector.detect(frame, Plan(squares, thorough=thorough), moving)
+
+    post_in_crops = [[[100.0, 100.0, 140.0, 200.0]], []]  # in the first square's pixels; none in the second
+    # a thorough look asks afresh (and renews the memory); motion over the post ends it
+    assert given == [[], post_in_crops, post_in_crops, [], post_in_crops, [], []]
 
 
 def test_region_detector_pads_a_small_frame_and_keeps_boxes_in_it() -> None:
@@ -461,7 +493,9 @@ def test_region_detector_pads_a_small_frame_and_keeps_boxes_in_it() -> None:
     class Spy:
         name, labels, input_size = "spy", scripted.labels, scripted.input_size
 
-        def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+        def detect_batch(
+            self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+        ) -> list[Detections]:
             seen.extend(image.shape for image in images)
             # a box reaching into the black margin comes back clipped to the frame
             grown = np.array([0, 0, 10, 10], np.float32)

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from camsift.detections import Detections
 
-__all__ = ["PART_AREA_RATIO", "PART_IOS", "PART_TOP", "absorb_parts", "box_ios", "nms"]
+__all__ = ["PART_AREA_RATIO", "PART_IOS", "PART_TOP", "absorb_parts", "box_ios", "box_iou", "nms", "nms_keep"]
 
 
 def nms(detections: Detections, iou: float = 0.5, *, smaller: bool = False) -> Detections:
@@ -32,17 +32,7 @@ def nms(detections: Detections, iou: float = 0.5, *, smaller: bool = False) -> D
         return detections
     _, class_id = np.unique(detections.label, return_inverse=True)
     if not smaller:
-        # OpenCV's batched NMS: the same greedy rule as supervision's (kept the same boxes on 300 random sets
-        # of up to 800 boxes), without its full IoU matrix over all labels: 6 ms against 29 for 1000 boxes.
-        # A detector's own NMS over a crowded crop took 9 % of a busy street's CPU with supervision's.
-        import cv2
-
-        xywh = np.column_stack([detections.xyxy[:, :2], detections.xyxy[:, 2:] - detections.xyxy[:, :2]])
-        picked = cv2.dnn.NMSBoxesBatched(
-            xywh.astype(np.float64).tolist(), detections.confidence.tolist(), class_id.tolist(), -1.0, iou
-        )
-        kept = detections[np.sort(np.asarray(picked, np.int64).reshape(-1))]
-        return kept[np.argsort(-kept.confidence, kind="stable")]
+        return detections[nms_keep(detections.xyxy, detections.confidence, class_id, iou)]
     import supervision as sv
 
     predictions = np.column_stack([detections.xyxy, detections.confidence, class_id]).astype(np.float64)
@@ -50,6 +40,33 @@ def nms(detections: Detections, iou: float = 0.5, *, smaller: bool = False) -> D
     keep = sv.box_non_max_suppression(predictions, iou_threshold=iou, overlap_metric=metric)
     kept = detections[keep]
     return kept[np.argsort(-kept.confidence, kind="stable")]
+
+
+def nms_keep(
+    xyxy: npt.NDArray[np.float32], confidence: npt.NDArray[np.float32], group: npt.NDArray[np.integer], iou: float
+) -> npt.NDArray[np.int64]:
+    """The boxes that greedy non-maximum suppression keeps, within each group (a label), as `nms` on arrays.
+
+    Args:
+        xyxy: ``(n, 4)`` boxes, one image's pixels.
+        confidence: ``(n,)`` their confidences.
+        group: ``(n,)`` integers; boxes of different groups never suppress each other.
+        iou: Overlap above which the lower-confidence box of a pair is dropped.
+
+    Returns:
+        ``(k,)`` indices into the boxes, highest confidence first (ties in index order).
+    """
+    # OpenCV's batched NMS: the same greedy rule as supervision's (kept the same boxes on 300 random sets
+    # of up to 800 boxes), without its full IoU matrix over all labels: 6 ms against 29 for 1000 boxes.
+    # A detector's own NMS over a crowded crop took 9 % of a busy street's CPU with supervision's.
+    import cv2
+
+    if len(xyxy) < 2:
+        return np.arange(len(xyxy), dtype=np.int64)
+    xywh = np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]])
+    picked = cv2.dnn.NMSBoxesBatched(xywh.astype(np.float64).tolist(), confidence.tolist(), group.tolist(), -1.0, iou)
+    kept = np.sort(np.asarray(picked, np.int64).reshape(-1))
+    return kept[np.argsort(-confidence[kept], kind="stable")]
 
 
 def box_ios(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
@@ -62,11 +79,29 @@ def box_ios(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDA
     Returns:
         ``(n, m)`` float64 in ``[0, 1]``; 1 when one box lies inside the other, 0 against an empty box.
     """
+    return _overlap(a, b, smaller=True)
+
+
+def box_iou(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """Intersection over union, for every pair (supervision's ``box_iou_batch``).
+
+    Args:
+        a: ``(n, 4)`` xyxy boxes.
+        b: ``(m, 4)`` xyxy boxes, same pixels.
+
+    Returns:
+        ``(n, m)`` float64 in ``[0, 1]``; 0 between two empty boxes.
+    """
+    return _overlap(a, b, smaller=False)
+
+
+def _overlap(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating], *, smaller: bool) -> npt.NDArray[np.float64]:
     import supervision as sv
 
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    return sv.box_iou_batch(a, b, overlap_metric=sv.OverlapMetric.IOS).astype(np.float64)
+    metric = sv.OverlapMetric.IOS if smaller else sv.OverlapMetric.IOU
+    return np.asarray(sv.box_iou_batch(a, b, overlap_metric=metric), np.float64).reshape(len(a), len(b))
 
 
 PART_IOS = 0.9

@@ -199,7 +199,7 @@ class Pipeline:
                 st.detector_runs += 1
                 st.regions += len(plan.regions)
                 with st.timed("detect"):
-                    found = self._regions.detect(frame, plan)
+                    found = self._regions.detect(frame, plan, moving)
                 with st.timed("track"):
                     wanted = filt.apply(found)
                     tracked = filt.after_tracking(track.update(wanted, frame.ts_s))

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import absorb_parts, box_ios, nms
+from camsift.boxes import absorb_parts, box_ios, box_iou, nms
 from camsift.config import DetectConfig
 from camsift.detections import Detections
-from camsift.detectors import Detector
+from camsift.detectors import SECOND_OPINION, Detector
 from camsift.media import Frame
 from camsift.region_plans import cover_squares, plan_regions, whole_frame
 
@@ -253,31 +253,43 @@ def lift_dark(crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     lo, hi = np.percentile(sample, [1, 99.5])
     if hi - lo < DARK_SPREAD:
         return crop
+    import cv2
+
     lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255 / (hi - lo)), 0, 255).astype(np.uint8)
-    lifted: npt.NDArray[np.uint8] = lut[crop]
-    return lifted
+    return np.asarray(cv2.LUT(crop, lut), np.uint8)  # as lut[crop], 4x faster
 
 
 class RegionDetector:
     """Runs a detector on the planned regions of a frame.
 
+    It remembers, in frame pixels, what an ensemble detector's second model said of each box
+    (`SECOND_OPINION`) since the last thorough look, and gives it back with the crops of a fast look
+    (``earlier``): ``auto`` then does not ask again about a still thing that its second model already turned
+    down (a roadside post PicoDet calls a person in every look). Only while its pixels stay the same: an
+    opinion is forgotten as soon as motion touches its box (a slow cyclist's box moves a pixel or two a look,
+    no more than a still box's jitter, but the motion gate sees him). Each thorough look starts the memory
+    afresh, and one `RegionDetector` serves one scene (a `camsift.pipeline.Pipeline`: one clip or stream).
+
     Args:
         detector: Any `Detector`.
         nms_iou: IoU above which duplicate boxes of one label (from overlapping
-            regions) are merged.
+            regions) are merged; also the IoU from which a newer second opinion replaces an older one.
     """
 
     def __init__(self, detector: Detector, nms_iou: float = 0.5) -> None:
         self.detector = detector
         self.nms_iou = nms_iou
         self.model_side = min(detector.input_size)
+        self._opinions = Detections.empty()  # boxes with their SECOND_OPINION, frame pixels
 
-    def detect(self, frame: Frame, plan: Plan) -> Detections:
+    def detect(self, frame: Frame, plan: Plan, moving: npt.NDArray[np.float32] | None = None) -> Detections:
         """Detect objects in the planned regions of ``frame``.
 
         Args:
             frame: The frame; its full-resolution pixels are read here (dark crops lifted: `lift_dark`).
             plan: Regions (xyxy frame pixels) and effort, from `Scheduler.plan`.
+            moving: ``(k, 4)`` float32 motion boxes of this frame, frame pixels (the second opinions they
+                touch are forgotten); ``None``: the frame is not known to be still anywhere.
 
         Returns:
             Detections in full-resolution frame pixels (clipped to the frame), duplicates
@@ -289,11 +301,16 @@ class RegionDetector:
         boxes = np.round(plan.regions).astype(int)
         crops = [_crop(rgb, box) for box in boxes]
         slow = plan.slow()
+        if plan.thorough or moving is None:
+            self._opinions = Detections.empty()
+        elif len(self._opinions) and len(moving):
+            self._opinions = self._opinions[box_ios(self._opinions.xyxy, moving).max(axis=1) == 0]
         found: list[Detections] = [Detections.empty()] * len(crops)
         for hard in (True, False):  # one call per effort
             which = np.flatnonzero(slow == hard)
             if len(which):
-                batch = self.detector.detect_batch([crops[i] for i in which], thorough=hard)
+                earlier = [self._in_crop(boxes[i]) for i in which] if len(self._opinions) else []
+                batch = self.detector.detect_batch([crops[i] for i in which], thorough=hard, earlier=earlier)
                 for i, d in zip(which, batch, strict=True):
                     found[i] = d
         size = np.array([frame.width, frame.height])
@@ -306,4 +323,27 @@ class RegionDetector:
             in_frame = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])  # not wholly in a padded margin
             shifted.append(d.replace(xyxy=xyxy).with_data(cut=np.any(edge & inner, axis=1))[in_frame])
         merged = Detections.merge(shifted)
+        self._remember(merged)
         return absorb_parts(nms(_drop_cut(merged), self.nms_iou))
+
+    def _in_crop(self, box: npt.NDArray[np.int_]) -> Detections:
+        """The remembered second opinions that overlap the crop ``box`` (xyxy frame pixels), in its pixels."""
+        x1, y1, x2, y2 = (float(v) for v in box)
+        xyxy = self._opinions.xyxy
+        inside = (xyxy[:, 0] < x2) & (xyxy[:, 2] > x1) & (xyxy[:, 1] < y2) & (xyxy[:, 3] > y1)
+        mine = self._opinions[inside]
+        return mine.replace(xyxy=mine.xyxy - np.array([x1, y1, x1, y1], np.float32))
+
+    def _remember(self, found: Detections) -> None:
+        """Keep the second opinions in ``found`` (frame pixels); each replaces those it overlaps (IoU >=
+        ``nms_iou``)."""
+        said = found.data.get(SECOND_OPINION)
+        if said is None:
+            return
+        new = found[np.isfinite(said)]
+        if not len(new):
+            return
+        old = self._opinions
+        if len(old):
+            old = old[box_iou(old.xyxy, new.xyxy).max(axis=1) < self.nms_iou]
+        self._opinions = Detections.merge([old, new])

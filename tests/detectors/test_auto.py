@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pytest
 
 from camsift.detections import Detections
-from camsift.detectors import auto, create
+from camsift.detectors import SECOND_OPINION, auto, create
 from camsift.detectors.auto import ALONE, AutoDetector
 from camsift.media import frames
 
@@ -139,6 +139,66 @@ def test_a_thorough_look_sees_every_crop_when_other_labels_are_wanted(models: Mo
 
     assert second.seen == [1, 2]
     assert [sorted(r.label.tolist()) for r in results] == [["car", "person"], ["car", "person"]]
+
+
+def opinions(*rows: tuple[float, Sequence[float]]) -> Detections:
+    """Person boxes with what NanoDet-Plus said of each (`SECOND_OPINION`), as `RegionDetector` gives them back."""
+    said = np.array([r[0] for r in rows], np.float32)
+    boxes = np.array([r[1] for r in rows], np.float32).reshape(-1, 4)
+    return Detections(boxes, np.full(len(rows), 0.3), np.full(len(rows), "person"), data={SECOND_OPINION: said})
+
+
+def test_an_unsure_person_carries_what_nanodet_plus_said_of_it(models: Models) -> None:
+    models(
+        lambda i: found(("person", 0.3, PERSON), ("person", 0.4, [300, 50, 360, 250])),
+        lambda i: found(("person", 0.8, [302, 52, 362, 248])),
+    )
+
+    (asked,) = AutoDetector(["person"]).detect_batch([image(3)], thorough=False)
+
+    assert sorted(asked.data[SECOND_OPINION].tolist()) == [0.0, pytest.approx(0.8)]  # none at PERSON; 0.8 at the other
+
+
+def test_a_fast_look_does_not_ask_again_where_nanodet_plus_turned_the_unsure_person_down(models: Models) -> None:
+    second = models(lambda i: found(("person", 0.3, PERSON)), lambda i: NOTHING)
+    detector = AutoDetector(["person"])
+
+    fast, thorough = (
+        detector.detect_batch([image(3)], thorough=t, earlier=[opinions((0.12, [101, 50, 160, 251]))])[0]
+        for t in (False, True)
+    )
+
+    assert second.seen == [3]  # only the thorough look asked
+    assert people(fast) == [(0.21, PERSON)]  # fused with the 0.12 it said before, as if it had said it again
+    assert np.isnan(fast.data[SECOND_OPINION]).all()  # it did not look now
+    assert people(thorough) == [(0.3, PERSON)]
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        opinions((0.6, PERSON)),  # it saw a person there
+        opinions((0.0, [300, 50, 360, 250])),  # it turned down something elsewhere
+        opinions((0.0, PERSON)).with_data(**{SECOND_OPINION: np.array([np.nan], np.float32)}),  # it did not look
+    ],
+)
+def test_a_fast_look_asks_again_unless_each_unsure_person_was_turned_down_there(
+    models: Models, earlier: Detections
+) -> None:
+    second = models(lambda i: found(("person", 0.3, PERSON)), lambda i: NOTHING)
+
+    AutoDetector(["person"]).detect_batch([image(3)], thorough=False, earlier=[earlier])
+
+    assert second.seen == [3]
+
+
+def test_one_unsure_person_not_turned_down_before_is_enough_to_ask(models: Models) -> None:
+    pair = found(("person", 0.3, PERSON), ("person", 0.3, [300, 50, 360, 250]))
+    second = models(lambda i: pair, lambda i: NOTHING)
+
+    AutoDetector(["person"]).detect_batch([image(3)], thorough=False, earlier=[opinions((0.0, PERSON))])
+
+    assert second.seen == [3]
 
 
 @pytest.mark.parametrize(("thorough", "confidence", "counted"), [(True, ALONE, True), (True, ALONE - 0.01, False)])

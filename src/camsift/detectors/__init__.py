@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODELS_DIR",
+    "SECOND_OPINION",
     "Detector",
     "available",
     "configured",
@@ -61,6 +62,10 @@ _SECTIONS = ("yolo", "rekognition", "deepstack")
 
 _FACTORIES: dict[str, Callable[..., Detector]] = {}
 
+SECOND_OPINION = "second_opinion"
+"""``Detections.data`` column (float32) an ensemble backend (``auto``) adds: per person box, the confidence its
+second model gave the same person (0: it looked and saw none there; NaN: it did not look)."""
+
 
 @runtime_checkable
 class Detector(Protocol):
@@ -90,13 +95,19 @@ class Detector(Protocol):
         """
         ...
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
         """`detect` on several images at once (one model call where the model allows).
 
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.
             thorough: Spend more compute to find more (an ensemble backend
                 asks its slower model too); single-model backends ignore it.
+            earlier: Empty, or one per image: boxes in that image's pixels with the `SECOND_OPINION` an
+                earlier look at the same place of the same scene got (a caller keeps what the backend
+                returned). On a fast look an ensemble backend need not ask its second model again where it
+                would ask about nothing else; single-model backends ignore it.
 
         Returns:
             One `Detections` per image, in the same order, each in its own image's pixels.

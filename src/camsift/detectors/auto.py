@@ -9,6 +9,10 @@ second opinion:
 * On a thorough look (the pipeline asks for one every ``detect.thorough_s``, and again where the last one
   found something new), NanoDet-Plus looks at every crop in which PicoDet is sure of no person, or of
   anything when labels other than person are wanted; a person only it sees counts from `ALONE`.
+* Each person box carries what NanoDet-Plus said of it (`SECOND_OPINION`). Given back as ``earlier``, a fast
+  look does not ask again where every unsure person is one NanoDet-Plus already found no person in
+  (`_recalled`): a roadside post PicoDet calls a person at 0.3 in every look is asked about once per thorough
+  look, not in every look.
 
 A COCO-80 model scores animals too, and both models give a raccoon, a cat or a deer in the dark some person
 score: a person box is dropped when it is better explained as an animal (`_not_animals`): the animal score of
@@ -26,9 +30,9 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import nms
+from camsift.boxes import box_iou, nms
 from camsift.detections import Detections
-from camsift.detectors import Detector, create, register
+from camsift.detectors import SECOND_OPINION, Detector, create, register
 from camsift.detectors.coco import ANIMALS
 from camsift.detectors.gfl import ANIMAL_SCORE, PERSON_SCORE
 from camsift.detectors.runtime import CPU
@@ -98,16 +102,28 @@ class AutoDetector:
         """See `Detector.detect` (a thorough look)."""
         return self.detect_batch([image])[0]
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
-        """See `Detector.detect_batch`: PicoDet on every image, NanoDet-Plus on those `_worth_a_second_look`.
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
+        """See `Detector.detect_batch`: PicoDet on every image, NanoDet-Plus on those `_worth_a_second_look`
+        unless, on a fast look, ``earlier`` already holds its answer (`_recalled`).
 
         Returns:
-            One `Detections` per image (COCO labels, image pixels), person boxes vetted (`_not_animals`).
+            One `Detections` per image (COCO labels, image pixels), person boxes vetted (`_not_animals`) and
+            carrying `SECOND_OPINION` where NanoDet-Plus looked at this image.
         """
         firsts = self._first.detect_batch(images)
-        look = [i for i, first in enumerate(firsts) if _worth_a_second_look(first, thorough, self._others)]
+        worth = [_worth_a_second_look(first, thorough, self._others) for first in firsts]
+        recalled = [
+            _recalled(first, earlier[i]) if worth[i] and earlier and not thorough else None
+            for i, first in enumerate(firsts)
+        ]
+        look = [i for i in range(len(images)) if worth[i] and recalled[i] is None]
         seconds = dict(zip(look, self._second.detect_batch([images[i] for i in look]), strict=True))
-        return [_combine(first, seconds.get(i), thorough) for i, first in enumerate(firsts)]
+        return [
+            _combine(first, seconds.get(i), thorough) if (known := recalled[i]) is None else known
+            for i, first in enumerate(firsts)
+        ]
 
 
 def _persons(d: Detections) -> npt.NDArray[np.bool_]:
@@ -125,26 +141,58 @@ def _worth_a_second_look(first: Detections, thorough: bool, others: bool) -> boo
     return sure < CROWD_SURE and bool(np.any((people >= PERSON_MAYBE) & (people < PERSON_SURE)))
 
 
+def _recalled(first: Detections, earlier: Detections) -> Detections | None:
+    """The detections of an image in which PicoDet found ``first``, with NanoDet-Plus's earlier answers, when
+    every person PicoDet is unsure of lies where NanoDet-Plus found no person before: IoU >= `AGREE_IOU` with a
+    box of ``earlier`` (this image's pixels) whose `SECOND_OPINION` is below `PERSON_MAYBE`, PicoDet's own floor.
+
+    A fast look asks NanoDet-Plus only about the unsure people, so where it already turned each of them down,
+    asking again about the same pixels gives the same answer; the thorough look every ``detect.thorough_s``
+    still asks. Anything unsure elsewhere is asked about.
+
+    Returns:
+        ``first`` with each unsure person's confidence fused with that earlier answer as `_combine` does (the
+        mean where NanoDet-Plus gave the person any confidence), `SECOND_OPINION` NaN (it did not look now),
+        people vetted (`_not_animals`); or ``None``: NanoDet-Plus should look.
+    """
+    said = earlier.data.get(SECOND_OPINION)
+    unsure = _persons(first) & (first.confidence >= PERSON_MAYBE) & (first.confidence < PERSON_SURE)
+    if said is None or not unsure.any():
+        return None
+    doubted = earlier[(earlier.label == "person") & (np.nan_to_num(said, nan=1.0) < PERSON_MAYBE)]
+    iou = box_iou(first.xyxy[unsure], doubted.xyxy)
+    if not len(doubted) or not np.all(iou.max(axis=1) >= AGREE_IOU):
+        return None
+    answer = doubted.data[SECOND_OPINION][iou.argmax(axis=1)]
+    conf = first.confidence.copy()
+    conf[unsure] = np.where(answer > 0, (conf[unsure] + answer) / 2, conf[unsure])
+    fused = first.replace(confidence=conf).with_data(**{SECOND_OPINION: np.full(len(first), np.nan, np.float32)})
+    return _not_animals(fused, first)
+
+
 def _combine(first: Detections, second: Detections | None, thorough: bool) -> Detections:
     """One image's detections from PicoDet's ``first`` and NanoDet-Plus's ``second`` (``None``: it did not look).
 
     Person boxes of the two models that agree (IoU >= `AGREE_IOU`) are one person, kept as the surer box; a
     person only NanoDet-Plus sees counts on a thorough look from `ALONE`. Other labels: PicoDet's, plus
-    NanoDet-Plus's labels PicoDet did not report.
+    NanoDet-Plus's labels PicoDet did not report. Where ``second`` is given, each person box carries
+    `SECOND_OPINION`: NanoDet-Plus's confidence in it (0 where it saw no such person).
     """
     if second is None:
         return _not_animals(first, first)
     first_people, second_people = first[_persons(first)], second[_persons(second)]
-    iou = _iou(first_people.xyxy, second_people.xyxy)
+    iou = box_iou(first_people.xyxy, second_people.xyxy)
     partner = iou.argmax(axis=1) if len(second_people) else np.zeros(len(first_people), int)
     matched = iou.max(axis=1, initial=0.0) >= AGREE_IOU
-    conf = first_people.confidence
+    conf, said = first_people.confidence, np.zeros(len(first_people), np.float32)
     if len(second_people):  # seen by both: the mean of the two (score averaging, as in weighted box fusion)
-        conf = np.where(matched, (conf + second_people.confidence[partner]) / 2, conf)
-    fused = first_people.replace(confidence=conf.astype(np.float32))
+        said = np.where(matched, second_people.confidence[partner], said)
+        conf = np.where(matched, (conf + said) / 2, conf)
+    fused = first_people.replace(confidence=conf.astype(np.float32)).with_data(**{SECOND_OPINION: said})
     agree = iou.max(axis=0, initial=0.0) >= AGREE_IOU if len(first_people) else np.zeros(len(second_people), bool)
-    counted = ~agree & thorough & (second_people.confidence >= ALONE)
-    people = nms(Detections.merge([fused, second_people[counted]]), AGREE_IOU)
+    alone = second_people[~agree & thorough & (second_people.confidence >= ALONE)]
+    alone = alone.with_data(**{SECOND_OPINION: alone.confidence})
+    people = nms(Detections.merge([fused, alone]), AGREE_IOU)
     others = [first[~_persons(first)], second[~_persons(second) & ~np.isin(second.label, first.label)]]
     return _not_animals(Detections.merge([people, *others]), Detections.merge([first, second]))
 
@@ -167,13 +215,6 @@ def _not_animals(d: Detections, evidence: Detections) -> Detections:
     surer = beasts.confidence[None, :] >= d.confidence[:, None]
     animal_box = np.any(cover & surer, axis=1) if len(beasts) else np.zeros(len(d), bool)
     return d[~(people & (animal_cell | animal_box))]
-
-
-def _iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    """``(n, m)`` IoU of every box of ``a`` ``(n, 4)`` with every box of ``b`` ``(m, 4)`` (xyxy)."""
-    import supervision as sv
-
-    return np.asarray(sv.box_iou_batch(a.astype(np.float64), b.astype(np.float64)), np.float64).reshape(len(a), len(b))
 
 
 def _inside(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:

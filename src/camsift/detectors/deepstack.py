@@ -17,6 +17,7 @@ fail the same way), never with the API key in the message.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -117,8 +118,10 @@ class DeepStackDetector:
             raise DetectorError(f"deepstack: {self.url} answered: {answer.get('error', 'success: false')}")
         return _to_detections(answer.get("predictions") or [], image.shape[1], image.shape[0])
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
-        """`detect` on each image in turn (one request each); ``thorough`` is ignored."""
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
+        """`detect` on each image in turn (one request each); ``thorough`` and ``earlier`` are ignored."""
         return [self.detect(image) for image in images]
 
     def close(self) -> None:

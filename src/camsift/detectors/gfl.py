@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import nms
+from camsift.boxes import nms_keep
 from camsift.detections import Detections
 from camsift.detectors import MODELS_DIR
 from camsift.detectors.coco import ANIMALS, COCO80
@@ -104,11 +104,14 @@ class Normalisation:
 
     def tensor(self, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """``(1, 3, H, W)`` float32 model input ``(x - mean) / std`` from ``(H, W, 3)`` uint8 RGB pixels."""
+        import cv2
+
         height, width = pixels.shape[:2]
         tensor = np.empty((1, 3, height, width), np.float32)
+        channels = cv2.split(pixels)  # contiguous planes: 0.38 ms against 0.80 from the interleaved pixels (416x416)
         for plane in range(3):  # (x - mean) / std as x * (1 / std) - mean / std, one plane at a time
-            channel = 2 - plane if self.bgr else plane
-            np.multiply(pixels[:, :, channel], np.float32(1 / self.std[plane]), out=tensor[0, plane], dtype=np.float32)
+            channel = channels[2 - plane if self.bgr else plane]
+            np.multiply(channel, np.float32(1 / self.std[plane]), out=tensor[0, plane], dtype=np.float32)
             tensor[0, plane] -= np.float32(self.mean[plane] / self.std[plane])
         return tensor
 
@@ -190,7 +193,9 @@ class GFLDetector(ABC):
         scores, distributions = self._infer(self.normalisation.tensor(pixels))
         return self._decode(scores, distributions, scale, offset, image.shape[1], image.shape[0])
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
         """`detect` on each image in turn.
 
         The graphs are fixed at batch 1: a dynamic-batch export was no faster (bench/NOTES.md).
@@ -198,6 +203,7 @@ class GFLDetector(ABC):
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.
             thorough: Ignored: this backend has one model.
+            earlier: Ignored, likewise.
 
         Returns:
             One `Detections` per image, in order, each in its own image's pixels.
@@ -248,18 +254,19 @@ class GFLDetector(ABC):
             best = np.argpartition(-confidence, MAX_CANDIDATES)[:MAX_CANDIDATES]
             row, cls, confidence = row[best], cls[best], confidence[best]
         xyxy = boxes[row].astype(np.float32, copy=False)
-        valid = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
-        cell_scores = scores[cells[row[valid]]]
-        found = Detections(
-            xyxy=xyxy[valid],
-            confidence=confidence[valid],
-            label=self._classes[cls[valid]],
+        valid = np.flatnonzero((xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1]))
+        # Per-class NMS on the arrays, then a `Detections` of the few kept (not of the hundreds of candidates).
+        kept = valid[nms_keep(xyxy[valid], confidence[valid], cls[valid], NMS_IOU)[:MAX_DETECTIONS]]
+        cell_scores = scores[cells[row[kept]]]
+        return Detections(
+            xyxy=xyxy[kept],
+            confidence=confidence[kept],
+            label=self._classes[cls[kept]],
             data={
                 PERSON_SCORE: cell_scores[:, _PERSON_ID].astype(np.float32),
                 ANIMAL_SCORE: cell_scores[:, _ANIMAL_IDS].max(axis=1, initial=0).astype(np.float32),
             },
         )
-        return nms(found, iou=NMS_IOU)[:MAX_DETECTIONS]
 
 
 def _nothing() -> Detections:

@@ -27,6 +27,7 @@ Needs ``camsift[aws]`` (boto3).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -272,8 +273,10 @@ class RekognitionDetector:
             raise DetectorError(f"rekognition: DetectLabels failed: {_reason(err)}") from err
         return to_detections(answer, width, height)
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
-        """`detect` on each image in turn (one request each); ``thorough`` is ignored."""
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
+        """`detect` on each image in turn (one request each); ``thorough`` and ``earlier`` are ignored."""
         return [self.detect(image) for image in images]
 
     def close(self) -> None:

@@ -8,6 +8,8 @@ guesswork. It is registered like the real backends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -50,6 +52,8 @@ class ScriptedDetector:
             xyxy=np.asarray(boxes, np.float32), confidence=np.full(n, self.confidence), label=np.full(n, self.label)
         )
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
         """See `Detector.detect_batch`."""
         return [self.detect(image) for image in images]

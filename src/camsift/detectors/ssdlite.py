@@ -91,7 +91,9 @@ class SSDLiteDetector:
         """
         return self.detect_batch([image])[0]
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
         """`detect` on several images, one model call each.
 
         The graph takes batches, but on the CPU they were slower and held more memory (bench/NOTES.md).
@@ -99,6 +101,7 @@ class SSDLiteDetector:
         Args:
             images: ``(H_i, W_i, 3)`` uint8 RGB images; sizes may differ.
             thorough: Ignored: this backend has one model.
+            earlier: Ignored, likewise.
 
         Returns:
             One `Detections` per image, in order, each in its own image's pixels.

@@ -178,8 +178,11 @@ class YoloDetector:
         found = found[(found.xyxy[:, 2] > found.xyxy[:, 0]) & (found.xyxy[:, 3] > found.xyxy[:, 1])]
         return nms(found, iou=self.nms_iou)[:MAX_DETECTIONS]
 
-    def detect_batch(self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True) -> list[Detections]:
-        """`detect` on each image in turn (exports are usually fixed at batch 1); ``thorough`` is ignored."""
+    def detect_batch(
+        self, images: list[npt.NDArray[np.uint8]], *, thorough: bool = True, earlier: Sequence[Detections] = ()
+    ) -> list[Detections]:
+        """`detect` on each image in turn (exports are usually fixed at batch 1); ``thorough`` and ``earlier``
+        are ignored."""
         return [self.detect(image) for image in images]
 
 
