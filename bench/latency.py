@@ -20,7 +20,7 @@ Four measurements, printed as a table (``--json`` for a document):
    with PyAV and does nothing else (`decode_forever`): camsift's CPU is printed
    as a multiple of it (machines differ; the multiple travels), against the
    targets (busy <= 4x, still <= 1.3x). Packets the analysis skipped because it
-   fell behind, and frames decoded too late to analyse (`sources.stream.LATE_S`),
+   fell behind, and frames decoded too late to analyse (`sources.live_frames.LATE_S`),
    are printed too: a stream that skips did less than all the work,
    so its CPU figure is a floor, not the cost (``bench/profile_live.py`` gives
    the cost of analysing every frame, in process, stage by stage).

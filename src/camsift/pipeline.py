@@ -135,7 +135,7 @@ class Pipeline:
         A frame in which most of the picture changed at once (``motion.lightning_fraction``: the gate resets
         and reports the whole frame) counts as motion, as it does for the detector. A live source reads it
         from its frame iterator, i.e. between two frames of the loop (as `confirmed`), to report motion ON/OFF
-        (`camsift.sources.stream.MotionReporter`).
+        (`camsift.sources.live_frames.MotionReporter`).
         """
         return self._last_motion_s
 

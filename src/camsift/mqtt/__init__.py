@@ -42,7 +42,7 @@ Motion follows Frigate's ``<camera>/motion``. A camera with a live stream
 (a ``stream`` source, a Blink live view) follows its motion gate: the
 stream's process writes ON at the first frame in which the gate sees motion
 and OFF after ``motion.mqtt_off_delay_s`` (30 s) of stream time without any
-(`camsift.sources.stream.MotionReporter`) to the database
+(`camsift.sources.live_frames.MotionReporter`) to the database
 (`ServiceBoard.report_motion`); this publisher reads that every half second
 and publishes changes. Motion is also OFF while the stream's own status row
 is not ``running``/``recording`` or older than ``service.stale_s``, so a
