@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from camsift import Settings, load_config
+from camsift.detections import Detections
 from camsift.detectors import Detector, create
 from camsift.errors import MediaError
 from camsift.events import Event
@@ -264,3 +265,36 @@ def test_idle_while_nothing_moves_and_nothing_is_tracked(
     assert all(idle[t] for t in (0.3, 0.5, 0.9))  # a still picture so far
     assert not any(idle[t] for t in (1.3, 1.5, 1.9))  # the rectangle moves, then is tracked
     assert pipeline.idle is False  # the loop is over
+
+
+def test_what_cannot_become_an_event_is_not_looked_at_again_thoroughly(
+    make_clip: Callable[..., SyntheticClip], scripted_settings: Callable[..., Settings]
+) -> None:
+    clip = make_clip("cam/clip.mp4", [Walk(0.5, 3.5)], seconds=4.0, fps=10)
+    scripted = create("scripted")
+    light = Detections(np.array([[130, 5, 140, 25]], np.float32), np.array([0.9]), np.array(["traffic light"]))
+
+    class Spy:
+        """The scripted detector; with ``seen``, plus that traffic light only thorough looks see (as NanoDet-Plus
+        finds things PicoDet does not). The settings want only people."""
+
+        name, labels, input_size = "spy", scripted.labels, scripted.input_size
+
+        def __init__(self, extra: Detections) -> None:
+            self.extra, self.thorough_at = extra, list[bool]()  # per look: asked thoroughly anywhere
+
+        def detect_batch(self, images: list[Any], *, thorough: bool = True, earlier: Any = ()) -> list[Detections]:
+            self.thorough_at.append(thorough)
+            found = scripted.detect_batch(images)
+            return [Detections.merge([d, self.extra]) for d in found] if thorough else found
+
+    runs = {}
+    for name, extra in (("plain", Detections.empty()), ("light", light)):
+        spy = Spy(extra)
+        pipeline = Pipeline(scripted_settings(), spy)  # type: ignore[arg-type]
+        events = list(pipeline.events(frames(clip.path), camera="c", start_utc=EPOCH, id_prefix="p"))
+        assert [e.label for e in events] == ["person"]
+        runs[name] = spy.thorough_at
+
+    assert len(runs["plain"]) >= 10
+    assert runs["light"] == runs["plain"]  # the light, never an event, brought no thorough look of its own
