@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from camsift.boxes import box_ios
+from camsift.boxes import box_ios, box_iou
 
 __all__ = [
     "CONTEXT",
@@ -140,13 +140,7 @@ def plan_regions(
     if not whole:
         return np.asarray(crops, np.float32).reshape(-1, 4)
     full = whole_frame(width, height, model_side, tiles=tiles)
-    if crops:
-        import supervision as sv
-
-        crops_arr = np.asarray(crops, np.float64)
-        repeated = sv.box_iou_batch(crops_arr, full.astype(np.float64)).max(axis=1) > 0.8
-        full = np.concatenate([full, crops_arr[~repeated].astype(np.float32)])
-    return full
+    return np.concatenate([full, _unrepeated(np.asarray(crops, np.float32).reshape(-1, 4), full)])
 
 
 def _zooms(
@@ -174,11 +168,13 @@ def _zooms(
     squares = np.asarray(_merge_squares(small, width, height, model_side / MAX_ZOOM)[0], np.float32)
     held = (box_ios(small, squares) >= 1 - 1e-3).sum(axis=0)
     squares = squares[np.argsort(-held, kind="stable")]
-    if len(regions):
-        import supervision as sv
+    return np.concatenate([regions, _unrepeated(squares, regions)[:MAX_ZOOMS]])
 
-        squares = squares[sv.box_iou_batch(squares, regions).max(axis=1) <= 0.8]
-    return np.concatenate([regions, squares[:MAX_ZOOMS]])
+
+def _unrepeated(extra: npt.NDArray[np.float32], regions: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The squares of ``extra`` ``(e, 4)`` that repeat none of ``regions`` ``(r, 4)`` (IoU <= 0.8), in order."""
+    kept: npt.NDArray[np.float32] = extra[box_iou(extra, regions).max(axis=1, initial=0) <= 0.8]
+    return kept
 
 
 def _cover_picks(cover: npt.NDArray[np.float32], boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:

@@ -61,15 +61,15 @@ def test_after_a_slow_look_the_analysis_goes_on_with_fresh_frames_not_a_backlog(
     passed = []
     for i in range(60):  # 30 fps; the reader is 2 s ahead once the frame of 1.0 s was analysed (a slow look)
         ts = i / 30
-        fresh.newest = ts + (2.0 if ts > 1.0 else 0.0)
+        fresh.heard(ts + (2.0 if ts > 1.0 else 0.0))
         passed.append(fresh.passes(ts))
 
     assert all(passed[:31])  # 0 .. 1.0 s, nothing late
     assert not any(passed[31:])  # behind by 2 s, within a second of the last analysed frame: held back
     assert fresh.late == len(passed) - 31
     assert fresh.behind
-    fresh.newest = 2.2
-    assert fresh.passes(1.8)  # caught up: within LATE_S of the newest packet
+    assert fresh.newest == pytest.approx(59 / 30 + 2.0)
+    assert fresh.passes(fresh.newest - 0.4)  # caught up: within LATE_S of the newest packet
     assert not fresh.behind
 
 
@@ -78,7 +78,7 @@ def test_a_stream_too_slow_to_decode_in_time_is_still_analysed_once_every_late_g
     times = [i / 10 for i in range(50)]
     passed = []
     for ts in times:
-        fresh.newest = ts + 5.0  # always 5 s behind
+        fresh.heard(ts + 5.0)  # always 5 s behind
         if fresh.passes(ts):
             passed.append(ts)
 

@@ -81,7 +81,7 @@ class Freshness:
     but at least one every `LATE_GAP_S` of footage.
 
     Attributes:
-        newest: Stream time of the newest packet read, seconds from the first (the reader sets it).
+        newest: Stream time of the newest packet read, seconds from the first (`heard`).
         late: Frames held back so far.
         behind: Whether the last frame was held back (the decoder may then skip what no frame refers to).
     """
@@ -91,6 +91,10 @@ class Freshness:
         self.late = 0
         self.behind = False
         self._passed = -math.inf
+
+    def heard(self, t_s: float) -> None:
+        """The reader read a packet of stream time ``t_s`` (seconds from the first)."""
+        self.newest = max(self.newest, t_s)
 
     def passes(self, ts_s: float) -> bool:
         """Whether the frame at stream time ``ts_s`` (seconds from the first packet) is analysed."""

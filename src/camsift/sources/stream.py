@@ -315,7 +315,7 @@ class _Session:
                     self.t0 = float(stamp * packet.time_base)
                     self.wall_start = datetime.now(UTC)
                 t = float(stamp * packet.time_base) - self.t0
-                self.fresh.newest = max(self.fresh.newest, t)
+                self.fresh.heard(t)
                 received = True
                 self.ring.add(t, packet)
                 self.recorder.feed(t, packet)
