@@ -286,10 +286,24 @@ def recorded(db: Path) -> int:
         return 0
 
 
+def ctrl_c_as_at_a_terminal() -> None:
+    """In the child before exec: SIGINT's default disposition, as a scan started at a terminal has it. A test run
+    started in the background (``cmd &`` in a script) inherits SIGINT ignored, and the scan would then ignore the
+    Ctrl-C these tests send (it finished with exit code 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_after_first_file(folder: Path, data_dir: Path, *options: str) -> tuple[subprocess.Popen[str], str, str]:
     """Start ``camsift scan`` over ``folder``, send SIGINT once a file is recorded, wait for the end."""
     args = [str(CAMSIFT), "scan", str(folder), *options, "--data-dir", str(data_dir), "--format", "json"]
-    scan = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environ())
+    scan = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_environ(),
+        preexec_fn=ctrl_c_as_at_a_terminal,  # only a signal disposition: safe beside threads
+    )
     try:
         deadline = time.monotonic() + 120
         while recorded(data_dir / "camsift.db") < 1 and scan.poll() is None and time.monotonic() < deadline:
